@@ -1,0 +1,112 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { ActionError } from '../errors.js';
+
+/** What was being done when a call failed, so the message can name it. */
+export interface CallContext {
+  /** e.g. "upload the certificate", "list the certificates of project proj_abc". */
+  action: string;
+  /** The API host the call went to. */
+  host: string;
+  certificateId?: string;
+  projectId?: string;
+}
+
+/**
+ * Turns an SDK error into an ActionError that says what happened and what to do, with the API's
+ * request id. Only the API's `message`, `code` and `param` are used: never the raw response body.
+ */
+export function explainApiError(error: unknown, context: CallContext): ActionError {
+  if (error instanceof ActionError) return error;
+  const failed = `Could not ${context.action}`;
+  if (error instanceof APIConnectionTimeoutError) {
+    return new ActionError(`${failed}: ${context.host} did not answer in time.`, {
+      title: 'api',
+      hint: 'The API may be slow or down (see status.openai.com), or a proxy or firewall holds the connection. Try again later, or raise timeout-seconds.',
+      cause: error,
+    });
+  }
+  if (error instanceof APIConnectionError) {
+    const reason = connectionReason(error);
+    return new ActionError(`${failed}: could not connect to ${context.host}${reason ? ` (${reason})` : ''}.`, {
+      title: 'api',
+      hint: 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.',
+      cause: error,
+    });
+  }
+  if (!(error instanceof APIError)) {
+    return new ActionError(`${failed}: ${error instanceof Error ? error.message : String(error)}`, { title: 'api', cause: error });
+  }
+
+  const apiMessage = apiMessageOf(error);
+  const said = `${failed}: the API answered ${error.status ?? 'with an error'}${error.code ? ` ${error.code}` : ''}${apiMessage ? `: "${apiMessage}"` : ''}`;
+  const request = error.requestID ? ` (request id ${error.requestID})` : '';
+  const make = (what: string, hint: string): ActionError => new ActionError(`${what}${request}.`, { title: 'api', hint, cause: error });
+
+  switch (error.code) {
+    case 'certificate_in_use':
+      return make(said, 'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.');
+    case 'mtls_certificate_invalid':
+      return make(said, 'OpenAI refused the certificate as invalid: it must be one PEM X.509 CA certificate (CA:TRUE, Subject and Authority Key Identifiers, Key Usage keyCertSign and cRLSign), under 16 KB.');
+    case 'expired_certificate':
+      return make(said, 'OpenAI refuses certificates that have expired or expire within one day: issue a new CA certificate.');
+    case 'certificate_limit_exceeded':
+      return make(said, 'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).');
+  }
+  if (isClientCertificateRefusal(error)) {
+    return make(
+      said,
+      'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host.',
+    );
+  }
+  switch (error.status) {
+    case 401:
+      return make(
+        `${failed}: the admin key was rejected (401)${apiMessage ? `: "${apiMessage}"` : ''}`,
+        'admin-api-key must be an Admin API key of the organization (organization settings → Admin keys), not a project key; check that the secret holds the whole key and that the key was not revoked.',
+      );
+    case 403:
+      return make(
+        `${failed}: the admin key is not allowed to (403)${apiMessage ? `: "${apiMessage}"` : ''}`,
+        `Give the Admin API key the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission, or use a key that has it.`,
+      );
+    case 404:
+      if (context.projectId) return make(`${failed}: project ${context.projectId} was not found (404)`, 'Check the id in activate-projects: it must be a project of the organization of the admin key (organization settings → Projects).');
+      if (context.certificateId) return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'Check certificate-id: it must be a certificate of this organization, e.g. the certificate-id output of the step that uploaded it; it may have been deleted.');
+      return make(said, 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).');
+    case 429:
+      return make(said, 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.');
+  }
+  if (error.status !== undefined && error.status >= 500) {
+    return make(said, 'The OpenAI API failed on its side after the action retried. Try again later (see status.openai.com).');
+  }
+  return make(said, 'See the API message above; the action sent only the certificate, its name and certificate ids.');
+}
+
+function apiMessageOf(error: APIError): string {
+  const body = error.error as { message?: unknown } | undefined;
+  const message = typeof body?.message === 'string' ? body.message : '';
+  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+}
+
+function isClientCertificateRefusal(error: APIError): boolean {
+  const text = `${error.code ?? ''} ${apiMessageOf(error)}`.toLowerCase();
+  return (error.status === 401 || error.status === 403) && /mtls|client certificate|client_certificate/.test(text);
+}
+
+function connectionReason(error: APIConnectionError): string {
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause && depth < 4; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return '';
+}
+
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,31 @@
+import { X509Certificate } from 'node:crypto';
+import type { CertificateInfo } from '../certificate/inspect.js';
+import type { CertificateApi, ListedCertificate, StoredCertificate } from './certificates.js';
+
+/**
+ * Finds a certificate of the organization with the same content, without downloading every PEM:
+ * candidates are those whose validity equals the certificate's notBefore and notAfter, and each is
+ * confirmed by its content's SHA-256 fingerprint (`include[]=content`).
+ */
+export async function findIdentical(api: CertificateApi, certificate: CertificateInfo, listed: ListedCertificate[]): Promise<StoredCertificate | undefined> {
+  const validAt = seconds(certificate.notBefore);
+  const expiresAt = seconds(certificate.notAfter);
+  const candidates = listed.filter((c) => c.validAt === validAt && c.expiresAt === expiresAt);
+  for (const candidate of candidates) {
+    const stored = await api.retrieve(candidate.id, true);
+    if (stored.content && fingerprintOf(stored.content) === certificate.fingerprint) return stored;
+  }
+  return undefined;
+}
+
+export function seconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+function fingerprintOf(pem: string): string | undefined {
+  try {
+    return new X509Certificate(pem).fingerprint256;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,175 @@
+import * as core from '@actions/core';
+import { CertificateApi } from './api/certificates.js';
+import { createClient } from './api/client.js';
+import { applyPlan, emptyOutcome } from './apply.js';
+import { runPreflight, type Check, type Preflight } from './certificate/checks.js';
+import { readSourceBytes } from './certificate/source.js';
+import { ActionError } from './errors.js';
+import { maskSecrets, readSettings, type Settings } from './inputs.js';
+import { makePlan } from './plan.js';
+import { computeOutputs } from './report/outputs.js';
+import { headline, renderSummary } from './report/summary.js';
+import type { RunReport } from './report/model.js';
+import { maskText } from './secrets.js';
+
+/** What tests replace: the clock, the sleep between retries and the jitter. */
+export interface RunDependencies {
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+}
+
+const defaults: RunDependencies = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+/** The action: inputs → certificate → plan → apply → report. Never throws; failures set the exit code. */
+export async function run(overrides: Partial<RunDependencies> = {}): Promise<void> {
+  const deps = { ...defaults, ...overrides };
+  const report: RunReport = {
+    now: deps.now(),
+    dryRun: false,
+    offline: false,
+    requestedName: undefined,
+    checks: [],
+    certificate: undefined,
+    plan: undefined,
+    outcome: emptyOutcome(),
+    failure: undefined,
+  };
+  let settings: Settings | undefined;
+  try {
+    maskSecrets();
+    settings = readSettings();
+    report.dryRun = settings.dryRun;
+    report.requestedName = settings.name;
+    await execute(settings, report, deps);
+  } catch (error) {
+    fail(error, report);
+  }
+  if (settings) await writeReport(report);
+}
+
+async function execute(settings: Settings, report: RunReport, deps: RunDependencies): Promise<void> {
+  const preflightOptions = { strict: settings.strict, minValidityDays: settings.minValidityDays, warnValidityDays: settings.warnValidityDays, now: report.now, mask: maskText };
+
+  if (settings.source.kind !== 'id') {
+    const source = settings.source;
+    let bytes: Uint8Array | ActionError;
+    try {
+      bytes = readSourceBytes(source);
+    } catch (error) {
+      if (!(error instanceof ActionError)) throw error;
+      bytes = error;
+    }
+    const preflight = runPreflight(bytes, preflightOptions);
+    if (!concludePreflight(preflight, report)) return;
+  }
+
+  if (!settings.adminApiKey) {
+    report.offline = true;
+    core.info('Dry run without an admin key: the local checks ran, and nothing was sent to OpenAI.');
+    return;
+  }
+
+  const { client, baseURL } = await createClient(settings);
+  const api = new CertificateApi(client, baseURL);
+  core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate)' : ''}`);
+
+  let existing;
+  if (settings.source.kind === 'id') {
+    existing = await api.retrieve(settings.source.id, true);
+    core.info(`Certificate ${existing.id}${existing.name ? ` ("${existing.name}")` : ''} found in the organization.`);
+    if (!existing.content) throw new ActionError(`The API returned no content for ${existing.id}.`, { title: 'api', hint: 'Try again; if it persists, report it.' });
+    if (!concludePreflight(runPreflight(Buffer.from(existing.content), preflightOptions), report)) return;
+  }
+  const certificate = report.certificate;
+  if (!certificate) return;
+
+  const plan = await makePlan(api, settings, certificate, existing, report.now);
+  report.plan = plan;
+  logPlan(report);
+  if (settings.dryRun) {
+    core.info('Dry run: nothing was written.');
+    return;
+  }
+
+  const log = (line: string): void => core.info(line);
+  await applyPlan(
+    api,
+    plan,
+    certificate,
+    {
+      retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, log },
+      log,
+      notice: (line) => core.notice(line),
+      name: settings.name,
+    },
+    report.outcome,
+  );
+}
+
+/** Records the checks, annotates failures and warnings, and says whether the run may go on. */
+function concludePreflight(preflight: Preflight, report: RunReport): boolean {
+  report.checks = preflight.checks;
+  report.certificate = preflight.certificate;
+  const cert = preflight.certificate;
+  if (cert) {
+    core.info(`Certificate: ${cert.subject}, issued by ${cert.issuer}`);
+    core.info(`  SHA-256 fingerprint ${cert.fingerprint}`);
+    core.info(`  valid from ${cert.notBefore.toISOString()} until ${cert.notAfter.toISOString()}`);
+  }
+  for (const check of preflight.checks) annotate(check);
+  const passed = preflight.checks.filter((c) => c.status === 'pass').length;
+  const failed = preflight.checks.filter((c) => c.status === 'fail');
+  const warnings = preflight.checks.filter((c) => c.status === 'warning').length;
+  core.info(`Preflight: ${passed} of ${preflight.checks.length} checks pass; ${failed.length} fail, ${warnings} warn.`);
+  if (failed.length === 0) return true;
+  report.failure = `${failed.length === 1 ? 'the check' : `${failed.length} checks`} ${failed.map((c) => c.name).join(', ')} failed; nothing was sent to OpenAI.`;
+  process.exitCode = core.ExitCode.Failure;
+  return false;
+}
+
+function annotate(check: Check): void {
+  const text = check.hint ? `${check.message} ${check.hint}` : check.message;
+  if (check.status === 'fail') core.error(text, { title: check.name });
+  else if (check.status === 'warning') core.warning(text, { title: check.name });
+}
+
+function logPlan(report: RunReport): void {
+  const plan = report.plan;
+  if (!plan) return;
+  core.info(`The organization holds ${plan.organization.length} certificate(s).`);
+  for (const scope of plan.scopes) {
+    const active = scope.activeBefore.map((c) => c.id).join(', ') || 'none';
+    core.info(`${scope.scope}: active now ${active}; ${scope.activate ? 'will activate the certificate' : 'already active'}${scope.retire.length ? `; will retire ${scope.retire.map((c) => c.id).join(', ')}` : ''}.`);
+  }
+}
+
+/** The one place an error becomes a failed run: an annotation with a hint, no stack trace unless debugging. */
+function fail(error: unknown, report: RunReport): void {
+  if (error instanceof ActionError) {
+    report.failure = error.message;
+    core.error(error.annotation, error.title ? { title: error.title } : {});
+    process.exitCode = core.ExitCode.Failure;
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    report.failure = `unexpected error: ${message}`;
+    core.setFailed(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
+  }
+  if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);
+}
+
+async function writeReport(report: RunReport): Promise<void> {
+  const outputs = computeOutputs(report);
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+  if (!report.failure) core.info(headline(report));
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await core.summary.addRaw(renderSummary(report), true).write();
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,137 @@
+import { ORGANIZATION, describeScope, type ListedCertificate } from '../api/certificates.js';
+import type { CheckStatus } from '../certificate/checks.js';
+import type { ScopePlan } from '../plan.js';
+import { computeOutputs } from './outputs.js';
+import { isoSeconds, storedCertificate, validity, type RunReport } from './model.js';
+
+const STATUS_ICON: Record<CheckStatus, string> = { pass: '✅ pass', fail: '❌ fail', warning: '⚠️ warning', 'not run': '➖ not run' };
+
+/** One line saying what the run did (or would do). */
+export function headline(report: RunReport): string {
+  const out = report.outcome;
+  const id = storedCertificate(report)?.id;
+  if (report.failure) return `❌ Failed: ${report.failure}`;
+  if (report.offline) return '🧪 Dry run without an admin key: local checks only, nothing was sent.';
+  const target = report.plan?.target;
+  if (report.dryRun) {
+    const what = !target ? 'nothing' : target.kind === 'upload' ? 'upload the certificate' : target.kind === 'reuse' ? `reuse ${target.certificate.id} (same fingerprint)` : `use ${target.certificate.id}`;
+    return `🧪 Dry run: would ${what}${describePlannedChanges(report)}. Nothing was written.`;
+  }
+  const parts = [out.uploaded ? `uploaded ${id}` : target?.kind === 'reuse' ? `reused ${id} (same fingerprint, not uploaded again)` : `used ${id}`];
+  if (out.activated.length) parts.push(`activated it for ${out.activated.map(describeScope).join(', ')}`);
+  if (out.retired.length) parts.push(`retired ${[...new Set(out.retired.map((r) => r.id))].join(', ')}`);
+  if (out.deleted.length) parts.push(`deleted ${out.deleted.join(', ')}`);
+  return `✅ ${capitalise(parts.join('; '))}.`;
+}
+
+function describePlannedChanges(report: RunReport): string {
+  const plan = report.plan;
+  if (!plan) return '';
+  const parts: string[] = [];
+  const activate = plan.scopes.filter((s) => s.activate).map((s) => describeScope(s.scope));
+  if (activate.length) parts.push(`activate it for ${activate.join(', ')}`);
+  const retire = [...new Set(plan.scopes.flatMap((s) => s.retire.map((c) => c.id)))];
+  if (retire.length) parts.push(`retire ${retire.join(', ')}`);
+  const deletions = [...plan.deleteFirst, ...plan.deleteAfter].map((c) => c.id);
+  if (deletions.length) parts.push(`delete ${deletions.join(', ')}`);
+  return parts.length ? `, ${parts.join(', ')}` : '';
+}
+
+/** The job summary (and the body of the pull-request comment), in GitHub-flavoured Markdown. */
+export function renderSummary(report: RunReport): string {
+  const lines: string[] = ['## OpenAI mTLS certificate', '', headline(report), ''];
+  const cert = report.certificate;
+  const outputs = computeOutputs(report);
+  if (cert || outputs['certificate-id']) {
+    const { validAt, expiresAt } = validity(report);
+    lines.push('| | |', '|---|---|');
+    const row = (key: string, value: string): void => void lines.push(`| ${key} | ${cell(value || '—')} |`);
+    row('ID', outputs['certificate-id'] ? `\`${outputs['certificate-id']}\`` : report.dryRun ? '(not uploaded: dry run)' : '');
+    row('Name', outputs.name);
+    row('Subject', cert?.subject ?? '');
+    row('Issuer', cert?.issuer ?? '');
+    row('Fingerprint (SHA-256)', outputs.fingerprint ? `\`${outputs.fingerprint}\`` : '');
+    row('Valid from', validAt === undefined ? '' : isoSeconds(validAt));
+    row('Valid until', expiresAt === undefined ? '' : isoSeconds(expiresAt));
+    row('Days left', outputs['days-until-expiry']);
+    row('What the run did', whatItDid(report));
+    lines.push('');
+  }
+
+  if (report.checks.length) {
+    lines.push('### Checks', '', '| Check | Result | Details |', '|---|---|---|');
+    for (const check of report.checks) {
+      lines.push(`| \`${check.name}\` | ${STATUS_ICON[check.status]} | ${cell(check.status === 'pass' || check.status === 'not run' || !check.hint ? check.message : `${check.message} ${check.hint}`)} |`);
+    }
+    lines.push('');
+  }
+
+  if (report.plan && report.plan.scopes.length) {
+    const id = storedCertificate(report)?.id;
+    lines.push('### Scopes', '', `| Scope | Active before | ${report.dryRun ? 'Planned' : 'Done'} | Active after |`, '|---|---|---|---|');
+    for (const scope of report.plan.scopes) lines.push(scopeRow(scope, report, id));
+    lines.push('');
+  }
+
+  const touched = touchedIds(report);
+  if (touched.length) lines.push('### Certificates touched', '', ...touched.map((t) => `- ${t}`), '');
+  return lines.join('\n');
+}
+
+function whatItDid(report: RunReport): string {
+  if (report.offline) return 'local checks only (dry run, no admin key)';
+  if (report.dryRun) return 'dry run: read only';
+  if (report.outcome.uploaded) return 'uploaded';
+  const target = report.plan?.target;
+  if (target?.kind === 'reuse') return 'reused an identical certificate';
+  if (target?.kind === 'existing') return 'used the existing certificate';
+  return report.failure ? 'failed before uploading' : '';
+}
+
+function scopeRow(scope: ScopePlan, report: RunReport, id: string | undefined): string {
+  const before = names(scope.activeBefore);
+  const retiring = new Set(scope.retire.map((c) => c.id));
+  const done = report.outcome;
+  const actions: string[] = [];
+  let after: string;
+  if (report.dryRun) {
+    if (scope.activate) actions.push('activate the certificate');
+    if (retiring.size) actions.push(`retire ${[...retiring].join(', ')}`);
+    const stays = scope.activeBefore.filter((c) => !retiring.has(c.id)).map((c) => c.id);
+    after = [...(scope.activate ? [id ?? 'the new certificate'] : []), ...stays].join(', ');
+  } else {
+    const active = done.activeIn.includes(scope.scope);
+    if (done.activated.includes(scope.scope)) actions.push(`activated ${id}`);
+    else if (active) actions.push('already active');
+    const retired = done.retired.filter((r) => r.scope === scope.scope).map((r) => r.id);
+    if (retired.length) actions.push(`retired ${retired.join(', ')}`);
+    const stays = scope.activeBefore.filter((c) => !retired.includes(c.id) && c.id !== id).map((c) => c.id);
+    after = [...(active && id ? [id] : []), ...stays].join(', ');
+  }
+  const label = scope.scope === ORGANIZATION ? 'organization' : `project \`${scope.scope}\``;
+  return `| ${label} | ${cell(before || 'none')} | ${cell(actions.join('; ') || 'nothing')} | ${cell(after || 'none')} |`;
+}
+
+function touchedIds(report: RunReport): string[] {
+  const out = report.outcome;
+  const lines: string[] = [];
+  const id = storedCertificate(report)?.id;
+  if (id && !report.dryRun) lines.push(`\`${id}\`: ${out.uploaded ? 'uploaded' : 'used'}${out.activated.length ? `, activated for ${out.activated.join(', ')}` : ''}`);
+  for (const retired of out.retired) lines.push(`\`${retired.id}\`: deactivated for ${retired.scope === ORGANIZATION ? 'the organization' : retired.scope}`);
+  for (const deleted of out.deleted) lines.push(`\`${deleted}\`: deleted`);
+  for (const kept of out.keptInUse) lines.push(`\`${kept}\`: expired but kept (still in use)`);
+  return lines;
+}
+
+function names(certificates: ListedCertificate[]): string {
+  return certificates.map((c) => `${c.id}${c.name ? ` (${c.name})` : ''}`).join(', ');
+}
+
+/** Makes text safe inside a Markdown table cell. */
+export function cell(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,951 @@
+/**
+ * Emulator of OpenAI's admin certificate endpoints (mutual TLS trust anchors).
+ *
+ * A real HTTP(S) server on 127.0.0.1 (random port) that behaves strictly like the documented API
+ * (see the OpenAPI excerpt for /organization/certificates and /organization/projects/{id}/certificates),
+ * so that tests, the demo script and benchmarks can drive it with the real `openai` SDK.
+ *
+ * Only Node built-ins are used, and only erasable TypeScript syntax, so Node >= 24 can import this file
+ * directly (built-in type stripping): `import { startEmulator } from '../test/emulator/emulator.ts'`.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { X509Certificate, randomBytes, randomInt } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+
+// ---------------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------------
+
+export interface EmulatorOptions {
+  /** Accepted bearer token. Default `'sk-admin-emulator-test-key'`. */
+  adminKey?: string;
+  /** Existing project ids. Default `['proj_alpha', 'proj_beta', 'proj_gamma']`. */
+  projects?: string[];
+  /** Delay added before answering every request (also mutable later through `Emulator.latencyMs`). */
+  latencyMs?: number;
+  /** Serve HTTPS with this server key/cert (PEM) instead of HTTP. */
+  tls?: { key: string; cert: string };
+  /**
+   * With `tls`: request a client certificate and answer 401 `mtls_client_certificate_required` to any
+   * request whose client certificate does not chain (one level) to a certificate currently active at
+   * ORGANIZATION level. With nothing active at organization level, every request is refused.
+   */
+  requireClientCertificate?: boolean;
+  /**
+   * Emulate the documented caution: once any certificate is active at organization level, requests on
+   * this (non-client-certificate) server get 403 `mtls_required`. Ignored when `requireClientCertificate`.
+   */
+  enforceOrgMtlsOnPlainHost?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string, e.g. `/v1/organization/certificates`. */
+  path: string;
+  /** Parsed query; keys exactly as sent (decoded), e.g. `include[]`; repeated keys give arrays. */
+  query: Record<string, string | string[]>;
+  /** Parsed JSON body, or null when there was none or it was not valid JSON. */
+  body: unknown;
+  /** `Date.now()` when the request was fully received. */
+  time: number;
+  /** Subject of the TLS client certificate, when one was presented. */
+  clientCertSubject?: string;
+}
+
+export interface Fault {
+  /** HTTP method to match (case-insensitive); any when omitted. */
+  method?: string;
+  /**
+   * Path to match against the request path without query. A string matches either the full path
+   * (`/v1/organization/certificates`) or the path relative to the base URL (`/organization/certificates`).
+   * A RegExp is tested against the full path. Any path when omitted.
+   */
+  path?: string | RegExp;
+  /** How many matching requests this rule applies to. Default 1. `Infinity` is allowed. */
+  times?: number;
+  kind: 'status' | 'drop-before' | 'drop-after' | 'hang';
+  /** For `status`: the HTTP status. Default 500. */
+  status?: number;
+  /** For `status`: error code. Default null (`rate_limit_exceeded` for 429). */
+  code?: string;
+  /** For `status`: error message. */
+  message?: string;
+  /** For `status`: error type. Default by status (`requests` for 429, `server_error` for 5xx, else `invalid_request_error`). */
+  type?: string;
+  /** For `status`: extra response headers, e.g. `{ 'Retry-After': '1' }` or `{ 'retry-after-ms': '10' }`. */
+  headers?: Record<string, string>;
+}
+
+export interface StoredCertificate {
+  /** `cert_` + 24 random alphanumerics. */
+  id: string;
+  name: string | null;
+  /** Unix seconds. */
+  created_at: number;
+  /** Exactly as received. */
+  pem: string;
+  /** Unix seconds, from X509Certificate validFrom. */
+  valid_at: number;
+  /** Unix seconds, from X509Certificate validTo. */
+  expires_at: number;
+  /** SHA-256 fingerprint, colon-separated upper-case hex (X509Certificate.fingerprint256). */
+  fingerprint: string;
+  activeOrg: boolean;
+  activeProjects: Set<string>;
+}
+
+export interface AddCertificateOptions {
+  name?: string | null;
+  activeOrg?: boolean;
+  activeProjects?: string[];
+  /** Unix seconds. Default now. */
+  createdAt?: number;
+  /** Store even if the upload checks (size, single block, expiry, parseable) would refuse it. */
+  skipValidation?: boolean;
+}
+
+export interface Emulator {
+  /** e.g. `http://127.0.0.1:PORT/v1` */
+  baseURL: string;
+  /** e.g. `http://127.0.0.1:PORT` */
+  origin: string;
+  /** Every request received, in order (including faulted ones). */
+  requests: RecordedRequest[];
+  /** Live state, readable and mutable by tests, in insertion order. */
+  certificates: StoredCertificate[];
+  /** Pending fault rules (consumed ones are removed). */
+  faults: Fault[];
+  /** Current added latency; may be changed at any time. */
+  latencyMs: number;
+  addCertificate(pem: string, opts?: AddCertificateOptions): StoredCertificate;
+  addFault(f: Fault): void;
+  /** Ids of the certificates active at organization level (`'organization'`) or in the given project. */
+  activeIn(scope: 'organization' | string): string[];
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Constants
+// ---------------------------------------------------------------------------------------------------
+
+export const DEFAULT_ADMIN_KEY = 'sk-admin-emulator-test-key';
+export const DEFAULT_PROJECTS: readonly string[] = ['proj_alpha', 'proj_beta', 'proj_gamma'];
+export const MAX_CERTIFICATES = 50;
+export const MAX_IDS_PER_TOGGLE = 10;
+export const MAX_CERTIFICATE_BYTES = 16384;
+export const MIN_REMAINING_VALIDITY_SECONDS = 86400;
+
+const CERT_ID_RE = /^cert_[A-Za-z0-9]+$/;
+const PROJECT_ID_RE = /^proj_[A-Za-z0-9]+$/;
+const MAX_BODY_BYTES = 1024 * 1024;
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  status: number;
+  code: string | null;
+  param: string | null;
+  type: string;
+  headers: Record<string, string>;
+  constructor(
+    status: number,
+    message: string,
+    code: string | null = null,
+    param: string | null = null,
+    type?: string,
+    headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.param = param;
+    this.type = type ?? defaultErrorType(status);
+    this.headers = headers;
+  }
+}
+
+function defaultErrorType(status: number): string {
+  if (status === 429) return 'requests';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+function errorBody(e: ApiError): { error: { message: string; type: string; param: string | null; code: string | null } } {
+  return { error: { message: e.message, type: e.type, param: e.param, code: e.code } };
+}
+
+const notFoundCertificate = (id: string): ApiError =>
+  new ApiError(404, `No certificate found with id '${id}'.`, null, 'certificate_id');
+const notFoundProject = (id: string): ApiError => new ApiError(404, `No project found with id '${id}'.`, null, 'project_id');
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------
+
+function randomAlnum(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ALNUM[randomInt(ALNUM.length)];
+  return s;
+}
+
+const newCertificateId = (): string => `cert_${randomAlnum(24)}`;
+const newRequestId = (): string => `req_${randomBytes(16).toString('hex')}`;
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function maskKey(key: string): string {
+  if (key.length <= 8) return '*'.repeat(key.length);
+  return `${key.slice(0, 6)}${'*'.repeat(Math.min(key.length - 10, 20))}${key.slice(-4)}`;
+}
+
+interface ParsedCertificate {
+  x509: X509Certificate;
+  valid_at: number;
+  expires_at: number;
+  fingerprint: string;
+}
+
+/** Upload checks: a string with exactly one PEM CERTIFICATE block, <= 16 KiB, parseable, > 1 day left. */
+function inspectUpload(certificate: unknown): ParsedCertificate {
+  const invalid = (message: string): ApiError => new ApiError(400, message, 'mtls_certificate_invalid', 'certificate');
+  if (typeof certificate !== 'string') throw invalid("Invalid type for 'certificate': expected a string containing a PEM certificate.");
+  if (Buffer.byteLength(certificate, 'utf8') > MAX_CERTIFICATE_BYTES) {
+    throw invalid(`The certificate is larger than the maximum of ${MAX_CERTIFICATE_BYTES} bytes.`);
+  }
+  const begins = certificate.match(/-----BEGIN [^\r\n-]*-----/g) ?? [];
+  if (begins.length !== 1) {
+    throw invalid(
+      `The certificate must contain exactly one PEM 'CERTIFICATE' block; found ${begins.length} PEM block(s).`,
+    );
+  }
+  const block = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(certificate);
+  if (!block) throw invalid("The certificate must contain exactly one PEM 'CERTIFICATE' block.");
+  const parsed = parseCertificate(block[0]);
+  if (!parsed) throw invalid('The certificate could not be parsed as an X.509 certificate.');
+  const now = nowSeconds();
+  if (parsed.expires_at <= now) {
+    throw new ApiError(
+      400,
+      `The certificate expired at ${new Date(parsed.expires_at * 1000).toISOString()}.`,
+      'expired_certificate',
+      'certificate',
+    );
+  }
+  if (parsed.expires_at - now <= MIN_REMAINING_VALIDITY_SECONDS) {
+    throw new ApiError(
+      400,
+      `The certificate expires at ${new Date(parsed.expires_at * 1000).toISOString()}; it must remain valid for more than one day.`,
+      'expired_certificate',
+      'certificate',
+    );
+  }
+  return parsed;
+}
+
+function parseCertificate(pem: string): ParsedCertificate | null {
+  try {
+    const x509 = new X509Certificate(pem);
+    return {
+      x509,
+      valid_at: Math.floor(x509.validFromDate.getTime() / 1000),
+      expires_at: Math.floor(x509.validToDate.getTime() / 1000),
+      fingerprint: x509.fingerprint256,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function parseQuery(params: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of params) {
+    const prev = out[k];
+    if (prev === undefined) out[k] = v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[k] = [prev, v];
+  }
+  return out;
+}
+
+function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const media = header.split(';')[0]?.trim().toLowerCase();
+  return media === 'application/json';
+}
+
+function readBody(req: IncomingMessage): Promise<{ raw: Buffer; tooLarge: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve({ raw: Buffer.concat(chunks), tooLarge }));
+    req.on('error', reject);
+  });
+}
+
+function faultMatches(f: Fault, method: string, path: string): boolean {
+  if (f.method && f.method.toUpperCase() !== method) return false;
+  if (f.path === undefined) return true;
+  if (typeof f.path === 'string') return f.path === path || `/v1${f.path}` === path;
+  f.path.lastIndex = 0;
+  return f.path.test(path);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Routing
+// ---------------------------------------------------------------------------------------------------
+
+interface Ctx {
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  body: Record<string, unknown>;
+  params: string[];
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Operation {
+  /** Allowed query parameter names. */
+  query: string[];
+  /** Allowed body fields; undefined means the operation takes no body. */
+  body?: string[];
+  run(ctx: Ctx): unknown;
+}
+
+interface Route {
+  re: RegExp;
+  methods: Record<string, Operation>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The emulator
+// ---------------------------------------------------------------------------------------------------
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const adminKey = opts.adminKey ?? DEFAULT_ADMIN_KEY;
+  const projects = new Set(opts.projects ?? DEFAULT_PROJECTS);
+  const requireClientCert = Boolean(opts.tls && opts.requireClientCertificate);
+  const enforceOrgMtls = Boolean(opts.enforceOrgMtlsOnPlainHost) && !requireClientCert;
+
+  const certificates: StoredCertificate[] = [];
+  const requests: RecordedRequest[] = [];
+  const faults: Fault[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const x509Cache = new Map<string, X509Certificate | null>();
+  let closed = false;
+
+  // ---- state helpers ----
+
+  function findCertificate(id: string): StoredCertificate | undefined {
+    return certificates.find((c) => c.id === id);
+  }
+
+  function details(c: StoredCertificate): { valid_at: number; expires_at: number } {
+    return { valid_at: c.valid_at, expires_at: c.expires_at };
+  }
+
+  function certificateObject(c: StoredCertificate, withContent = false): unknown {
+    return {
+      object: 'certificate',
+      id: c.id,
+      name: c.name,
+      created_at: c.created_at,
+      certificate_details: withContent ? { ...details(c), content: c.pem } : details(c),
+    };
+  }
+
+  /** scope: null = organization, else a project id. */
+  function scopedObject(c: StoredCertificate, project: string | null): unknown {
+    return {
+      object: project === null ? 'organization.certificate' : 'organization.project.certificate',
+      id: c.id,
+      name: c.name,
+      active: project === null ? c.activeOrg : c.activeProjects.has(project),
+      created_at: c.created_at,
+      certificate_details: details(c),
+    };
+  }
+
+  function sorted(order: 'asc' | 'desc'): StoredCertificate[] {
+    const asc = certificates
+      .map((c, i) => ({ c, i }))
+      .sort((a, b) => a.c.created_at - b.c.created_at || a.i - b.i)
+      .map((x) => x.c);
+    return order === 'asc' ? asc : asc.reverse();
+  }
+
+  function cachedX509(pem: string): X509Certificate | null {
+    let x = x509Cache.get(pem);
+    if (x === undefined) {
+      try {
+        x = new X509Certificate(pem);
+      } catch {
+        x = null;
+      }
+      x509Cache.set(pem, x);
+    }
+    return x;
+  }
+
+  function chainsToActiveOrgCertificate(peer: X509Certificate): boolean {
+    const now = Date.now();
+    const within = (x: X509Certificate): boolean =>
+      now >= x.validFromDate.getTime() && now <= x.validToDate.getTime();
+    if (!within(peer)) return false;
+    for (const c of certificates) {
+      if (!c.activeOrg) continue;
+      const ca = cachedX509(c.pem);
+      if (!ca || !within(ca)) continue;
+      try {
+        if (peer.checkIssued(ca) && peer.verify(ca.publicKey)) return true;
+      } catch {
+        // not this one
+      }
+    }
+    return false;
+  }
+
+  // ---- validation helpers ----
+
+  function requireCertificateId(id: string, param = 'certificate_id'): void {
+    if (!CERT_ID_RE.test(id)) {
+      throw new ApiError(400, `Invalid '${param}': '${id}'. Expected an ID that begins with 'cert_'.`, null, param);
+    }
+  }
+
+  function requireProject(id: string): string {
+    if (!PROJECT_ID_RE.test(id)) {
+      throw new ApiError(400, `Invalid 'project_id': '${id}'. Expected an ID that begins with 'proj_'.`, null, 'project_id');
+    }
+    if (!projects.has(id)) throw notFoundProject(id);
+    return id;
+  }
+
+  function single(ctx: Ctx, key: string): string | undefined {
+    const v = ctx.query[key];
+    if (Array.isArray(v)) throw new ApiError(400, `Query parameter '${key}' may only be given once.`, null, key);
+    return v;
+  }
+
+  function listPage(ctx: Ctx, project: string | null): unknown {
+    const limitRaw = single(ctx, 'limit');
+    let limit = 20;
+    if (limitRaw !== undefined) {
+      if (!/^\d+$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > 100) {
+        throw new ApiError(400, `Invalid 'limit': '${limitRaw}'. Expected an integer between 1 and 100.`, null, 'limit');
+      }
+      limit = Number(limitRaw);
+    }
+    const orderRaw = single(ctx, 'order') ?? 'desc';
+    if (orderRaw !== 'asc' && orderRaw !== 'desc') {
+      throw new ApiError(400, `Invalid 'order': '${orderRaw}'. Expected 'asc' or 'desc'.`, null, 'order');
+    }
+    const after = single(ctx, 'after');
+    const all = sorted(orderRaw);
+    let start = 0;
+    if (after !== undefined) {
+      requireCertificateId(after, 'after');
+      const i = all.findIndex((c) => c.id === after);
+      if (i < 0) throw new ApiError(404, `No certificate found with id '${after}'.`, null, 'after');
+      start = i + 1;
+    }
+    const page = all.slice(start, start + limit);
+    return {
+      object: 'list',
+      data: page.map((c) => scopedObject(c, project)),
+      first_id: page[0]?.id ?? null,
+      last_id: page[page.length - 1]?.id ?? null,
+      has_more: start + limit < all.length,
+    };
+  }
+
+  function toggle(ctx: Ctx, project: string | null, activate: boolean): unknown {
+    const ids = ctx.body['certificate_ids'];
+    if (ids === undefined) {
+      throw new ApiError(400, "Missing required parameter: 'certificate_ids'.", null, 'certificate_ids');
+    }
+    if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
+      throw new ApiError(400, "Invalid type for 'certificate_ids': expected an array of strings.", null, 'certificate_ids');
+    }
+    if (ids.length < 1 || ids.length > MAX_IDS_PER_TOGGLE) {
+      throw new ApiError(
+        400,
+        `Invalid 'certificate_ids': expected between 1 and ${MAX_IDS_PER_TOGGLE} certificate ids, got ${ids.length}.`,
+        null,
+        'certificate_ids',
+      );
+    }
+    const unique = [...new Set(ids as string[])];
+    for (const id of unique) requireCertificateId(id, 'certificate_ids');
+    const targets: StoredCertificate[] = [];
+    for (const id of unique) {
+      const c = findCertificate(id);
+      if (!c) throw new ApiError(404, `No certificate found with id '${id}'.`, null, 'certificate_ids');
+      targets.push(c);
+    }
+    if (activate) {
+      const now = nowSeconds();
+      for (const c of targets) {
+        if (c.expires_at <= now) {
+          throw new ApiError(400, `Certificate '${c.id}' has expired and cannot be activated.`, 'expired_certificate', 'certificate_ids');
+        }
+      }
+    }
+    // All checks passed: apply atomically.
+    for (const c of targets) {
+      if (project === null) c.activeOrg = activate;
+      else if (activate) c.activeProjects.add(project);
+      else c.activeProjects.delete(project);
+    }
+    const prefix = project === null ? 'organization.certificate' : 'organization.project.certificate';
+    return {
+      object: `${prefix}.${activate ? 'activation' : 'deactivation'}`,
+      data: targets.map((c) => scopedObject(c, project)),
+    };
+  }
+
+  function optionalName(ctx: Ctx): string | undefined {
+    const name = ctx.body['name'];
+    if (name !== undefined && typeof name !== 'string') {
+      throw new ApiError(400, "Invalid type for 'name': expected a string.", null, 'name');
+    }
+    return name;
+  }
+
+  // ---- routes ----
+
+  const routes: Route[] = [
+    {
+      re: /^\/v1\/organization\/certificates$/,
+      methods: {
+        GET: { query: ['limit', 'after', 'order'], run: (ctx) => listPage(ctx, null) },
+        POST: {
+          query: [],
+          body: ['certificate', 'name'],
+          run: (ctx) => {
+            const name = optionalName(ctx);
+            if (ctx.body['certificate'] === undefined) {
+              throw new ApiError(400, "Missing required parameter: 'certificate'.", 'mtls_certificate_invalid', 'certificate');
+            }
+            const parsed = inspectUpload(ctx.body['certificate']);
+            if (certificates.length >= MAX_CERTIFICATES) {
+              throw new ApiError(
+                400,
+                `This organization already has ${certificates.length} certificates; the limit is ${MAX_CERTIFICATES}. Delete unused certificates first.`,
+                'certificate_limit_exceeded',
+                null,
+              );
+            }
+            const c: StoredCertificate = {
+              id: newCertificateId(),
+              name: name ?? null,
+              created_at: nowSeconds(),
+              pem: ctx.body['certificate'] as string,
+              valid_at: parsed.valid_at,
+              expires_at: parsed.expires_at,
+              fingerprint: parsed.fingerprint,
+              activeOrg: false,
+              activeProjects: new Set(),
+            };
+            certificates.push(c);
+            return certificateObject(c);
+          },
+        },
+      },
+    },
+    {
+      re: /^\/v1\/organization\/certificates\/(activate|deactivate)$/,
+      methods: {
+        POST: {
+          query: [],
+          body: ['certificate_ids'],
+          run: (ctx) => toggle(ctx, null, ctx.params[0] === 'activate'),
+        },
+      },
+    },
+    {
+      re: /^\/v1\/organization\/certificates\/([^/]+)$/,
+      methods: {
+        GET: {
+          query: ['include[]'],
+          run: (ctx) => {
+            const id = ctx.params[0] as string;
+            requireCertificateId(id);
+            const inc = ctx.query['include[]'];
+            const values = inc === undefined ? [] : Array.isArray(inc) ? inc : [inc];
+            for (const v of values) {
+              if (v !== 'content') {
+                throw new ApiError(400, `Invalid value for 'include[]': '${v}'. Supported values are: 'content'.`, null, 'include');
+              }
+            }
+            const c = findCertificate(id);
+            if (!c) throw notFoundCertificate(id);
+            return certificateObject(c, values.length > 0);
+          },
+        },
+        POST: {
+          query: [],
+          body: ['name'],
+          run: (ctx) => {
+            const id = ctx.params[0] as string;
+            requireCertificateId(id);
+            const name = optionalName(ctx);
+            const c = findCertificate(id);
+            if (!c) throw notFoundCertificate(id);
+            if (name !== undefined) c.name = name;
+            return certificateObject(c);
+          },
+        },
+        DELETE: {
+          query: [],
+          run: (ctx) => {
+            const id = ctx.params[0] as string;
+            requireCertificateId(id);
+            const i = certificates.findIndex((c) => c.id === id);
+            const c = certificates[i];
+            if (!c) throw notFoundCertificate(id);
+            if (c.activeOrg || c.activeProjects.size > 0) {
+              throw new ApiError(
+                400,
+                'Certificate is still active for the organization or a project; deactivate it everywhere before deleting it.',
+                'certificate_in_use',
+                'certificate_id',
+              );
+            }
+            certificates.splice(i, 1);
+            return { object: 'certificate.deleted', id };
+          },
+        },
+      },
+    },
+    {
+      re: /^\/v1\/organization\/projects\/([^/]+)\/certificates$/,
+      methods: {
+        GET: {
+          query: ['limit', 'after', 'order'],
+          run: (ctx) => listPage(ctx, requireProject(ctx.params[0] as string)),
+        },
+      },
+    },
+    {
+      re: /^\/v1\/organization\/projects\/([^/]+)\/certificates\/(activate|deactivate)$/,
+      methods: {
+        POST: {
+          query: [],
+          body: ['certificate_ids'],
+          run: (ctx) => toggle(ctx, requireProject(ctx.params[0] as string), ctx.params[1] === 'activate'),
+        },
+      },
+    },
+  ];
+
+  // ---- request processing ----
+
+  interface Incoming {
+    req: IncomingMessage;
+    method: string;
+    path: string;
+    query: Record<string, string | string[]>;
+    raw: Buffer;
+    tooLarge: boolean;
+    json: unknown;
+    jsonError: boolean;
+    peer: X509Certificate | undefined;
+  }
+
+  function processRequest(inc: Incoming): Reply {
+    try {
+      return { status: 200, body: dispatch(inc) };
+    } catch (e) {
+      if (e instanceof ApiError) return { status: e.status, body: errorBody(e), headers: e.headers };
+      const err = new ApiError(500, `Emulator internal error: ${e instanceof Error ? e.message : String(e)}`);
+      return { status: 500, body: errorBody(err) };
+    }
+  }
+
+  function dispatch(inc: Incoming): unknown {
+    const { req, method, path } = inc;
+
+    // 1. Transport-level client certificate (mTLS host).
+    if (requireClientCert && !(inc.peer && chainsToActiveOrgCertificate(inc.peer))) {
+      throw new ApiError(
+        401,
+        'A client certificate that chains to a CA certificate active for this organization is required on this host.',
+        'mtls_client_certificate_required',
+      );
+    }
+
+    // 2. Bearer admin key.
+    const auth = req.headers['authorization'];
+    const m = typeof auth === 'string' ? /^Bearer (.+)$/i.exec(auth) : null;
+    const given = m?.[1]?.trim();
+    if (given !== adminKey) {
+      throw new ApiError(
+        401,
+        `Incorrect API key provided: ${given ? maskKey(given) : '(none)'}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        'invalid_api_key',
+      );
+    }
+
+    // 3. Organization-level mTLS enforcement on the plain host.
+    if (enforceOrgMtls && certificates.some((c) => c.activeOrg)) {
+      throw new ApiError(
+        403,
+        'A certificate is active for this organization, so requests must present a client certificate; a client certificate is required on the mTLS host (e.g. mtls.api.openai.com).',
+        'mtls_required',
+      );
+    }
+
+    // 4. Route and method.
+    let route: Route | undefined;
+    let match: RegExpExecArray | null = null;
+    for (const r of routes) {
+      match = r.re.exec(path);
+      if (match) {
+        route = r;
+        break;
+      }
+    }
+    if (!route || !match) throw new ApiError(404, `Invalid URL (${method} ${path})`);
+    const op = route.methods[method];
+    if (!op) {
+      throw new ApiError(405, `Method not allowed (${method} ${path})`, null, null, undefined, {
+        Allow: Object.keys(route.methods).join(', '),
+      });
+    }
+    const params: string[] = [];
+    for (const p of match.slice(1)) {
+      try {
+        params.push(decodeURIComponent(p ?? ''));
+      } catch {
+        throw new ApiError(400, `Malformed path segment '${p}'.`);
+      }
+    }
+
+    // 5. Body.
+    let body: Record<string, unknown> = {};
+    if (inc.tooLarge) throw new ApiError(413, `Request body larger than ${MAX_BODY_BYTES} bytes.`);
+    if (op.body === undefined) {
+      if (inc.raw.length > 0) throw new ApiError(400, `${method} ${path} does not accept a request body.`);
+    } else {
+      if (!isJsonContentType(req.headers['content-type'])) {
+        throw new ApiError(
+          400,
+          `Invalid Content-Type header (${req.headers['content-type'] ?? 'none'}); expected application/json.`,
+        );
+      }
+      if (inc.raw.length === 0 || inc.jsonError) {
+        throw new ApiError(
+          400,
+          'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.',
+        );
+      }
+      if (!isPlainObject(inc.json)) throw new ApiError(400, 'The request body must be a JSON object.');
+      body = inc.json;
+      for (const k of Object.keys(body)) {
+        if (!op.body.includes(k)) throw new ApiError(400, `Unrecognized request argument supplied: ${k}`, null, k);
+      }
+    }
+
+    // 6. Query.
+    for (const k of Object.keys(inc.query)) {
+      if (!op.query.includes(k)) throw new ApiError(400, `Unrecognized query parameter: ${k}`, null, k);
+    }
+
+    return op.run({ method, path, query: inc.query, body, params });
+  }
+
+  function send(res: ServerResponse, reply: Reply): void {
+    if (closed || res.destroyed || res.writableEnded) return;
+    const payload = JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(payload)),
+      'x-request-id': newRequestId(),
+      ...(reply.headers ?? {}),
+    });
+    res.end(payload);
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+  }
+
+  function takeFault(method: string, path: string): Fault | undefined {
+    const i = faults.findIndex((f) => faultMatches(f, method, path));
+    const f = faults[i];
+    if (!f) return undefined;
+    const left = (f.times ?? 1) - 1;
+    if (left <= 0) faults.splice(i, 1);
+    else f.times = left;
+    return f;
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname;
+    const query = parseQuery(url.searchParams);
+    const { raw, tooLarge } = await readBody(req);
+    let json: unknown = null;
+    let jsonError = false;
+    if (raw.length > 0 && !tooLarge) {
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {
+        jsonError = true;
+      }
+    }
+    const sock = req.socket as Partial<TLSSocket>;
+    const peer = typeof sock.getPeerX509Certificate === 'function' ? sock.getPeerX509Certificate() : undefined;
+    const record: RecordedRequest = { method, path, query, body: jsonError ? null : json, time: Date.now() };
+    if (peer) record.clientCertSubject = peer.subject;
+    requests.push(record);
+
+    if (emulator.latencyMs > 0) await sleep(emulator.latencyMs);
+    if (closed) return;
+
+    const fault = takeFault(method, path);
+    const inc: Incoming = { req, method, path, query, raw, tooLarge, json, jsonError, peer };
+    if (!fault) {
+      send(res, processRequest(inc));
+      return;
+    }
+    switch (fault.kind) {
+      case 'hang':
+        return; // never answer; close() destroys the socket
+      case 'drop-before':
+        req.socket.destroy();
+        return;
+      case 'drop-after':
+        processRequest(inc); // state changes happen, the answer is lost
+        req.socket.destroy();
+        return;
+      case 'status': {
+        const status = fault.status ?? 500;
+        const err = new ApiError(
+          status,
+          fault.message ?? `Emulated fault: HTTP ${status}.`,
+          fault.code ?? (status === 429 ? 'rate_limit_exceeded' : null),
+          null,
+          fault.type,
+          fault.headers ?? {},
+        );
+        send(res, { status, body: errorBody(err), headers: err.headers });
+        return;
+      }
+    }
+  }
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    onRequest(req, res).catch((e: unknown) => {
+      const err = new ApiError(500, `Emulator internal error: ${e instanceof Error ? e.message : String(e)}`);
+      try {
+        send(res, { status: 500, body: errorBody(err) });
+      } catch {
+        req.socket.destroy();
+      }
+    });
+  };
+
+  const server: Server = opts.tls
+    ? createHttpsServer(
+        { key: opts.tls.key, cert: opts.tls.cert, requestCert: requireClientCert, rejectUnauthorized: false },
+        listener,
+      )
+    : createHttpServer(listener);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_err: Error, s: Socket) => s.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const origin = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+
+  function addCertificate(pem: string, o: AddCertificateOptions = {}): StoredCertificate {
+    let parsed: ParsedCertificate | null;
+    if (o.skipValidation) {
+      parsed = parseCertificate(pem);
+    } else {
+      try {
+        parsed = inspectUpload(pem);
+      } catch (e) {
+        throw new Error(`addCertificate: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const c: StoredCertificate = {
+      id: newCertificateId(),
+      name: o.name ?? null,
+      created_at: o.createdAt ?? nowSeconds(),
+      pem,
+      valid_at: parsed?.valid_at ?? 0,
+      expires_at: parsed?.expires_at ?? 0,
+      fingerprint: parsed?.fingerprint ?? '',
+      activeOrg: o.activeOrg ?? false,
+      activeProjects: new Set(o.activeProjects ?? []),
+    };
+    certificates.push(c);
+    return c;
+  }
+
+  const emulator: Emulator = {
+    baseURL: `${origin}/v1`,
+    origin,
+    requests,
+    certificates,
+    faults,
+    latencyMs: opts.latencyMs ?? 0,
+    addCertificate,
+    addFault(f: Fault): void {
+      faults.push({ ...f });
+    },
+    activeIn(scope: string): string[] {
+      return certificates
+        .filter((c) => (scope === 'organization' ? c.activeOrg : c.activeProjects.has(scope)))
+        .map((c) => c.id);
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return emulator;
+}
