@@ -49,7 +49,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
   } catch (error) {
     fail(error, report);
   }
-  if (settings) await writeReport(report);
+  if (settings) await writeReport(report, settings);
 }
 
 async function execute(settings: Settings, report: RunReport, deps: RunDependencies): Promise<void> {
@@ -162,14 +162,20 @@ function fail(error: unknown, report: RunReport): void {
   if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);
 }
 
-async function writeReport(report: RunReport): Promise<void> {
+async function writeReport(report: RunReport, settings: Settings): Promise<void> {
   const outputs = computeOutputs(report);
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
   if (!report.failure) core.info(headline(report));
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  try {
-    await core.summary.addRaw(renderSummary(report), true).write();
-  } catch (error) {
-    core.warning(`Could not write the job summary: ${(error as Error).message}`);
+  const markdown = renderSummary(report);
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    try {
+      await core.summary.addRaw(markdown, true).write();
+    } catch (error) {
+      core.warning(`Could not write the job summary: ${(error as Error).message}`);
+    }
+  }
+  if (settings.commentOnPr) {
+    const { commentOnPullRequest } = await import('./report/comment.js');
+    await commentOnPullRequest(markdown, settings.githubToken);
   }
 }
