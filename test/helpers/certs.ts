@@ -64,10 +64,11 @@ export function makeCa(options: CaOptions = {}): MadeCertificate {
   return load(path.join(dir, `${name}.pem`), path.join(dir, `${name}.key`));
 }
 
-/** A leaf (client) certificate signed by `ca` with openssl, CA:FALSE. */
-export function makeLeaf(ca: MadeCertificate, cn = 'client.example.test', days = 200): MadeCertificate {
+/** A leaf certificate signed by `ca` with openssl, CA:FALSE: a client certificate, or a server one for 127.0.0.1. */
+export function makeLeaf(ca: MadeCertificate, cn = 'client.example.test', days = 200, usage: 'client' | 'server' = 'client'): MadeCertificate {
   const dir = tempDir();
-  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = clientAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n');
+  const eku = usage === 'server' ? 'extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage = clientAuth\n';
+  fs.writeFileSync(path.join(dir, 'leaf.ext'), `basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n${eku}subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n`);
   openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${cn}`], dir);
   openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', ca.certPath, '-CAkey', ca.keyPath, '-CAcreateserial', '-days', String(days), '-extfile', 'leaf.ext', '-out', 'leaf.pem'], dir);
   return load(path.join(dir, 'leaf.pem'), path.join(dir, 'leaf.key'));

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../emulator/emulator.ts';
+import { leaks, runAction } from '../helpers/action.ts';
+import { makeCa, makeLeaf } from '../helpers/certs.ts';
+
+const key = 'sk-admin-emulator-test-key';
+let emu: Emulator | undefined;
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+/** The mTLS host: HTTPS with a server certificate from a test CA, demanding a client certificate that chains to an active CA. */
+async function mtlsHost() {
+  const serverCa = makeCa({ cn: 'Test server CA' });
+  const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
+  emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true });
+  const trustAnchor = makeCa({ cn: 'Client trust anchor' });
+  const anchor = emu.addCertificate(trustAnchor.pem, { name: 'corp', activeOrg: true });
+  const client = makeLeaf(trustAnchor, 'ci-runner');
+  return { emu, serverCa, anchor, client };
+}
+
+describe('compiled action: calls through the mTLS host', () => {
+  it('presents client-certificate and client-key, and every call passes', async () => {
+    const { emu, serverCa, anchor, client } = await mtlsHost();
+    const next = makeCa({ cn: 'Next trust anchor' });
+    const run = await runAction(
+      {
+        'admin-api-key': key,
+        certificate: next.pem,
+        name: 'corp',
+        'mtls-base-url': emu.baseURL,
+        'client-certificate': client.pem,
+        'client-key': client.keyPem,
+        'activate-organization': 'true',
+        'retire-previous': 'true',
+      },
+      { env: { NODE_EXTRA_CA_CERTS: serverCa.certPath } },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.outputs.retired).toBe(anchor.id);
+    expect(emu.activeIn('organization')).toEqual([run.outputs['certificate-id']]);
+    expect(emu.requests.length).toBeGreaterThan(3);
+    for (const request of emu.requests) expect(request.clientCertSubject).toMatch(/ci-runner/);
+    expect(leaks(run, [client.keyPem, key])).toEqual([]);
+    for (const line of client.keyPem.split('\n').filter((l) => l.length > 8 && !l.startsWith('-----'))) expect(run.masked).toContain(line);
+  });
+
+  it('without a client certificate, fails and says how to present one', async () => {
+    const { emu, serverCa } = await mtlsHost();
+    const run = await runAction(
+      { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
+      { env: { NODE_EXTRA_CA_CERTS: serverCa.certPath } },
+    );
+    expect(run.code).toBe(1);
+    const error = run.annotations.find((a) => a.level === 'error')!;
+    expect(error.message).toMatch(/client-certificate and client-key/);
+    expect(emu.certificates).toHaveLength(1);
+  });
+
+  it('refuses client-certificate without client-key before sending anything', async () => {
+    const { emu, client } = await mtlsHost();
+    const run = await runAction({ 'admin-api-key': key, certificate: makeCa().pem, 'mtls-base-url': emu.baseURL, 'client-certificate': client.pem });
+    expect(run.code).toBe(1);
+    expect(run.annotations[0]!.message).toMatch(/client-certificate and client-key go together/);
+    expect(emu.requests).toHaveLength(0);
+  });
+});
