@@ -74,9 +74,10 @@ async function execute(settings: Settings, report: RunReport, deps: RunDependenc
     return;
   }
 
-  const { client, baseURL } = await createClient(settings);
-  const api = new CertificateApi(client, baseURL);
+  const { client, baseURL, proxy } = await createClient(settings);
+  const api = new CertificateApi(client, baseURL, proxy);
   core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate)' : ''}`);
+  if (proxy) core.info(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
 
   let existing;
   if (settings.source.kind === 'id') {

@@ -37,9 +37,10 @@ export class CertificateApi {
   readonly client: OpenAI;
   readonly host: string;
 
-  constructor(client: OpenAI, baseURL: string) {
+  /** `proxy`: the proxy in use, named in connection errors. */
+  constructor(client: OpenAI, baseURL: string, proxy?: string) {
     this.client = client;
-    this.host = hostOf(baseURL);
+    this.host = proxy ? `${hostOf(baseURL)} through the proxy ${proxy}` : hostOf(baseURL);
   }
 
   async listScope(scope: Scope): Promise<ListedCertificate[]> {
