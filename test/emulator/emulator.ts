@@ -904,7 +904,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       try {
         parsed = inspectUpload(pem);
       } catch (e) {
-        throw new Error(`addCertificate: ${e instanceof Error ? e.message : String(e)}`);
+        throw new Error(`addCertificate: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
     }
     const c: StoredCertificate = {
