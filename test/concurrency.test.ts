@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { mapLimit } from '../src/concurrency.js';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('mapLimit', () => {
+  it('keeps the order of results and never runs more than the limit at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const results = await mapLimit([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 3, async (n) => {
+      running++;
+      peak = Math.max(peak, running);
+      for (let i = 0; i < n; i++) await tick();
+      running--;
+      return n * 10;
+    });
+    expect(results).toEqual([50, 10, 40, 20, 30, 60, 70, 80, 90, 100]);
+    expect(peak).toBe(3);
+  });
+
+  it('throws the first failure after the calls already started have settled, and starts no new ones', async () => {
+    const started: number[] = [];
+    const settled: number[] = [];
+    await expect(
+      mapLimit([1, 2, 3, 4, 5], 2, async (n) => {
+        started.push(n);
+        await tick();
+        if (n === 1) throw new Error('one');
+        await tick();
+        settled.push(n);
+      }),
+    ).rejects.toThrow('one');
+    expect(started).toEqual([1, 2]);
+    expect(settled).toEqual([2]);
+  });
+
+  it('handles an empty list', async () => {
+    expect(await mapLimit([], 8, async () => 1)).toEqual([]);
+  });
+});

@@ -1,0 +1,96 @@
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../src/errors.js';
+import { readSettings } from '../src/inputs.js';
+
+const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
+const base = { 'admin-api-key': 'sk-admin-abc', certificate: '-----BEGIN CERTIFICATE-----' };
+const fail = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}): InputError => {
+  try {
+    readSettings(reader(values), env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError);
+    return error as InputError;
+  }
+  throw new Error('expected an InputError');
+};
+
+describe('readSettings', () => {
+  it('applies the documented defaults', () => {
+    const s = readSettings(reader(base), {});
+    expect(s).toMatchObject({
+      baseURL: 'https://api.openai.com/v1',
+      mtlsBaseURL: 'https://mtls.api.openai.com/v1',
+      maxRetries: 3,
+      timeoutMs: 60_000,
+      dryRun: false,
+      strict: true,
+      minValidityDays: 1,
+      warnValidityDays: 30,
+      reuseExisting: true,
+      activateOrganization: false,
+      activateProjects: [],
+      name: undefined,
+    });
+  });
+
+  it('falls back to OPENAI_ADMIN_KEY and OPENAI_BASE_URL, inputs winning', () => {
+    const env = { OPENAI_ADMIN_KEY: 'sk-admin-env', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1/' };
+    expect(readSettings(reader({ certificate: 'x' }), env)).toMatchObject({ adminApiKey: 'sk-admin-env', baseURL: 'http://127.0.0.1:9/v1' });
+    expect(readSettings(reader({ ...base, 'base-url': 'https://proxy.example/v1' }), env)).toMatchObject({ adminApiKey: 'sk-admin-abc', baseURL: 'https://proxy.example/v1' });
+  });
+
+  it('resolves certificate-file against GITHUB_WORKSPACE', () => {
+    const s = readSettings(reader({ 'admin-api-key': 'k', 'certificate-file': 'pki/ca.pem' }), { GITHUB_WORKSPACE: '/ws' });
+    expect(s.source).toEqual({ kind: 'file', path: path.resolve('/ws', 'pki/ca.pem'), given: 'pki/ca.pem' });
+  });
+
+  it('splits activate-projects on commas and new lines, dropping blanks and repeats', () => {
+    const s = readSettings(reader({ ...base, 'activate-projects': 'proj_a, proj_b\n\nproj_c,proj_a' }), {});
+    expect(s.activateProjects).toEqual(['proj_a', 'proj_b', 'proj_c']);
+  });
+
+  it('needs exactly one certificate source', () => {
+    expect(fail({ 'admin-api-key': 'k' }).message).toMatch(/No certificate given/);
+    expect(fail({ ...base, 'certificate-id': 'cert_abc' }).message).toMatch(/certificate and certificate-id are set/);
+  });
+
+  it('needs an admin key unless it is a dry run, and refuses project keys', () => {
+    expect(fail({ certificate: 'x' }).title).toBe('input admin-api-key');
+    expect(readSettings(reader({ certificate: 'x', 'dry-run': 'true' }), {}).adminApiKey).toBe('');
+    expect(fail({ ...base, 'admin-api-key': 'sk-proj-abc' }).message).toMatch(/project or service-account key/);
+  });
+
+  it.each([
+    ['max-retries', '-1'],
+    ['max-retries', '1.5'],
+    ['max-retries', '11'],
+    ['timeout-seconds', '0'],
+    ['timeout-seconds', 'soon'],
+    ['dry-run', 'yes'],
+    ['strict', 'off'],
+    ['base-url', 'not a url'],
+    ['base-url', 'ftp://example.com'],
+    ['base-url', 'https://user:pw@example.com/v1'],
+    ['activate-projects', 'proj_ok, project-2'],
+    ['certificate-id', 'abc'],
+    ['name', 'two\nlines'],
+  ])('refuses %s = %j with a message naming the input', (input, value) => {
+    const values: Record<string, string> = { ...base, [input]: value };
+    if (input === 'certificate-id') delete values.certificate;
+    const error = fail(values);
+    expect(error.title).toBe(`input ${input}`);
+    expect(error.hint).toBeTruthy();
+  });
+
+  it('retire-previous needs a name and a scope', () => {
+    expect(fail({ ...base, 'retire-previous': 'true', 'activate-organization': 'true' }).message).toMatch(/needs a name/);
+    expect(fail({ ...base, name: 'n', 'retire-previous': 'true' }).message).toMatch(/no scope is set/);
+    expect(readSettings(reader({ 'admin-api-key': 'k', 'certificate-id': 'cert_a', 'retire-previous': 'true', 'activate-projects': 'proj_a' }), {}).retirePrevious).toBe(true);
+  });
+
+  it('client-certificate and client-key go together', () => {
+    expect(fail({ ...base, 'client-certificate': 'pem' }).title).toBe('input client-key');
+    expect(fail({ ...base, 'client-key': 'pem' }).title).toBe('input client-certificate');
+  });
+});

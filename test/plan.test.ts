@@ -1,0 +1,105 @@
+import OpenAI from 'openai';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CertificateApi } from '../src/api/certificates.js';
+import { applyPlan, emptyOutcome } from '../src/apply.js';
+import { decodeInput } from '../src/certificate/decode.js';
+import { inspectCertificate } from '../src/certificate/inspect.js';
+import type { Settings } from '../src/inputs.js';
+import { makePlan } from '../src/plan.js';
+import { startEmulator, type Emulator } from './emulator/emulator.ts';
+import { makeCa, makeDatedCa } from './helpers/certs.ts';
+
+let emu: Emulator;
+let api: CertificateApi;
+beforeEach(async () => {
+  emu = await startEmulator();
+  api = new CertificateApi(new OpenAI({ adminAPIKey: 'sk-admin-emulator-test-key', apiKey: null, baseURL: emu.baseURL, maxRetries: 0, logLevel: 'off' }), emu.baseURL);
+});
+afterEach(() => emu.close());
+
+function settings(overrides: Partial<Settings> = {}): Settings {
+  return {
+    adminApiKey: 'sk-admin-emulator-test-key',
+    source: { kind: 'inline', text: '' },
+    name: 'corp',
+    baseURL: emu.baseURL,
+    maxRetries: 0,
+    timeoutMs: 5000,
+    dryRun: false,
+    strict: true,
+    minValidityDays: 1,
+    warnValidityDays: 30,
+    activateOrganization: false,
+    activateProjects: [],
+    retirePrevious: false,
+    reuseExisting: true,
+    deleteExpired: false,
+    clientCertificate: undefined,
+    clientKey: undefined,
+    mtlsBaseURL: emu.baseURL,
+    githubToken: '',
+    commentOnPr: false,
+    ...overrides,
+  };
+}
+const info = (pem: string) => inspectCertificate(decodeInput(pem).blocks[0]!.der);
+const options = { retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: () => undefined }, log: () => undefined, notice: () => undefined, name: 'corp' };
+
+describe('makePlan', () => {
+  it('reads only: one organization list and one list per project, then decides', async () => {
+    const old = emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeOrg: true, activeProjects: ['proj_alpha'] });
+    const other = emu.addCertificate(makeCa({ cn: 'Other' }).pem, { name: 'other', activeOrg: true });
+    const plan = await makePlan(api, settings({ activateOrganization: true, activateProjects: ['proj_alpha', 'proj_beta'], retirePrevious: true }), info(makeCa().pem), undefined, new Date());
+    expect(emu.requests.every((r) => r.method === 'GET')).toBe(true);
+    expect(emu.requests.filter((r) => r.path.endsWith('/certificates'))).toHaveLength(3);
+    // The others are content reads of candidates made in the same second (same validity), ruled out by fingerprint.
+    expect(emu.requests.filter((r) => !r.path.endsWith('/certificates')).every((r) => r.query['include[]'] === 'content')).toBe(true);
+    expect(plan.target).toEqual({ kind: 'upload' });
+    expect(plan.scopes.map((s) => [s.scope, s.activate, s.retire.map((c) => c.id), s.activeBefore.map((c) => c.id).sort()])).toEqual([
+      ['organization', true, [old.id], [old.id, other.id].sort()],
+      ['proj_alpha', true, [old.id], [old.id]],
+      ['proj_beta', true, [], []],
+    ]);
+  });
+
+  it('finds an identical certificate to reuse, checking content only for candidates with the same validity', async () => {
+    const ca = makeCa();
+    emu.addCertificate(makeCa({ cn: 'Decoy' }).pem);
+    const same = emu.addCertificate(ca.pem, { name: 'corp', activeProjects: ['proj_alpha'] });
+    const plan = await makePlan(api, settings({ activateProjects: ['proj_alpha'] }), info(ca.pem), undefined, new Date());
+    expect(plan.target).toMatchObject({ kind: 'reuse', certificate: { id: same.id } });
+    expect(plan.scopes[0]).toMatchObject({ scope: 'proj_alpha', activate: false });
+    expect(emu.requests.filter((r) => r.path.includes('/certificates/cert_'))).toHaveLength(1);
+  });
+
+  it('refuses a 51st certificate, naming the cap, unless expired ones can be deleted first', async () => {
+    const expired = await makeDatedCa(new Date(Date.now() - 100 * 86_400_000), new Date(Date.now() - 86_400_000));
+    const filler = makeCa({ cn: 'Filler' }).pem;
+    emu.addCertificate(expired.pem, { skipValidation: true });
+    for (let i = 0; i < 49; i++) emu.addCertificate(filler);
+    await expect(makePlan(api, settings(), info(makeCa().pem), undefined, new Date())).rejects.toThrow(/already holds 50 certificates/);
+    const plan = await makePlan(api, settings({ deleteExpired: true }), info(makeCa().pem), undefined, new Date());
+    expect(plan.deleteFirst.map((c) => c.validAt)).toHaveLength(1);
+    expect(plan.deleteAfter).toEqual([]);
+  });
+});
+
+describe('applyPlan', () => {
+  it('activates in every scope before it retires anywhere, in calls of at most 10 ids', async () => {
+    const olds = Array.from({ length: 12 }, (_, i) => emu.addCertificate(makeCa({ cn: `Old ${i}` }).pem, { name: 'corp', activeProjects: ['proj_alpha'] }));
+    const ca = makeCa({ cn: 'New' });
+    const s = settings({ activateProjects: ['proj_alpha', 'proj_beta'], retirePrevious: true });
+    const plan = await makePlan(api, s, info(ca.pem), undefined, new Date());
+    emu.requests.length = 0;
+    const outcome = emptyOutcome();
+    await applyPlan(api, plan, info(ca.pem), options, outcome);
+    const calls = emu.requests.map((r) => `${r.method} ${r.path.replace('/v1/organization', '')}`);
+    const lastActivation = Math.max(...calls.map((c, i) => (c.endsWith('/activate') ? i : -1)));
+    const firstRetirement = calls.findIndex((c) => c.endsWith('/deactivate'));
+    expect(firstRetirement).toBeGreaterThan(lastActivation);
+    const deactivations = emu.requests.filter((r) => r.path.endsWith('/deactivate'));
+    expect(deactivations.map((r) => (r.body as { certificate_ids: string[] }).certificate_ids.length)).toEqual([10, 2]);
+    expect(outcome.retired.map((r) => r.id).sort()).toEqual(olds.map((o) => o.id).sort());
+    expect(emu.activeIn('proj_alpha')).toEqual([outcome.certificate!.id]);
+  });
+});
