@@ -41,7 +41,11 @@ export async function applyPlan(api: CertificateApi, plan: Plan, certificate: Ce
   await deleteExpired(api, plan.deleteFirst, options, outcome, 'to make room under the 50-certificate cap');
 
   if (plan.target.kind === 'upload') {
-    const findStored = async (): Promise<StoredCertificate | undefined> => findIdentical(api, certificate, await api.listScope(ORGANIZATION));
+    // Only a certificate that was not there before this run can be this run's lost upload: with
+    // reuse-existing off, an older identical one must not be taken for it.
+    const before = new Set(plan.organization.map((c) => c.id));
+    const findStored = async (): Promise<StoredCertificate | undefined> =>
+      findIdentical(api, certificate, (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)));
     const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
     outcome.certificate = result.certificate;
     outcome.uploaded = result.uploaded;

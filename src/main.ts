@@ -103,7 +103,7 @@ async function execute(settings: Settings, report: RunReport, deps: RunDependenc
     plan,
     certificate,
     {
-      retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, log },
+      retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, now: () => deps.now().getTime(), log },
       log,
       notice: (line) => core.notice(line),
       name: settings.name,

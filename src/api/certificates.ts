@@ -90,7 +90,7 @@ export class CertificateApi {
     try {
       return await fn();
     } catch (error) {
-      throw explainApiError(error, { host: this.host, ...context });
+      throw explainApiError(error, { host: this.host, timeoutMs: this.client.timeout, ...context });
     }
   }
 }

@@ -13,6 +13,7 @@ export interface ClientTarget {
  * The SDK client, configured only from settings: base URL, key, retries and timeout are passed
  * explicitly so nothing is inherited from the environment by accident (OPENAI_API_KEY,
  * OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response is printed.
+ * (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
  *
  * Node's fetch ignores HTTPS_PROXY; when a proxy is set, or a client certificate is to be presented,
  * requests go through undici's EnvHttpProxyAgent, which honours HTTP(S)_PROXY and NO_PROXY in either

@@ -9,6 +9,8 @@ export interface CallContext {
   host: string;
   certificateId?: string;
   projectId?: string;
+  /** The time limit of each request (timeout-seconds), named when a request times out. */
+  timeoutMs?: number;
 }
 
 /**
@@ -19,7 +21,8 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
   if (error instanceof ActionError) return error;
   const failed = `Could not ${context.action}`;
   if (error instanceof APIConnectionTimeoutError) {
-    return new ActionError(`${failed}: ${context.host} did not answer in time.`, {
+    const limit = context.timeoutMs === undefined ? 'the time limit (timeout-seconds)' : `${formatSeconds(context.timeoutMs)} (timeout-seconds)`;
+    return new ActionError(`${failed}: ${context.host} did not answer within ${limit}.`, {
       title: 'api',
       hint: 'The API may be slow or down (see status.openai.com), or a proxy or firewall holds the connection. Try again later, or raise timeout-seconds.',
       cause: error,
@@ -29,7 +32,7 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
     const reason = connectionReason(error);
     return new ActionError(`${failed}: could not connect to ${context.host}${reason ? ` (${reason})` : ''}.`, {
       title: 'api',
-      hint: 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.',
+      hint: connectionHint(reason),
       cause: error,
     });
   }
@@ -55,7 +58,7 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
   if (isClientCertificateRefusal(error)) {
     return make(
       said,
-      'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host.',
+      'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host; if you already do, the client certificate must chain to a CA that is active for the organization and be within its validity.',
     );
   }
   switch (error.status) {
@@ -70,6 +73,9 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
         `Give the Admin API key the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission, or use a key that has it.`,
       );
     case 404:
+      if (context.projectId && context.certificateId && /certificate/.test(error.param ?? '')) {
+        return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'It may have been deleted while the action ran: run the action again.');
+      }
       if (context.projectId) return make(`${failed}: project ${context.projectId} was not found (404)`, 'Check the id in activate-projects: it must be a project of the organization of the admin key (organization settings → Projects).');
       if (context.certificateId) return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'Check certificate-id: it must be a certificate of this organization, e.g. the certificate-id output of the step that uploaded it; it may have been deleted.');
       return make(said, 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).');
@@ -88,9 +94,30 @@ function apiMessageOf(error: APIError): string {
   return message.length > 300 ? `${message.slice(0, 300)}…` : message;
 }
 
+/**
+ * A refusal for want of a client certificate (codes like `mtls_required`), not a missing permission:
+ * "Missing scopes: api.mtls.write" mentions mTLS too, so the permission names are left out first.
+ */
 function isClientCertificateRefusal(error: APIError): boolean {
-  const text = `${error.code ?? ''} ${apiMessageOf(error)}`.toLowerCase();
+  const text = `${error.code ?? ''} ${apiMessageOf(error)}`.toLowerCase().replace(/api\.mtls\.(read|write)/g, '');
   return (error.status === 401 || error.status === 403) && /mtls|client certificate|client_certificate/.test(text);
+}
+
+/** What to do about a connection that failed, by the error code Node or OpenSSL gave. */
+function connectionHint(reason: string): string {
+  if (/KEY_VALUES_MISMATCH/.test(reason)) {
+    return 'client-key is not the private key of client-certificate: pass the key that belongs to the certificate (both from secrets).';
+  }
+  if (/^ERR_OSSL_(PEM|ASN1|UNSUPPORTED|DECODER)|^ERR_OSSL_.*(KEY|CERT|PEM)/.test(reason)) {
+    return 'client-certificate or client-key could not be read: both must be PEM, the key unencrypted (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----).';
+  }
+  if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(reason)) {
+    return 'The server\'s TLS certificate was not trusted. Check base-url (and mtls-base-url); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS.';
+  }
+  if (/^(EPROTO|ERR_SSL_|ERR_TLS_)/.test(reason)) {
+    return 'The TLS handshake failed. Check that base-url (or mtls-base-url) is an https URL of the OpenAI API, and, when a client certificate is presented, that the host accepts it.';
+  }
+  return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
 }
 
 function connectionReason(error: APIConnectionError): string {
@@ -101,6 +128,11 @@ function connectionReason(error: APIConnectionError): string {
     cause = (cause as { cause?: unknown }).cause;
   }
   return '';
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 
 export function hostOf(url: string): string {

@@ -1,18 +1,29 @@
 import { X509Certificate } from 'node:crypto';
+import { APIError } from 'openai';
+import { ActionError } from '../errors.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import type { CertificateApi, ListedCertificate, StoredCertificate } from './certificates.js';
 
 /**
  * Finds a certificate of the organization with the same content, without downloading every PEM:
- * candidates are those whose validity equals the certificate's notBefore and notAfter, and each is
- * confirmed by its content's SHA-256 fingerprint (`include[]=content`).
+ * candidates are those whose validity equals the certificate's notBefore and notAfter (or whose list
+ * entry does not say, as `certificate_details` fields are optional), and each is confirmed by its
+ * content's SHA-256 fingerprint (`include[]=content`).
  */
 export async function findIdentical(api: CertificateApi, certificate: CertificateInfo, listed: ListedCertificate[]): Promise<StoredCertificate | undefined> {
   const validAt = seconds(certificate.notBefore);
   const expiresAt = seconds(certificate.notAfter);
-  const candidates = listed.filter((c) => c.validAt === validAt && c.expiresAt === expiresAt);
+  const matches = (listedValue: number | undefined, value: number): boolean => listedValue === undefined || listedValue === value;
+  const candidates = listed.filter((c) => matches(c.validAt, validAt) && matches(c.expiresAt, expiresAt));
   for (const candidate of candidates) {
-    const stored = await api.retrieve(candidate.id, true);
+    let stored: StoredCertificate;
+    try {
+      stored = await api.retrieve(candidate.id, true);
+    } catch (error) {
+      // Deleted since it was listed: not this one.
+      if (error instanceof ActionError && error.cause instanceof APIError && error.cause.status === 404) continue;
+      throw error;
+    }
     if (stored.content && fingerprintOf(stored.content) === certificate.fingerprint) return stored;
   }
   return undefined;

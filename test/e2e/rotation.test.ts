@@ -135,6 +135,18 @@ describe('compiled action: rotation', () => {
     expect(run.outputs.uploaded).toBe('true');
   });
 
+  it('with reuse-existing false, a lost upload answer is not mistaken for the older identical certificate', async () => {
+    const emu = await emulator();
+    const ca = makeCa();
+    const older = emu.addCertificate(ca.pem, { name: 'old' });
+    emu.addFault({ kind: 'drop-after', method: 'POST', path: '/v1/organization/certificates' });
+    const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, name: 'new', 'base-url': emu.baseURL, 'reuse-existing': 'false' });
+    expect(run.code).toBe(0);
+    expect(emu.certificates).toHaveLength(2);
+    const stored = emu.certificates.find((c) => c.id !== older.id)!;
+    expect(run.outputs).toMatchObject({ 'certificate-id': stored.id, name: 'new', uploaded: 'true' });
+  });
+
   it('acts on an uploaded certificate with certificate-id, filling outputs from the API', async () => {
     const emu = await emulator();
     const ca = makeCa({ days: 200 });

@@ -1,0 +1,227 @@
+import { createServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../emulator/emulator.ts';
+import { makeCa, makeDatedCa, type MadeCertificate } from '../helpers/certs.ts';
+import { leaks, runAction, type ActionRun } from '../helpers/action.ts';
+
+const key = 'sk-admin-emulator-test-key';
+const UPLOAD = '/organization/certificates';
+const DAY = 86_400_000;
+
+let emu: Emulator;
+let host: string;
+beforeEach(async () => {
+  emu = await startEmulator();
+  host = new URL(emu.baseURL).host;
+});
+afterEach(async () => {
+  await emu.close();
+});
+
+const uploads = (): number => emu.requests.filter((r) => r.method === 'POST' && r.path === `/v1${UPLOAD}`).length;
+const base = (ca: MadeCertificate, extra: Record<string, string> = {}): Record<string, string> => ({
+  'admin-api-key': key,
+  certificate: ca.pem,
+  name: 'corp-ca',
+  'base-url': emu.baseURL,
+  ...extra,
+});
+
+/** A successful run that left exactly one certificate, the one the outputs name. */
+function expectOneCertificate(run: ActionRun): void {
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(emu.certificates).toHaveLength(1);
+  expect(run.outputs['certificate-id']).toBe(emu.certificates[0]!.id);
+  expect(run.outputs.uploaded).toBe('true');
+  expect(leaks(run, [key])).toEqual([]);
+}
+
+/** A failed run: exit code 1, one ::error annotation that says what happened and what to do, no stack trace. */
+function expectFailure(run: ActionRun, what: RegExp, todo: RegExp): string {
+  expect(run.code).toBe(1);
+  const errors = run.annotations.filter((a) => a.level === 'error');
+  expect(errors).toHaveLength(1);
+  const message = errors[0]!.message;
+  expect(message).toMatch(what);
+  expect(message).toMatch(todo);
+  expect(run.stdout).not.toMatch(/\n\s+at /);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+  expect(run.stdout).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
+  expect(run.outputs.uploaded).toBe('false');
+  expect(run.summary).toMatch(/Failed/);
+  expect(leaks(run, [key])).toEqual([]);
+  return message;
+}
+
+describe('compiled action: faults, nothing lost and nothing doubled', () => {
+  it('429 with Retry-After: 1, twice on the upload: waits, succeeds, one certificate', async () => {
+    emu.addFault({ kind: 'status', status: 429, method: 'POST', path: UPLOAD, times: 2, headers: { 'Retry-After': '1' } });
+    const run = await runAction(base(makeCa()));
+    expectOneCertificate(run);
+    expect(uploads()).toBe(3);
+    expect(run.stdout).toMatch(/Upload attempt 1 failed \(HTTP 429\); retrying in 1\.0 s/);
+    expect(run.stdout).toMatch(/Upload attempt 2 failed \(HTTP 429\); retrying in 1\.0 s/);
+    expect(run.stdout).toMatch(/after 3 attempts/);
+    const posts = emu.requests.filter((r) => r.method === 'POST');
+    // Retry-After was honoured: about a second between attempts.
+    expect(posts[1]!.time - posts[0]!.time).toBeGreaterThanOrEqual(950);
+    expect(posts[2]!.time - posts[1]!.time).toBeGreaterThanOrEqual(950);
+    // A 429 means nothing was stored: no check between attempts, so only the planning list.
+    expect(emu.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+  });
+
+  it('one 500 on the upload: checks, uploads again, one certificate', async () => {
+    emu.addFault({ kind: 'status', status: 500, method: 'POST', path: UPLOAD });
+    const run = await runAction(base(makeCa()));
+    expectOneCertificate(run);
+    expect(uploads()).toBe(2);
+    expect(run.stdout).toMatch(/The upload failed with HTTP 500, which does not tell whether it was stored; checking whether the certificate was stored anyway/);
+    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /v1/organization/certificates',
+      'POST /v1/organization/certificates',
+      'GET /v1/organization/certificates',
+      'POST /v1/organization/certificates',
+    ]);
+  });
+
+  it('connection dropped before the upload reached the API: the retry uploads, one certificate', async () => {
+    emu.addFault({ kind: 'drop-before', method: 'POST', path: UPLOAD });
+    const run = await runAction(base(makeCa()));
+    expectOneCertificate(run);
+    expect(uploads()).toBe(2);
+    expect(run.stdout).toMatch(/answer was lost \(connection failed\)/);
+  });
+
+  it('the answer lost after the upload was stored: finds it, uploads nothing more, and reports it as uploaded', async () => {
+    emu.addFault({ kind: 'drop-after', method: 'POST', path: UPLOAD });
+    const ca = makeCa();
+    const run = await runAction(base(ca));
+    expectOneCertificate(run);
+    expect(uploads()).toBe(1);
+    expect(run.outputs.fingerprint).toBe(ca.fingerprint);
+    expect(run.outputs.name).toBe('corp-ca');
+    expect(run.stdout).toContain(`It was: ${emu.certificates[0]!.id} holds this certificate, so it is not uploaded again.`);
+  });
+
+  it('a hanging API fails in about (max-retries + 1) × timeout, naming the host and the time limit', async () => {
+    emu.addFault({ kind: 'hang', times: Infinity });
+    const run = await runAction(base(makeCa(), { 'timeout-seconds': '1', 'max-retries': '1' }), { timeoutMs: 30_000 });
+    const message = expectFailure(run, new RegExp(`${host.replace(/\./g, '\\.')} did not answer within .*timeout-seconds`), /raise timeout-seconds/);
+    expect(message).toMatch(/^Could not list the certificates of the organization/);
+    expect(emu.requests.length).toBe(2);
+    expect(run.ms).toBeGreaterThanOrEqual(2000);
+    expect(run.ms).toBeLessThan(15_000);
+    expect(emu.certificates).toHaveLength(0);
+  });
+
+  it('an upload that hangs: each attempt is bounded, checked for, and the failure names host and timeout', async () => {
+    emu.addFault({ kind: 'hang', method: 'POST', path: UPLOAD, times: Infinity });
+    const run = await runAction(base(makeCa(), { 'timeout-seconds': '1', 'max-retries': '1' }), { timeoutMs: 30_000 });
+    const message = expectFailure(run, new RegExp(`^Could not upload the certificate: ${host.replace(/\./g, '\\.')} did not answer within 1 s \\(timeout-seconds\\)`), /raise timeout-seconds/);
+    expect(message).toMatch(/tried 2 times; the organization was checked afterwards and does not hold the certificate/);
+    expect(uploads()).toBe(2);
+    expect(run.ms).toBeLessThan(15_000);
+    expect(emu.certificates).toHaveLength(0);
+  });
+});
+
+describe('compiled action: failures a user can act on', () => {
+  it('401: a wrong admin key', async () => {
+    const wrong = 'sk-admin-wrong-key-0123456789abcdef';
+    const run = await runAction(base(makeCa(), { 'admin-api-key': wrong }));
+    expectFailure(run, /the admin key was rejected \(401\).*\(request id req_[0-9a-f]+\)/, /must be an Admin API key.*not a project key/);
+    expect(leaks(run, [wrong])).toEqual([]);
+    expect(emu.certificates).toHaveLength(0);
+  });
+
+  it('403 on the list: the key lacks api.mtls.read', async () => {
+    emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD, message: 'You have insufficient permissions for this operation.' });
+    const run = await runAction(base(makeCa()));
+    expectFailure(run, /^Could not list the certificates of the organization: the admin key is not allowed to \(403\).*\(request id req_[0-9a-f]+\)/, /api\.mtls\.read permission/);
+    expect(uploads()).toBe(0);
+  });
+
+  it('403 on the upload: the key lacks api.mtls.write', async () => {
+    emu.addFault({ kind: 'status', status: 403, method: 'POST', path: UPLOAD, message: 'Missing scopes: api.mtls.write.' });
+    const run = await runAction(base(makeCa()));
+    const message = expectFailure(run, /^Could not upload the certificate: the admin key is not allowed to \(403\)/, /api\.mtls\.write/);
+    expect(message).not.toMatch(/client-certificate/);
+    expect(uploads()).toBe(1);
+  });
+
+  it('404 on certificate-id names the id', async () => {
+    const run = await runAction({ 'admin-api-key': key, 'certificate-id': 'cert_missing123', 'base-url': emu.baseURL });
+    expectFailure(run, /certificate cert_missing123 was not found \(404\).*request id req_/, /Check certificate-id/);
+  });
+
+  it('404 on a project id names the project, and nothing is uploaded', async () => {
+    const run = await runAction(base(makeCa(), { 'activate-projects': 'proj_alpha, proj_nope' }));
+    expectFailure(run, /project proj_nope was not found \(404\)/, /activate-projects/);
+    expect(uploads()).toBe(0);
+  });
+
+  it('an organization already holding 50 certificates: explains the cap and delete-expired, uploads nothing', async () => {
+    const other = makeCa({ cn: 'Other CA' });
+    for (let i = 0; i < 50; i++) emu.addCertificate(other.pem, { name: `old-${i}` });
+    const run = await runAction(base(makeCa()));
+    expectFailure(run, /already holds 50 certificates, the most OpenAI allows \(50\); nothing was uploaded/, /delete-expired: true/);
+    expect(uploads()).toBe(0);
+    expect(emu.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
+    expect(emu.certificates).toHaveLength(50);
+  });
+
+  it('with delete-expired on, expired inactive certificates are deleted first to make room, then it uploads', async () => {
+    const other = makeCa({ cn: 'Other CA' });
+    const expired = await makeDatedCa(new Date(Date.now() - 400 * DAY), new Date(Date.now() - 10 * DAY), 'Expired CA');
+    for (let i = 0; i < 46; i++) emu.addCertificate(other.pem, { name: `current-${i}` });
+    const stale = [0, 1, 2, 3].map((i) => emu.addCertificate(expired.pem, { name: `expired-${i}`, skipValidation: true }).id);
+    expect(emu.certificates).toHaveLength(50);
+    const run = await runAction(base(makeCa(), { 'delete-expired': 'true' }));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.outputs.uploaded).toBe('true');
+    expect((run.outputs.deleted ?? '').split(',').sort()).toEqual([...stale].sort());
+    expect(emu.certificates).toHaveLength(47);
+    for (const id of stale) expect(emu.certificates.some((c) => c.id === id)).toBe(false);
+    const firstUpload = emu.requests.findIndex((r) => r.method === 'POST' && r.path === `/v1${UPLOAD}`);
+    const deletes = emu.requests.map((r, i) => (r.method === 'DELETE' ? i : -1)).filter((i) => i >= 0);
+    expect(deletes).toHaveLength(4);
+    for (const i of deletes) expect(i).toBeLessThan(firstUpload);
+    expect(uploads()).toBe(1);
+  });
+
+  it('a host that cannot be reached is named', async () => {
+    const port = await closedPort();
+    const run = await runAction(base(makeCa(), { 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '1' }));
+    expectFailure(run, new RegExp(`could not connect to 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`), /Check that the runner can reach the host/);
+  });
+
+  it('the API refuses the certificate as expired: its own message, explained', async () => {
+    // The local checks would refuse a certificate that really expires, so the API's refusal is injected.
+    emu.addFault({ kind: 'status', status: 400, code: 'expired_certificate', method: 'POST', path: UPLOAD, message: 'The certificate expires at 2026-11-29T00:00:00.000Z; it must remain valid for more than one day.' });
+    const run = await runAction(base(makeCa()));
+    expectFailure(run, /answered 400 expired_certificate: "The certificate expires at 2026-11-29T00:00:00\.000Z; it must remain valid for more than one day\."/, /issue a new CA certificate/);
+    expect(uploads()).toBe(1);
+  });
+
+  it('certificate_in_use when deleting an expired certificate is a notice, not a failure', async () => {
+    // The project it is active in is not one of the listed ones, so the plan thinks it can delete it.
+    const expired = await makeDatedCa(new Date(Date.now() - 400 * DAY), new Date(Date.now() - 10 * DAY), 'Expired CA');
+    const stuck = emu.addCertificate(expired.pem, { skipValidation: true, activeProjects: ['proj_gamma'] });
+    const run = await runAction(base(makeCa(), { 'delete-expired': 'true' }));
+    expect(run.code).toBe(0);
+    const notice = run.annotations.find((a) => a.level === 'notice');
+    expect(notice?.message).toMatch(new RegExp(`Kept ${stuck.id}.*certificate_in_use`));
+    expect(emu.certificates).toHaveLength(2);
+  });
+});
+
+/** A port on 127.0.0.1 that was free a moment ago: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -1,0 +1,236 @@
+/**
+ * Leak test: the scenarios of faults.test.ts and more, every one with the runner's debug logging on
+ * (RUNNER_DEBUG=1, ACTIONS_STEP_DEBUG=true) and the SDK asked for debug logging (OPENAI_LOG=debug).
+ * Neither the admin key, nor a client key, nor a private key given by mistake, nor the GitHub token
+ * may show anywhere a person or a later step can read (stdout, stderr, summary, outputs, the PR
+ * comment) other than in ::add-mask:: lines; the certificate's PEM body is not printed either, and
+ * no raw API response or SDK debug line is.
+ */
+import * as fs from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
+import { FAKE_GITHUB_TOKEN, leaks, runAction, type ActionRun } from '../helpers/action.ts';
+import { makeCa, makeDatedCa, makeLeaf, tempDir, type MadeCertificate } from '../helpers/certs.ts';
+import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
+
+const adminKey = 'sk-admin-emulator-test-key';
+const DEBUG_ENV = { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true', OPENAI_LOG: 'debug' };
+const UPLOAD = '/organization/certificates';
+const DAY = 86_400_000;
+
+const open: Array<Emulator | FakeGitHub> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const emu = await startEmulator(options);
+  open.push(emu);
+  return emu;
+}
+
+/** Lines of a PEM body (base64), armour left out. */
+function bodyLines(pem: string): string[] {
+  return pem
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length >= 8 && !l.startsWith('-----'));
+}
+
+/** Every check a run must pass, whatever happened in it. */
+function expectNothingLeaked(run: ActionRun, secrets: string[], certificate?: MadeCertificate): void {
+  expect(leaks(run, secrets)).toEqual([]);
+  // Each secret line was registered with the masker before the first line of any other kind.
+  const lines = run.stdout.split('\n');
+  const firstOther = lines.findIndex((l) => l.length > 0 && !l.startsWith('::add-mask::'));
+  const maskedEarly = new Set(lines.slice(0, firstOther < 0 ? lines.length : firstOther).filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length)));
+  for (const secret of secrets) {
+    if (!run.everything.includes(secret.trim()) && !bodyLines(secret).some((l) => run.masked.includes(l))) continue; // never given to this run
+    expect(maskedEarly.has(secret.trim()) || bodyLines(secret).every((l) => maskedEarly.has(l)), `masked before the first log line: ${secret.slice(0, 20)}…`).toBe(true);
+  }
+  const visible = [run.stdout, run.stderr].join('\n').split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  if (certificate) {
+    for (const line of bodyLines(certificate.pem)) {
+      expect(visible, 'the certificate PEM body is not printed').not.toContain(line);
+      expect(run.summary, 'the summary shows the fingerprint, not the PEM').not.toContain(line);
+    }
+  }
+  // No SDK debug logging, no raw API response, no request headers.
+  expect(visible).not.toMatch(/sending request|response start|\[log_[0-9a-f]+\]/);
+  expect(visible).not.toMatch(/"certificate_details"|"object":\s*"(list|certificate)"|certificate_ids/);
+  expect(visible).not.toMatch(/authorization|bearer /i);
+}
+
+const secretsOf = (...extra: string[]): string[] => [adminKey, FAKE_GITHUB_TOKEN, ...extra];
+
+describe('compiled action with debug logging on: nothing leaks', () => {
+  it('a successful upload, activation and retirement', async () => {
+    const emu = await emulator();
+    const old = makeCa({ cn: 'Old' });
+    emu.addCertificate(old.pem, { name: 'corp', activeOrg: true, activeProjects: ['proj_alpha'] });
+    const ca = makeCa();
+    const run = await runAction(
+      { 'admin-api-key': adminKey, certificate: ca.pem, name: 'corp', 'base-url': emu.baseURL, 'activate-organization': 'true', 'activate-projects': 'proj_alpha', 'retire-previous': 'true' },
+      { env: DEBUG_ENV },
+    );
+    expect(run.code).toBe(0);
+    expect(run.masked).toContain(adminKey);
+    expect(run.masked).toContain(FAKE_GITHUB_TOKEN);
+    expectNothingLeaked(run, secretsOf(), ca);
+    expect(run.summary).toContain(ca.fingerprint);
+  });
+
+  it('the admin key from OPENAI_ADMIN_KEY', async () => {
+    const emu = await emulator();
+    const ca = makeCa();
+    const run = await runAction({ certificate: ca.pem, 'base-url': emu.baseURL }, { env: { ...DEBUG_ENV, OPENAI_ADMIN_KEY: adminKey } });
+    expect(run.code).toBe(0);
+    expect(run.masked).toContain(adminKey);
+    expectNothingLeaked(run, secretsOf(), ca);
+  });
+
+  it('faults on the upload: 429, 500, a dropped connection, a lost answer', async () => {
+    for (const fault of [
+      { kind: 'status' as const, status: 429, headers: { 'Retry-After': '0' } },
+      { kind: 'status' as const, status: 500 },
+      { kind: 'drop-before' as const },
+      { kind: 'drop-after' as const },
+    ]) {
+      const emu = await emulator();
+      emu.addFault({ ...fault, method: 'POST', path: UPLOAD });
+      const ca = makeCa();
+      const run = await runAction({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL }, { env: DEBUG_ENV });
+      expect(run.code, fault.kind).toBe(0);
+      expect(emu.certificates).toHaveLength(1);
+      expectNothingLeaked(run, secretsOf(), ca);
+    }
+  });
+
+  it('failures: a hanging API, a wrong key, 403, a full organization, an unreachable host', async () => {
+    const wrongKey = 'sk-admin-wrong-key-0123456789abcdef';
+    const port = await closedPort();
+    const cases: Array<{ name: string; setup: (emu: Emulator) => void | Promise<void>; inputs?: Record<string, string>; secrets?: string[] }> = [
+      { name: 'hang', setup: (emu) => emu.addFault({ kind: 'hang', times: Infinity }), inputs: { 'timeout-seconds': '1', 'max-retries': '0' } },
+      { name: '401', setup: () => undefined, inputs: { 'admin-api-key': wrongKey }, secrets: [wrongKey] },
+      { name: '403', setup: (emu) => emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD }) },
+      {
+        name: 'full',
+        setup: (emu) => {
+          const other = makeCa();
+          for (let i = 0; i < 50; i++) emu.addCertificate(other.pem);
+        },
+      },
+      { name: 'unreachable', setup: () => undefined, inputs: { 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '0' } },
+      { name: 'upload refused', setup: (emu) => emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', method: 'POST', path: UPLOAD }) },
+    ];
+    for (const c of cases) {
+      const emu = await emulator();
+      await c.setup(emu);
+      const ca = makeCa();
+      const run = await runAction({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, ...c.inputs }, { env: DEBUG_ENV });
+      expect(run.code, c.name).toBe(1);
+      expect(run.annotations.filter((a) => a.level === 'error'), c.name).toHaveLength(1);
+      expectNothingLeaked(run, secretsOf(...(c.secrets ?? [])), ca);
+    }
+  });
+
+  it('a private key in the certificate input, as PEM and as base64 of the PEM: masked, never shown, nothing sent', async () => {
+    const ca = makeCa({ key: 'rsa' });
+    for (const certificate of [`${ca.pem}${ca.keyPem}`, `${ca.keyPem}\n${ca.pem}`, Buffer.from(`${ca.pem}${ca.keyPem}`).toString('base64')]) {
+      const emu = await emulator();
+      const run = await runAction({ 'admin-api-key': adminKey, certificate, 'base-url': emu.baseURL }, { env: DEBUG_ENV });
+      expect(run.code).toBe(1);
+      expect(run.annotations.find((a) => a.level === 'error')?.title).toBe('private-key');
+      expect(emu.requests).toHaveLength(0);
+      expectNothingLeaked(run, secretsOf(ca.keyPem), ca);
+      for (const line of bodyLines(ca.keyPem)) expect(run.masked).toContain(line);
+      if (!certificate.includes('-----')) {
+        expect(run.masked).toContain(certificate);
+        expect(run.everything.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')).not.toContain(certificate.slice(0, 64));
+      }
+    }
+  });
+
+  it('a private key in certificate-file: never shown', async () => {
+    const ca = makeCa();
+    const emu = await emulator();
+    const run = await runAction({ 'admin-api-key': adminKey, 'certificate-file': 'ca-and-key.pem', 'base-url': emu.baseURL }, { env: DEBUG_ENV, files: { 'ca-and-key.pem': `${ca.pem}${ca.keyPem}` } });
+    expect(run.code).toBe(1);
+    expect(emu.requests).toHaveLength(0);
+    expectNothingLeaked(run, secretsOf(ca.keyPem), ca);
+  });
+
+  it('client-certificate and client-key given, calling a plain emulator as the mTLS host', async () => {
+    const emu = await emulator();
+    const anchor = makeCa({ cn: 'Anchor' });
+    const client = makeLeaf(anchor, 'ci-runner');
+    const ca = makeCa();
+    const run = await runAction(
+      { 'admin-api-key': adminKey, certificate: ca.pem, 'mtls-base-url': emu.baseURL, 'client-certificate': client.pem, 'client-key': client.keyPem },
+      { env: DEBUG_ENV },
+    );
+    expect(run.code).toBe(0);
+    for (const line of bodyLines(client.keyPem)) expect(run.masked).toContain(line);
+    expectNothingLeaked(run, secretsOf(client.keyPem), ca);
+  });
+
+  it('client-certificate and client-key against a TLS host that demands a client certificate: success, refusal, bad key', async () => {
+    const serverCa = makeCa({ cn: 'Test server CA' });
+    const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
+    const anchor = makeCa({ cn: 'Client trust anchor' });
+    const good = makeLeaf(anchor, 'ci-runner');
+    const stranger = makeLeaf(makeCa({ cn: 'Unknown CA' }), 'stranger');
+    const cases = [
+      { name: 'chains to the active anchor', cert: good.pem, key: good.keyPem, code: 0 },
+      { name: 'chains to nothing active', cert: stranger.pem, key: stranger.keyPem, code: 1 },
+      { name: 'key of another certificate', cert: good.pem, key: stranger.keyPem, code: 1, says: /client-key is not the private key of client-certificate/ },
+      { name: 'a key that is not PEM', cert: good.pem, key: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbCwganVzdCB0ZXh0IHRoYXQgbG9va3MgbGlrZSBiYXNlNjQ=\n-----END PRIVATE KEY-----\n', code: 1, says: /client-certificate or client-key could not be read/ },
+    ];
+    for (const c of cases) {
+      const emu = await emulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true });
+      emu.addCertificate(anchor.pem, { name: 'anchor', activeOrg: true });
+      const ca = makeCa();
+      const run = await runAction(
+        { 'admin-api-key': adminKey, certificate: ca.pem, 'mtls-base-url': emu.baseURL, 'client-certificate': c.cert, 'client-key': c.key, 'max-retries': '0' },
+        { env: { ...DEBUG_ENV, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
+      );
+      expect(run.code, `${c.name}\n${run.stdout}\n${run.stderr}`).toBe(c.code);
+      if (c.code === 1) expect(run.annotations.filter((a) => a.level === 'error'), c.name).toHaveLength(1);
+      if (c.says) expect(run.annotations.find((a) => a.level === 'error')?.message, c.name).toMatch(c.says);
+      expect(run.stdout).not.toMatch(/\n\s+at /);
+      expectNothingLeaked(run, secretsOf(good.keyPem, stranger.keyPem, c.key), ca);
+    }
+  });
+
+  it('the pull-request comment carries no secret and no PEM', async () => {
+    const emu = await emulator();
+    const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
+    open.push(github);
+    const eventPath = path.join(tempDir(), 'event.json');
+    fs.writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'repo', owner: { login: 'example' } } }));
+    const ca = makeCa();
+    const expired = await makeDatedCa(new Date(Date.now() - 40 * DAY), new Date(Date.now() - DAY), 'Expired');
+    emu.addCertificate(expired.pem, { skipValidation: true });
+    const run = await runAction(
+      { 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, 'comment-on-pr': 'true', 'delete-expired': 'true' },
+      { env: { ...DEBUG_ENV, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventPath, GITHUB_API_URL: github.url } },
+    );
+    expect(run.code).toBe(0);
+    expectNothingLeaked(run, secretsOf(), ca);
+    expect(github.comments).toHaveLength(1);
+    const comment = github.comments[0]!.body;
+    expect(comment).toContain(ca.fingerprint);
+    for (const secret of [adminKey, FAKE_GITHUB_TOKEN]) expect(comment).not.toContain(secret);
+    for (const line of bodyLines(ca.pem)) expect(comment).not.toContain(line);
+  });
+});
+
+/** A port on 127.0.0.1 that was free a moment ago: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
