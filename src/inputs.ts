@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import * as core from '@actions/core';
-import { InputError } from './errors.js';
+import * as core from './actions-core.js';
+import { ActionError, InputError } from './errors.js';
 import { maskText } from './secrets.js';
 
 /** Where the certificate comes from: exactly one of these. */
@@ -136,13 +136,17 @@ function readSource(read: InputReader, env: NodeJS.ProcessEnv): CertificateSourc
   const id = read('certificate-id');
   const given = [text && 'certificate', file && 'certificate-file', id && 'certificate-id'].filter(Boolean);
   if (given.length !== 1) {
-    throw new InputError(
-      'certificate',
+    // Titled as the preflight rule it is (rule 1, `source`), so the annotation and summary row agree.
+    throw new ActionError(
       given.length === 0
         ? 'No certificate given: certificate, certificate-file and certificate-id are all empty.'
         : `Only one certificate source may be set, but ${given.join(' and ')} are set.`,
-      'Set exactly one: certificate (PEM text, usually from a secret), certificate-file (a path in the workspace) or certificate-id (a certificate already uploaded).' +
+      {
+        title: 'source',
+        hint:
+          'Set exactly one: certificate (PEM text, usually from a secret), certificate-file (a path in the workspace) or certificate-id (a certificate already uploaded).' +
         (given.length === 0 ? ' If you pass a secret, check that the secret exists and is available to this workflow.' : ''),
+      },
     );
   }
   if (text) return { kind: 'inline', text };

@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import * as core from './actions-core.js';
 import { CertificateApi } from './api/certificates.js';
 import { createClient } from './api/client.js';
 import { applyPlan, emptyOutcome } from './apply.js';
@@ -47,9 +47,15 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     report.requestedName = settings.name;
     await execute(settings, report, deps);
   } catch (error) {
+    if (error instanceof ActionError && error.title === 'source') report.checks = sourceFailed(error);
     fail(error, report);
   }
-  if (settings) await writeReport(report, settings);
+  await writeReport(report, settings);
+}
+
+/** The checks table when the sources themselves are wrong: rule 1 failed, the others not run. */
+function sourceFailed(error: ActionError): Check[] {
+  return runPreflight(error, { strict: true, minValidityDays: 0, warnValidityDays: 0, now: new Date(), mask: maskText }).checks;
 }
 
 async function execute(settings: Settings, report: RunReport, deps: RunDependencies): Promise<void> {
@@ -163,7 +169,7 @@ function fail(error: unknown, report: RunReport): void {
   if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);
 }
 
-async function writeReport(report: RunReport, settings: Settings): Promise<void> {
+async function writeReport(report: RunReport, settings: Settings | undefined): Promise<void> {
   const outputs = computeOutputs(report);
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
   if (!report.failure) core.info(headline(report));
@@ -175,7 +181,7 @@ async function writeReport(report: RunReport, settings: Settings): Promise<void>
       core.warning(`Could not write the job summary: ${(error as Error).message}`);
     }
   }
-  if (settings.commentOnPr) {
+  if (settings?.commentOnPr) {
     const { commentOnPullRequest } = await import('./report/comment.js');
     await commentOnPullRequest(markdown, settings.githubToken);
   }

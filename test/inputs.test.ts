@@ -50,9 +50,11 @@ describe('readSettings', () => {
     expect(s.activateProjects).toEqual(['proj_a', 'proj_b', 'proj_c']);
   });
 
-  it('needs exactly one certificate source', () => {
-    expect(fail({ 'admin-api-key': 'k' }).message).toMatch(/No certificate given/);
-    expect(fail({ ...base, 'certificate-id': 'cert_abc' }).message).toMatch(/certificate and certificate-id are set/);
+  it('needs exactly one certificate source (preflight rule 1, `source`)', () => {
+    expect(() => readSettings(reader({ 'admin-api-key': 'k' }), {})).toThrow(expect.objectContaining({ title: 'source', message: expect.stringMatching(/No certificate given/) }));
+    expect(() => readSettings(reader({ ...base, 'certificate-id': 'cert_abc' }), {})).toThrow(
+      expect.objectContaining({ title: 'source', message: expect.stringMatching(/certificate and certificate-id are set/) }),
+    );
   });
 
   it('needs an admin key unless it is a dry run, and refuses project keys', () => {

@@ -33,7 +33,10 @@ export interface PreflightOptions {
   minValidityDays: number;
   warnValidityDays: number;
   now: Date;
-  /** Registers private-key material with the masker; called before anything else happens. */
+  /**
+   * Registers private-key material with the masker, before anything else happens: each key whole, then
+   * each line of it of 8 characters or more (PEM armour lines are not secret and are left out).
+   */
   mask: (secret: string) => void;
 }
 
@@ -71,26 +74,46 @@ export function runPreflight(source: Uint8Array | ActionError, options: Prefligh
   set({ name: 'source', status: 'pass', message: `${source.length} bytes read` });
 
   const decoded = decodeInput(source);
-  for (const key of decoded.keyMaterial) options.mask(key);
+  maskKeyMaterial(decoded.keyMaterial, options.mask);
 
-  if (decoded.blocks.length === 0) {
+  const truncated = [...new Set(decoded.unterminated)].slice(0, MAX_LISTED);
+  const truncation: Check = {
+    name: 'decoding',
+    status: 'fail',
+    message: `The PEM is truncated or mangled: ${truncated.map((label) => `-----BEGIN ${label}----- has no matching -----END ${label}----- line`).join('; ')}.`,
+    hint: 'Copy the whole certificate again, from the -----BEGIN CERTIFICATE----- line through the -----END CERTIFICATE----- line, dashes included.',
+  };
+  if (decoded.blocks.length === 0 && truncated.length === 0) {
     set({
       name: 'decoding',
       status: 'fail',
-      message: 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
-      hint: 'Pass the CA certificate in PEM (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----). If the secret is empty or misspelt, the input is empty too.',
+      message: source.length === 0 ? 'No certificate found: the input is empty.' : 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
+      hint: 'Pass the CA certificate in PEM (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----), base64 of that PEM, or a DER file. If the secret is empty or misspelt, the input is empty too.',
     });
     return finish();
   }
-  set({ name: 'decoding', status: 'pass', message: describeEncoding(decoded) });
+  if (truncated.length > 0) {
+    // A private key beside the damaged block matters more: report the damage as a warning and go on to refuse the key.
+    if (decoded.keyMaterial.length === 0) {
+      set(truncation);
+      return finish();
+    }
+    set({ ...truncation, status: 'warning' });
+  } else {
+    set({ name: 'decoding', status: 'pass', message: describeEncoding(decoded) });
+  }
 
   if (decoded.keyMaterial.length > 0) {
     const labels = [...new Set(decoded.blocks.filter((b) => isPrivateKeyLabel(b.label)).map((b) => b.label))];
+    const pkcs12 = labels.includes('PKCS12');
+    const what = labels.map((label) => (label === 'PKCS12' ? 'a PKCS#12 (.p12/.pfx) archive, which holds private keys' : label)).join(', ');
     set({
       name: 'private-key',
       status: 'fail',
-      message: `The input contains a private key (${labels.join(', ')}). Nothing was sent, and the key is not shown.`,
-      hint: 'Only the CA certificate is uploaded: remove the key from the secret or file. If this key was ever stored anywhere shared (a repository secret, a file in the repository, a log), treat it as exposed and rotate the CA.',
+      message: `The input contains a private key (${what}${decoded.encoding === 'pem' || decoded.encoding === 'base64-pem' ? '' : ', DER'}). Nothing was sent, and the key is not shown.`,
+      hint:
+        (pkcs12 ? 'Extract the CA certificate alone: openssl pkcs12 -in ca.p12 -nokeys -out ca.pem, then keep only the CA block. ' : '') +
+        'Only the CA certificate is uploaded: remove the key from the secret or file. If this key was ever stored anywhere shared (a repository secret, a file in the repository, a log), treat it as exposed and rotate the CA.',
     });
     return finish();
   }
@@ -118,6 +141,21 @@ export function runPreflight(source: Uint8Array | ActionError, options: Prefligh
   return finish(certificate);
 }
 
+/**
+ * Hands every private key to the masker: each key text whole (so a multi-line echo is masked), then
+ * every line of it on its own, except PEM armour (not secret) and lines under 8 characters (the tail
+ * of the base64, at most a few bytes; masking such short strings would blank ordinary words in the log).
+ */
+function maskKeyMaterial(keyMaterial: string[], mask: (secret: string) => void): void {
+  for (const key of keyMaterial) {
+    if (key.trim()) mask(key.trim());
+    for (const line of key.split(/\r\n|\r|\n/)) {
+      const trimmed = line.trim();
+      if (trimmed.length >= 8 && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(trimmed) && trimmed !== key.trim()) mask(trimmed);
+    }
+  }
+}
+
 function describeEncoding(decoded: DecodedInput): string {
   switch (decoded.encoding) {
     case 'base64-pem':
@@ -143,11 +181,15 @@ const PEM_TYPES: Record<string, string> = {
   'EC PARAMETERS': 'EC parameters',
 };
 
+function isCertificateLabel(label: string): boolean {
+  return label === 'CERTIFICATE' || label === 'X509 CERTIFICATE';
+}
+
 function checkSingleCertificate(blocks: PemBlock[]): { check: Check; block?: PemBlock } {
-  const certificates = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
-  const others = [...new Set(blocks.filter((b) => !certificates.includes(b)).map((b) => b.label))];
+  const certificates = blocks.filter((b) => isCertificateLabel(b.label));
+  const others = [...new Set(blocks.filter((b) => !isCertificateLabel(b.label)).map((b) => b.label))];
   if (others.length > 0) {
-    const what = others.map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`).join(', ');
+    const what = others.slice(0, MAX_LISTED).map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`).join(', ');
     return {
       check: {
         name: 'single-certificate',
@@ -161,18 +203,22 @@ function checkSingleCertificate(blocks: PemBlock[]): { check: Check; block?: Pem
     };
   }
   if (certificates.length !== 1) {
-    const subjects = certificates.map((b) => subjectOf(b.der));
+    // A whole trust store pasted by mistake would make a huge annotation: name the first ones only.
+    const subjects = certificates.slice(0, MAX_LISTED).map((b, i) => `${i + 1}. ${subjectOf(b.der)}`);
+    const more = certificates.length > MAX_LISTED ? `; and ${certificates.length - MAX_LISTED} more` : '';
     return {
       check: {
         name: 'single-certificate',
         status: 'fail',
-        message: `The input holds ${certificates.length} certificates (a chain or bundle): ${subjects.map((s, i) => `${i + 1}. ${s}`).join('; ')}.`,
+        message: `The input holds ${certificates.length} certificates (a chain or bundle): ${subjects.join('; ')}${more}.`,
         hint: 'Upload one CA certificate per step: the CA that issues your client certificates. OpenAI uses only the first certificate of a PEM with several, so a bundle would silently trust the wrong one.',
       },
     };
   }
   return { check: { name: 'single-certificate', status: 'pass', message: 'exactly one certificate' }, block: certificates[0] as PemBlock };
 }
+
+const MAX_LISTED = 10;
 
 function subjectOf(der: Buffer): string {
   try {
@@ -260,11 +306,12 @@ function validityCheck(cert: CertificateInfo, options: PreflightOptions): Check 
   if (daysLeft <= 0) {
     return { name: 'validity', status: 'fail', message: `The certificate expired on ${until}.`, hint: renew };
   }
-  if (daysLeft < options.minValidityDays) {
+  // "Within" includes the bound: OpenAI wants more than one day left, so exactly one day is refused too.
+  if (daysLeft <= options.minValidityDays) {
     return {
       name: 'validity',
       status: 'fail',
-      message: `The certificate expires on ${until}, in ${formatDays(daysLeft)}: less than min-validity-days (${options.minValidityDays}).${options.minValidityDays <= 1 ? ' OpenAI refuses certificates that expire within a day.' : ''}`,
+      message: `The certificate expires on ${until}, in ${formatDays(daysLeft)}: within min-validity-days (${options.minValidityDays}).${options.minValidityDays <= 1 ? ' OpenAI refuses certificates that expire within a day.' : ''}`,
       hint: renew,
     };
   }

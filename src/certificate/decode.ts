@@ -1,17 +1,19 @@
 /**
  * Turns whatever a user put in a secret or a file into PEM blocks: PEM with CRLF endings, a byte-order
- * mark, blank lines or text around it (as `openssl x509 -text` or a PKCS#12 export prints it), base64
- * of a whole PEM, bare base64 of DER, or a DER file. Pure: nothing is logged here.
+ * mark (UTF-8, or UTF-16 as Windows PowerShell writes files), blank lines or text around it (as
+ * `openssl x509 -text` or a PKCS#12 export prints it), base64 of a whole PEM, bare base64 of DER, or a
+ * DER file. DER is recognised by its structure, so a DER private key, CSR, CRL, PKCS#7 or PKCS#12 file
+ * is named for what it is instead of being taken for a certificate. Pure: nothing is logged here.
  */
 
 export type InputEncoding = 'pem' | 'base64-pem' | 'der' | 'base64-der' | 'unknown';
 
 export interface PemBlock {
-  /** The label between `BEGIN` and the dashes, e.g. `CERTIFICATE`, `EC PRIVATE KEY`. */
+  /** The label between `BEGIN` and the dashes, e.g. `CERTIFICATE`, `EC PRIVATE KEY`; for DER, the type it was recognised as. */
   label: string;
   /** The DER bytes (base64 body decoded; PEM headers such as `Proc-Type` are skipped). */
   der: Buffer;
-  /** The block as it stood in the input, armour included. */
+  /** The block as it stood in the input, armour included (for DER, its PEM form). */
   text: string;
 }
 
@@ -20,33 +22,45 @@ export interface DecodedInput {
   blocks: PemBlock[];
   /**
    * Texts that must be masked because they hold private-key material: each key block, and the raw
-   * input as well when it was a base64 wrapper around a PEM that contains a key.
+   * input as well when it was a base64 wrapper around a key (base64 of a PEM or of DER).
    */
   keyMaterial: string[];
+  /** Labels of `-----BEGIN x-----` lines that have no matching `-----END x-----` line (truncated or mangled PEM). */
+  unterminated: string[];
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----\r?\n?([\s\S]*?)-----END \1-----/g;
+/** A whole PEM block; the body may not contain a run of dashes, so a BEGIN without END cannot swallow the next block. */
+const BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----[ \t]*\n?((?:(?!-----)[\s\S])*?)-----END \1-----/g;
+const BEGIN_LINE = /-----BEGIN ([A-Z0-9 #]+)-----/g;
+/** Any private-key armour, also `PGP PRIVATE KEY BLOCK` and a BEGIN line whose closing dashes were lost. */
+const KEY_BEGIN = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*?)(?=-|\n|$)/g;
 const PRIVATE_KEY_LABEL = /PRIVATE KEY/;
 
 export function decodeInput(input: Uint8Array | string): DecodedInput {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
-  if (looksLikeDer(bytes)) return { encoding: 'der', blocks: [derBlock(bytes)], keyMaterial: [] };
+  const der = splitDer(bytes);
+  if (der) return fromDer(der, 'der');
 
-  const text = normaliseText(bytes.toString('utf8'));
+  const text = normaliseText(decodeText(bytes));
   if (text.includes('-----BEGIN ')) return fromPem(text, 'pem');
 
   const unwrapped = unwrapBase64(text);
   if (unwrapped) {
-    if (looksLikeDer(unwrapped)) return { encoding: 'base64-der', blocks: [derBlock(unwrapped)], keyMaterial: [] };
-    const inner = normaliseText(unwrapped.toString('utf8'));
-    if (inner.includes('-----BEGIN ')) {
-      const decoded = fromPem(inner, 'base64-pem');
+    const innerDer = splitDer(unwrapped);
+    if (innerDer) {
+      const decoded = fromDer(innerDer, 'base64-der');
       // The base64 text itself encodes the key: mask it too.
       if (decoded.keyMaterial.length > 0) decoded.keyMaterial.push(text.trim());
       return decoded;
     }
+    const inner = normaliseText(decodeText(unwrapped));
+    if (inner.includes('-----BEGIN ')) {
+      const decoded = fromPem(inner, 'base64-pem');
+      if (decoded.keyMaterial.length > 0) decoded.keyMaterial.push(text.trim());
+      return decoded;
+    }
   }
-  return { encoding: 'unknown', blocks: [], keyMaterial: [] };
+  return { encoding: 'unknown', blocks: [], keyMaterial: [], unterminated: [] };
 }
 
 /** Encodes DER as one clean PEM block: LF endings, 64-column base64, trailing newline. */
@@ -55,26 +69,48 @@ export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
+/** Labels whose content is secret: every kind of private key, and PKCS#12 archives (which normally hold one). */
 export function isPrivateKeyLabel(label: string): boolean {
-  return PRIVATE_KEY_LABEL.test(label);
+  return PRIVATE_KEY_LABEL.test(label) || label === 'PKCS12';
 }
 
 function fromPem(text: string, encoding: InputEncoding): DecodedInput {
   const blocks: PemBlock[] = [];
+  const complete = new Set<number>();
   for (const match of text.matchAll(BLOCK)) {
+    complete.add(match.index);
     blocks.push({ label: match[1] ?? '', der: decodeBody(match[2] ?? ''), text: match[0] });
   }
   // Key material runs from a private-key BEGIN line to its END line or, when that is missing or
   // mangled, to the end of the input: none of it may ever be echoed.
   const keyMaterial: string[] = [];
-  for (const begin of text.matchAll(/-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----/g)) {
-    const endLine = `-----END ${begin[1]}-----`;
+  for (const begin of text.matchAll(KEY_BEGIN)) {
+    const label = (begin[1] ?? '').trim() || 'PRIVATE KEY';
+    const endLine = `-----END ${label}`;
     const endAt = text.indexOf(endLine, begin.index);
-    const keyText = text.slice(begin.index, endAt < 0 ? text.length : endAt + endLine.length);
-    keyMaterial.push(keyText);
-    if (endAt < 0) blocks.push({ label: begin[1] ?? 'PRIVATE KEY', der: Buffer.alloc(0), text: keyText });
+    let keyEnd = text.length;
+    if (endAt >= 0) {
+      const lineEnd = text.indexOf('\n', endAt);
+      keyEnd = lineEnd < 0 ? text.length : lineEnd;
+    }
+    keyMaterial.push(text.slice(begin.index, keyEnd));
+    if (!complete.has(begin.index)) blocks.push({ label, der: Buffer.alloc(0), text: text.slice(begin.index, keyEnd) });
   }
-  return { encoding, blocks, keyMaterial };
+  const unterminated: string[] = [];
+  for (const begin of text.matchAll(BEGIN_LINE)) {
+    const label = begin[1] ?? '';
+    if (!complete.has(begin.index) && !isPrivateKeyLabel(label)) unterminated.push(label);
+  }
+  return { encoding, blocks, keyMaterial, unterminated };
+}
+
+function fromDer(objects: Buffer[], encoding: InputEncoding): DecodedInput {
+  const blocks = objects.map((der) => {
+    const label = classifyDer(der);
+    return { label, der, text: toPem(der, label) };
+  });
+  const keyMaterial = blocks.filter((b) => isPrivateKeyLabel(b.label)).map((b) => b.text);
+  return { encoding, blocks, keyMaterial, unterminated: [] };
 }
 
 /** The base64 body of a block, without RFC 1421 headers (`Proc-Type: ...`, `DEK-Info: ...`). */
@@ -83,13 +119,21 @@ function decodeBody(body: string): Buffer {
   return Buffer.from(lines.join('').replace(/\s+/g, ''), 'base64');
 }
 
-function normaliseText(text: string): string {
-  return text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+/** UTF-8 unless the bytes start with a UTF-16 byte-order mark. */
+function decodeText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const swapped = Buffer.from(bytes.subarray(2, 2 + ((bytes.length - 2) & ~1)));
+    return swapped.swap16().toString('utf16le');
+  }
+  return bytes.toString('utf8');
 }
 
-/** A DER certificate starts with a SEQUENCE whose length takes more than one byte: 0x30 0x81..0x84. */
-function looksLikeDer(bytes: Buffer): boolean {
-  return bytes.length > 4 && bytes[0] === 0x30 && (bytes[1] ?? 0) >= 0x81 && (bytes[1] ?? 0) <= 0x84;
+function normaliseText(text: string): string {
+  let out = text.replace(/^\s*\uFEFF/, '').replace(/\r\n?/g, '\n');
+  // A PEM pasted with its line breaks escaped (`\n`, as in JSON): base64 never holds a backslash.
+  if (/-----BEGIN [A-Z0-9 #]+-----(?:\\r)?\\n/.test(out)) out = out.replace(/\\r\\n|\\n|\\r/g, '\n');
+  return out;
 }
 
 function unwrapBase64(text: string): Buffer | undefined {
@@ -99,6 +143,105 @@ function unwrapBase64(text: string): Buffer | undefined {
   return decoded.length > 0 ? decoded : undefined;
 }
 
-function derBlock(der: Buffer): PemBlock {
-  return { label: 'CERTIFICATE', der, text: toPem(der) };
+// ----- DER -----------------------------------------------------------------------------------------
+
+interface Tlv {
+  tag: number;
+  contentStart: number;
+  end: number;
+}
+
+/** One DER tag-length-value at `at`, or undefined when the bytes there are not one (low tag numbers, definite lengths). */
+function readTlv(bytes: Buffer, at: number, limit = bytes.length): Tlv | undefined {
+  if (at + 2 > limit) return undefined;
+  const tag = bytes[at] as number;
+  if ((tag & 0x1f) === 0x1f) return undefined;
+  let length = bytes[at + 1] as number;
+  let contentStart = at + 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0 || count > 4 || contentStart + count > limit) return undefined;
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + (bytes[contentStart + i] as number);
+    contentStart += count;
+  }
+  const end = contentStart + length;
+  return end > limit ? undefined : { tag, contentStart, end };
+}
+
+function children(bytes: Buffer, parent: Tlv): Tlv[] | undefined {
+  const out: Tlv[] = [];
+  for (let at = parent.contentStart; at < parent.end; ) {
+    const child = readTlv(bytes, at, parent.end);
+    if (!child) return undefined;
+    out.push(child);
+    at = child.end;
+  }
+  return out;
+}
+
+/**
+ * Splits the input into DER objects when it is nothing but DER SEQUENCEs back to back (trailing white
+ * space or NUL bytes allowed); undefined for anything else, e.g. text.
+ */
+function splitDer(bytes: Buffer): Buffer[] | undefined {
+  // PKCS#12 files from some tools are BER with indefinite lengths: recognise them all the same.
+  if (bytes.subarray(0, 5).equals(BER_PKCS12_START)) return [bytes];
+  const padding = (at: number): boolean => bytes.subarray(at).every((b) => [0x00, 0x09, 0x0a, 0x0d, 0x20].includes(b));
+  const objects: Buffer[] = [];
+  for (let at = 0; at < bytes.length && !(objects.length > 0 && padding(at)); ) {
+    const tlv = readTlv(bytes, at);
+    // Every supported structure is a SEQUENCE of something: a bare tag byte of text would not parse as one.
+    if (!tlv || tlv.tag !== 0x30 || tlv.end - tlv.contentStart < 2 || !children(bytes, tlv)) return undefined;
+    objects.push(bytes.subarray(at, tlv.end));
+    at = tlv.end;
+  }
+  return objects.length > 0 ? objects : undefined;
+}
+
+const SEQUENCE = 0x30;
+const INTEGER = 0x02;
+const BIT_STRING = 0x03;
+const OCTET_STRING = 0x04;
+const OID = 0x06;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+const CONTEXT_0 = 0xa0;
+const BER_PKCS12_START = Buffer.from([0x30, 0x80, 0x02, 0x01, 0x03]);
+const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex');
+
+/** What a DER object is, by its outline, named as its PEM label would name it. Unknown shapes count as certificates (x509 then says why they do not parse). */
+export function classifyDer(der: Buffer): string {
+  if (der.subarray(0, 5).equals(BER_PKCS12_START)) return 'PKCS12';
+  const top = readTlv(der, 0);
+  const kids = top && children(der, top);
+  if (!kids) return 'CERTIFICATE';
+  const tags = kids.map((k) => k.tag);
+  const small = (i: number): number | undefined => {
+    const k = kids[i];
+    return k && k.tag === INTEGER && k.end - k.contentStart === 1 ? der[k.contentStart] : undefined;
+  };
+  const is = (...expected: number[]): boolean => expected.every((tag, i) => tags[i] === tag);
+
+  if (is(SEQUENCE, SEQUENCE, BIT_STRING) && tags.length === 3) {
+    // A signed structure: certificate, CRL or CSR, told apart by the to-be-signed part.
+    const tbs = children(der, kids[0] as Tlv) ?? [];
+    const tbsTags = tbs.map((k) => k.tag);
+    if (tbsTags.slice(0, 4).some((t) => t === UTC_TIME || t === GENERALIZED_TIME)) return 'X509 CRL';
+    if (tbsTags.length === 4 && tbsTags[0] === INTEGER && tbsTags[3] === CONTEXT_0) return 'CERTIFICATE REQUEST';
+    return 'CERTIFICATE';
+  }
+  if (is(OID)) {
+    const oid = kids[0] as Tlv;
+    return der.subarray(oid.contentStart, oid.end).equals(SIGNED_DATA_OID) ? 'PKCS7' : 'CMS';
+  }
+  if (is(INTEGER, SEQUENCE) && small(0) === 3 && tags.length <= 3) return 'PKCS12';
+  if (is(INTEGER, SEQUENCE, OCTET_STRING)) return 'PRIVATE KEY';
+  if (is(SEQUENCE, OCTET_STRING) && tags.length === 2) return 'ENCRYPTED PRIVATE KEY';
+  if (small(0) === 1 && is(INTEGER, OCTET_STRING)) return 'EC PRIVATE KEY';
+  if (small(0) === 0 && tags.length >= 9 && tags.every((t) => t === INTEGER)) return 'RSA PRIVATE KEY';
+  if (small(0) === 0 && tags.length === 6 && tags.every((t) => t === INTEGER)) return 'DSA PRIVATE KEY';
+  if (is(SEQUENCE, BIT_STRING) && tags.length === 2) return 'PUBLIC KEY';
+  if (tags.length === 2 && tags.every((t) => t === INTEGER)) return 'RSA PUBLIC KEY';
+  return 'CERTIFICATE';
 }

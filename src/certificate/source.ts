@@ -14,24 +14,46 @@ export function readSourceBytes(source: Exclude<CertificateSource, { kind: 'id' 
   let stat: fs.Stats;
   try {
     stat = fs.statSync(source.path);
-  } catch {
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unreadable(where, code);
     throw new ActionError(`${where} does not exist.`, {
       title: 'source',
       hint: 'The path is relative to GITHUB_WORKSPACE: check the step that writes the file ran before this one, and the spelling of the path.',
     });
   }
   if (!stat.isFile()) {
-    throw new ActionError(`${where} is not a regular file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+    const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
+    throw new ActionError(`${where} is ${kind}, not the certificate file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
   }
   if (stat.size > MAX_SOURCE_BYTES) throw tooLarge(where);
+  // Read through one descriptor, at most 1 MiB and one byte: the file may have changed since the stat.
+  let fd: number | undefined;
   try {
-    return fs.readFileSync(source.path);
+    fd = fs.openSync(source.path, 'r');
+    if (!fs.fstatSync(fd).isFile()) throw new ActionError(`${where} is not a regular file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+    const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    if (length > MAX_SOURCE_BYTES) throw tooLarge(where);
+    return buffer.subarray(0, length);
   } catch (error) {
-    throw new ActionError(`${where} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, {
-      title: 'source',
-      hint: 'Check the file permissions of the runner user.',
-    });
+    if (error instanceof ActionError) throw error;
+    throw unreadable(where, (error as NodeJS.ErrnoException).code);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+function unreadable(where: string, code: string | undefined): ActionError {
+  return new ActionError(`${where} cannot be read (${code ?? 'error'}).`, {
+    title: 'source',
+    hint: 'Check the file permissions of the runner user.',
+  });
 }
 
 function tooLarge(what: string): ActionError {

@@ -88,7 +88,13 @@ describe('compiled action: upload', () => {
     expect(neither.code).toBe(1);
     expect(neither.annotations[0]!.message).toMatch(/No certificate given/);
     expect(emu.requests).toHaveLength(0);
-    for (const run of [both, neither]) expect(run.everything).not.toMatch(/\n\s+at /);
+    for (const run of [both, neither]) {
+      expect(run.everything).not.toMatch(/\n\s+at /);
+      expect(run.annotations[0]!.title).toBe('source');
+      expect(run.summary).toMatch(/\| `source` \| ❌ fail \|/);
+      expect(run.summary).toMatch(/\| `x509` \| ➖ not run \|/);
+      expect(run.outputs['certificate-id']).toBe('');
+    }
   });
 
   it('a dry run without an admin key sends nothing and reports from the certificate itself', async () => {
