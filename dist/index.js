@@ -67925,7 +67925,8 @@ function explainApiError(error, context) {
         return error;
     const failed = `Could not ${context.action}`;
     if (error instanceof error_APIConnectionTimeoutError) {
-        return new ActionError(`${failed}: ${context.host} did not answer in time.`, {
+        const limit = context.timeoutMs === undefined ? 'the time limit (timeout-seconds)' : `${formatSeconds(context.timeoutMs)} (timeout-seconds)`;
+        return new ActionError(`${failed}: ${context.host} did not answer within ${limit}.`, {
             title: 'api',
             hint: 'The API may be slow or down (see status.openai.com), or a proxy or firewall holds the connection. Try again later, or raise timeout-seconds.',
             cause: error,
@@ -67935,7 +67936,7 @@ function explainApiError(error, context) {
         const reason = connectionReason(error);
         return new ActionError(`${failed}: could not connect to ${context.host}${reason ? ` (${reason})` : ''}.`, {
             title: 'api',
-            hint: 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.',
+            hint: connectionHint(reason),
             cause: error,
         });
     }
@@ -67957,7 +67958,7 @@ function explainApiError(error, context) {
             return make(said, 'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).');
     }
     if (isClientCertificateRefusal(error)) {
-        return make(said, 'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host.');
+        return make(said, 'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host; if you already do, the client certificate must chain to a CA that is active for the organization and be within its validity.');
     }
     switch (error.status) {
         case 401:
@@ -67965,6 +67966,9 @@ function explainApiError(error, context) {
         case 403:
             return make(`${failed}: the admin key is not allowed to (403)${apiMessage ? `: "${apiMessage}"` : ''}`, `Give the Admin API key the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission, or use a key that has it.`);
         case 404:
+            if (context.projectId && context.certificateId && /certificate/.test(error.param ?? '')) {
+                return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'It may have been deleted while the action ran: run the action again.');
+            }
             if (context.projectId)
                 return make(`${failed}: project ${context.projectId} was not found (404)`, 'Check the id in activate-projects: it must be a project of the organization of the admin key (organization settings → Projects).');
             if (context.certificateId)
@@ -67983,9 +67987,29 @@ function apiMessageOf(error) {
     const message = typeof body?.message === 'string' ? body.message : '';
     return message.length > 300 ? `${message.slice(0, 300)}…` : message;
 }
+/**
+ * A refusal for want of a client certificate (codes like `mtls_required`), not a missing permission:
+ * "Missing scopes: api.mtls.write" mentions mTLS too, so the permission names are left out first.
+ */
 function isClientCertificateRefusal(error) {
-    const text = `${error.code ?? ''} ${apiMessageOf(error)}`.toLowerCase();
+    const text = `${error.code ?? ''} ${apiMessageOf(error)}`.toLowerCase().replace(/api\.mtls\.(read|write)/g, '');
     return (error.status === 401 || error.status === 403) && /mtls|client certificate|client_certificate/.test(text);
+}
+/** What to do about a connection that failed, by the error code Node or OpenSSL gave. */
+function connectionHint(reason) {
+    if (/KEY_VALUES_MISMATCH/.test(reason)) {
+        return 'client-key is not the private key of client-certificate: pass the key that belongs to the certificate (both from secrets).';
+    }
+    if (/^ERR_OSSL_(PEM|ASN1|UNSUPPORTED|DECODER)|^ERR_OSSL_.*(KEY|CERT|PEM)/.test(reason)) {
+        return 'client-certificate or client-key could not be read: both must be PEM, the key unencrypted (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----).';
+    }
+    if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(reason)) {
+        return 'The server\'s TLS certificate was not trusted. Check base-url (and mtls-base-url); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS.';
+    }
+    if (/^(EPROTO|ERR_SSL_|ERR_TLS_)/.test(reason)) {
+        return 'The TLS handshake failed. Check that base-url (or mtls-base-url) is an https URL of the OpenAI API, and, when a client certificate is presented, that the host accepts it.';
+    }
+    return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
 }
 function connectionReason(error) {
     let cause = error.cause;
@@ -67996,6 +68020,10 @@ function connectionReason(error) {
         cause = cause.cause;
     }
     return '';
+}
+function formatSeconds(ms) {
+    const seconds = ms / 1000;
+    return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 function hostOf(url) {
     try {
@@ -68018,9 +68046,10 @@ const IDS_PER_CALL = 10;
 class CertificateApi {
     client;
     host;
-    constructor(client, baseURL) {
+    /** `proxy`: the proxy in use, named in connection errors. */
+    constructor(client, baseURL, proxy) {
         this.client = client;
-        this.host = hostOf(baseURL);
+        this.host = proxy ? `${hostOf(baseURL)} through the proxy ${proxy}` : hostOf(baseURL);
     }
     async listScope(scope) {
         const isOrg = scope === ORGANIZATION;
@@ -68067,7 +68096,7 @@ class CertificateApi {
             return await fn();
         }
         catch (error) {
-            throw explainApiError(error, { host: this.host, ...context });
+            throw explainApiError(error, { host: this.host, timeoutMs: this.client.timeout, ...context });
         }
     }
 }
@@ -68101,10 +68130,16 @@ function fromStored(item) {
  * The SDK client, configured only from settings: base URL, key, retries and timeout are passed
  * explicitly so nothing is inherited from the environment by accident (OPENAI_API_KEY,
  * OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response is printed.
+ * (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
+ *
+ * Node's fetch ignores HTTPS_PROXY; when a proxy is set, or a client certificate is to be presented,
+ * requests go through undici's EnvHttpProxyAgent, which honours HTTP(S)_PROXY and NO_PROXY in either
+ * case. undici is loaded only then, so a plain run does not pay for it.
  */
-async function createClient(settings) {
+async function createClient(settings, env = process.env) {
     const mtls = settings.clientCertificate !== undefined && settings.clientKey !== undefined;
     const baseURL = mtls ? settings.mtlsBaseURL : settings.baseURL;
+    const proxy = proxyFromEnv(baseURL, env);
     const options = {
         adminAPIKey: settings.adminApiKey,
         apiKey: null,
@@ -68115,30 +68150,61 @@ async function createClient(settings) {
         timeout: settings.timeoutMs,
         logLevel: 'off',
     };
-    if (mtls) {
-        // Loaded only when a client certificate is given, so a plain run does not pay for it.
-        const { Agent } = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
-        const dispatcher = new Agent({ connect: { cert: settings.clientCertificate, key: settings.clientKey } });
+    if (mtls || proxy) {
+        const { EnvHttpProxyAgent } = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
+        // `connect` applies to direct connections, `requestTls` to the TLS session tunnelled through a proxy.
+        const tls = mtls ? { cert: settings.clientCertificate, key: settings.clientKey } : {};
+        const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
         options.fetchOptions = { dispatcher };
     }
-    return { client: new OpenAI(options), baseURL };
+    return { client: new OpenAI(options), baseURL, proxy };
+}
+/** The proxy the environment names for this URL's scheme (as undici reads it), credentials removed. */
+function proxyFromEnv(url, env) {
+    const https = url.startsWith('https:');
+    const http = env.http_proxy ?? env.HTTP_PROXY;
+    const raw = https ? (env.https_proxy ?? env.HTTPS_PROXY ?? http) : http;
+    if (!raw)
+        return undefined;
+    try {
+        const parsed = new URL(raw);
+        parsed.username = '';
+        parsed.password = '';
+        return parsed.toString().replace(/\/$/, '');
+    }
+    catch {
+        return '(unparsable proxy URL)';
+    }
 }
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/api/find.ts
 
+
+
 /**
  * Finds a certificate of the organization with the same content, without downloading every PEM:
- * candidates are those whose validity equals the certificate's notBefore and notAfter, and each is
- * confirmed by its content's SHA-256 fingerprint (`include[]=content`).
+ * candidates are those whose validity equals the certificate's notBefore and notAfter (or whose list
+ * entry does not say, as `certificate_details` fields are optional), and each is confirmed by its
+ * content's SHA-256 fingerprint (`include[]=content`).
  */
 async function findIdentical(api, certificate, listed) {
     const validAt = seconds(certificate.notBefore);
     const expiresAt = seconds(certificate.notAfter);
-    const candidates = listed.filter((c) => c.validAt === validAt && c.expiresAt === expiresAt);
+    const matches = (listedValue, value) => listedValue === undefined || listedValue === value;
+    const candidates = listed.filter((c) => matches(c.validAt, validAt) && matches(c.expiresAt, expiresAt));
     for (const candidate of candidates) {
-        const stored = await api.retrieve(candidate.id, true);
+        let stored;
+        try {
+            stored = await api.retrieve(candidate.id, true);
+        }
+        catch (error) {
+            // Deleted since it was listed: not this one.
+            if (error instanceof ActionError && error.cause instanceof APIError && error.cause.status === 404)
+                continue;
+            throw error;
+        }
         if (stored.content && fingerprintOf(stored.content) === certificate.fingerprint)
             return stored;
     }
@@ -68160,6 +68226,7 @@ function fingerprintOf(pem) {
 
 
 
+
 const BASE_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -68170,7 +68237,7 @@ const MAX_RETRY_AFTER_MS = 60_000;
  * that did go through is taken as the result.
  */
 async function uploadWithoutDuplicates(api, certificate, name, findStored, options) {
-    const context = { action: 'upload the certificate', host: api.host };
+    const context = { action: 'upload the certificate', host: api.host, timeoutMs: api.client.timeout };
     for (let attempt = 0;; attempt++) {
         let failure;
         try {
@@ -68184,19 +68251,41 @@ async function uploadWithoutDuplicates(api, certificate, name, findStored, optio
         if (kind === 'final')
             throw explainApiError(failure, context);
         if (kind === 'ambiguous') {
-            options.log(`The upload's answer was lost (${describe(failure)}); checking whether the certificate was stored anyway.`);
-            const stored = await findStored();
+            options.log(`${whatHappened(failure)}; checking whether the certificate was stored anyway.`);
+            let stored;
+            try {
+                stored = await findStored();
+            }
+            catch (error) {
+                throw unverifiable(failure, error, context);
+            }
             if (stored) {
                 options.log(`It was: ${stored.id} holds this certificate, so it is not uploaded again.`);
                 return { certificate: stored, uploaded: true, attempts: attempt + 1 };
             }
+            options.log('It was not: the organization holds no certificate with this fingerprint.');
         }
-        if (attempt >= options.maxRetries)
-            throw explainApiError(failure, context);
-        const delay = retryDelay(failure, attempt, options.random);
+        if (attempt >= options.maxRetries) {
+            const error = explainApiError(failure, context);
+            const attempts = `The action tried ${attempt + 1} time${attempt === 0 ? '' : 's'}${kind === 'ambiguous' ? '; the organization was checked afterwards and does not hold the certificate' : ''}.`;
+            throw new ActionError(`${error.message} ${attempts}`, { title: error.title, hint: error.hint, cause: failure });
+        }
+        const delay = retryDelay(failure, attempt, options.random, options.now);
         options.log(`Upload attempt ${attempt + 1} failed (${describe(failure)}); retrying in ${(delay / 1000).toFixed(1)} s (${options.maxRetries - attempt} retries left).`);
         await options.sleep(delay);
     }
+}
+/** The upload's answer was lost and the check that would tell whether it was stored failed too. */
+function unverifiable(uploadFailure, checkFailure, context) {
+    const check = explainApiError(checkFailure, { ...context, action: 'check whether the certificate was stored' });
+    return new ActionError(`${whatHappened(uploadFailure)}, and ${lowerFirst(check.message)} So it is not known whether the certificate was stored; it was not uploaded again, to avoid a duplicate.`, {
+        title: 'api',
+        hint: `${check.hint ? `${check.hint} ` : ''}Then run the action again: with reuse-existing: true (the default) it finds the certificate if it was stored, and uploads it otherwise.`,
+        cause: checkFailure,
+    });
+}
+function lowerFirst(text) {
+    return text.charAt(0).toLowerCase() + text.slice(1);
 }
 /** `final`: retrying cannot help; `refused`: nothing was stored, retry; `ambiguous`: it may have been stored. */
 function classify(error) {
@@ -68210,35 +68299,49 @@ function classify(error) {
         return 'ambiguous';
     return 'final';
 }
-/** Exponential backoff with jitter, or the server's Retry-After when it gives one (capped at 60 s). */
-function retryDelay(error, attempt, random) {
-    const retryAfter = retryAfterMs(error);
+/**
+ * Exponential backoff with jitter (between half and all of 1 s, 2 s, 4 s, ... up to 30 s), or the
+ * server's `retry-after-ms` / `Retry-After` (seconds or an HTTP date) when it gives one, capped at 60 s.
+ */
+function retryDelay(error, attempt, random, now = Date.now) {
+    const retryAfter = retryAfterMs(error, now);
     if (retryAfter !== undefined)
         return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
     const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
     return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
-function retryAfterMs(error) {
+function retryAfterMs(error, now = Date.now) {
     const headers = error instanceof APIError ? error.headers : undefined;
     if (!headers)
         return undefined;
-    const ms = Number(headers.get('retry-after-ms'));
-    if (headers.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0)
-        return ms;
-    const value = headers.get('retry-after');
+    const msValue = headers.get('retry-after-ms')?.trim();
+    if (msValue && /^\d+(\.\d+)?$/.test(msValue))
+        return Math.ceil(Number(msValue));
+    const value = headers.get('retry-after')?.trim();
     if (!value)
         return undefined;
-    const secondsValue = Number(value);
-    if (Number.isFinite(secondsValue) && secondsValue >= 0)
-        return secondsValue * 1000;
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+    if (/^\d+(\.\d+)?$/.test(value))
+        return Math.ceil(Number(value) * 1000);
+    // An HTTP date (IMF-fixdate, RFC 850 or asctime, all in GMT and all starting with the day's name):
+    // Date.parse alone would also read "-3" or "1 2" as dates.
+    if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(value))
+        return undefined;
+    const date = Date.parse(/\b(GMT|UTC)\b/i.test(value) ? value : `${value} GMT`);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now());
+}
+/** An ambiguous failure of the upload, in words. */
+function whatHappened(error) {
+    if (error instanceof APIError && error.status !== undefined)
+        return `The upload failed with HTTP ${error.status}, which does not tell whether it was stored`;
+    return `The upload's answer was lost (${describe(error)})`;
 }
 function describe(error) {
     if (error instanceof APIError && error.status !== undefined)
         return `HTTP ${error.status}`;
+    if (error instanceof error_APIConnectionTimeoutError)
+        return 'timed out';
     if (error instanceof APIConnectionError)
-        return error.constructor.name === 'APIConnectionTimeoutError' ? 'timed out' : 'connection failed';
+        return 'connection failed';
     return 'error';
 }
 
@@ -68358,7 +68461,10 @@ function emptyOutcome() {
 async function applyPlan(api, plan, certificate, options, outcome) {
     await deleteExpired(api, plan.deleteFirst, options, outcome, 'to make room under the 50-certificate cap');
     if (plan.target.kind === 'upload') {
-        const findStored = async () => findIdentical(api, certificate, await api.listScope(ORGANIZATION));
+        // Only a certificate that was not there before this run can be this run's lost upload: with
+        // reuse-existing off, an older identical one must not be taken for it.
+        const before = new Set(plan.organization.map((c) => c.id));
+        const findStored = async () => findIdentical(api, certificate, (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)));
         const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
         outcome.certificate = result.certificate;
         outcome.uploaded = result.uploaded;
@@ -68415,70 +68521,114 @@ async function deleteExpired(api, certificates, options, outcome, why) {
 ;// CONCATENATED MODULE: ./src/certificate/decode.ts
 /**
  * Turns whatever a user put in a secret or a file into PEM blocks: PEM with CRLF endings, a byte-order
- * mark, blank lines or text around it (as `openssl x509 -text` or a PKCS#12 export prints it), base64
- * of a whole PEM, bare base64 of DER, or a DER file. Pure: nothing is logged here.
+ * mark (UTF-8, or UTF-16 as Windows PowerShell writes files), blank lines or text around it (as
+ * `openssl x509 -text` or a PKCS#12 export prints it), base64 of a whole PEM, bare base64 of DER, or a
+ * DER file. DER is recognised by its structure, so a DER private key, CSR, CRL, PKCS#7 or PKCS#12 file
+ * is named for what it is instead of being taken for a certificate. Pure: nothing is logged here.
  */
-const BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----\r?\n?([\s\S]*?)-----END \1-----/g;
+/** A whole PEM block; the body may not contain a run of dashes, so a BEGIN without END cannot swallow the next block. */
+const BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----[ \t]*\n?((?:(?!-----)[\s\S])*?)-----END \1-----/g;
+const BEGIN_LINE = /-----BEGIN ([A-Z0-9 #]+)-----/g;
+/** Any private-key armour, also `PGP PRIVATE KEY BLOCK` and a BEGIN line whose closing dashes were lost. */
+const KEY_BEGIN = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*?)(?=-|\n|$)/g;
 const PRIVATE_KEY_LABEL = /PRIVATE KEY/;
 function decodeInput(input) {
     const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
-    if (looksLikeDer(bytes))
-        return { encoding: 'der', blocks: [derBlock(bytes)], keyMaterial: [] };
-    const text = normaliseText(bytes.toString('utf8'));
+    const der = splitDer(bytes);
+    if (der)
+        return fromDer(der, 'der');
+    const text = normaliseText(decodeText(bytes));
     if (text.includes('-----BEGIN '))
         return fromPem(text, 'pem');
     const unwrapped = unwrapBase64(text);
     if (unwrapped) {
-        if (looksLikeDer(unwrapped))
-            return { encoding: 'base64-der', blocks: [derBlock(unwrapped)], keyMaterial: [] };
-        const inner = normaliseText(unwrapped.toString('utf8'));
-        if (inner.includes('-----BEGIN ')) {
-            const decoded = fromPem(inner, 'base64-pem');
+        const innerDer = splitDer(unwrapped);
+        if (innerDer) {
+            const decoded = fromDer(innerDer, 'base64-der');
             // The base64 text itself encodes the key: mask it too.
             if (decoded.keyMaterial.length > 0)
                 decoded.keyMaterial.push(text.trim());
             return decoded;
         }
+        const inner = normaliseText(decodeText(unwrapped));
+        if (inner.includes('-----BEGIN ')) {
+            const decoded = fromPem(inner, 'base64-pem');
+            if (decoded.keyMaterial.length > 0)
+                decoded.keyMaterial.push(text.trim());
+            return decoded;
+        }
     }
-    return { encoding: 'unknown', blocks: [], keyMaterial: [] };
+    return { encoding: 'unknown', blocks: [], keyMaterial: [], unterminated: [] };
 }
 /** Encodes DER as one clean PEM block: LF endings, 64-column base64, trailing newline. */
 function toPem(der, label = 'CERTIFICATE') {
     const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
     return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
+/** Labels whose content is secret: every kind of private key, and PKCS#12 archives (which normally hold one). */
 function isPrivateKeyLabel(label) {
-    return PRIVATE_KEY_LABEL.test(label);
+    return PRIVATE_KEY_LABEL.test(label) || label === 'PKCS12';
 }
 function fromPem(text, encoding) {
     const blocks = [];
+    const complete = new Set();
     for (const match of text.matchAll(BLOCK)) {
+        complete.add(match.index);
         blocks.push({ label: match[1] ?? '', der: decodeBody(match[2] ?? ''), text: match[0] });
     }
     // Key material runs from a private-key BEGIN line to its END line or, when that is missing or
     // mangled, to the end of the input: none of it may ever be echoed.
     const keyMaterial = [];
-    for (const begin of text.matchAll(/-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----/g)) {
-        const endLine = `-----END ${begin[1]}-----`;
+    for (const begin of text.matchAll(KEY_BEGIN)) {
+        const label = (begin[1] ?? '').trim() || 'PRIVATE KEY';
+        const endLine = `-----END ${label}`;
         const endAt = text.indexOf(endLine, begin.index);
-        const keyText = text.slice(begin.index, endAt < 0 ? text.length : endAt + endLine.length);
-        keyMaterial.push(keyText);
-        if (endAt < 0)
-            blocks.push({ label: begin[1] ?? 'PRIVATE KEY', der: Buffer.alloc(0), text: keyText });
+        let keyEnd = text.length;
+        if (endAt >= 0) {
+            const lineEnd = text.indexOf('\n', endAt);
+            keyEnd = lineEnd < 0 ? text.length : lineEnd;
+        }
+        keyMaterial.push(text.slice(begin.index, keyEnd));
+        if (!complete.has(begin.index))
+            blocks.push({ label, der: Buffer.alloc(0), text: text.slice(begin.index, keyEnd) });
     }
-    return { encoding, blocks, keyMaterial };
+    const unterminated = [];
+    for (const begin of text.matchAll(BEGIN_LINE)) {
+        const label = begin[1] ?? '';
+        if (!complete.has(begin.index) && !isPrivateKeyLabel(label))
+            unterminated.push(label);
+    }
+    return { encoding, blocks, keyMaterial, unterminated };
+}
+function fromDer(objects, encoding) {
+    const blocks = objects.map((der) => {
+        const label = classifyDer(der);
+        return { label, der, text: toPem(der, label) };
+    });
+    const keyMaterial = blocks.filter((b) => isPrivateKeyLabel(b.label)).map((b) => b.text);
+    return { encoding, blocks, keyMaterial, unterminated: [] };
 }
 /** The base64 body of a block, without RFC 1421 headers (`Proc-Type: ...`, `DEK-Info: ...`). */
 function decodeBody(body) {
     const lines = body.split('\n').filter((line) => !/^[A-Za-z-]+:/.test(line.trim()));
     return Buffer.from(lines.join('').replace(/\s+/g, ''), 'base64');
 }
-function normaliseText(text) {
-    return text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+/** UTF-8 unless the bytes start with a UTF-16 byte-order mark. */
+function decodeText(bytes) {
+    if (bytes[0] === 0xff && bytes[1] === 0xfe)
+        return bytes.subarray(2).toString('utf16le');
+    if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+        const swapped = Buffer.from(bytes.subarray(2, 2 + ((bytes.length - 2) & ~1)));
+        return swapped.swap16().toString('utf16le');
+    }
+    return bytes.toString('utf8');
 }
-/** A DER certificate starts with a SEQUENCE whose length takes more than one byte: 0x30 0x81..0x84. */
-function looksLikeDer(bytes) {
-    return bytes.length > 4 && bytes[0] === 0x30 && (bytes[1] ?? 0) >= 0x81 && (bytes[1] ?? 0) <= 0x84;
+function normaliseText(text) {
+    let out = text.replace(/^\s*\uFEFF/, '').replace(/\r\n?/g, '\n');
+    // A PEM pasted with its line breaks escaped (`\n`, as in JSON): base64 never holds a backslash.
+    if (/-----BEGIN [A-Z0-9 #]+-----(?:\\r)?\\n/.test(out))
+        out = out.replace(/\\r\\n|\\n|\\r/g, '\n');
+    return out;
 }
 function unwrapBase64(text) {
     const compact = text.replace(/\s+/g, '');
@@ -68487,8 +68637,113 @@ function unwrapBase64(text) {
     const decoded = Buffer.from(compact, 'base64');
     return decoded.length > 0 ? decoded : undefined;
 }
-function derBlock(der) {
-    return { label: 'CERTIFICATE', der, text: toPem(der) };
+/** One DER tag-length-value at `at`, or undefined when the bytes there are not one (low tag numbers, definite lengths). */
+function readTlv(bytes, at, limit = bytes.length) {
+    if (at + 2 > limit)
+        return undefined;
+    const tag = bytes[at];
+    if ((tag & 0x1f) === 0x1f)
+        return undefined;
+    let length = bytes[at + 1];
+    let contentStart = at + 2;
+    if (length & 0x80) {
+        const count = length & 0x7f;
+        if (count === 0 || count > 4 || contentStart + count > limit)
+            return undefined;
+        length = 0;
+        for (let i = 0; i < count; i++)
+            length = length * 256 + bytes[contentStart + i];
+        contentStart += count;
+    }
+    const end = contentStart + length;
+    return end > limit ? undefined : { tag, contentStart, end };
+}
+function children(bytes, parent) {
+    const out = [];
+    for (let at = parent.contentStart; at < parent.end;) {
+        const child = readTlv(bytes, at, parent.end);
+        if (!child)
+            return undefined;
+        out.push(child);
+        at = child.end;
+    }
+    return out;
+}
+/**
+ * Splits the input into DER objects when it is nothing but DER SEQUENCEs back to back (trailing white
+ * space or NUL bytes allowed); undefined for anything else, e.g. text.
+ */
+function splitDer(bytes) {
+    // PKCS#12 files from some tools are BER with indefinite lengths: recognise them all the same.
+    if (bytes.subarray(0, 5).equals(BER_PKCS12_START))
+        return [bytes];
+    const padding = (at) => bytes.subarray(at).every((b) => [0x00, 0x09, 0x0a, 0x0d, 0x20].includes(b));
+    const objects = [];
+    for (let at = 0; at < bytes.length && !(objects.length > 0 && padding(at));) {
+        const tlv = readTlv(bytes, at);
+        // Every supported structure is a SEQUENCE of something: a bare tag byte of text would not parse as one.
+        if (!tlv || tlv.tag !== 0x30 || tlv.end - tlv.contentStart < 2 || !children(bytes, tlv))
+            return undefined;
+        objects.push(bytes.subarray(at, tlv.end));
+        at = tlv.end;
+    }
+    return objects.length > 0 ? objects : undefined;
+}
+const SEQUENCE = 0x30;
+const INTEGER = 0x02;
+const BIT_STRING = 0x03;
+const OCTET_STRING = 0x04;
+const OID = 0x06;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+const CONTEXT_0 = 0xa0;
+const BER_PKCS12_START = Buffer.from([0x30, 0x80, 0x02, 0x01, 0x03]);
+const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex');
+/** What a DER object is, by its outline, named as its PEM label would name it. Unknown shapes count as certificates (x509 then says why they do not parse). */
+function classifyDer(der) {
+    if (der.subarray(0, 5).equals(BER_PKCS12_START))
+        return 'PKCS12';
+    const top = readTlv(der, 0);
+    const kids = top && children(der, top);
+    if (!kids)
+        return 'CERTIFICATE';
+    const tags = kids.map((k) => k.tag);
+    const small = (i) => {
+        const k = kids[i];
+        return k && k.tag === INTEGER && k.end - k.contentStart === 1 ? der[k.contentStart] : undefined;
+    };
+    const is = (...expected) => expected.every((tag, i) => tags[i] === tag);
+    if (is(SEQUENCE, SEQUENCE, BIT_STRING) && tags.length === 3) {
+        // A signed structure: certificate, CRL or CSR, told apart by the to-be-signed part.
+        const tbs = children(der, kids[0]) ?? [];
+        const tbsTags = tbs.map((k) => k.tag);
+        if (tbsTags.slice(0, 4).some((t) => t === UTC_TIME || t === GENERALIZED_TIME))
+            return 'X509 CRL';
+        if (tbsTags.length === 4 && tbsTags[0] === INTEGER && tbsTags[3] === CONTEXT_0)
+            return 'CERTIFICATE REQUEST';
+        return 'CERTIFICATE';
+    }
+    if (is(OID)) {
+        const oid = kids[0];
+        return der.subarray(oid.contentStart, oid.end).equals(SIGNED_DATA_OID) ? 'PKCS7' : 'CMS';
+    }
+    if (is(INTEGER, SEQUENCE) && small(0) === 3 && tags.length <= 3)
+        return 'PKCS12';
+    if (is(INTEGER, SEQUENCE, OCTET_STRING))
+        return 'PRIVATE KEY';
+    if (is(SEQUENCE, OCTET_STRING) && tags.length === 2)
+        return 'ENCRYPTED PRIVATE KEY';
+    if (small(0) === 1 && is(INTEGER, OCTET_STRING))
+        return 'EC PRIVATE KEY';
+    if (small(0) === 0 && tags.length >= 9 && tags.every((t) => t === INTEGER))
+        return 'RSA PRIVATE KEY';
+    if (small(0) === 0 && tags.length === 6 && tags.every((t) => t === INTEGER))
+        return 'DSA PRIVATE KEY';
+    if (is(SEQUENCE, BIT_STRING) && tags.length === 2)
+        return 'PUBLIC KEY';
+    if (tags.length === 2 && tags.every((t) => t === INTEGER))
+        return 'RSA PUBLIC KEY';
+    return 'CERTIFICATE';
 }
 
 // EXTERNAL MODULE: ./node_modules/@peculiar/asn1-schema/build/cjs/index.js
@@ -68589,25 +68844,44 @@ function runPreflight(source, options) {
     }
     set({ name: 'source', status: 'pass', message: `${source.length} bytes read` });
     const decoded = decodeInput(source);
-    for (const key of decoded.keyMaterial)
-        options.mask(key);
-    if (decoded.blocks.length === 0) {
+    maskKeyMaterial(decoded.keyMaterial, options.mask);
+    const truncated = [...new Set(decoded.unterminated)].slice(0, MAX_LISTED);
+    const truncation = {
+        name: 'decoding',
+        status: 'fail',
+        message: `The PEM is truncated or mangled: ${truncated.map((label) => `-----BEGIN ${label}----- has no matching -----END ${label}----- line`).join('; ')}.`,
+        hint: 'Copy the whole certificate again, from the -----BEGIN CERTIFICATE----- line through the -----END CERTIFICATE----- line, dashes included.',
+    };
+    if (decoded.blocks.length === 0 && truncated.length === 0) {
         set({
             name: 'decoding',
             status: 'fail',
-            message: 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
-            hint: 'Pass the CA certificate in PEM (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----). If the secret is empty or misspelt, the input is empty too.',
+            message: source.length === 0 ? 'No certificate found: the input is empty.' : 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
+            hint: 'Pass the CA certificate in PEM (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----), base64 of that PEM, or a DER file. If the secret is empty or misspelt, the input is empty too.',
         });
         return finish();
     }
-    set({ name: 'decoding', status: 'pass', message: describeEncoding(decoded) });
+    if (truncated.length > 0) {
+        // A private key beside the damaged block matters more: report the damage as a warning and go on to refuse the key.
+        if (decoded.keyMaterial.length === 0) {
+            set(truncation);
+            return finish();
+        }
+        set({ ...truncation, status: 'warning' });
+    }
+    else {
+        set({ name: 'decoding', status: 'pass', message: describeEncoding(decoded) });
+    }
     if (decoded.keyMaterial.length > 0) {
         const labels = [...new Set(decoded.blocks.filter((b) => isPrivateKeyLabel(b.label)).map((b) => b.label))];
+        const pkcs12 = labels.includes('PKCS12');
+        const what = labels.map((label) => (label === 'PKCS12' ? 'a PKCS#12 (.p12/.pfx) archive, which holds private keys' : label)).join(', ');
         set({
             name: 'private-key',
             status: 'fail',
-            message: `The input contains a private key (${labels.join(', ')}). Nothing was sent, and the key is not shown.`,
-            hint: 'Only the CA certificate is uploaded: remove the key from the secret or file. If this key was ever stored anywhere shared (a repository secret, a file in the repository, a log), treat it as exposed and rotate the CA.',
+            message: `The input contains a private key (${what}${decoded.encoding === 'pem' || decoded.encoding === 'base64-pem' ? '' : ', DER'}). Nothing was sent, and the key is not shown.`,
+            hint: (pkcs12 ? 'Extract the CA certificate alone: openssl pkcs12 -in ca.p12 -nokeys -out ca.pem, then keep only the CA block. ' : '') +
+                'Only the CA certificate is uploaded: remove the key from the secret or file. If this key was ever stored anywhere shared (a repository secret, a file in the repository, a log), treat it as exposed and rotate the CA.',
         });
         return finish();
     }
@@ -68634,6 +68908,22 @@ function runPreflight(source, options) {
         set(check);
     return finish(certificate);
 }
+/**
+ * Hands every private key to the masker: each key text whole (so a multi-line echo is masked), then
+ * every line of it on its own, except PEM armour (not secret) and lines under 8 characters (the tail
+ * of the base64, at most a few bytes; masking such short strings would blank ordinary words in the log).
+ */
+function maskKeyMaterial(keyMaterial, mask) {
+    for (const key of keyMaterial) {
+        if (key.trim())
+            mask(key.trim());
+        for (const line of key.split(/\r\n|\r|\n/)) {
+            const trimmed = line.trim();
+            if (trimmed.length >= 8 && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(trimmed) && trimmed !== key.trim())
+                mask(trimmed);
+        }
+    }
+}
 function describeEncoding(decoded) {
     switch (decoded.encoding) {
         case 'base64-pem':
@@ -68657,11 +68947,14 @@ const PEM_TYPES = {
     'TRUSTED CERTIFICATE': 'an OpenSSL TRUSTED CERTIFICATE (with trust settings)',
     'EC PARAMETERS': 'EC parameters',
 };
+function isCertificateLabel(label) {
+    return label === 'CERTIFICATE' || label === 'X509 CERTIFICATE';
+}
 function checkSingleCertificate(blocks) {
-    const certificates = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
-    const others = [...new Set(blocks.filter((b) => !certificates.includes(b)).map((b) => b.label))];
+    const certificates = blocks.filter((b) => isCertificateLabel(b.label));
+    const others = [...new Set(blocks.filter((b) => !isCertificateLabel(b.label)).map((b) => b.label))];
     if (others.length > 0) {
-        const what = others.map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`).join(', ');
+        const what = others.slice(0, MAX_LISTED).map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`).join(', ');
         return {
             check: {
                 name: 'single-certificate',
@@ -68674,18 +68967,21 @@ function checkSingleCertificate(blocks) {
         };
     }
     if (certificates.length !== 1) {
-        const subjects = certificates.map((b) => subjectOf(b.der));
+        // A whole trust store pasted by mistake would make a huge annotation: name the first ones only.
+        const subjects = certificates.slice(0, MAX_LISTED).map((b, i) => `${i + 1}. ${subjectOf(b.der)}`);
+        const more = certificates.length > MAX_LISTED ? `; and ${certificates.length - MAX_LISTED} more` : '';
         return {
             check: {
                 name: 'single-certificate',
                 status: 'fail',
-                message: `The input holds ${certificates.length} certificates (a chain or bundle): ${subjects.map((s, i) => `${i + 1}. ${s}`).join('; ')}.`,
+                message: `The input holds ${certificates.length} certificates (a chain or bundle): ${subjects.join('; ')}${more}.`,
                 hint: 'Upload one CA certificate per step: the CA that issues your client certificates. OpenAI uses only the first certificate of a PEM with several, so a bundle would silently trust the wrong one.',
             },
         };
     }
     return { check: { name: 'single-certificate', status: 'pass', message: 'exactly one certificate' }, block: certificates[0] };
 }
+const MAX_LISTED = 10;
 function subjectOf(der) {
     try {
         return inspectCertificate(der).subject;
@@ -68767,11 +69063,12 @@ function validityCheck(cert, options) {
     if (daysLeft <= 0) {
         return { name: 'validity', status: 'fail', message: `The certificate expired on ${until}.`, hint: renew };
     }
-    if (daysLeft < options.minValidityDays) {
+    // "Within" includes the bound: OpenAI wants more than one day left, so exactly one day is refused too.
+    if (daysLeft <= options.minValidityDays) {
         return {
             name: 'validity',
             status: 'fail',
-            message: `The certificate expires on ${until}, in ${formatDays(daysLeft)}: less than min-validity-days (${options.minValidityDays}).${options.minValidityDays <= 1 ? ' OpenAI refuses certificates that expire within a day.' : ''}`,
+            message: `The certificate expires on ${until}, in ${formatDays(daysLeft)}: within min-validity-days (${options.minValidityDays}).${options.minValidityDays <= 1 ? ' OpenAI refuses certificates that expire within a day.' : ''}`,
             hint: renew,
         };
     }
@@ -68815,26 +69112,54 @@ function readSourceBytes(source) {
     try {
         stat = external_node_fs_namespaceObject.statSync(source.path);
     }
-    catch {
+    catch (error) {
+        const code = error.code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR')
+            throw unreadable(where, code);
         throw new ActionError(`${where} does not exist.`, {
             title: 'source',
             hint: 'The path is relative to GITHUB_WORKSPACE: check the step that writes the file ran before this one, and the spelling of the path.',
         });
     }
     if (!stat.isFile()) {
-        throw new ActionError(`${where} is not a regular file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+        const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
+        throw new ActionError(`${where} is ${kind}, not the certificate file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
     }
     if (stat.size > MAX_SOURCE_BYTES)
         throw tooLarge(where);
+    // Read through one descriptor, at most 1 MiB and one byte: the file may have changed since the stat.
+    let fd;
     try {
-        return external_node_fs_namespaceObject.readFileSync(source.path);
+        fd = external_node_fs_namespaceObject.openSync(source.path, 'r');
+        if (!external_node_fs_namespaceObject.fstatSync(fd).isFile())
+            throw new ActionError(`${where} is not a regular file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+        const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
+        let length = 0;
+        while (length < buffer.length) {
+            const read = external_node_fs_namespaceObject.readSync(fd, buffer, length, buffer.length - length, null);
+            if (read === 0)
+                break;
+            length += read;
+        }
+        if (length > MAX_SOURCE_BYTES)
+            throw tooLarge(where);
+        return buffer.subarray(0, length);
     }
     catch (error) {
-        throw new ActionError(`${where} cannot be read (${error.code ?? 'error'}).`, {
-            title: 'source',
-            hint: 'Check the file permissions of the runner user.',
-        });
+        if (error instanceof ActionError)
+            throw error;
+        throw unreadable(where, error.code);
     }
+    finally {
+        if (fd !== undefined)
+            external_node_fs_namespaceObject.closeSync(fd);
+    }
+}
+function unreadable(where, code) {
+    return new ActionError(`${where} cannot be read (${code ?? 'error'}).`, {
+        title: 'source',
+        hint: 'Check the file permissions of the runner user.',
+    });
 }
 function tooLarge(what) {
     return new ActionError(`${what} is larger than 1 MiB: it cannot be one CA certificate.`, {
@@ -68950,10 +69275,14 @@ function readSource(read, env) {
     const id = read('certificate-id');
     const given = [text && 'certificate', file && 'certificate-file', id && 'certificate-id'].filter(Boolean);
     if (given.length !== 1) {
-        throw new InputError('certificate', given.length === 0
+        // Titled as the preflight rule it is (rule 1, `source`), so the annotation and summary row agree.
+        throw new ActionError(given.length === 0
             ? 'No certificate given: certificate, certificate-file and certificate-id are all empty.'
-            : `Only one certificate source may be set, but ${given.join(' and ')} are set.`, 'Set exactly one: certificate (PEM text, usually from a secret), certificate-file (a path in the workspace) or certificate-id (a certificate already uploaded).' +
-            (given.length === 0 ? ' If you pass a secret, check that the secret exists and is available to this workflow.' : ''));
+            : `Only one certificate source may be set, but ${given.join(' and ')} are set.`, {
+            title: 'source',
+            hint: 'Set exactly one: certificate (PEM text, usually from a secret), certificate-file (a path in the workspace) or certificate-id (a certificate already uploaded).' +
+                (given.length === 0 ? ' If you pass a secret, check that the secret exists and is available to this workflow.' : ''),
+        });
     }
     if (text)
         return { kind: 'inline', text };
@@ -69272,10 +69601,15 @@ async function run(overrides = {}) {
         await execute(settings, report, deps);
     }
     catch (error) {
+        if (error instanceof ActionError && error.title === 'source')
+            report.checks = sourceFailed(error);
         fail(error, report);
     }
-    if (settings)
-        await writeReport(report, settings);
+    await writeReport(report, settings);
+}
+/** The checks table when the sources themselves are wrong: rule 1 failed, the others not run. */
+function sourceFailed(error) {
+    return runPreflight(error, { strict: true, minValidityDays: 0, warnValidityDays: 0, now: new Date(), mask: maskText }).checks;
 }
 async function execute(settings, report, deps) {
     const preflightOptions = { strict: settings.strict, minValidityDays: settings.minValidityDays, warnValidityDays: settings.warnValidityDays, now: report.now, mask: maskText };
@@ -69299,9 +69633,11 @@ async function execute(settings, report, deps) {
         core/* info */.pq('Dry run without an admin key: the local checks ran, and nothing was sent to OpenAI.');
         return;
     }
-    const { client, baseURL } = await createClient(settings);
-    const api = new CertificateApi(client, baseURL);
+    const { client, baseURL, proxy } = await createClient(settings);
+    const api = new CertificateApi(client, baseURL, proxy);
     core/* info */.pq(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate)' : ''}`);
+    if (proxy)
+        core/* info */.pq(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
     let existing;
     if (settings.source.kind === 'id') {
         existing = await api.retrieve(settings.source.id, true);
@@ -69323,7 +69659,7 @@ async function execute(settings, report, deps) {
     }
     const log = (line) => core/* info */.pq(line);
     await applyPlan(api, plan, certificate, {
-        retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, log },
+        retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, now: () => deps.now().getTime(), log },
         log,
         notice: (line) => core/* notice */.lm(line),
         name: settings.name,
@@ -69398,7 +69734,7 @@ async function writeReport(report, settings) {
             core/* warning */.$e(`Could not write the job summary: ${error.message}`);
         }
     }
-    if (settings.commentOnPr) {
+    if (settings?.commentOnPr) {
         const { commentOnPullRequest } = await __nccwpck_require__.e(/* import() */ 231).then(__nccwpck_require__.bind(__nccwpck_require__, 4231));
         await commentOnPullRequest(markdown, settings.githubToken);
     }

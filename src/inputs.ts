@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import * as core from './actions-core.js';
+import * as core from '@actions/core';
 import { ActionError, InputError } from './errors.js';
 import { maskText } from './secrets.js';
 

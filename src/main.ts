@@ -1,4 +1,4 @@
-import * as core from './actions-core.js';
+import * as core from '@actions/core';
 import { CertificateApi } from './api/certificates.js';
 import { createClient } from './api/client.js';
 import { applyPlan, emptyOutcome } from './apply.js';
