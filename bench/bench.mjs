@@ -4,7 +4,7 @@
 // a bare Node script making the same single POST with fetch; alternating runs after a warm-up.
 // Fan-out: upload plus activation in 25 projects with 100 ms of emulated latency on every request,
 // against the same calls made one after another.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +19,7 @@ const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const pairs = Number(args[args.indexOf('--pairs') + 1]) || (smoke ? 3 : 15);
 const adminKey = 'sk-admin-emulator-test-key';
-const dist = path.join(root, 'dist', 'index.js');
+const dist = args.includes('--dist') ? path.resolve(args[args.indexOf('--dist') + 1]) : path.join(root, 'dist', 'index.js');
 if (!fs.existsSync(dist)) throw new Error('dist/index.js is missing: run npm run build first');
 
 const median = (xs) => {
@@ -66,16 +66,33 @@ const ca = makeCa({ cn: 'Bench CA' });
   const actionRun = () => {
     emu.certificates.length = 0;
     const before = emu.requests.length;
-    return timed(process.execPath, [dist], actionEnv({ 'admin-api-key': adminKey, certificate: ca.pem, name: 'bench', 'base-url': emu.baseURL })).then((ms) => ({
+    return timed(
+      process.execPath,
+      [dist],
+      actionEnv({ 'admin-api-key': adminKey, certificate: ca.pem, name: 'bench', 'base-url': emu.baseURL }),
+    ).then((ms) => ({
       ms,
       calls: emu.requests.length - before,
     }));
   };
   const bareEnv = { PATH: process.env.PATH, BENCH_BASE_URL: emu.baseURL, BENCH_ADMIN_KEY: adminKey, BENCH_CERTIFICATE: ca.pem };
+  const sdkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sdk-'));
+  execFileSync(path.join(root, 'node_modules', '.bin', 'ncc'), ['build', path.join(root, 'bench', 'sdk-floor.mjs'), '-o', sdkDir, '-q'], {
+    cwd: root,
+    stdio: 'ignore',
+  });
+  const sdkRun = () => {
+    emu.certificates.length = 0;
+    const before = emu.requests.length;
+    return timed(process.execPath, [path.join(sdkDir, 'index.mjs')], bareEnv).then((ms) => ({ ms, calls: emu.requests.length - before }));
+  };
   const bareRun = () => {
     emu.certificates.length = 0;
     const before = emu.requests.length;
-    return timed(process.execPath, [path.join(root, 'bench', 'bare-fetch.mjs')], bareEnv).then((ms) => ({ ms, calls: emu.requests.length - before }));
+    return timed(process.execPath, [path.join(root, 'bench', 'bare-fetch.mjs')], bareEnv).then((ms) => ({
+      ms,
+      calls: emu.requests.length - before,
+    }));
   };
   for (let i = 0; i < 3; i++) {
     await actionRun();
@@ -84,6 +101,9 @@ const ca = makeCa({ cn: 'Bench CA' });
   const action = [];
   const bare = [];
   const ratios = [];
+  const sdk = [];
+  const sdkRatios = [];
+  let sdkCalls = 0;
   let actionCalls = 0;
   let bareCalls = 0;
   for (let i = 0; i < pairs; i++) {
@@ -92,16 +112,22 @@ const ca = makeCa({ cn: 'Bench CA' });
     action.push(a.ms);
     bare.push(b.ms);
     ratios.push(a.ms / b.ms);
+    const f = await sdkRun();
+    sdk.push(f.ms);
+    sdkRatios.push(f.ms / b.ms);
+    sdkCalls = f.calls;
     actionCalls = a.calls;
     bareCalls = b.calls;
   }
   await emu.close();
   rows.push({ scenario: 'bare fetch (floor)', calls: bareCalls, ms: median(bare), ratio: 1 });
+  rows.push({ scenario: 'official SDK alone, bundled: one upload', calls: sdkCalls, ms: median(sdk), ratio: median(sdkRatios) });
   rows.push({ scenario: 'action: plain upload', calls: actionCalls, ms: median(action), ratio: median(ratios) });
   console.log(`cold start: ${pairs} alternating pairs after 3 warm-up pairs`);
   console.log(`  bare fetch   median ${median(bare).toFixed(1)} ms   [${bare.map((x) => x.toFixed(0)).join(' ')}]`);
   console.log(`  action       median ${median(action).toFixed(1)} ms   [${action.map((x) => x.toFixed(0)).join(' ')}]`);
-  console.log(`  median of pairwise ratios: ${median(ratios).toFixed(3)} (target <= 1.25)`);
+  console.log(`  SDK alone    median ${median(sdk).toFixed(1)} ms   [${sdk.map((x) => x.toFixed(0)).join(' ')}]`);
+  console.log(`  median of pairwise ratios: ${median(ratios).toFixed(3)} (target <= 1.25); the SDK alone: ${median(sdkRatios).toFixed(3)}`);
 }
 
 // --- fan-out ----------------------------------------------------------------------------------
@@ -111,7 +137,11 @@ const ca = makeCa({ cn: 'Bench CA' });
   const fanOut = async () => {
     emu.certificates.length = 0;
     emu.requests.length = 0;
-    const ms = await timed(process.execPath, [dist], actionEnv({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, 'activate-projects': projects.join(',') }));
+    const ms = await timed(
+      process.execPath,
+      [dist],
+      actionEnv({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, 'activate-projects': projects.join(',') }),
+    );
     return { ms, requests: emu.requests.map((r) => ({ method: r.method, path: r.path, query: r.query, body: r.body })) };
   };
   // The same calls, one after another, from one warm process: a lower bound for a sequential action.
@@ -124,7 +154,11 @@ const ca = makeCa({ cn: 'Bench CA' });
       let body = r.body === null ? undefined : JSON.stringify(r.body);
       if (uploadedId && body) body = body.replace(/cert_[A-Za-z0-9]+/g, uploadedId);
       const url = `${emu.origin}${r.path}${query.size ? `?${query}` : ''}`;
-      const response = await fetch(url, { method: r.method, headers: { authorization: `Bearer ${adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body });
+      const response = await fetch(url, {
+        method: r.method,
+        headers: { authorization: `Bearer ${adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body,
+      });
       const json = await response.json();
       if (!response.ok) throw new Error(`sequential replay: ${r.method} ${r.path} -> ${response.status}`);
       if (r.method === 'POST' && r.path === '/v1/organization/certificates') uploadedId = json.id;
@@ -145,7 +179,9 @@ const ca = makeCa({ cn: 'Bench CA' });
   const fraction = median(walls) / median(seqs);
   rows.push({ scenario: 'action: upload + 25 projects, 100 ms latency', calls, ms: median(walls), ratio: fraction });
   rows.push({ scenario: 'same calls one after another', calls, ms: median(seqs), ratio: 1 });
-  console.log(`fan-out: ${calls} calls; action wall ${median(walls).toFixed(0)} ms (process start included) vs ${median(seqs).toFixed(0)} ms one after another`);
+  console.log(
+    `fan-out: ${calls} calls; action wall ${median(walls).toFixed(0)} ms (process start included) vs ${median(seqs).toFixed(0)} ms one after another`,
+  );
   console.log(`  fraction of sequential time: ${fraction.toFixed(3)} (target <= 0.35)`);
 }
 
@@ -154,5 +190,7 @@ console.log(`| scenario | calls | median ms | ratio |`);
 console.log(`|---|---:|---:|---:|`);
 for (const r of rows) console.log(`| ${r.scenario} | ${r.calls} | ${r.ms.toFixed(1)} | ${r.ratio.toFixed(3)} |`);
 console.log('');
-console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
+console.log(
+  `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+);
 if (smoke) console.log('(smoke mode: few runs, figures are indicative only)');

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
 import { parse } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,7 +23,14 @@ export function renderTables(actionYml) {
   };
 }
 
-export function updateReadme(readme, actionYml) {
+/** The README with fresh tables, formatted by Prettier as `npm run format` would leave it. */
+export async function updateReadme(readme, actionYml) {
+  const text = replaceTables(readme, actionYml);
+  const options = (await prettier.resolveConfig(readmePath)) ?? {};
+  return prettier.format(text, { ...options, filepath: readmePath });
+}
+
+function replaceTables(readme, actionYml) {
   const tables = renderTables(actionYml);
   let text = readme;
   for (const kind of ['inputs', 'outputs']) {
@@ -39,7 +47,7 @@ export function updateReadme(readme, actionYml) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const actionYml = parse(fs.readFileSync(path.join(root, 'action.yml'), 'utf8'));
   const readme = fs.readFileSync(readmePath, 'utf8');
-  const updated = updateReadme(readme, actionYml);
+  const updated = await updateReadme(readme, actionYml);
   if (process.argv.includes('--check')) {
     if (updated !== readme) {
       console.error('README.md inputs/outputs tables differ from action.yml: run npm run docs and commit README.md.');

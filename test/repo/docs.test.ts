@@ -11,7 +11,11 @@ const inputs = new Set(Object.keys(actionYml.inputs));
 const outputs = new Set(Object.keys(actionYml.outputs));
 
 type Step = { uses?: string; id?: string; with?: Record<string, unknown> };
-type Workflow = { on?: unknown; permissions?: unknown; jobs: Record<string, { steps?: Step[]; permissions?: unknown; outputs?: Record<string, string> }> };
+type Workflow = {
+  on?: unknown;
+  permissions?: unknown;
+  jobs: Record<string, { steps?: Step[]; permissions?: unknown; outputs?: Record<string, string> }>;
+};
 
 function readmeWorkflows(): string[] {
   return [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
@@ -27,9 +31,9 @@ describe('repository conventions', () => {
     }
   });
 
-  it('the README inputs and outputs tables equal what npm run docs generates from action.yml', () => {
-    expect(updateReadme(readme, actionYml)).toBe(readme);
-    for (const name of [...inputs, ...outputs]) expect(readme).toContain(`| \`${name}\` |`);
+  it('the README inputs and outputs tables equal what npm run docs generates from action.yml', async () => {
+    expect(await updateReadme(readme, actionYml)).toBe(readme);
+    for (const name of [...inputs, ...outputs]) expect(readme).toMatch(new RegExp(`\\| \`${name}\` +\\|`));
   });
 
   it("the README's examples use only inputs and outputs that exist", () => {
@@ -39,13 +43,16 @@ describe('repository conventions', () => {
     for (const block of blocks) {
       for (const doc of parseAllDocuments(block)) {
         const value = doc.toJS() as unknown;
-        const list: Step[] = Array.isArray(value) ? value : Object.values((value as Workflow)?.jobs ?? {}).flatMap((job) => job.steps ?? []);
+        const list: Step[] = Array.isArray(value)
+          ? value
+          : Object.values((value as Workflow)?.jobs ?? {}).flatMap((job) => job.steps ?? []);
         for (const step of list.filter((s) => s?.uses?.includes('openai-mtls-certificate-action'))) {
           steps++;
           for (const name of Object.keys(step.with ?? {})) expect(inputs, `README input ${name}`).toContain(name);
         }
       }
-      for (const ref of block.matchAll(/(?:steps|needs)\.[\w-]+\.outputs\.([\w-]+)/g)) expect(outputs, `README output ${ref[1]}`).toContain(ref[1]);
+      for (const ref of block.matchAll(/(?:steps|needs)\.[\w-]+\.outputs\.([\w-]+)/g))
+        expect(outputs, `README output ${ref[1]}`).toContain(ref[1]);
     }
     expect(steps).toBeGreaterThanOrEqual(5);
   });
@@ -70,11 +77,18 @@ describe('repository conventions', () => {
   });
 
   it('the CI workflow runs the action itself with uses: ./ on ubuntu, windows and macos', () => {
-    const ci = parse(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'ci.yml'), 'utf8')) as Workflow & { jobs: Record<string, { strategy?: { matrix?: { os?: string[] } } }> };
+    const ci = parse(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'ci.yml'), 'utf8')) as Workflow & {
+      jobs: Record<string, { strategy?: { matrix?: { os?: string[] } } }>;
+    };
     const job = Object.values(ci.jobs).find((j) => j.steps?.some((s) => s.uses === './'));
     expect(job).toBeDefined();
-    expect((job as { strategy?: { matrix?: { os?: string[] } } }).strategy?.matrix?.os).toEqual(['ubuntu-latest', 'windows-latest', 'macos-latest']);
-    for (const step of job!.steps!.filter((s) => s.uses === './')) for (const name of Object.keys(step.with ?? {})) expect(inputs).toContain(name);
+    expect((job as { strategy?: { matrix?: { os?: string[] } } }).strategy?.matrix?.os).toEqual([
+      'ubuntu-latest',
+      'windows-latest',
+      'macos-latest',
+    ]);
+    for (const step of job!.steps!.filter((s) => s.uses === './'))
+      for (const name of Object.keys(step.with ?? {})) expect(inputs).toContain(name);
   });
 
   it('.ci/run calls the test command the README gives', () => {
@@ -83,7 +97,15 @@ describe('repository conventions', () => {
   });
 
   it('has the files a Marketplace action is expected to have', () => {
-    for (const file of ['LICENSE', 'CHANGELOG.md', 'SECURITY.md', '.node-version', '.github/dependabot.yml', 'dist/licenses.txt', 'scripts/release.sh']) {
+    for (const file of [
+      'LICENSE',
+      'CHANGELOG.md',
+      'SECURITY.md',
+      '.node-version',
+      '.github/dependabot.yml',
+      'dist/licenses.txt',
+      'scripts/release.sh',
+    ]) {
       expect(fs.existsSync(path.join(ROOT, file)), file).toBe(true);
     }
     expect(fs.readFileSync(path.join(ROOT, '.node-version'), 'utf8').trim()).toBe('24');
