@@ -68004,7 +68004,7 @@ function connectionHint(reason) {
         return 'client-certificate or client-key could not be read: both must be PEM, the key unencrypted (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----).';
     }
     if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(reason)) {
-        return 'The server\'s TLS certificate was not trusted. Check base-url (and mtls-base-url); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS.';
+        return "The server's TLS certificate was not trusted. Check base-url (and mtls-base-url); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS.";
     }
     if (/^(EPROTO|ERR_SSL_|ERR_TLS_)/.test(reason)) {
         return 'The TLS handshake failed. Check that base-url (or mtls-base-url) is an https URL of the OpenAI API, and, when a client certificate is presented, that the host accepts it.';
@@ -68397,7 +68397,9 @@ async function makePlan(api, settings, certificate, existing, now) {
         target = identical ? { kind: 'reuse', certificate: identical } : { kind: 'upload' };
     }
     const targetId = target.kind === 'upload' ? undefined : target.certificate.id;
-    const retireName = settings.retirePrevious ? (settings.name ?? (target.kind === 'upload' ? undefined : target.certificate.name) ?? undefined) : undefined;
+    const retireName = settings.retirePrevious
+        ? (settings.name ?? (target.kind === 'upload' ? undefined : target.certificate.name) ?? undefined)
+        : undefined;
     if (settings.retirePrevious && !retireName) {
         throw new ActionError(`retire-previous is on, but certificate ${targetId} has no name to match.`, {
             title: 'input retire-previous',
@@ -68429,7 +68431,10 @@ async function makePlan(api, settings, certificate, existing, now) {
 }
 /** Expired certificates that are inactive for the organization and every project that was listed. */
 function deletable(organization, projectLists, targetId, now) {
-    const activeSomewhere = new Set(projectLists.flat().filter((c) => c.active).map((c) => c.id));
+    const activeSomewhere = new Set(projectLists
+        .flat()
+        .filter((c) => c.active)
+        .map((c) => c.id));
     const nowSeconds = now.getTime() / 1000;
     return organization.filter((c) => c.id !== targetId && !c.active && !activeSomewhere.has(c.id) && c.expiresAt !== undefined && c.expiresAt <= nowSeconds);
 }
@@ -68562,7 +68567,9 @@ function decodeInput(input) {
 }
 /** Encodes DER as one clean PEM block: LF endings, 64-column base64, trailing newline. */
 function toPem(der, label = 'CERTIFICATE') {
-    const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+    const lines = Buffer.from(der)
+        .toString('base64')
+        .match(/.{1,64}/g) ?? [];
     return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 /** Labels whose content is secret: every kind of private key, and PKCS#12 archives (which normally hold one). */
@@ -68792,7 +68799,10 @@ function oneLineName(name) {
     return name.split('\n').filter(Boolean).join(', ');
 }
 function hex(bytes) {
-    return Buffer.from(bytes).toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+    return Buffer.from(bytes)
+        .toString('hex')
+        .toUpperCase()
+        .replace(/(..)(?!$)/g, '$1:');
 }
 function describeKey(x509) {
     const key = x509.publicKey;
@@ -68856,7 +68866,9 @@ function runPreflight(source, options) {
         set({
             name: 'decoding',
             status: 'fail',
-            message: source.length === 0 ? 'No certificate found: the input is empty.' : 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
+            message: source.length === 0
+                ? 'No certificate found: the input is empty.'
+                : 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
             hint: 'Pass the CA certificate in PEM (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----), base64 of that PEM, or a DER file. If the secret is empty or misspelt, the input is empty too.',
         });
         return finish();
@@ -68954,7 +68966,10 @@ function checkSingleCertificate(blocks) {
     const certificates = blocks.filter((b) => isCertificateLabel(b.label));
     const others = [...new Set(blocks.filter((b) => !isCertificateLabel(b.label)).map((b) => b.label))];
     if (others.length > 0) {
-        const what = others.slice(0, MAX_LISTED).map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`).join(', ');
+        const what = others
+            .slice(0, MAX_LISTED)
+            .map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`)
+            .join(', ');
         return {
             check: {
                 name: 'single-certificate',
@@ -68994,7 +69009,11 @@ function profileChecks(cert, options) {
     const profileStatus = options.strict ? 'fail' : 'warning';
     const checks = [];
     if (cert.basicConstraints?.ca) {
-        checks.push({ name: 'ca-basic-constraints', status: 'pass', message: `CA:TRUE${cert.basicConstraints.pathLength === undefined ? '' : `, pathlen ${cert.basicConstraints.pathLength}`}` });
+        checks.push({
+            name: 'ca-basic-constraints',
+            status: 'pass',
+            message: `CA:TRUE${cert.basicConstraints.pathLength === undefined ? '' : `, pathlen ${cert.basicConstraints.pathLength}`}`,
+        });
     }
     else {
         checks.push({
@@ -69123,7 +69142,10 @@ function readSourceBytes(source) {
     }
     if (!stat.isFile()) {
         const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
-        throw new ActionError(`${where} is ${kind}, not the certificate file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+        throw new ActionError(`${where} is ${kind}, not the certificate file.`, {
+            title: 'source',
+            hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
+        });
     }
     if (stat.size > MAX_SOURCE_BYTES)
         throw tooLarge(where);
@@ -69132,7 +69154,10 @@ function readSourceBytes(source) {
     try {
         fd = external_node_fs_namespaceObject.openSync(source.path, 'r');
         if (!external_node_fs_namespaceObject.fstatSync(fd).isFile())
-            throw new ActionError(`${where} is not a regular file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+            throw new ActionError(`${where} is not a regular file.`, {
+                title: 'source',
+                hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
+            });
         const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
         let length = 0;
         while (length < buffer.length) {
@@ -69305,7 +69330,11 @@ function readName(read) {
     return name;
 }
 function readProjects(read) {
-    const ids = [...new Set(read('activate-projects').split(/[\s,]+/).filter(Boolean))];
+    const ids = [
+        ...new Set(read('activate-projects')
+            .split(/[\s,]+/)
+            .filter(Boolean)),
+    ];
     const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
     if (bad.length > 0) {
         throw new InputError('activate-projects', `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
@@ -69425,10 +69454,18 @@ function headline(report) {
         return '🧪 Dry run without an admin key: local checks only, nothing was sent.';
     const target = report.plan?.target;
     if (report.dryRun) {
-        const what = !target ? 'nothing' : target.kind === 'upload' ? 'upload the certificate' : target.kind === 'reuse' ? `reuse ${target.certificate.id} (same fingerprint)` : `use ${target.certificate.id}`;
+        const what = !target
+            ? 'nothing'
+            : target.kind === 'upload'
+                ? 'upload the certificate'
+                : target.kind === 'reuse'
+                    ? `reuse ${target.certificate.id} (same fingerprint)`
+                    : `use ${target.certificate.id}`;
         return `🧪 Dry run: would ${what}${describePlannedChanges(report)}. Nothing was written.`;
     }
-    const parts = [out.uploaded ? `uploaded ${id}` : target?.kind === 'reuse' ? `reused ${id} (same fingerprint, not uploaded again)` : `used ${id}`];
+    const parts = [
+        out.uploaded ? `uploaded ${id}` : target?.kind === 'reuse' ? `reused ${id} (same fingerprint, not uploaded again)` : `used ${id}`,
+    ];
     if (out.activated.length)
         parts.push(`activated it for ${out.activated.map(describeScope).join(', ')}`);
     if (out.retired.length)
@@ -69612,7 +69649,13 @@ function sourceFailed(error) {
     return runPreflight(error, { strict: true, minValidityDays: 0, warnValidityDays: 0, now: new Date(), mask: maskText }).checks;
 }
 async function execute(settings, report, deps) {
-    const preflightOptions = { strict: settings.strict, minValidityDays: settings.minValidityDays, warnValidityDays: settings.warnValidityDays, now: report.now, mask: maskText };
+    const preflightOptions = {
+        strict: settings.strict,
+        minValidityDays: settings.minValidityDays,
+        warnValidityDays: settings.warnValidityDays,
+        now: report.now,
+        mask: maskText,
+    };
     if (settings.source.kind !== 'id') {
         const source = settings.source;
         let bytes;
@@ -69643,7 +69686,10 @@ async function execute(settings, report, deps) {
         existing = await api.retrieve(settings.source.id, true);
         core/* info */.pq(`Certificate ${existing.id}${existing.name ? ` ("${existing.name}")` : ''} found in the organization.`);
         if (!existing.content)
-            throw new ActionError(`The API returned no content for ${existing.id}.`, { title: 'api', hint: 'Try again; if it persists, report it.' });
+            throw new ActionError(`The API returned no content for ${existing.id}.`, {
+                title: 'api',
+                hint: 'Try again; if it persists, report it.',
+            });
         if (!concludePreflight(runPreflight(Buffer.from(existing.content), preflightOptions), report))
             return;
     }

@@ -24,7 +24,13 @@ const adminKey = 'sk-admin-emulator-test-key';
 const show = (title, run) => {
   console.log(`\n=== ${title}: exit code ${run.code} ===`);
   console.log('--- log ---');
-  console.log(run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').trim());
+  console.log(
+    run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n')
+      .trim(),
+  );
   console.log('--- outputs ---');
   for (const [name, value] of Object.entries(run.outputs)) console.log(`${name}=${value}`);
   console.log('--- job summary ---');
@@ -36,7 +42,13 @@ try {
   const first = makeCa({ cn: 'Demo mTLS CA 2026', days: 365 });
   show(
     'Run 1: upload the CA and activate it for proj_demo',
-    await runAction({ 'admin-api-key': adminKey, certificate: first.pem, name: 'demo-mtls-ca', 'base-url': emulator.baseURL, 'activate-projects': 'proj_demo' }),
+    await runAction({
+      'admin-api-key': adminKey,
+      certificate: first.pem,
+      name: 'demo-mtls-ca',
+      'base-url': emulator.baseURL,
+      'activate-projects': 'proj_demo',
+    }),
   );
   const second = makeCa({ cn: 'Demo mTLS CA 2027', days: 730 });
   show(
@@ -50,7 +62,9 @@ try {
       'retire-previous': 'true',
     }),
   );
-  console.log(`\nThe emulator received ${emulator.requests.length} requests; active for proj_demo now: ${emulator.activeIn('proj_demo').join(', ')}`);
+  console.log(
+    `\nThe emulator received ${emulator.requests.length} requests; active for proj_demo now: ${emulator.activeIn('proj_demo').join(', ')}`,
+  );
 } finally {
   await emulator.close();
 }

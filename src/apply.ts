@@ -1,5 +1,12 @@
 import { APIError } from 'openai';
-import { ORGANIZATION, describeScope, type CertificateApi, type ListedCertificate, type Scope, type StoredCertificate } from './api/certificates.js';
+import {
+  ORGANIZATION,
+  describeScope,
+  type CertificateApi,
+  type ListedCertificate,
+  type Scope,
+  type StoredCertificate,
+} from './api/certificates.js';
 import { findIdentical } from './api/find.js';
 import { uploadWithoutDuplicates, type RetryOptions } from './api/upload.js';
 import type { CertificateInfo } from './certificate/inspect.js';
@@ -37,7 +44,13 @@ export interface ApplyOptions {
  * only then retire the previous certificates and delete expired ones. A scope never loses its last
  * active CA: nothing is deactivated anywhere unless every activation succeeded.
  */
-export async function applyPlan(api: CertificateApi, plan: Plan, certificate: CertificateInfo, options: ApplyOptions, outcome: Outcome): Promise<void> {
+export async function applyPlan(
+  api: CertificateApi,
+  plan: Plan,
+  certificate: CertificateInfo,
+  options: ApplyOptions,
+  outcome: Outcome,
+): Promise<void> {
   await deleteExpired(api, plan.deleteFirst, options, outcome, 'to make room under the 50-certificate cap');
 
   if (plan.target.kind === 'upload') {
@@ -45,14 +58,19 @@ export async function applyPlan(api: CertificateApi, plan: Plan, certificate: Ce
     // reuse-existing off, an older identical one must not be taken for it.
     const before = new Set(plan.organization.map((c) => c.id));
     const findStored = async (): Promise<StoredCertificate | undefined> =>
-      findIdentical(api, certificate, (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)));
+      findIdentical(
+        api,
+        certificate,
+        (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)),
+      );
     const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
     outcome.certificate = result.certificate;
     outcome.uploaded = result.uploaded;
     options.log(`Uploaded ${result.certificate.id}${result.attempts > 1 ? ` (after ${result.attempts} attempts)` : ''}.`);
   } else {
     outcome.certificate = plan.target.certificate;
-    if (plan.target.kind === 'reuse') options.log(`The organization already holds this certificate as ${plan.target.certificate.id}: reused, not uploaded again.`);
+    if (plan.target.kind === 'reuse')
+      options.log(`The organization already holds this certificate as ${plan.target.certificate.id}: reused, not uploaded again.`);
   }
   const id = outcome.certificate.id;
 
@@ -85,7 +103,13 @@ export async function applyPlan(api: CertificateApi, plan: Plan, certificate: Ce
   await deleteExpired(api, plan.deleteAfter, options, outcome, 'expired and inactive');
 }
 
-async function deleteExpired(api: CertificateApi, certificates: ListedCertificate[], options: ApplyOptions, outcome: Outcome, why: string): Promise<void> {
+async function deleteExpired(
+  api: CertificateApi,
+  certificates: ListedCertificate[],
+  options: ApplyOptions,
+  outcome: Outcome,
+  why: string,
+): Promise<void> {
   for (const certificate of certificates) {
     try {
       await api.delete(certificate.id);
@@ -95,7 +119,9 @@ async function deleteExpired(api: CertificateApi, certificates: ListedCertificat
       const cause = error instanceof ActionError ? error.cause : error;
       if (!(cause instanceof APIError) || cause.code !== 'certificate_in_use') throw error;
       outcome.keptInUse.push(certificate.id);
-      options.notice(`Kept ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`);
+      options.notice(
+        `Kept ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`,
+      );
     }
   }
 }

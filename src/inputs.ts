@@ -5,9 +5,7 @@ import { maskText } from './secrets.js';
 
 /** Where the certificate comes from: exactly one of these. */
 export type CertificateSource =
-  | { kind: 'inline'; text: string }
-  | { kind: 'file'; path: string; given: string }
-  | { kind: 'id'; id: string };
+  { kind: 'inline'; text: string } | { kind: 'file'; path: string; given: string } | { kind: 'id'; id: string };
 
 /** Every input of action.yml, parsed and validated once; nothing else reads inputs. */
 export interface Settings {
@@ -105,7 +103,11 @@ export function readSettings(read: InputReader = readInput, env: NodeJS.ProcessE
     );
   }
   if (settings.commentOnPr && !settings.githubToken) {
-    throw new InputError('github-token', 'comment-on-pr is true but github-token is empty.', 'Leave github-token at its default (${{ github.token }}) or pass a token that may write pull-request comments.');
+    throw new InputError(
+      'github-token',
+      'comment-on-pr is true but github-token is empty.',
+      'Leave github-token at its default (${{ github.token }}) or pass a token that may write pull-request comments.',
+    );
   }
   return settings;
 }
@@ -126,7 +128,11 @@ function checkAdminKey(key: string, dryRun: boolean): void {
     );
   }
   if (/\s/.test(key)) {
-    throw new InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
+    throw new InputError(
+      'admin-api-key',
+      'admin-api-key contains white space or several lines.',
+      'Store the key alone in the secret, with no spaces or line breaks.',
+    );
   }
 }
 
@@ -145,7 +151,7 @@ function readSource(read: InputReader, env: NodeJS.ProcessEnv): CertificateSourc
         title: 'source',
         hint:
           'Set exactly one: certificate (PEM text, usually from a secret), certificate-file (a path in the workspace) or certificate-id (a certificate already uploaded).' +
-        (given.length === 0 ? ' If you pass a secret, check that the secret exists and is available to this workflow.' : ''),
+          (given.length === 0 ? ' If you pass a secret, check that the secret exists and is available to this workflow.' : ''),
       },
     );
   }
@@ -155,7 +161,11 @@ function readSource(read: InputReader, env: NodeJS.ProcessEnv): CertificateSourc
     return { kind: 'file', path: path.resolve(workspace, file), given: file };
   }
   if (!CERTIFICATE_ID_PATTERN.test(id)) {
-    throw new InputError('certificate-id', `certificate-id "${id}" is not a certificate id.`, 'Certificate ids look like cert_abc123: use the certificate-id output of the step that uploaded it.');
+    throw new InputError(
+      'certificate-id',
+      `certificate-id "${id}" is not a certificate id.`,
+      'Certificate ids look like cert_abc123: use the certificate-id output of the step that uploaded it.',
+    );
   }
   return { kind: 'id', id };
 }
@@ -164,16 +174,30 @@ function readName(read: InputReader): string | undefined {
   const name = read('name');
   if (!name) return undefined;
   if (/[\r\n]/.test(name) || name.length > 200) {
-    throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
+    throw new InputError(
+      'name',
+      'name must be a single line of at most 200 characters.',
+      'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".',
+    );
   }
   return name;
 }
 
 function readProjects(read: InputReader): string[] {
-  const ids = [...new Set(read('activate-projects').split(/[\s,]+/).filter(Boolean))];
+  const ids = [
+    ...new Set(
+      read('activate-projects')
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    ),
+  ];
   const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
   if (bad.length > 0) {
-    throw new InputError('activate-projects', `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
+    throw new InputError(
+      'activate-projects',
+      `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`,
+      'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.',
+    );
   }
   return ids;
 }
@@ -193,7 +217,11 @@ function readNumber(read: InputReader, name: string, fallback: number, limits: {
   const ok = /^\d+(\.\d+)?$/.test(raw) && value >= limits.min && value <= limits.max && (!limits.integer || Number.isInteger(value));
   if (!ok) {
     const kind = limits.integer ? 'a whole number' : 'a number';
-    throw new InputError(name, `${name} must be ${kind} from ${limits.min} to ${limits.max}, not "${raw}".`, `Set ${name} to ${kind} in that range, or remove it to use the default (${fallback}).`);
+    throw new InputError(
+      name,
+      `${name} must be ${kind} from ${limits.min} to ${limits.max}, not "${raw}".`,
+      `Set ${name} to ${kind} in that range, or remove it to use the default (${fallback}).`,
+    );
   }
   return value;
 }
@@ -204,13 +232,21 @@ function readUrl(read: InputReader, name: string, fallback: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL}.`);
+    throw new InputError(
+      name,
+      `${name} is not a URL: "${raw}".`,
+      `Use a full URL such as ${name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL}.`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new InputError(name, `${name} must be an http(s) URL, not "${raw}".`, `Use a full URL such as ${DEFAULT_BASE_URL}.`);
   }
   if (url.username || url.password) {
-    throw new InputError(name, `${name} must not carry credentials.`, 'Remove the user and password from the URL; the admin key is passed separately.');
+    throw new InputError(
+      name,
+      `${name} must not carry credentials.`,
+      'Remove the user and password from the URL; the admin key is passed separately.',
+    );
   }
   return raw.replace(/\/+$/, '');
 }

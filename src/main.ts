@@ -59,7 +59,13 @@ function sourceFailed(error: ActionError): Check[] {
 }
 
 async function execute(settings: Settings, report: RunReport, deps: RunDependencies): Promise<void> {
-  const preflightOptions = { strict: settings.strict, minValidityDays: settings.minValidityDays, warnValidityDays: settings.warnValidityDays, now: report.now, mask: maskText };
+  const preflightOptions = {
+    strict: settings.strict,
+    minValidityDays: settings.minValidityDays,
+    warnValidityDays: settings.warnValidityDays,
+    now: report.now,
+    mask: maskText,
+  };
 
   if (settings.source.kind !== 'id') {
     const source = settings.source;
@@ -89,7 +95,11 @@ async function execute(settings: Settings, report: RunReport, deps: RunDependenc
   if (settings.source.kind === 'id') {
     existing = await api.retrieve(settings.source.id, true);
     core.info(`Certificate ${existing.id}${existing.name ? ` ("${existing.name}")` : ''} found in the organization.`);
-    if (!existing.content) throw new ActionError(`The API returned no content for ${existing.id}.`, { title: 'api', hint: 'Try again; if it persists, report it.' });
+    if (!existing.content)
+      throw new ActionError(`The API returned no content for ${existing.id}.`, {
+        title: 'api',
+        hint: 'Try again; if it persists, report it.',
+      });
     if (!concludePreflight(runPreflight(Buffer.from(existing.content), preflightOptions), report)) return;
   }
   const certificate = report.certificate;
@@ -151,7 +161,9 @@ function logPlan(report: RunReport): void {
   core.info(`The organization holds ${plan.organization.length} certificate(s).`);
   for (const scope of plan.scopes) {
     const active = scope.activeBefore.map((c) => c.id).join(', ') || 'none';
-    core.info(`${scope.scope}: active now ${active}; ${scope.activate ? 'will activate the certificate' : 'already active'}${scope.retire.length ? `; will retire ${scope.retire.map((c) => c.id).join(', ')}` : ''}.`);
+    core.info(
+      `${scope.scope}: active now ${active}; ${scope.activate ? 'will activate the certificate' : 'already active'}${scope.retire.length ? `; will retire ${scope.retire.map((c) => c.id).join(', ')}` : ''}.`,
+    );
   }
 }
 
@@ -164,7 +176,9 @@ function fail(error: unknown, report: RunReport): void {
   } else {
     const message = error instanceof Error ? error.message : String(error);
     report.failure = `unexpected error: ${message}`;
-    core.setFailed(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
+    core.setFailed(
+      `Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`,
+    );
   }
   if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);
 }

@@ -12,9 +12,7 @@ export const PROJECT_CONCURRENCY = 8;
 
 /** What happens to the certificate itself. */
 export type Target =
-  | { kind: 'upload' }
-  | { kind: 'reuse'; certificate: StoredCertificate }
-  | { kind: 'existing'; certificate: StoredCertificate };
+  { kind: 'upload' } | { kind: 'reuse'; certificate: StoredCertificate } | { kind: 'existing'; certificate: StoredCertificate };
 
 export interface ScopePlan {
   scope: Scope;
@@ -62,7 +60,9 @@ export async function makePlan(
     target = identical ? { kind: 'reuse', certificate: identical } : { kind: 'upload' };
   }
   const targetId = target.kind === 'upload' ? undefined : target.certificate.id;
-  const retireName = settings.retirePrevious ? (settings.name ?? (target.kind === 'upload' ? undefined : target.certificate.name) ?? undefined) : undefined;
+  const retireName = settings.retirePrevious
+    ? (settings.name ?? (target.kind === 'upload' ? undefined : target.certificate.name) ?? undefined)
+    : undefined;
   if (settings.retirePrevious && !retireName) {
     throw new ActionError(`retire-previous is on, but certificate ${targetId} has no name to match.`, {
       title: 'input retire-previous',
@@ -86,7 +86,8 @@ export async function makePlan(
   const expired = settings.deleteExpired ? deletable(organization, projectLists, targetId, now) : [];
   let deleteFirst: ListedCertificate[] = [];
   if (target.kind === 'upload' && organization.length >= MAX_CERTIFICATES) {
-    if (organization.length - expired.length >= MAX_CERTIFICATES) throw fullOrganization(organization.length, settings.deleteExpired, expired.length);
+    if (organization.length - expired.length >= MAX_CERTIFICATES)
+      throw fullOrganization(organization.length, settings.deleteExpired, expired.length);
     deleteFirst = expired;
   }
   const deleteAfter = expired.filter((c) => !deleteFirst.includes(c));
@@ -94,8 +95,18 @@ export async function makePlan(
 }
 
 /** Expired certificates that are inactive for the organization and every project that was listed. */
-function deletable(organization: ListedCertificate[], projectLists: ListedCertificate[][], targetId: string | undefined, now: Date): ListedCertificate[] {
-  const activeSomewhere = new Set(projectLists.flat().filter((c) => c.active).map((c) => c.id));
+function deletable(
+  organization: ListedCertificate[],
+  projectLists: ListedCertificate[][],
+  targetId: string | undefined,
+  now: Date,
+): ListedCertificate[] {
+  const activeSomewhere = new Set(
+    projectLists
+      .flat()
+      .filter((c) => c.active)
+      .map((c) => c.id),
+  );
   const nowSeconds = now.getTime() / 1000;
   return organization.filter(
     (c) => c.id !== targetId && !c.active && !activeSomewhere.has(c.id) && c.expiresAt !== undefined && c.expiresAt <= nowSeconds,
@@ -103,10 +114,13 @@ function deletable(organization: ListedCertificate[], projectLists: ListedCertif
 }
 
 function fullOrganization(count: number, deleteExpired: boolean, expired: number): ActionError {
-  return new ActionError(`The organization already holds ${count} certificates, the most OpenAI allows (${MAX_CERTIFICATES}); nothing was uploaded.`, {
-    title: 'certificate limit',
-    hint: deleteExpired
-      ? `Only ${expired} of them are expired and inactive, which is not enough to make room: delete certificates that are no longer used (deactivate them everywhere first).`
-      : 'Delete certificates that are no longer used, or set delete-expired: true to delete expired, inactive ones first.',
-  });
+  return new ActionError(
+    `The organization already holds ${count} certificates, the most OpenAI allows (${MAX_CERTIFICATES}); nothing was uploaded.`,
+    {
+      title: 'certificate limit',
+      hint: deleteExpired
+        ? `Only ${expired} of them are expired and inactive, which is not enough to make room: delete certificates that are no longer used (deactivate them everywhere first).`
+        : 'Delete certificates that are no longer used, or set delete-expired: true to delete expired, inactive ones first.',
+    },
+  );
 }

@@ -16,8 +16,9 @@ export function maskText(secret: string): void {
     const trimmed = line.trim();
     if (trimmed.length >= 8 && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(trimmed)) parts.add(trimmed);
   }
-  for (const part of parts) if (!masked.has(part)) {
-    masked.add(part);
-    core.setSecret(part);
-  }
+  for (const part of parts)
+    if (!masked.has(part)) {
+      masked.add(part);
+      core.setSecret(part);
+    }
 }

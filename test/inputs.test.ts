@@ -36,8 +36,14 @@ describe('readSettings', () => {
 
   it('falls back to OPENAI_ADMIN_KEY and OPENAI_BASE_URL, inputs winning', () => {
     const env = { OPENAI_ADMIN_KEY: 'sk-admin-env', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1/' };
-    expect(readSettings(reader({ certificate: 'x' }), env)).toMatchObject({ adminApiKey: 'sk-admin-env', baseURL: 'http://127.0.0.1:9/v1' });
-    expect(readSettings(reader({ ...base, 'base-url': 'https://proxy.example/v1' }), env)).toMatchObject({ adminApiKey: 'sk-admin-abc', baseURL: 'https://proxy.example/v1' });
+    expect(readSettings(reader({ certificate: 'x' }), env)).toMatchObject({
+      adminApiKey: 'sk-admin-env',
+      baseURL: 'http://127.0.0.1:9/v1',
+    });
+    expect(readSettings(reader({ ...base, 'base-url': 'https://proxy.example/v1' }), env)).toMatchObject({
+      adminApiKey: 'sk-admin-abc',
+      baseURL: 'https://proxy.example/v1',
+    });
   });
 
   it('resolves certificate-file against GITHUB_WORKSPACE', () => {
@@ -51,7 +57,9 @@ describe('readSettings', () => {
   });
 
   it('needs exactly one certificate source (preflight rule 1, `source`)', () => {
-    expect(() => readSettings(reader({ 'admin-api-key': 'k' }), {})).toThrow(expect.objectContaining({ title: 'source', message: expect.stringMatching(/No certificate given/) }));
+    expect(() => readSettings(reader({ 'admin-api-key': 'k' }), {})).toThrow(
+      expect.objectContaining({ title: 'source', message: expect.stringMatching(/No certificate given/) }),
+    );
     expect(() => readSettings(reader({ ...base, 'certificate-id': 'cert_abc' }), {})).toThrow(
       expect.objectContaining({ title: 'source', message: expect.stringMatching(/certificate and certificate-id are set/) }),
     );
@@ -88,7 +96,12 @@ describe('readSettings', () => {
   it('retire-previous needs a name and a scope', () => {
     expect(fail({ ...base, 'retire-previous': 'true', 'activate-organization': 'true' }).message).toMatch(/needs a name/);
     expect(fail({ ...base, name: 'n', 'retire-previous': 'true' }).message).toMatch(/no scope is set/);
-    expect(readSettings(reader({ 'admin-api-key': 'k', 'certificate-id': 'cert_a', 'retire-previous': 'true', 'activate-projects': 'proj_a' }), {}).retirePrevious).toBe(true);
+    expect(
+      readSettings(
+        reader({ 'admin-api-key': 'k', 'certificate-id': 'cert_a', 'retire-previous': 'true', 'activate-projects': 'proj_a' }),
+        {},
+      ).retirePrevious,
+    ).toBe(true);
   });
 
   it('client-certificate and client-key go together', () => {

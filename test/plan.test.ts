@@ -13,7 +13,10 @@ let emu: Emulator;
 let api: CertificateApi;
 beforeEach(async () => {
   emu = await startEmulator();
-  api = new CertificateApi(new OpenAI({ adminAPIKey: 'sk-admin-emulator-test-key', apiKey: null, baseURL: emu.baseURL, maxRetries: 0, logLevel: 'off' }), emu.baseURL);
+  api = new CertificateApi(
+    new OpenAI({ adminAPIKey: 'sk-admin-emulator-test-key', apiKey: null, baseURL: emu.baseURL, maxRetries: 0, logLevel: 'off' }),
+    emu.baseURL,
+  );
 });
 afterEach(() => emu.close());
 
@@ -43,13 +46,24 @@ function settings(overrides: Partial<Settings> = {}): Settings {
   };
 }
 const info = (pem: string) => inspectCertificate(decodeInput(pem).blocks[0]!.der);
-const options = { retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: () => undefined }, log: () => undefined, notice: () => undefined, name: 'corp' };
+const options = {
+  retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: () => undefined },
+  log: () => undefined,
+  notice: () => undefined,
+  name: 'corp',
+};
 
 describe('makePlan', () => {
   it('reads only: one organization list and one list per project, then decides', async () => {
     const old = emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeOrg: true, activeProjects: ['proj_alpha'] });
     const other = emu.addCertificate(makeCa({ cn: 'Other' }).pem, { name: 'other', activeOrg: true });
-    const plan = await makePlan(api, settings({ activateOrganization: true, activateProjects: ['proj_alpha', 'proj_beta'], retirePrevious: true }), info(makeCa().pem), undefined, new Date());
+    const plan = await makePlan(
+      api,
+      settings({ activateOrganization: true, activateProjects: ['proj_alpha', 'proj_beta'], retirePrevious: true }),
+      info(makeCa().pem),
+      undefined,
+      new Date(),
+    );
     expect(emu.requests.every((r) => r.method === 'GET')).toBe(true);
     expect(emu.requests.filter((r) => r.path.endsWith('/certificates'))).toHaveLength(3);
     // The others are content reads of candidates made in the same second (same validity), ruled out by fingerprint.
@@ -86,7 +100,9 @@ describe('makePlan', () => {
 
 describe('applyPlan', () => {
   it('activates in every scope before it retires anywhere, in calls of at most 10 ids', async () => {
-    const olds = Array.from({ length: 12 }, (_, i) => emu.addCertificate(makeCa({ cn: `Old ${i}` }).pem, { name: 'corp', activeProjects: ['proj_alpha'] }));
+    const olds = Array.from({ length: 12 }, (_, i) =>
+      emu.addCertificate(makeCa({ cn: `Old ${i}` }).pem, { name: 'corp', activeProjects: ['proj_alpha'] }),
+    );
     const ca = makeCa({ cn: 'New' });
     const s = settings({ activateProjects: ['proj_alpha', 'proj_beta'], retirePrevious: true });
     const plan = await makePlan(api, s, info(ca.pem), undefined, new Date());

@@ -83,7 +83,9 @@ export class CertificateApi {
   }
 
   async delete(id: string): Promise<void> {
-    await this.call({ action: `delete certificate ${id}`, certificateId: id }, () => this.client.admin.organization.certificates.delete(id));
+    await this.call({ action: `delete certificate ${id}`, certificateId: id }, () =>
+      this.client.admin.organization.certificates.delete(id),
+    );
   }
 
   async call<T>(context: Omit<CallContext, 'host'> & { host?: string }, fn: () => Promise<T>): Promise<T> {
@@ -99,8 +101,19 @@ export function describeScope(scope: Scope): string {
   return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
 }
 
-type Listed = { id: string; name: string | null; created_at: number; active: boolean; certificate_details: { valid_at?: number; expires_at?: number } };
-type Stored = { id: string; name: string | null; created_at: number; certificate_details: { valid_at?: number; expires_at?: number; content?: string } };
+type Listed = {
+  id: string;
+  name: string | null;
+  created_at: number;
+  active: boolean;
+  certificate_details: { valid_at?: number; expires_at?: number };
+};
+type Stored = {
+  id: string;
+  name: string | null;
+  created_at: number;
+  certificate_details: { valid_at?: number; expires_at?: number; content?: string };
+};
 
 export function fromListed(item: Listed): ListedCertificate {
   return {

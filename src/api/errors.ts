@@ -21,7 +21,8 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
   if (error instanceof ActionError) return error;
   const failed = `Could not ${context.action}`;
   if (error instanceof APIConnectionTimeoutError) {
-    const limit = context.timeoutMs === undefined ? 'the time limit (timeout-seconds)' : `${formatSeconds(context.timeoutMs)} (timeout-seconds)`;
+    const limit =
+      context.timeoutMs === undefined ? 'the time limit (timeout-seconds)' : `${formatSeconds(context.timeoutMs)} (timeout-seconds)`;
     return new ActionError(`${failed}: ${context.host} did not answer within ${limit}.`, {
       title: 'api',
       hint: 'The API may be slow or down (see status.openai.com), or a proxy or firewall holds the connection. Try again later, or raise timeout-seconds.',
@@ -47,13 +48,22 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
 
   switch (error.code) {
     case 'certificate_in_use':
-      return make(said, 'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.');
+      return make(
+        said,
+        'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.',
+      );
     case 'mtls_certificate_invalid':
-      return make(said, 'OpenAI refused the certificate as invalid: it must be one PEM X.509 CA certificate (CA:TRUE, Subject and Authority Key Identifiers, Key Usage keyCertSign and cRLSign), under 16 KB.');
+      return make(
+        said,
+        'OpenAI refused the certificate as invalid: it must be one PEM X.509 CA certificate (CA:TRUE, Subject and Authority Key Identifiers, Key Usage keyCertSign and cRLSign), under 16 KB.',
+      );
     case 'expired_certificate':
       return make(said, 'OpenAI refuses certificates that have expired or expire within one day: issue a new CA certificate.');
     case 'certificate_limit_exceeded':
-      return make(said, 'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).');
+      return make(
+        said,
+        'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).',
+      );
   }
   if (isClientCertificateRefusal(error)) {
     return make(
@@ -74,10 +84,21 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
       );
     case 404:
       if (context.projectId && context.certificateId && /certificate/.test(error.param ?? '')) {
-        return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'It may have been deleted while the action ran: run the action again.');
+        return make(
+          `${failed}: certificate ${context.certificateId} was not found (404)`,
+          'It may have been deleted while the action ran: run the action again.',
+        );
       }
-      if (context.projectId) return make(`${failed}: project ${context.projectId} was not found (404)`, 'Check the id in activate-projects: it must be a project of the organization of the admin key (organization settings → Projects).');
-      if (context.certificateId) return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'Check certificate-id: it must be a certificate of this organization, e.g. the certificate-id output of the step that uploaded it; it may have been deleted.');
+      if (context.projectId)
+        return make(
+          `${failed}: project ${context.projectId} was not found (404)`,
+          'Check the id in activate-projects: it must be a project of the organization of the admin key (organization settings → Projects).',
+        );
+      if (context.certificateId)
+        return make(
+          `${failed}: certificate ${context.certificateId} was not found (404)`,
+          'Check certificate-id: it must be a certificate of this organization, e.g. the certificate-id output of the step that uploaded it; it may have been deleted.',
+        );
       return make(said, 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).');
     case 429:
       return make(said, 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.');
@@ -112,7 +133,7 @@ function connectionHint(reason: string): string {
     return 'client-certificate or client-key could not be read: both must be PEM, the key unencrypted (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----).';
   }
   if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(reason)) {
-    return 'The server\'s TLS certificate was not trusted. Check base-url (and mtls-base-url); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS.';
+    return "The server's TLS certificate was not trusted. Check base-url (and mtls-base-url); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS.";
   }
   if (/^(EPROTO|ERR_SSL_|ERR_TLS_)/.test(reason)) {
     return 'The TLS handshake failed. Check that base-url (or mtls-base-url) is an https URL of the OpenAI API, and, when a client certificate is presented, that the host accepts it.';

@@ -10,7 +10,11 @@ import type { CertificateApi, ListedCertificate, StoredCertificate } from './cer
  * entry does not say, as `certificate_details` fields are optional), and each is confirmed by its
  * content's SHA-256 fingerprint (`include[]=content`).
  */
-export async function findIdentical(api: CertificateApi, certificate: CertificateInfo, listed: ListedCertificate[]): Promise<StoredCertificate | undefined> {
+export async function findIdentical(
+  api: CertificateApi,
+  certificate: CertificateInfo,
+  listed: ListedCertificate[],
+): Promise<StoredCertificate | undefined> {
   const validAt = seconds(certificate.notBefore);
   const expiresAt = seconds(certificate.notAfter);
   const matches = (listedValue: number | undefined, value: number): boolean => listedValue === undefined || listedValue === value;

@@ -76,7 +76,9 @@ export async function uploadWithoutDuplicates(
     }
 
     const delay = retryDelay(failure, attempt, options.random, options.now);
-    options.log(`Upload attempt ${attempt + 1} failed (${describe(failure)}); retrying in ${(delay / 1000).toFixed(1)} s (${options.maxRetries - attempt} retries left).`);
+    options.log(
+      `Upload attempt ${attempt + 1} failed (${describe(failure)}); retrying in ${(delay / 1000).toFixed(1)} s (${options.maxRetries - attempt} retries left).`,
+    );
     await options.sleep(delay);
   }
 }
@@ -135,7 +137,8 @@ export function retryAfterMs(error: unknown, now: () => number = Date.now): numb
 
 /** An ambiguous failure of the upload, in words. */
 function whatHappened(error: unknown): string {
-  if (error instanceof APIError && error.status !== undefined) return `The upload failed with HTTP ${error.status}, which does not tell whether it was stored`;
+  if (error instanceof APIError && error.status !== undefined)
+    return `The upload failed with HTTP ${error.status}, which does not tell whether it was stored`;
   return `The upload's answer was lost (${describe(error)})`;
 }
 

@@ -63,7 +63,9 @@ export function runPreflight(source: Uint8Array | ActionError, options: Prefligh
   const results = new Map<CheckName, Check>();
   const set = (check: Check): void => void results.set(check.name, check);
   const finish = (certificate?: CertificateInfo): Preflight => {
-    const checks = CHECK_NAMES.map((name) => results.get(name) ?? { name, status: 'not run' as const, message: 'not run: an earlier check failed' });
+    const checks = CHECK_NAMES.map(
+      (name) => results.get(name) ?? { name, status: 'not run' as const, message: 'not run: an earlier check failed' },
+    );
     return { checks, certificate, ok: !checks.some((c) => c.status === 'fail') };
   };
 
@@ -87,7 +89,10 @@ export function runPreflight(source: Uint8Array | ActionError, options: Prefligh
     set({
       name: 'decoding',
       status: 'fail',
-      message: source.length === 0 ? 'No certificate found: the input is empty.' : 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
+      message:
+        source.length === 0
+          ? 'No certificate found: the input is empty.'
+          : 'No certificate found: the input is not PEM, base64 of a PEM, or DER.',
       hint: 'Pass the CA certificate in PEM (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----), base64 of that PEM, or a DER file. If the secret is empty or misspelt, the input is empty too.',
     });
     return finish();
@@ -189,16 +194,18 @@ function checkSingleCertificate(blocks: PemBlock[]): { check: Check; block?: Pem
   const certificates = blocks.filter((b) => isCertificateLabel(b.label));
   const others = [...new Set(blocks.filter((b) => !isCertificateLabel(b.label)).map((b) => b.label))];
   if (others.length > 0) {
-    const what = others.slice(0, MAX_LISTED).map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`).join(', ');
+    const what = others
+      .slice(0, MAX_LISTED)
+      .map((label) => `${PEM_TYPES[label] ?? 'a PEM block of another type'} (-----BEGIN ${label}-----)`)
+      .join(', ');
     return {
       check: {
         name: 'single-certificate',
         status: 'fail',
         message: `The input contains ${what}${certificates.length ? ` besides ${certificates.length} certificate(s)` : ' and no certificate'}.`,
-        hint:
-          others.includes('TRUSTED CERTIFICATE')
-            ? 'Convert it to a plain certificate: openssl x509 -in ca.pem -out ca-plain.pem.'
-            : 'Pass only the CA certificate itself, one -----BEGIN CERTIFICATE----- block. A CSR must first be signed into a certificate; from a PKCS#7 bundle, extract the CA with openssl pkcs7 -print_certs.',
+        hint: others.includes('TRUSTED CERTIFICATE')
+          ? 'Convert it to a plain certificate: openssl x509 -in ca.pem -out ca-plain.pem.'
+          : 'Pass only the CA certificate itself, one -----BEGIN CERTIFICATE----- block. A CSR must first be signed into a certificate; from a PKCS#7 bundle, extract the CA with openssl pkcs7 -print_certs.',
       },
     };
   }
@@ -233,7 +240,11 @@ function profileChecks(cert: CertificateInfo, options: PreflightOptions): Check[
   const checks: Check[] = [];
 
   if (cert.basicConstraints?.ca) {
-    checks.push({ name: 'ca-basic-constraints', status: 'pass', message: `CA:TRUE${cert.basicConstraints.pathLength === undefined ? '' : `, pathlen ${cert.basicConstraints.pathLength}`}` });
+    checks.push({
+      name: 'ca-basic-constraints',
+      status: 'pass',
+      message: `CA:TRUE${cert.basicConstraints.pathLength === undefined ? '' : `, pathlen ${cert.basicConstraints.pathLength}`}`,
+    });
   } else {
     checks.push({
       name: 'ca-basic-constraints',

@@ -65,7 +65,10 @@ export function decodeInput(input: Uint8Array | string): DecodedInput {
 
 /** Encodes DER as one clean PEM block: LF endings, 64-column base64, trailing newline. */
 export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
@@ -171,7 +174,7 @@ function readTlv(bytes: Buffer, at: number, limit = bytes.length): Tlv | undefin
 
 function children(bytes: Buffer, parent: Tlv): Tlv[] | undefined {
   const out: Tlv[] = [];
-  for (let at = parent.contentStart; at < parent.end; ) {
+  for (let at = parent.contentStart; at < parent.end;) {
     const child = readTlv(bytes, at, parent.end);
     if (!child) return undefined;
     out.push(child);
@@ -189,7 +192,7 @@ function splitDer(bytes: Buffer): Buffer[] | undefined {
   if (bytes.subarray(0, 5).equals(BER_PKCS12_START)) return [bytes];
   const padding = (at: number): boolean => bytes.subarray(at).every((b) => [0x00, 0x09, 0x0a, 0x0d, 0x20].includes(b));
   const objects: Buffer[] = [];
-  for (let at = 0; at < bytes.length && !(objects.length > 0 && padding(at)); ) {
+  for (let at = 0; at < bytes.length && !(objects.length > 0 && padding(at));) {
     const tlv = readTlv(bytes, at);
     // Every supported structure is a SEQUENCE of something: a bare tag byte of text would not parse as one.
     if (!tlv || tlv.tag !== 0x30 || tlv.end - tlv.contentStart < 2 || !children(bytes, tlv)) return undefined;

@@ -77,7 +77,10 @@ function oneLineName(name: string): string {
 }
 
 function hex(bytes: ArrayBuffer): string {
-  return Buffer.from(bytes).toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+  return Buffer.from(bytes)
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 function describeKey(x509: X509Certificate): string {

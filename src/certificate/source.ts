@@ -24,14 +24,21 @@ export function readSourceBytes(source: Exclude<CertificateSource, { kind: 'id' 
   }
   if (!stat.isFile()) {
     const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
-    throw new ActionError(`${where} is ${kind}, not the certificate file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+    throw new ActionError(`${where} is ${kind}, not the certificate file.`, {
+      title: 'source',
+      hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
+    });
   }
   if (stat.size > MAX_SOURCE_BYTES) throw tooLarge(where);
   // Read through one descriptor, at most 1 MiB and one byte: the file may have changed since the stat.
   let fd: number | undefined;
   try {
     fd = fs.openSync(source.path, 'r');
-    if (!fs.fstatSync(fd).isFile()) throw new ActionError(`${where} is not a regular file.`, { title: 'source', hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.' });
+    if (!fs.fstatSync(fd).isFile())
+      throw new ActionError(`${where} is not a regular file.`, {
+        title: 'source',
+        hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
+      });
     const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
     let length = 0;
     while (length < buffer.length) {

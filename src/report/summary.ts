@@ -14,10 +14,18 @@ export function headline(report: RunReport): string {
   if (report.offline) return '🧪 Dry run without an admin key: local checks only, nothing was sent.';
   const target = report.plan?.target;
   if (report.dryRun) {
-    const what = !target ? 'nothing' : target.kind === 'upload' ? 'upload the certificate' : target.kind === 'reuse' ? `reuse ${target.certificate.id} (same fingerprint)` : `use ${target.certificate.id}`;
+    const what = !target
+      ? 'nothing'
+      : target.kind === 'upload'
+        ? 'upload the certificate'
+        : target.kind === 'reuse'
+          ? `reuse ${target.certificate.id} (same fingerprint)`
+          : `use ${target.certificate.id}`;
     return `🧪 Dry run: would ${what}${describePlannedChanges(report)}. Nothing was written.`;
   }
-  const parts = [out.uploaded ? `uploaded ${id}` : target?.kind === 'reuse' ? `reused ${id} (same fingerprint, not uploaded again)` : `used ${id}`];
+  const parts = [
+    out.uploaded ? `uploaded ${id}` : target?.kind === 'reuse' ? `reused ${id} (same fingerprint, not uploaded again)` : `used ${id}`,
+  ];
   if (out.activated.length) parts.push(`activated it for ${out.activated.map(describeScope).join(', ')}`);
   if (out.retired.length) parts.push(`retired ${[...new Set(out.retired.map((r) => r.id))].join(', ')}`);
   if (out.deleted.length) parts.push(`deleted ${out.deleted.join(', ')}`);
@@ -61,7 +69,9 @@ export function renderSummary(report: RunReport): string {
   if (report.checks.length) {
     lines.push('### Checks', '', '| Check | Result | Details |', '|---|---|---|');
     for (const check of report.checks) {
-      lines.push(`| \`${check.name}\` | ${STATUS_ICON[check.status]} | ${cell(check.status === 'pass' || check.status === 'not run' || !check.hint ? check.message : `${check.message} ${check.hint}`)} |`);
+      lines.push(
+        `| \`${check.name}\` | ${STATUS_ICON[check.status]} | ${cell(check.status === 'pass' || check.status === 'not run' || !check.hint ? check.message : `${check.message} ${check.hint}`)} |`,
+      );
     }
     lines.push('');
   }
@@ -116,8 +126,12 @@ function touchedIds(report: RunReport): string[] {
   const out = report.outcome;
   const lines: string[] = [];
   const id = storedCertificate(report)?.id;
-  if (id && !report.dryRun) lines.push(`\`${id}\`: ${out.uploaded ? 'uploaded' : 'used'}${out.activated.length ? `, activated for ${out.activated.join(', ')}` : ''}`);
-  for (const retired of out.retired) lines.push(`\`${retired.id}\`: deactivated for ${retired.scope === ORGANIZATION ? 'the organization' : retired.scope}`);
+  if (id && !report.dryRun)
+    lines.push(
+      `\`${id}\`: ${out.uploaded ? 'uploaded' : 'used'}${out.activated.length ? `, activated for ${out.activated.join(', ')}` : ''}`,
+    );
+  for (const retired of out.retired)
+    lines.push(`\`${retired.id}\`: deactivated for ${retired.scope === ORGANIZATION ? 'the organization' : retired.scope}`);
   for (const deleted of out.deleted) lines.push(`\`${deleted}\`: deleted`);
   for (const kept of out.keptInUse) lines.push(`\`${kept}\`: expired but kept (still in use)`);
   return lines;

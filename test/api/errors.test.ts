@@ -26,7 +26,14 @@ afterEach(async () => {
 
 function api(options: { key?: string; baseURL?: string; timeout?: number; maxRetries?: number } = {}): CertificateApi {
   const baseURL = options.baseURL ?? emu.baseURL;
-  const client = new OpenAI({ adminAPIKey: options.key ?? DEFAULT_ADMIN_KEY, apiKey: null, baseURL, maxRetries: options.maxRetries ?? 0, timeout: options.timeout ?? 5000, logLevel: 'off' });
+  const client = new OpenAI({
+    adminAPIKey: options.key ?? DEFAULT_ADMIN_KEY,
+    apiKey: null,
+    baseURL,
+    maxRetries: options.maxRetries ?? 0,
+    timeout: options.timeout ?? 5000,
+    logLevel: 'off',
+  });
   return new CertificateApi(client, baseURL);
 }
 
@@ -45,13 +52,17 @@ async function failure(promise: Promise<unknown>): Promise<ActionError> {
 
 /** Uploads through the same path as CertificateApi.call, for the upload's error codes. */
 function uploadRaw(target: CertificateApi, certificate: string): Promise<unknown> {
-  return target.call({ action: 'upload the certificate' }, () => target.client.admin.organization.certificates.create({ certificate }, { maxRetries: 0 }));
+  return target.call({ action: 'upload the certificate' }, () =>
+    target.client.admin.organization.certificates.create({ certificate }, { maxRetries: 0 }),
+  );
 }
 
 describe('explainApiError through the SDK and the emulator', () => {
   it('401: the admin key was rejected; it must be an Admin API key, not a project key', async () => {
     const error = await failure(api({ key: 'sk-admin-wrong-key-000000000000' }).listScope(ORGANIZATION));
-    expect(error.message).toMatch(/^Could not list the certificates of the organization: the admin key was rejected \(401\): "Incorrect API key provided: /);
+    expect(error.message).toMatch(
+      /^Could not list the certificates of the organization: the admin key was rejected \(401\): "Incorrect API key provided: /,
+    );
     expect(error.message).toMatch(REQUEST_ID);
     expect(error.hint).toMatch(/must be an Admin API key of the organization/);
     expect(error.hint).toMatch(/not a project key/);
@@ -59,9 +70,17 @@ describe('explainApiError through the SDK and the emulator', () => {
   });
 
   it('403 on a read: the key lacks api.mtls.read', async () => {
-    emu.addFault({ kind: 'status', status: 403, method: 'GET', path: '/organization/certificates', message: 'Missing scopes: api.mtls.read.' });
+    emu.addFault({
+      kind: 'status',
+      status: 403,
+      method: 'GET',
+      path: '/organization/certificates',
+      message: 'Missing scopes: api.mtls.read.',
+    });
     const error = await failure(api().listScope(ORGANIZATION));
-    expect(error.message).toMatch(/^Could not list the certificates of the organization: the admin key is not allowed to \(403\): "Missing scopes: api\.mtls\.read\."/);
+    expect(error.message).toMatch(
+      /^Could not list the certificates of the organization: the admin key is not allowed to \(403\): "Missing scopes: api\.mtls\.read\."/,
+    );
     expect(error.message).toMatch(REQUEST_ID);
     expect(error.hint).toMatch(/api\.mtls\.read permission/);
     expect(error.hint).not.toMatch(/api\.mtls\.write/);
@@ -74,7 +93,12 @@ describe('explainApiError through the SDK and the emulator', () => {
   });
 
   it('403 naming a missing api.mtls.write scope is a permission problem, not a client-certificate one', async () => {
-    emu.addFault({ kind: 'status', status: 403, method: 'POST', message: 'You have insufficient permissions for this operation. Missing scopes: api.mtls.write.' });
+    emu.addFault({
+      kind: 'status',
+      status: 403,
+      method: 'POST',
+      message: 'You have insufficient permissions for this operation. Missing scopes: api.mtls.write.',
+    });
     const error = await failure(uploadRaw(api(), makeCa().pem));
     expect(error.message).toMatch(/the admin key is not allowed to \(403\)/);
     expect(error.hint).toMatch(/api\.mtls\.write/);
@@ -83,7 +107,12 @@ describe('explainApiError through the SDK and the emulator', () => {
 
   it('403 on a write: the key lacks api.mtls.write', async () => {
     const stored = emu.addCertificate(makeCa().pem);
-    for (const call of [(a: CertificateApi) => a.toggle(ORGANIZATION, [stored.id], true), (a: CertificateApi) => a.toggle('proj_alpha', [stored.id], false), (a: CertificateApi) => a.delete(stored.id), (a: CertificateApi) => uploadRaw(a, 'x')]) {
+    for (const call of [
+      (a: CertificateApi) => a.toggle(ORGANIZATION, [stored.id], true),
+      (a: CertificateApi) => a.toggle('proj_alpha', [stored.id], false),
+      (a: CertificateApi) => a.delete(stored.id),
+      (a: CertificateApi) => uploadRaw(a, 'x'),
+    ]) {
       emu.addFault({ kind: 'status', status: 403, method: 'POST' });
       emu.addFault({ kind: 'status', status: 403, method: 'DELETE' });
       const error = await failure(call(api()));
@@ -96,7 +125,9 @@ describe('explainApiError through the SDK and the emulator', () => {
 
   it('404 on certificate-id names the id', async () => {
     const error = await failure(api().retrieve('cert_doesNotExist123', true));
-    expect(error.message).toMatch(/^Could not read certificate cert_doesNotExist123: certificate cert_doesNotExist123 was not found \(404\)/);
+    expect(error.message).toMatch(
+      /^Could not read certificate cert_doesNotExist123: certificate cert_doesNotExist123 was not found \(404\)/,
+    );
     expect(error.message).toMatch(REQUEST_ID);
     expect(error.hint).toMatch(/certificate-id/);
   });
@@ -126,22 +157,28 @@ describe('explainApiError through the SDK and the emulator', () => {
   it('certificate_in_use: deactivate it everywhere first', async () => {
     const stored = emu.addCertificate(makeCa().pem, { activeProjects: ['proj_beta'] });
     const error = await failure(api().delete(stored.id));
-    expect(error.message).toMatch(new RegExp(`^Could not delete certificate ${stored.id}: the API answered 400 certificate_in_use: "Certificate is still active`));
+    expect(error.message).toMatch(
+      new RegExp(`^Could not delete certificate ${stored.id}: the API answered 400 certificate_in_use: "Certificate is still active`),
+    );
     expect(error.message).toMatch(REQUEST_ID);
     expect(error.hint).toMatch(/deactivate it everywhere first/);
   });
 
   it('mtls_certificate_invalid: what OpenAI accepts', async () => {
     const error = await failure(uploadRaw(api(), '-----BEGIN CERTIFICATE-----\nnotbase64\n-----END CERTIFICATE-----\n'));
-    expect(error.message).toMatch(/^Could not upload the certificate: the API answered 400 mtls_certificate_invalid: "The certificate could not be parsed/);
+    expect(error.message).toMatch(
+      /^Could not upload the certificate: the API answered 400 mtls_certificate_invalid: "The certificate could not be parsed/,
+    );
     expect(error.message).toMatch(REQUEST_ID);
     expect(error.hint).toMatch(/CA:TRUE/);
   });
 
-  it('expired_certificate: the API\'s own message, explained', async () => {
+  it("expired_certificate: the API's own message, explained", async () => {
     const expired = await makeDatedCa(new Date(Date.now() - 30 * DAY), new Date(Date.now() - DAY), 'Expired CA');
     const error = await failure(uploadRaw(api(), expired.pem));
-    expect(error.message).toMatch(/^Could not upload the certificate: the API answered 400 expired_certificate: "The certificate expired at \d{4}-/);
+    expect(error.message).toMatch(
+      /^Could not upload the certificate: the API answered 400 expired_certificate: "The certificate expired at \d{4}-/,
+    );
     expect(error.message).toMatch(REQUEST_ID);
     expect(error.hint).toMatch(/expire within one day: issue a new CA certificate/);
 
@@ -180,7 +217,9 @@ describe('explainApiError through the SDK and the emulator', () => {
   it('5xx: OpenAI failed on its side', async () => {
     emu.addFault({ kind: 'status', status: 503, method: 'GET' });
     const error = await failure(api().listScope(ORGANIZATION));
-    expect(error.message).toMatch(/^Could not list the certificates of the organization: the API answered 503: "Emulated fault: HTTP 503\."/);
+    expect(error.message).toMatch(
+      /^Could not list the certificates of the organization: the API answered 503: "Emulated fault: HTTP 503\."/,
+    );
     expect(error.message).toMatch(REQUEST_ID);
     expect(error.hint).toMatch(/status\.openai\.com/);
   });
@@ -188,7 +227,9 @@ describe('explainApiError through the SDK and the emulator', () => {
   it('a host that cannot be reached is named, with the reason', async () => {
     const port = await closedPort();
     const error = await failure(api({ baseURL: `http://127.0.0.1:${port}/v1` }).listScope(ORGANIZATION));
-    expect(error.message).toBe(`Could not list the certificates of the organization: could not connect to 127.0.0.1:${port} (ECONNREFUSED).`);
+    expect(error.message).toBe(
+      `Could not list the certificates of the organization: could not connect to 127.0.0.1:${port} (ECONNREFUSED).`,
+    );
     expect(error.hint).toMatch(/DNS, firewall, proxy/);
     expect(error.message).not.toMatch(/request id/);
   });
@@ -196,7 +237,9 @@ describe('explainApiError through the SDK and the emulator', () => {
   it('a request that times out names the host and the time limit', async () => {
     emu.addFault({ kind: 'hang', times: Infinity });
     const error = await failure(api({ timeout: 200 }).listScope(ORGANIZATION));
-    expect(error.message).toMatch(new RegExp(`^Could not list the certificates of the organization: ${host.replace(/\./g, '\\.')} did not answer within `));
+    expect(error.message).toMatch(
+      new RegExp(`^Could not list the certificates of the organization: ${host.replace(/\./g, '\\.')} did not answer within `),
+    );
     expect(error.message).toMatch(/timeout-seconds/);
     expect(error.hint).toMatch(/raise timeout-seconds/);
   });
@@ -213,7 +256,9 @@ describe('explainApiError, unit', () => {
   });
 
   it('walks the cause chain for the connection error code', () => {
-    const cause = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }) });
+    const cause = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }),
+    });
     const error = explainApiError(new APIConnectionError({ message: 'Connection error.', cause }), context);
     expect(error.message).toBe('Could not list the certificates of the organization: could not connect to api.openai.com (ENOTFOUND).');
   });
@@ -230,12 +275,18 @@ describe('explainApiError, unit', () => {
     expect(withCode('SELF_SIGNED_CERT_IN_CHAIN').hint).toMatch(/not trusted/);
     expect(withCode('ERR_TLS_CERT_ALTNAME_INVALID').hint).toMatch(/not trusted/);
     expect(withCode('EPROTO').hint).toMatch(/TLS handshake failed/);
-    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'UND_ERR_SOCKET']) expect(withCode(code).hint).toMatch(/DNS, firewall, proxy/);
-    expect(withCode('ECONNREFUSED').message).toBe('Could not list the certificates of the organization: could not connect to mtls.api.openai.com (ECONNREFUSED).');
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'UND_ERR_SOCKET'])
+      expect(withCode(code).hint).toMatch(/DNS, firewall, proxy/);
+    expect(withCode('ECONNREFUSED').message).toBe(
+      'Could not list the certificates of the organization: could not connect to mtls.api.openai.com (ECONNREFUSED).',
+    );
   });
 
   it('uses only the message of the API, never the raw body, and shortens a long one', () => {
-    const body = { error: { message: 'm'.repeat(500), type: 'invalid_request_error', param: null, code: null }, secret_field: 'RAW-BODY-MARKER' };
+    const body = {
+      error: { message: 'm'.repeat(500), type: 'invalid_request_error', param: null, code: null },
+      secret_field: 'RAW-BODY-MARKER',
+    };
     const error = explainApiError(APIError.generate(400, body, undefined, new Headers({ 'x-request-id': 'req_1' })), context);
     expect(error.message).not.toContain('RAW-BODY-MARKER');
     expect(error.message).toContain(`"${'m'.repeat(300)}…"`);

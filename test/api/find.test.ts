@@ -17,7 +17,8 @@ afterEach(async () => {
   await emu.close();
 });
 
-const reads = (): string[] => emu.requests.filter((r) => r.method === 'GET' && r.path !== '/v1/organization/certificates').map((r) => r.path.split('/').pop()!);
+const reads = (): string[] =>
+  emu.requests.filter((r) => r.method === 'GET' && r.path !== '/v1/organization/certificates').map((r) => r.path.split('/').pop()!);
 
 describe('findIdentical', () => {
   it('finds the certificate with the same fingerprint, reading only those whose validity matches', async () => {
@@ -50,7 +51,11 @@ describe('findIdentical', () => {
   it('also checks certificates whose list entry gives no validity', async () => {
     const ca = makeCa();
     const stored = emu.addCertificate(ca.pem);
-    const listed: ListedCertificate[] = (await api.listScope(ORGANIZATION)).map((c) => ({ ...c, validAt: undefined, expiresAt: undefined }));
+    const listed: ListedCertificate[] = (await api.listScope(ORGANIZATION)).map((c) => ({
+      ...c,
+      validAt: undefined,
+      expiresAt: undefined,
+    }));
     expect((await findIdentical(api, inspectCertificate(ca.der), listed))?.id).toBe(stored.id);
   });
 

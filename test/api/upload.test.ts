@@ -1,8 +1,25 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, BadRequestError, InternalServerError, RateLimitError } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  BadRequestError,
+  InternalServerError,
+  RateLimitError,
+} from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateApi, ORGANIZATION, type StoredCertificate } from '../../src/api/certificates.ts';
 import { findIdentical } from '../../src/api/find.ts';
-import { BASE_DELAY_MS, MAX_DELAY_MS, MAX_RETRY_AFTER_MS, classify, retryAfterMs, retryDelay, uploadWithoutDuplicates, type RetryOptions } from '../../src/api/upload.ts';
+import {
+  BASE_DELAY_MS,
+  MAX_DELAY_MS,
+  MAX_RETRY_AFTER_MS,
+  classify,
+  retryAfterMs,
+  retryDelay,
+  uploadWithoutDuplicates,
+  type RetryOptions,
+} from '../../src/api/upload.ts';
 import { inspectCertificate, type CertificateInfo } from '../../src/certificate/inspect.ts';
 import { ActionError } from '../../src/errors.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator } from '../emulator/emulator.ts';
@@ -11,7 +28,12 @@ import { makeCa } from '../helpers/certs.ts';
 const UPLOAD = '/organization/certificates';
 
 function apiError(status: number, headers: Record<string, string> = {}, code?: string): APIError {
-  return APIError.generate(status, { error: { message: 'x', type: 't', param: null, code: code ?? null } }, undefined, new Headers(headers));
+  return APIError.generate(
+    status,
+    { error: { message: 'x', type: 't', param: null, code: code ?? null } },
+    undefined,
+    new Headers(headers),
+  );
 }
 
 describe('classify', () => {
@@ -65,12 +87,40 @@ describe('retryDelay', () => {
   it('honours Retry-After as an HTTP date, against the clock it is given', () => {
     const now = Date.parse('2026-11-28T12:00:00Z');
     const header = { 'retry-after': new Date(now + 12_000).toUTCString() };
-    expect(retryDelay(apiError(429, header), 0, () => 0.5, () => now)).toBe(12_000);
+    expect(
+      retryDelay(
+        apiError(429, header),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(12_000);
     // RFC 850 and asctime forms (asctime carries no zone: it is GMT).
-    expect(retryDelay(apiError(429, { 'retry-after': 'Saturday, 28-Nov-26 12:00:03 GMT' }), 0, () => 0.5, () => now)).toBe(3000);
-    expect(retryDelay(apiError(429, { 'retry-after': 'Sat Nov 28 12:00:04 2026' }), 0, () => 0.5, () => now)).toBe(4000);
+    expect(
+      retryDelay(
+        apiError(429, { 'retry-after': 'Saturday, 28-Nov-26 12:00:03 GMT' }),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(3000);
+    expect(
+      retryDelay(
+        apiError(429, { 'retry-after': 'Sat Nov 28 12:00:04 2026' }),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(4000);
     // A date in the past: retry now.
-    expect(retryDelay(apiError(429, { 'retry-after': new Date(now - 5000).toUTCString() }), 0, () => 0.5, () => now)).toBe(0);
+    expect(
+      retryDelay(
+        apiError(429, { 'retry-after': new Date(now - 5000).toUTCString() }),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(0);
   });
 
   it('prefers retry-after-ms to Retry-After', () => {
@@ -84,7 +134,14 @@ describe('retryDelay', () => {
   });
 
   it('falls back to backoff when the header is missing or makes no sense', () => {
-    const cases: Array<Record<string, string>> = [{}, { 'retry-after': 'soon' }, { 'retry-after': '-3' }, { 'retry-after': '1 2' }, { 'retry-after-ms': 'abc' }, { 'retry-after-ms': '-1' }];
+    const cases: Array<Record<string, string>> = [
+      {},
+      { 'retry-after': 'soon' },
+      { 'retry-after': '-3' },
+      { 'retry-after': '1 2' },
+      { 'retry-after-ms': 'abc' },
+      { 'retry-after-ms': '-1' },
+    ];
     for (const headers of cases) {
       expect(retryDelay(apiError(429, headers), 1, () => 0)).toBe(1000);
     }
@@ -115,7 +172,14 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
 
   beforeEach(async () => {
     emu = await startEmulator();
-    const client = new OpenAI({ adminAPIKey: DEFAULT_ADMIN_KEY, apiKey: null, baseURL: emu.baseURL, maxRetries: 0, timeout: 2000, logLevel: 'off' });
+    const client = new OpenAI({
+      adminAPIKey: DEFAULT_ADMIN_KEY,
+      apiKey: null,
+      baseURL: emu.baseURL,
+      maxRetries: 0,
+      timeout: 2000,
+      logLevel: 'off',
+    });
     api = new CertificateApi(client, emu.baseURL);
     certificate = inspectCertificate(makeCa({ cn: 'Unit CA' }).der);
     delays = [];
@@ -171,10 +235,16 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
     emu.addFault({ kind: 'status', status: 500, method: 'POST', path: UPLOAD });
     const result = await upload(3);
     expect(result).toMatchObject({ uploaded: true, attempts: 2 });
-    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/organization/certificates', 'GET /v1/organization/certificates', 'POST /v1/organization/certificates']);
+    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/organization/certificates',
+      'GET /v1/organization/certificates',
+      'POST /v1/organization/certificates',
+    ]);
     expect(emu.certificates).toHaveLength(1);
     expect(delays).toEqual([750]);
-    expect(lines[0]).toBe('The upload failed with HTTP 500, which does not tell whether it was stored; checking whether the certificate was stored anyway.');
+    expect(lines[0]).toBe(
+      'The upload failed with HTTP 500, which does not tell whether it was stored; checking whether the certificate was stored anyway.',
+    );
     expect(lines[1]).toBe('It was not: the organization holds no certificate with this fingerprint.');
   });
 
@@ -203,10 +273,17 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
     expect(lines.join('\n')).toContain(`It was: ${result.certificate.id} holds this certificate`);
   });
 
-  it('after a lost answer, a transient failure of the check is carried by the SDK\'s read retries, and the stored certificate is found', async () => {
+  it("after a lost answer, a transient failure of the check is carried by the SDK's read retries, and the stored certificate is found", async () => {
     emu.addFault({ kind: 'drop-after', method: 'POST', path: UPLOAD });
     emu.addFault({ kind: 'status', status: 502, method: 'GET', path: UPLOAD });
-    const client = new OpenAI({ adminAPIKey: DEFAULT_ADMIN_KEY, apiKey: null, baseURL: emu.baseURL, maxRetries: 1, timeout: 2000, logLevel: 'off' });
+    const client = new OpenAI({
+      adminAPIKey: DEFAULT_ADMIN_KEY,
+      apiKey: null,
+      baseURL: emu.baseURL,
+      maxRetries: 1,
+      timeout: 2000,
+      logLevel: 'off',
+    });
     api = new CertificateApi(client, emu.baseURL);
     const result = await upload(2);
     expect(lists()).toBe(2);
@@ -216,7 +293,14 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
   });
 
   it('a hanging upload times out, is checked for, and is retried until the retries run out', async () => {
-    const client = new OpenAI({ adminAPIKey: DEFAULT_ADMIN_KEY, apiKey: null, baseURL: emu.baseURL, maxRetries: 0, timeout: 300, logLevel: 'off' });
+    const client = new OpenAI({
+      adminAPIKey: DEFAULT_ADMIN_KEY,
+      apiKey: null,
+      baseURL: emu.baseURL,
+      maxRetries: 0,
+      timeout: 300,
+      logLevel: 'off',
+    });
     api = new CertificateApi(client, emu.baseURL);
     emu.addFault({ kind: 'hang', method: 'POST', path: UPLOAD, times: Infinity });
     const started = Date.now();
@@ -224,7 +308,9 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
     expect(Date.now() - started).toBeLessThan(3000);
     expect(error).toBeInstanceOf(ActionError);
     const message = (error as ActionError).message;
-    expect(message).toContain(`Could not upload the certificate: ${new URL(emu.baseURL).host} did not answer within 0.3 s (timeout-seconds)`);
+    expect(message).toContain(
+      `Could not upload the certificate: ${new URL(emu.baseURL).host} did not answer within 0.3 s (timeout-seconds)`,
+    );
     expect(message).toMatch(/tried 3 times; the organization was checked afterwards and does not hold the certificate/);
     expect((error as ActionError).hint).toMatch(/timeout-seconds/);
     expect(uploads()).toBe(3);
@@ -239,7 +325,9 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
     emu.addFault({ kind: 'status', status: 500, method: 'GET', path: UPLOAD });
     const error = (await upload(3).catch((e: unknown) => e)) as ActionError;
     expect(error).toBeInstanceOf(ActionError);
-    expect(error.message).toMatch(/^The upload's answer was lost \(connection failed\), and could not list the certificates of the organization: the API answered 500/);
+    expect(error.message).toMatch(
+      /^The upload's answer was lost \(connection failed\), and could not list the certificates of the organization: the API answered 500/,
+    );
     expect(error.message).toMatch(/request id req_[0-9a-f]+/);
     expect(error.message).toMatch(/not known whether the certificate was stored; it was not uploaded again/);
     expect(error.hint).toMatch(/run the action again/);
@@ -251,7 +339,9 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
     emu.addFault({ kind: 'status', status: 429, method: 'POST', path: UPLOAD, times: Infinity, headers: { 'Retry-After': '1' } });
     const error = (await upload(2).catch((e: unknown) => e)) as ActionError;
     expect(error).toBeInstanceOf(ActionError);
-    expect(error.message).toMatch(/^Could not upload the certificate: the API answered 429 rate_limit_exceeded: ".*" \(request id req_[0-9a-f]+\)\. The action tried 3 times\.$/);
+    expect(error.message).toMatch(
+      /^Could not upload the certificate: the API answered 429 rate_limit_exceeded: ".*" \(request id req_[0-9a-f]+\)\. The action tried 3 times\.$/,
+    );
     expect(error.hint).toMatch(/max-retries/);
     expect(error.cause).toBeInstanceOf(RateLimitError);
     expect(delays).toEqual([1000, 1000]);
@@ -268,9 +358,18 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
   });
 
   it('does not retry a refusal that retrying cannot fix', async () => {
-    emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', message: 'The certificate is not a CA.', method: 'POST', path: UPLOAD });
+    emu.addFault({
+      kind: 'status',
+      status: 400,
+      code: 'mtls_certificate_invalid',
+      message: 'The certificate is not a CA.',
+      method: 'POST',
+      path: UPLOAD,
+    });
     const error = (await upload(3).catch((e: unknown) => e)) as ActionError;
-    expect(error.message).toMatch(/^Could not upload the certificate: the API answered 400 mtls_certificate_invalid: "The certificate is not a CA\." \(request id req_/);
+    expect(error.message).toMatch(
+      /^Could not upload the certificate: the API answered 400 mtls_certificate_invalid: "The certificate is not a CA\." \(request id req_/,
+    );
     expect(error.cause).toBeInstanceOf(BadRequestError);
     expect(uploads()).toBe(1);
     expect(lists()).toBe(0);
@@ -278,7 +377,14 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
   });
 
   it('the SDK does not retry the upload itself, even on a client with retries', async () => {
-    const client = new OpenAI({ adminAPIKey: DEFAULT_ADMIN_KEY, apiKey: null, baseURL: emu.baseURL, maxRetries: 5, timeout: 2000, logLevel: 'off' });
+    const client = new OpenAI({
+      adminAPIKey: DEFAULT_ADMIN_KEY,
+      apiKey: null,
+      baseURL: emu.baseURL,
+      maxRetries: 5,
+      timeout: 2000,
+      logLevel: 'off',
+    });
     api = new CertificateApi(client, emu.baseURL);
     emu.addFault({ kind: 'status', status: 500, method: 'POST', path: UPLOAD });
     await upload(0).catch(() => undefined);

@@ -1,7 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHECK_NAMES, MAX_PEM_BYTES, runPreflight, type Check, type CheckName, type Preflight, type PreflightOptions } from '../../src/certificate/checks.js';
+import {
+  CHECK_NAMES,
+  MAX_PEM_BYTES,
+  runPreflight,
+  type Check,
+  type CheckName,
+  type Preflight,
+  type PreflightOptions,
+} from '../../src/certificate/checks.js';
 import { readSourceBytes, MAX_SOURCE_BYTES } from '../../src/certificate/source.js';
 import { ActionError } from '../../src/errors.js';
 import { makeCa, makeDatedCa, makeLeaf, tempDir, type MadeCertificate } from '../helpers/certs.ts';
@@ -12,7 +20,15 @@ const DAY = 24 * HOUR;
 
 function options(overrides: Partial<PreflightOptions> = {}): PreflightOptions & { masked: string[] } {
   const masked: string[] = [];
-  return { strict: true, minValidityDays: 1, warnValidityDays: 30, now: new Date(), mask: (s) => void masked.push(s), masked, ...overrides };
+  return {
+    strict: true,
+    minValidityDays: 1,
+    warnValidityDays: 30,
+    now: new Date(),
+    mask: (s) => void masked.push(s),
+    masked,
+    ...overrides,
+  };
 }
 
 function check(result: Preflight, name: CheckName): Check {
@@ -68,7 +84,10 @@ describe('rule source', () => {
   });
 
   it('passes with the number of bytes read', () => {
-    expect(check(runPreflight(bytes(ca.pem), options()), 'source')).toMatchObject({ status: 'pass', message: `${Buffer.byteLength(ca.pem)} bytes read` });
+    expect(check(runPreflight(bytes(ca.pem), options()), 'source')).toMatchObject({
+      status: 'pass',
+      message: `${Buffer.byteLength(ca.pem)} bytes read`,
+    });
   });
 });
 
@@ -180,7 +199,9 @@ describe('rule decoding', () => {
     for (const input of [ca.pem.slice(0, 300), ca.pem + ca.pem.slice(0, 300)]) {
       const result = runPreflight(bytes(input), options());
       expectStoppedAt(result, 'decoding');
-      expect(check(result, 'decoding').message).toMatch(/truncated or mangled: -----BEGIN CERTIFICATE----- has no matching -----END CERTIFICATE----- line/);
+      expect(check(result, 'decoding').message).toMatch(
+        /truncated or mangled: -----BEGIN CERTIFICATE----- has no matching -----END CERTIFICATE----- line/,
+      );
     }
   });
 });
@@ -195,7 +216,6 @@ describe('rule private-key', () => {
     expect(opts.masked).toContain(ca.keyPem.trim());
   });
 
-
   let keys: ReturnType<typeof privateKeys>;
   beforeAll(() => {
     keys = privateKeys();
@@ -208,7 +228,10 @@ describe('rule private-key', () => {
         const result = runPreflight(bytes(input), opts);
         expectStoppedAt(result, 'private-key');
         const c = check(result, 'private-key');
-        expect({ tool, message: c.message }).toEqual({ tool, message: expect.stringContaining(`The input contains a private key (${key.label})`) });
+        expect({ tool, message: c.message }).toEqual({
+          tool,
+          message: expect.stringContaining(`The input contains a private key (${key.label})`),
+        });
         expect(c.hint).toMatch(/remove the key/);
         expect(c.hint).toMatch(/rotate the CA/);
 
@@ -253,7 +276,11 @@ describe('rule private-key', () => {
         const result = runPreflight(input, opts);
         expectStoppedAt(result, 'private-key');
         expect(check(result, 'private-key').message).toContain(`(${label}, DER)`);
-        for (const line of der.toString('base64').match(/.{1,64}/g)!.filter((l) => l.length >= 8)) expect(opts.masked).toContain(line);
+        for (const line of der
+          .toString('base64')
+          .match(/.{1,64}/g)!
+          .filter((l) => l.length >= 8))
+          expect(opts.masked).toContain(line);
       }
     }
     const p12 = pkcs12Of(ca);
@@ -268,7 +295,10 @@ describe('rule private-key', () => {
 
   it('passes when there is no key, and masks nothing', () => {
     const opts = options();
-    expect(check(runPreflight(bytes(ca.pem), opts), 'private-key')).toMatchObject({ status: 'pass', message: 'no private key in the input' });
+    expect(check(runPreflight(bytes(ca.pem), opts), 'private-key')).toMatchObject({
+      status: 'pass',
+      message: 'no private key in the input',
+    });
     expect(opts.masked).toEqual([]);
   });
 });
@@ -288,7 +318,9 @@ describe('rule single-certificate', () => {
     for (const input of [Buffer.from(Buffer.from(ca.pem + other.pem).toString('base64')), Buffer.concat([ca.der, other.der])]) {
       const result = runPreflight(input, options());
       expectStoppedAt(result, 'single-certificate');
-      expect(check(result, 'single-certificate').message).toMatch(/holds 2 certificates.*1\. CN=Checks CA, O=Example Test; 2\. CN=Other CA, O=Example Test/);
+      expect(check(result, 'single-certificate').message).toMatch(
+        /holds 2 certificates.*1\. CN=Checks CA, O=Example Test; 2\. CN=Other CA, O=Example Test/,
+      );
     }
   });
 
@@ -311,7 +343,9 @@ describe('rule single-certificate', () => {
     const csr = notCertificates(ca)['CSR (openssl req -new)']!.pem;
     const result = runPreflight(bytes(ca.pem + csr), options());
     expectStoppedAt(result, 'single-certificate');
-    expect(check(result, 'single-certificate').message).toMatch(/certificate signing request \(CSR\) \(-----BEGIN CERTIFICATE REQUEST-----\) besides 1 certificate/);
+    expect(check(result, 'single-certificate').message).toMatch(
+      /certificate signing request \(CSR\) \(-----BEGIN CERTIFICATE REQUEST-----\) besides 1 certificate/,
+    );
     expect(check(result, 'single-certificate').hint).toMatch(/signed into a certificate/);
   });
 
@@ -336,7 +370,10 @@ describe('rule single-certificate', () => {
 
 describe('rule x509', () => {
   it('fails when the CERTIFICATE block does not parse, with the parser error and how to check it', () => {
-    for (const body of [Buffer.from('certainly not DER at all, just words').toString('base64'), ca.der.subarray(0, 200).toString('base64')]) {
+    for (const body of [
+      Buffer.from('certainly not DER at all, just words').toString('base64'),
+      ca.der.subarray(0, 200).toString('base64'),
+    ]) {
       const result = runPreflight(bytes(`-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`), options());
       expectStoppedAt(result, 'x509');
       expect(check(result, 'x509').message).toMatch(/^The CERTIFICATE block does not parse as X\.509 \(.+\)\.$/);
@@ -357,7 +394,9 @@ describe('rule ca-basic-constraints', () => {
       const c = check(result, 'ca-basic-constraints');
       expect(c.status).toBe('fail');
       expect(c.message).toMatch(/CN=workload\.example\.test is not a CA certificate \(basicConstraints CA:FALSE\)/);
-      expect(c.message).toMatch(/OpenAI needs the CA that issues your client certificates \(this one was issued by CN=Checks CA, O=Example Test\)/);
+      expect(c.message).toMatch(
+        /OpenAI needs the CA that issues your client certificates \(this one was issued by CN=Checks CA, O=Example Test\)/,
+      );
       expect(c.hint).toMatch(/Upload the issuing CA's certificate instead/);
       expect(c.hint).toContain('-addext "basicConstraints=critical,CA:TRUE"');
       expect(result.ok).toBe(false);
@@ -387,13 +426,48 @@ describe('rule ca-basic-constraints', () => {
 
 describe('profile rules subject-key-identifier, authority-key-identifier, key-usage: strict and not', () => {
   const cases: { name: CheckName; ca: () => MadeCertificate; message: RegExp; addext: string }[] = [
-    { name: 'subject-key-identifier', ca: () => makeCa({ subjectKeyIdentifier: 'none', authorityKeyIdentifier: 'none' }), message: /no Subject Key Identifier/, addext: '-addext "subjectKeyIdentifier=hash"' },
-    { name: 'authority-key-identifier', ca: () => makeCa({ authorityKeyIdentifier: 'none' }), message: /no Authority Key Identifier; OpenAI requires one, in keyIdentifier form/, addext: '-addext "authorityKeyIdentifier=keyid:always"' },
-    { name: 'authority-key-identifier', ca: () => makeCa({ authorityKeyIdentifier: 'issuer:always' }), message: /has no keyIdentifier \(only issuer and serial\)/, addext: '-addext "authorityKeyIdentifier=keyid:always"' },
-    { name: 'key-usage', ca: () => makeCa({ keyUsage: null }), message: /no Key Usage extension; OpenAI requires keyCertSign and cRLSign/, addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"' },
-    { name: 'key-usage', ca: () => makeCa({ keyUsage: 'critical,keyCertSign' }), message: /Key Usage lacks cRLSign \(CRL Sign\); it has keyCertSign/, addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"' },
-    { name: 'key-usage', ca: () => makeCa({ keyUsage: 'critical,cRLSign' }), message: /Key Usage lacks keyCertSign \(Certificate Sign\); it has crlSign/, addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"' },
-    { name: 'key-usage', ca: () => makeCa({ keyUsage: 'critical,digitalSignature' }), message: /lacks keyCertSign \(Certificate Sign\) and cRLSign \(CRL Sign\)/, addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"' },
+    {
+      name: 'subject-key-identifier',
+      ca: () => makeCa({ subjectKeyIdentifier: 'none', authorityKeyIdentifier: 'none' }),
+      message: /no Subject Key Identifier/,
+      addext: '-addext "subjectKeyIdentifier=hash"',
+    },
+    {
+      name: 'authority-key-identifier',
+      ca: () => makeCa({ authorityKeyIdentifier: 'none' }),
+      message: /no Authority Key Identifier; OpenAI requires one, in keyIdentifier form/,
+      addext: '-addext "authorityKeyIdentifier=keyid:always"',
+    },
+    {
+      name: 'authority-key-identifier',
+      ca: () => makeCa({ authorityKeyIdentifier: 'issuer:always' }),
+      message: /has no keyIdentifier \(only issuer and serial\)/,
+      addext: '-addext "authorityKeyIdentifier=keyid:always"',
+    },
+    {
+      name: 'key-usage',
+      ca: () => makeCa({ keyUsage: null }),
+      message: /no Key Usage extension; OpenAI requires keyCertSign and cRLSign/,
+      addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"',
+    },
+    {
+      name: 'key-usage',
+      ca: () => makeCa({ keyUsage: 'critical,keyCertSign' }),
+      message: /Key Usage lacks cRLSign \(CRL Sign\); it has keyCertSign/,
+      addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"',
+    },
+    {
+      name: 'key-usage',
+      ca: () => makeCa({ keyUsage: 'critical,cRLSign' }),
+      message: /Key Usage lacks keyCertSign \(Certificate Sign\); it has crlSign/,
+      addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"',
+    },
+    {
+      name: 'key-usage',
+      ca: () => makeCa({ keyUsage: 'critical,digitalSignature' }),
+      message: /lacks keyCertSign \(Certificate Sign\) and cRLSign \(CRL Sign\)/,
+      addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"',
+    },
   ];
 
   for (const { name, ca: make, message, addext } of cases) {
@@ -420,7 +494,11 @@ describe('profile rules subject-key-identifier, authority-key-identifier, key-us
     const bare = makeCa({ keyUsage: null, subjectKeyIdentifier: 'none', authorityKeyIdentifier: 'none' });
     const names: CheckName[] = ['subject-key-identifier', 'authority-key-identifier', 'key-usage'];
     expect(names.map((n) => check(runPreflight(bytes(bare.pem), options()), n).status)).toEqual(['fail', 'fail', 'fail']);
-    expect(names.map((n) => check(runPreflight(bytes(bare.pem), options({ strict: false })), n).status)).toEqual(['warning', 'warning', 'warning']);
+    expect(names.map((n) => check(runPreflight(bytes(bare.pem), options({ strict: false })), n).status)).toEqual([
+      'warning',
+      'warning',
+      'warning',
+    ]);
   });
 
   it('pass messages carry the identifiers and usages', () => {
@@ -437,7 +515,10 @@ describe('rule validity', () => {
   it('an expired CA fails (made with @peculiar/x509, dated in the past)', async () => {
     const expired = await makeDatedCa(new Date(now - 400 * DAY), new Date(now - DAY), 'Expired CA');
     const result = runPreflight(bytes(expired.pem), options());
-    expect(check(result, 'validity')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^The certificate expired on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.$/) });
+    expect(check(result, 'validity')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^The certificate expired on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.$/),
+    });
     expect(check(result, 'validity').hint).toMatch(/Issue a new CA certificate/);
     expect(result.ok).toBe(false);
     // Expiry is an error even when not strict.
@@ -455,17 +536,26 @@ describe('rule validity', () => {
   it('10 days left is a warning under the default warn-validity-days of 30, and passes with 5', async () => {
     const tenDays = await makeDatedCa(new Date(now - DAY), new Date(now + 10 * DAY), 'Ten Days CA');
     const result = runPreflight(bytes(tenDays.pem), options());
-    expect(check(result, 'validity')).toMatchObject({ status: 'warning', message: expect.stringMatching(/expires soon: on .* in (9|10) day\(s\) \(warn-validity-days is 30\)/) });
+    expect(check(result, 'validity')).toMatchObject({
+      status: 'warning',
+      message: expect.stringMatching(/expires soon: on .* in (9|10) day\(s\) \(warn-validity-days is 30\)/),
+    });
     expect(check(result, 'validity').hint).toMatch(/Plan its rotation/);
     expect(result.ok).toBe(true);
     expect(check(runPreflight(bytes(tenDays.pem), options({ warnValidityDays: 5 })), 'validity').status).toBe('pass');
-    expect(check(runPreflight(bytes(tenDays.pem), options({ minValidityDays: 11 })), 'validity')).toMatchObject({ status: 'fail', message: expect.stringMatching(/within min-validity-days \(11\)\.$/) });
+    expect(check(runPreflight(bytes(tenDays.pem), options({ minValidityDays: 11 })), 'validity')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/within min-validity-days \(11\)\.$/),
+    });
   });
 
   it('a CA not valid yet is a warning', async () => {
     const future = await makeDatedCa(new Date(now + 2 * DAY), new Date(now + 400 * DAY), 'Future CA');
     const result = runPreflight(bytes(future.pem), options());
-    expect(check(result, 'validity')).toMatchObject({ status: 'warning', message: expect.stringMatching(/not valid yet: it becomes valid on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/) });
+    expect(check(result, 'validity')).toMatchObject({
+      status: 'warning',
+      message: expect.stringMatching(/not valid yet: it becomes valid on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/),
+    });
     expect(result.ok).toBe(true);
   });
 
@@ -476,8 +566,14 @@ describe('rule validity', () => {
     expect(check(runPreflight(bytes(ca.pem), at(notAfter + 1000)), 'validity').status).toBe('fail');
     expect(check(runPreflight(bytes(ca.pem), at(notAfter + 1000)), 'validity').message).toMatch(/expired/);
     expect(check(runPreflight(bytes(ca.pem), at(notAfter)), 'validity').message).toMatch(/expired/);
-    expect(check(runPreflight(bytes(ca.pem), at(notAfter - 12 * HOUR)), 'validity')).toMatchObject({ status: 'fail', message: expect.stringContaining('12 hour(s)') });
-    expect(check(runPreflight(bytes(ca.pem), at(notAfter - 20 * DAY)), 'validity')).toMatchObject({ status: 'warning', message: expect.stringContaining('in 20 day(s)') });
+    expect(check(runPreflight(bytes(ca.pem), at(notAfter - 12 * HOUR)), 'validity')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('12 hour(s)'),
+    });
+    expect(check(runPreflight(bytes(ca.pem), at(notAfter - 20 * DAY)), 'validity')).toMatchObject({
+      status: 'warning',
+      message: expect.stringContaining('in 20 day(s)'),
+    });
     expect(check(runPreflight(bytes(ca.pem), at(notAfter - 31 * DAY)), 'validity').status).toBe('pass');
     // Exactly min-validity-days left is within it: OpenAI wants more than one day.
     expect(check(runPreflight(bytes(ca.pem), at(notAfter - DAY)), 'validity').status).toBe('fail');
@@ -494,7 +590,10 @@ describe('rule size', () => {
     const size = Buffer.byteLength(huge.pem);
     expect(size).toBeGreaterThan(MAX_PEM_BYTES);
     const result = runPreflight(bytes(huge.pem), options());
-    expect(check(result, 'size')).toMatchObject({ status: 'fail', message: `The PEM is ${size} bytes; OpenAI accepts certificates under 16 KB (16,384 bytes).` });
+    expect(check(result, 'size')).toMatchObject({
+      status: 'fail',
+      message: `The PEM is ${size} bytes; OpenAI accepts certificates under 16 KB (16,384 bytes).`,
+    });
     expect(check(result, 'size').hint).toMatch(/fewer extensions/);
     expect(result.ok).toBe(false);
     // The other rules passed: size alone fails.
@@ -517,7 +616,9 @@ describe('hostile or accidental large inputs (up to the 1 MiB the source allows)
     const bundle = Buffer.from(ca.pem.repeat(Math.floor((MiB - 1) / Buffer.byteLength(ca.pem))));
     cases['a bundle of hundreds of certificates'] = bundle;
     cases['BEGIN lines without END'] = Buffer.from('-----BEGIN CERTIFICATE-----\n'.repeat(MiB / 32));
-    cases['many distinct PEM labels'] = Buffer.from(Array.from({ length: 10_000 }, (_, i) => `-----BEGIN TYPE ${i}-----\nAAAA\n-----END TYPE ${i}-----\n`).join(''));
+    cases['many distinct PEM labels'] = Buffer.from(
+      Array.from({ length: 10_000 }, (_, i) => `-----BEGIN TYPE ${i}-----\nAAAA\n-----END TYPE ${i}-----\n`).join(''),
+    );
     cases['tiny DER sequences back to back'] = Buffer.concat(Array.from({ length: MiB / 4 }, () => Buffer.from([0x30, 0x02, 0x05, 0x00])));
     cases['one megabyte of base64'] = Buffer.from('A'.repeat(MiB));
     cases['one megabyte of dashes'] = Buffer.from('-'.repeat(MiB));
@@ -527,9 +628,11 @@ describe('hostile or accidental large inputs (up to the 1 MiB the source allows)
       const result = runPreflight(input, options());
       const ms = Date.now() - started;
       expect({ name, ok: result.ok, fast: ms < 3000 }).toEqual({ name, ok: false, fast: true });
-      for (const c of result.checks) expect({ name, check: c.name, short: `${c.message} ${c.hint ?? ''}`.length < 4000 }).toEqual({ name, check: c.name, short: true });
+      for (const c of result.checks)
+        expect({ name, check: c.name, short: `${c.message} ${c.hint ?? ''}`.length < 4000 }).toEqual({ name, check: c.name, short: true });
     }
-    expect(check(runPreflight(bundle, options()), 'single-certificate').message).toMatch(/^The input holds \d{3,} certificates .*10\. CN=Checks CA, O=Example Test; and \d+ more\.$/);
+    expect(check(runPreflight(bundle, options()), 'single-certificate').message).toMatch(
+      /^The input holds \d{3,} certificates .*10\. CN=Checks CA, O=Example Test; and \d+ more\.$/,
+    );
   });
 });
-

@@ -63,8 +63,12 @@ describe('decodeInput: every accepted encoding gives the same certificate', () =
 
   it('the pkcs12 export text really has Bag Attributes and the x509 text really has the dump before the block', () => {
     const encodings = encodingsOf(ca);
-    expect(String(encodings['openssl pkcs12 -nokeys export (Bag Attributes)'])).toMatch(/^Bag Attributes\n[\s\S]*subject=[\s\S]*-----BEGIN CERTIFICATE-----/);
-    expect(String(encodings['openssl x509 -text output'])).toMatch(/^Certificate:\n\s+Data:[\s\S]*X509v3 extensions[\s\S]*-----BEGIN CERTIFICATE-----/);
+    expect(String(encodings['openssl pkcs12 -nokeys export (Bag Attributes)'])).toMatch(
+      /^Bag Attributes\n[\s\S]*subject=[\s\S]*-----BEGIN CERTIFICATE-----/,
+    );
+    expect(String(encodings['openssl x509 -text output'])).toMatch(
+      /^Certificate:\n\s+Data:[\s\S]*X509v3 extensions[\s\S]*-----BEGIN CERTIFICATE-----/,
+    );
   });
 
   it('finds nothing in text that is no encoding of anything', () => {
@@ -175,7 +179,8 @@ describe('decodeInput: private keys', () => {
   });
 
   it('a PGP private key block is key material too', () => {
-    const pgp = '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGTestTestTestTestTestTestTestTest\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----\n';
+    const pgp =
+      '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGTestTestTestTestTestTestTestTest\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----\n';
     const decoded = decodeInput(pgp);
     expect(decoded.keyMaterial).toEqual([pgp.trim()]);
     expect(decoded.blocks.map((b) => b.label)).toEqual(['PGP PRIVATE KEY BLOCK']);
@@ -188,7 +193,11 @@ describe('decodeInput: private keys', () => {
       expect(raw.keyMaterial).toEqual([toPem(der, label)]);
       const b64 = der.toString('base64');
       const wrapped = decodeInput(b64);
-      expect({ label, got: wrapped.blocks.map((b) => b.label), encoding: wrapped.encoding }).toEqual({ label, got: [label], encoding: 'base64-der' });
+      expect({ label, got: wrapped.blocks.map((b) => b.label), encoding: wrapped.encoding }).toEqual({
+        label,
+        got: [label],
+        encoding: 'base64-der',
+      });
       expect(wrapped.keyMaterial).toEqual([toPem(der, label), b64]);
     }
     const p12 = pkcs12Of(ca);

@@ -59,7 +59,10 @@ function samples(): Sample[] {
   };
   rootCertificates.forEach((pem, i) => add(`node:tls rootCertificates[${i}]`, pem));
   if (fs.existsSync(SYSTEM_STORE)) {
-    for (const name of fs.readdirSync(SYSTEM_STORE).filter((n) => n.endsWith('.pem')).sort()) {
+    for (const name of fs
+      .readdirSync(SYSTEM_STORE)
+      .filter((n) => n.endsWith('.pem'))
+      .sort()) {
       const file = path.join(SYSTEM_STORE, name);
       let text: string;
       try {
@@ -76,7 +79,13 @@ function samples(): Sample[] {
 
 /** Our verdict per rule, from the preflight checks themselves (strict, on a fixed date so validity does not matter). */
 function ourVerdict(pem: string): Record<string, unknown> {
-  const result = runPreflight(Buffer.from(pem), { strict: true, minValidityDays: 1, warnValidityDays: 30, now: FIXED_NOW, mask: () => undefined });
+  const result = runPreflight(Buffer.from(pem), {
+    strict: true,
+    minValidityDays: 1,
+    warnValidityDays: 30,
+    now: FIXED_NOW,
+    mask: () => undefined,
+  });
   const status = (name: CheckName): string | undefined => result.checks.find((c) => c.name === name)?.status;
   const info = result.certificate;
   return {
@@ -114,7 +123,9 @@ describe('fidelity with openssl on real CA certificates', () => {
   it('takes the bundled roots of node:tls, and adds the system store when there is one', () => {
     const all = samples();
     expect(rootCertificates.length).toBeGreaterThan(50);
-    expect(all.filter((s) => s.origin.startsWith('node:tls')).length).toBe(new Set(rootCertificates.map((p) => new X509Certificate(p).fingerprint256)).size);
+    expect(all.filter((s) => s.origin.startsWith('node:tls')).length).toBe(
+      new Set(rootCertificates.map((p) => new X509Certificate(p).fingerprint256)).size,
+    );
     if (!fs.existsSync(SYSTEM_STORE)) console.info(`${SYSTEM_STORE} is absent: only the node:tls roots are compared.`);
   });
 
@@ -128,13 +139,16 @@ describe('fidelity with openssl on real CA certificates', () => {
       const said = parseOpensslText(texts[i] as string);
       const ours = ourVerdict(sample.pem);
       const theirs = opensslVerdict(said);
-      if (JSON.stringify(ours) !== JSON.stringify(theirs)) mismatches.push({ origin: sample.origin, subject: new X509Certificate(sample.pem).subject, ours, theirs });
+      if (JSON.stringify(ours) !== JSON.stringify(theirs))
+        mismatches.push({ origin: sample.origin, subject: new X509Certificate(sample.pem).subject, ours, theirs });
       tally[said.ca ? 'ca' : 'notCa']++;
       tally[said.subjectKeyId ? 'ski' : 'noSki']++;
       tally[said.authorityKeyId === undefined ? 'noAki' : said.authorityKeyId === null ? 'akiWithout' : 'akiKeyId']++;
       tally[theirs.keyUsageCertAndCrlSign ? 'usageOk' : 'usageNotOk']++;
     });
-    console.info(`fidelity: ${all.length} certificates (${all.filter((s) => s.origin.startsWith(SYSTEM_STORE)).length} only in ${SYSTEM_STORE}), ${JSON.stringify(tally)}, ${Date.now() - started} ms`);
+    console.info(
+      `fidelity: ${all.length} certificates (${all.filter((s) => s.origin.startsWith(SYSTEM_STORE)).length} only in ${SYSTEM_STORE}), ${JSON.stringify(tally)}, ${Date.now() - started} ms`,
+    );
     expect(mismatches).toEqual([]);
     expect(all.length).toBeGreaterThan(50);
     // The sample really exercises both sides of the rules that vary among roots.

@@ -13,7 +13,11 @@ export function encodingsOf(ca: MadeCertificate): Record<string, string | Buffer
   openssl(['pkcs12', '-export', '-in', ca.certPath, '-inkey', ca.keyPath, '-out', p12, '-passout', 'pass:x'], dir);
   const pkcs12Text = openssl(['pkcs12', '-in', p12, '-nokeys', '-passin', 'pass:x'], dir);
   const x509Text = openssl(['x509', '-in', ca.certPath, '-text'], dir);
-  const wrapped76 = Buffer.from(ca.pem).toString('base64').match(/.{1,76}/g)!.join('\n') + '\n';
+  const wrapped76 =
+    Buffer.from(ca.pem)
+      .toString('base64')
+      .match(/.{1,76}/g)!
+      .join('\n') + '\n';
   return {
     'PEM as openssl wrote it': ca.pem,
     'PEM with CRLF line endings': ca.pem.replace(/\n/g, '\r\n'),
@@ -21,7 +25,10 @@ export function encodingsOf(ca: MadeCertificate): Record<string, string | Buffer
     'PEM with CRLF and a byte-order mark': '\uFEFF' + ca.pem.replace(/\n/g, '\r\n'),
     'PEM with blank lines around and inside': `\n\n${ca.pem.replace('-----\n', '-----\n\n').replace(/\n(-----END)/, '\n\n$1')}\n\n\n`,
     'PEM with text before and after': `Our mTLS CA, issued by the security team:\n\n${ca.pem}\nRotate yearly.\n`,
-    'PEM with indented lines': ca.pem.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n'),
+    'PEM with indented lines': ca.pem
+      .split('\n')
+      .map((l) => (l ? `    ${l}` : l))
+      .join('\n'),
     'PEM on one line, breaks turned into spaces': ca.pem.trim().replace(/\n/g, ' '),
     'PEM with escaped \\n (as in JSON)': JSON.stringify(ca.pem).slice(1, -1),
     'openssl x509 -text output': x509Text,
@@ -32,8 +39,14 @@ export function encodingsOf(ca: MadeCertificate): Record<string, string | Buffer
     DER: ca.der,
     'DER with a trailing newline': Buffer.concat([ca.der, Buffer.from('\n')]),
     'base64 of the DER': ca.der.toString('base64'),
-    'base64 of the DER, wrapped at 64 columns': ca.der.toString('base64').match(/.{1,64}/g)!.join('\n'),
-    'PEM in UTF-16LE with a byte-order mark (Windows PowerShell)': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(ca.pem.replace(/\n/g, '\r\n'), 'utf16le')]),
+    'base64 of the DER, wrapped at 64 columns': ca.der
+      .toString('base64')
+      .match(/.{1,64}/g)!
+      .join('\n'),
+    'PEM in UTF-16LE with a byte-order mark (Windows PowerShell)': Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(ca.pem.replace(/\n/g, '\r\n'), 'utf16le'),
+    ]),
   };
 }
 
@@ -105,15 +118,28 @@ export function notCertificates(ca: MadeCertificate): Record<string, NotACertifi
   const pkcs7 = openssl(['crl2pkcs7', '-nocrl', '-certfile', ca.certPath], dir);
   fs.writeFileSync(path.join(dir, 'index.txt'), '');
   fs.writeFileSync(path.join(dir, 'crlnumber'), '01\n');
-  fs.writeFileSync(path.join(dir, 'ca.cnf'), '[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n');
+  fs.writeFileSync(
+    path.join(dir, 'ca.cnf'),
+    '[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n',
+  );
   openssl(['ca', '-gencrl', '-config', 'ca.cnf', '-keyfile', ca.keyPath, '-cert', ca.certPath, '-out', 'crl.pem'], dir);
   const crl = fs.readFileSync(path.join(dir, 'crl.pem'), 'utf8');
   const publicKey = openssl(['pkey', '-in', ca.keyPath, '-pubout'], dir);
   return {
-    'CSR (openssl req -new)': { label: 'CERTIFICATE REQUEST', pem: csr, der: toDer(['req'], csr), named: /certificate signing request \(CSR\)/ },
+    'CSR (openssl req -new)': {
+      label: 'CERTIFICATE REQUEST',
+      pem: csr,
+      der: toDer(['req'], csr),
+      named: /certificate signing request \(CSR\)/,
+    },
     'PKCS#7 (openssl crl2pkcs7 -nocrl -certfile)': { label: 'PKCS7', pem: pkcs7, der: toDer(['pkcs7'], pkcs7), named: /PKCS#7/ },
     'CRL (openssl ca -gencrl)': { label: 'X509 CRL', pem: crl, der: toDer(['crl'], crl), named: /certificate revocation list \(CRL\)/ },
-    'public key (openssl pkey -pubout)': { label: 'PUBLIC KEY', pem: publicKey, der: toDer(['pkey', '-pubin'], publicKey), named: /a public key/ },
+    'public key (openssl pkey -pubout)': {
+      label: 'PUBLIC KEY',
+      pem: publicKey,
+      der: toDer(['pkey', '-pubin'], publicKey),
+      named: /a public key/,
+    },
   };
 }
 
@@ -182,7 +208,14 @@ export function parseOpensslText(text: string): OpensslVerdict {
   const aki = valueOf(/^X509v3 Authority Key Identifier:/);
   const usage = valueOf(/^X509v3 Key Usage:/);
   const usageText = (usage ?? []).join(', ');
-  const date = (label: string): Date => new Date(raw.find((l) => l.trim().startsWith(label))!.trim().slice(label.length).trim());
+  const date = (label: string): Date =>
+    new Date(
+      raw
+        .find((l) => l.trim().startsWith(label))!
+        .trim()
+        .slice(label.length)
+        .trim(),
+    );
   return {
     ca: (basic ?? []).some((l) => /(^|, )CA:TRUE(,|$)/.test(l)),
     subjectKeyId: hexOf(valueOf(/^X509v3 Subject Key Identifier:/)),

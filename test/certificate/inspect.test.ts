@@ -5,7 +5,9 @@ import { makeCa, makeLeaf, openssl, type MadeCertificate } from '../helpers/cert
 import { notCertificates, parseOpensslText } from './fixtures.ts';
 
 function opensslSays(cert: MadeCertificate): ReturnType<typeof parseOpensslText> {
-  return parseOpensslText(openssl(['x509', '-in', cert.certPath, '-noout', '-text', '-fingerprint', '-sha256'], path.dirname(cert.certPath)));
+  return parseOpensslText(
+    openssl(['x509', '-in', cert.certPath, '-noout', '-text', '-fingerprint', '-sha256'], path.dirname(cert.certPath)),
+  );
 }
 
 describe('inspectCertificate', () => {

@@ -76,7 +76,9 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
     const run = await runAction(base(makeCa()));
     expectOneCertificate(run);
     expect(uploads()).toBe(2);
-    expect(run.stdout).toMatch(/The upload failed with HTTP 500, which does not tell whether it was stored; checking whether the certificate was stored anyway/);
+    expect(run.stdout).toMatch(
+      /The upload failed with HTTP 500, which does not tell whether it was stored; checking whether the certificate was stored anyway/,
+    );
     expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /v1/organization/certificates',
       'POST /v1/organization/certificates',
@@ -107,7 +109,11 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
   it('a hanging API fails in about (max-retries + 1) × timeout, naming the host and the time limit', async () => {
     emu.addFault({ kind: 'hang', times: Infinity });
     const run = await runAction(base(makeCa(), { 'timeout-seconds': '1', 'max-retries': '1' }), { timeoutMs: 30_000 });
-    const message = expectFailure(run, new RegExp(`${host.replace(/\./g, '\\.')} did not answer within .*timeout-seconds`), /raise timeout-seconds/);
+    const message = expectFailure(
+      run,
+      new RegExp(`${host.replace(/\./g, '\\.')} did not answer within .*timeout-seconds`),
+      /raise timeout-seconds/,
+    );
     expect(message).toMatch(/^Could not list the certificates of the organization/);
     expect(emu.requests.length).toBe(2);
     expect(run.ms).toBeGreaterThanOrEqual(2000);
@@ -118,7 +124,11 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
   it('an upload that hangs: each attempt is bounded, checked for, and the failure names host and timeout', async () => {
     emu.addFault({ kind: 'hang', method: 'POST', path: UPLOAD, times: Infinity });
     const run = await runAction(base(makeCa(), { 'timeout-seconds': '1', 'max-retries': '1' }), { timeoutMs: 30_000 });
-    const message = expectFailure(run, new RegExp(`^Could not upload the certificate: ${host.replace(/\./g, '\\.')} did not answer within 1 s \\(timeout-seconds\\)`), /raise timeout-seconds/);
+    const message = expectFailure(
+      run,
+      new RegExp(`^Could not upload the certificate: ${host.replace(/\./g, '\\.')} did not answer within 1 s \\(timeout-seconds\\)`),
+      /raise timeout-seconds/,
+    );
     expect(message).toMatch(/tried 2 times; the organization was checked afterwards and does not hold the certificate/);
     expect(uploads()).toBe(2);
     expect(run.ms).toBeLessThan(15_000);
@@ -136,9 +146,19 @@ describe('compiled action: failures a user can act on', () => {
   });
 
   it('403 on the list: the key lacks api.mtls.read', async () => {
-    emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD, message: 'You have insufficient permissions for this operation.' });
+    emu.addFault({
+      kind: 'status',
+      status: 403,
+      method: 'GET',
+      path: UPLOAD,
+      message: 'You have insufficient permissions for this operation.',
+    });
     const run = await runAction(base(makeCa()));
-    expectFailure(run, /^Could not list the certificates of the organization: the admin key is not allowed to \(403\).*\(request id req_[0-9a-f]+\)/, /api\.mtls\.read permission/);
+    expectFailure(
+      run,
+      /^Could not list the certificates of the organization: the admin key is not allowed to \(403\).*\(request id req_[0-9a-f]+\)/,
+      /api\.mtls\.read permission/,
+    );
     expect(uploads()).toBe(0);
   });
 
@@ -194,14 +214,29 @@ describe('compiled action: failures a user can act on', () => {
   it('a host that cannot be reached is named', async () => {
     const port = await closedPort();
     const run = await runAction(base(makeCa(), { 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '1' }));
-    expectFailure(run, new RegExp(`could not connect to 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`), /Check that the runner can reach the host/);
+    expectFailure(
+      run,
+      new RegExp(`could not connect to 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+      /Check that the runner can reach the host/,
+    );
   });
 
   it('the API refuses the certificate as expired: its own message, explained', async () => {
     // The local checks would refuse a certificate that really expires, so the API's refusal is injected.
-    emu.addFault({ kind: 'status', status: 400, code: 'expired_certificate', method: 'POST', path: UPLOAD, message: 'The certificate expires at 2026-11-29T00:00:00.000Z; it must remain valid for more than one day.' });
+    emu.addFault({
+      kind: 'status',
+      status: 400,
+      code: 'expired_certificate',
+      method: 'POST',
+      path: UPLOAD,
+      message: 'The certificate expires at 2026-11-29T00:00:00.000Z; it must remain valid for more than one day.',
+    });
     const run = await runAction(base(makeCa()));
-    expectFailure(run, /answered 400 expired_certificate: "The certificate expires at 2026-11-29T00:00:00\.000Z; it must remain valid for more than one day\."/, /issue a new CA certificate/);
+    expectFailure(
+      run,
+      /answered 400 expired_certificate: "The certificate expires at 2026-11-29T00:00:00\.000Z; it must remain valid for more than one day\."/,
+      /issue a new CA certificate/,
+    );
     expect(uploads()).toBe(1);
   });
 

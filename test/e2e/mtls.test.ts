@@ -62,7 +62,12 @@ describe('compiled action: calls through the mTLS host', () => {
 
   it('refuses client-certificate without client-key before sending anything', async () => {
     const { emu, client } = await mtlsHost();
-    const run = await runAction({ 'admin-api-key': key, certificate: makeCa().pem, 'mtls-base-url': emu.baseURL, 'client-certificate': client.pem });
+    const run = await runAction({
+      'admin-api-key': key,
+      certificate: makeCa().pem,
+      'mtls-base-url': emu.baseURL,
+      'client-certificate': client.pem,
+    });
     expect(run.code).toBe(1);
     expect(run.annotations[0]!.message).toMatch(/client-certificate and client-key go together/);
     expect(emu.requests).toHaveLength(0);

@@ -49,7 +49,8 @@ function expectRefused(run: ActionRun, name: CheckName, message: RegExp, { stops
   if (stops) {
     const at = CHECK_NAMES.indexOf(name);
     for (const earlier of CHECK_NAMES.slice(0, at)) expect(rowStatus(run, earlier)).toBe('✅ pass');
-    for (const later of CHECK_NAMES.slice(at + 1)) expect({ later, status: rowStatus(run, later) }).toEqual({ later, status: '➖ not run' });
+    for (const later of CHECK_NAMES.slice(at + 1))
+      expect({ later, status: rowStatus(run, later) }).toEqual({ later, status: '➖ not run' });
     // The other annotations are about nothing else: one error, no warnings.
     expect(run.annotations.map((a) => a.title)).toEqual([name]);
   }
@@ -62,7 +63,9 @@ function expectRefused(run: ActionRun, name: CheckName, message: RegExp, { stops
 }
 
 function uploads(): { certificate: string; name?: string }[] {
-  return emu.requests.filter((r) => r.method === 'POST' && r.path === '/v1/organization/certificates').map((r) => r.body as { certificate: string });
+  return emu.requests
+    .filter((r) => r.method === 'POST' && r.path === '/v1/organization/certificates')
+    .map((r) => r.body as { certificate: string });
 }
 
 let ca: MadeCertificate;
@@ -73,13 +76,23 @@ beforeAll(() => {
 describe('compiled action: each preflight rule refuses before anything is sent', () => {
   it('source: a missing certificate-file names the path', async () => {
     const run = await runAction(inputs({ 'certificate-file': 'pki/missing-ca.pem' }));
-    expectRefused(run, 'source', /certificate-file "pki\/missing-ca\.pem" \(.*pki\/missing-ca\.pem\) does not exist\. The path is relative to GITHUB_WORKSPACE/, { stops: true });
+    expectRefused(
+      run,
+      'source',
+      /certificate-file "pki\/missing-ca\.pem" \(.*pki\/missing-ca\.pem\) does not exist\. The path is relative to GITHUB_WORKSPACE/,
+      { stops: true },
+    );
     expect(run.annotations[0]!.message).toContain(path.join(run.workspace, 'pki/missing-ca.pem'));
   });
 
   it('source: a directory names the path', async () => {
     const run = await runAction(inputs({ 'certificate-file': 'pki' }), { files: { 'pki/ca.pem': ca.pem } });
-    expectRefused(run, 'source', /certificate-file "pki" \(.*\/pki\) is a directory, not the certificate file\. Point certificate-file at the PEM or DER file/, { stops: true });
+    expectRefused(
+      run,
+      'source',
+      /certificate-file "pki" \(.*\/pki\) is a directory, not the certificate file\. Point certificate-file at the PEM or DER file/,
+      { stops: true },
+    );
   });
 
   it('source: a file over 1 MiB is not read as a certificate', async () => {
@@ -89,18 +102,30 @@ describe('compiled action: each preflight rule refuses before anything is sent',
 
   it('decoding: text that is no certificate', async () => {
     const run = await runAction(inputs({ certificate: 'my-ca-certificate-goes-here' }));
-    expectRefused(run, 'decoding', /No certificate found: the input is not PEM, base64 of a PEM, or DER\. Pass the CA certificate in PEM/, { stops: true });
+    expectRefused(run, 'decoding', /No certificate found: the input is not PEM, base64 of a PEM, or DER\. Pass the CA certificate in PEM/, {
+      stops: true,
+    });
   });
 
   it('decoding: a truncated PEM', async () => {
     const run = await runAction(inputs({ certificate: ca.pem.slice(0, 400) }));
-    expectRefused(run, 'decoding', /The PEM is truncated or mangled: -----BEGIN CERTIFICATE----- has no matching -----END CERTIFICATE----- line/, { stops: true });
+    expectRefused(
+      run,
+      'decoding',
+      /The PEM is truncated or mangled: -----BEGIN CERTIFICATE----- has no matching -----END CERTIFICATE----- line/,
+      { stops: true },
+    );
   });
 
   it('single-certificate: a chain of two, naming how many and their subjects', async () => {
     const chain = chainOfTwo('E2E Chain Root');
     const run = await runAction(inputs({ certificate: chain.pem }));
-    expectRefused(run, 'single-certificate', /The input holds 2 certificates \(a chain or bundle\): 1\. CN=chain-leaf\.example\.test; 2\. CN=E2E Chain Root, O=Example Test\. Upload one CA certificate/, { stops: true });
+    expectRefused(
+      run,
+      'single-certificate',
+      /The input holds 2 certificates \(a chain or bundle\): 1\. CN=chain-leaf\.example\.test; 2\. CN=E2E Chain Root, O=Example Test\. Upload one CA certificate/,
+      { stops: true },
+    );
   });
 
   it('single-certificate: a CSR, a PKCS#7, a CRL and a public key are named', async () => {
@@ -112,7 +137,11 @@ describe('compiled action: each preflight rule refuses before anything is sent',
   });
 
   it('x509: a CERTIFICATE block that does not parse', async () => {
-    const run = await runAction(inputs({ certificate: `-----BEGIN CERTIFICATE-----\n${Buffer.from('this is not DER, only text in base64').toString('base64')}\n-----END CERTIFICATE-----` }));
+    const run = await runAction(
+      inputs({
+        certificate: `-----BEGIN CERTIFICATE-----\n${Buffer.from('this is not DER, only text in base64').toString('base64')}\n-----END CERTIFICATE-----`,
+      }),
+    );
     expectRefused(run, 'x509', /The CERTIFICATE block does not parse as X\.509 \(.+\)\. The base64 may be truncated/, { stops: true });
   });
 
@@ -120,8 +149,14 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     const leaf = makeLeaf(ca, 'service.example.test');
     for (const strict of ['true', 'false']) {
       const run = await runAction(inputs({ certificate: leaf.pem, strict }));
-      expectRefused(run, 'ca-basic-constraints', /CN=service\.example\.test is not a CA certificate \(basicConstraints CA:FALSE\).*OpenAI needs the CA that issues your client certificates \(this one was issued by CN=Preflight E2E CA, O=Example Test\)\. Upload the issuing CA's certificate instead\./);
-      expect(run.annotations.find((a) => a.title === 'ca-basic-constraints')!.message).toContain('-addext "basicConstraints=critical,CA:TRUE"');
+      expectRefused(
+        run,
+        'ca-basic-constraints',
+        /CN=service\.example\.test is not a CA certificate \(basicConstraints CA:FALSE\).*OpenAI needs the CA that issues your client certificates \(this one was issued by CN=Preflight E2E CA, O=Example Test\)\. Upload the issuing CA's certificate instead\./,
+      );
+      expect(run.annotations.find((a) => a.title === 'ca-basic-constraints')!.message).toContain(
+        '-addext "basicConstraints=critical,CA:TRUE"',
+      );
       // The certificate parsed, so the later rules ran and the summary shows it.
       expect(rowStatus(run, 'validity')).toBe('✅ pass');
       expect(run.summary).toContain('CN=service.example.test');
@@ -129,9 +164,24 @@ describe('compiled action: each preflight rule refuses before anything is sent',
   });
 
   const profile: { name: CheckName; options: Parameters<typeof makeCa>[0]; message: RegExp; addext: string }[] = [
-    { name: 'subject-key-identifier', options: { subjectKeyIdentifier: 'none', authorityKeyIdentifier: 'none' }, message: /no Subject Key Identifier/, addext: '-addext "subjectKeyIdentifier=hash"' },
-    { name: 'authority-key-identifier', options: { authorityKeyIdentifier: 'issuer:always' }, message: /no keyIdentifier \(only issuer and serial\)/, addext: '-addext "authorityKeyIdentifier=keyid:always"' },
-    { name: 'key-usage', options: { keyUsage: 'critical,keyCertSign' }, message: /Key Usage lacks cRLSign \(CRL Sign\)/, addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"' },
+    {
+      name: 'subject-key-identifier',
+      options: { subjectKeyIdentifier: 'none', authorityKeyIdentifier: 'none' },
+      message: /no Subject Key Identifier/,
+      addext: '-addext "subjectKeyIdentifier=hash"',
+    },
+    {
+      name: 'authority-key-identifier',
+      options: { authorityKeyIdentifier: 'issuer:always' },
+      message: /no keyIdentifier \(only issuer and serial\)/,
+      addext: '-addext "authorityKeyIdentifier=keyid:always"',
+    },
+    {
+      name: 'key-usage',
+      options: { keyUsage: 'critical,keyCertSign' },
+      message: /Key Usage lacks cRLSign \(CRL Sign\)/,
+      addext: '-addext "keyUsage=critical,keyCertSign,cRLSign"',
+    },
   ];
   for (const { name, options, message, addext } of profile) {
     it(`${name}: an error by default (strict), with the openssl -addext line`, async () => {
@@ -165,7 +215,11 @@ describe('compiled action: each preflight rule refuses before anything is sent',
   it('validity: 12 hours left fails under the default min-validity-days', async () => {
     const soon = await makeDatedCa(new Date(Date.now() - DAY), new Date(Date.now() + 12 * HOUR), 'Twelve Hours E2E CA');
     const run = await runAction(inputs({ certificate: soon.pem }));
-    expectRefused(run, 'validity', /in (11|12) hour\(s\): within min-validity-days \(1\)\. OpenAI refuses certificates that expire within a day\./);
+    expectRefused(
+      run,
+      'validity',
+      /in (11|12) hour\(s\): within min-validity-days \(1\)\. OpenAI refuses certificates that expire within a day\./,
+    );
   });
 
   it('validity: min-validity-days 30 refuses a CA with 10 days left', async () => {
@@ -178,7 +232,13 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     const tenDays = await makeDatedCa(new Date(Date.now() - DAY), new Date(Date.now() + 10 * DAY), 'Ten Days E2E CA');
     const run = await runAction(inputs({ certificate: tenDays.pem }));
     expect(run.code, run.stdout).toBe(0);
-    expect(run.annotations).toEqual([expect.objectContaining({ level: 'warning', title: 'validity', message: expect.stringMatching(/expires soon: .* \(warn-validity-days is 30\)\. Plan its rotation/) })]);
+    expect(run.annotations).toEqual([
+      expect.objectContaining({
+        level: 'warning',
+        title: 'validity',
+        message: expect.stringMatching(/expires soon: .* \(warn-validity-days is 30\)\. Plan its rotation/),
+      }),
+    ]);
     expect(rowStatus(run, 'validity')).toBe('⚠️ warning');
     expect(uploads()).toEqual([{ certificate: tenDays.pem }]);
   });
@@ -187,14 +247,22 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     const future = await makeDatedCa(new Date(Date.now() + 3 * DAY), new Date(Date.now() + 300 * DAY), 'Future E2E CA');
     const run = await runAction(inputs({ certificate: future.pem }));
     expect(run.code, run.stdout).toBe(0);
-    expect(run.annotations).toEqual([expect.objectContaining({ level: 'warning', title: 'validity', message: expect.stringMatching(/not valid yet/) })]);
+    expect(run.annotations).toEqual([
+      expect.objectContaining({ level: 'warning', title: 'validity', message: expect.stringMatching(/not valid yet/) }),
+    ]);
     expect(uploads()).toHaveLength(1);
   });
 
   it('size: a CA over 16 KB', async () => {
     const huge = makeHugeCa();
     const run = await runAction(inputs({ certificate: huge.pem }));
-    expectRefused(run, 'size', new RegExp(`The PEM is ${Buffer.byteLength(huge.pem)} bytes; OpenAI accepts certificates under 16 KB \\(16,384 bytes\\)\\. Issue the CA with fewer extensions`));
+    expectRefused(
+      run,
+      'size',
+      new RegExp(
+        `The PEM is ${Buffer.byteLength(huge.pem)} bytes; OpenAI accepts certificates under 16 KB \\(16,384 bytes\\)\\. Issue the CA with fewer extensions`,
+      ),
+    );
     expect(run.annotations.map((a) => a.title)).toEqual(['size']);
   });
 
@@ -202,9 +270,14 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     const leaf = makeLeaf(ca);
     const withKey = await runAction(inputs({ certificate: leaf.pem, 'dry-run': 'true' }));
     expectRefused(withKey, 'ca-basic-constraints', /is not a CA certificate/);
-    const withoutKey = await runAction({ certificate: leaf.pem, 'dry-run': 'true', 'base-url': emu.baseURL }, { env: { OPENAI_ADMIN_KEY: undefined } });
+    const withoutKey = await runAction(
+      { certificate: leaf.pem, 'dry-run': 'true', 'base-url': emu.baseURL },
+      { env: { OPENAI_ADMIN_KEY: undefined } },
+    );
     expectRefused(withoutKey, 'ca-basic-constraints', /is not a CA certificate/);
-    const expiredDry = await runAction(inputs({ certificate: (await makeDatedCa(new Date(Date.now() - 9 * DAY), new Date(Date.now() - DAY))).pem, 'dry-run': 'true' }));
+    const expiredDry = await runAction(
+      inputs({ certificate: (await makeDatedCa(new Date(Date.now() - 9 * DAY), new Date(Date.now() - DAY))).pem, 'dry-run': 'true' }),
+    );
     expectRefused(expiredDry, 'validity', /expired/);
   });
 
@@ -237,7 +310,12 @@ describe('compiled action: a private key in the input', () => {
 
   it('certificate and key together (the CA key itself): refused, masked line by line, never shown', async () => {
     const run = await runAction(inputs({ certificate: ca.pem + ca.keyPem }));
-    expectRefused(run, 'private-key', /The input contains a private key \(PRIVATE KEY\)\. Nothing was sent, and the key is not shown\. Only the CA certificate is uploaded: remove the key/, { stops: true });
+    expectRefused(
+      run,
+      'private-key',
+      /The input contains a private key \(PRIVATE KEY\)\. Nothing was sent, and the key is not shown\. Only the CA certificate is uploaded: remove the key/,
+      { stops: true },
+    );
     expectKeyMasked(run, ca.keyPem);
   });
 
@@ -252,7 +330,9 @@ describe('compiled action: a private key in the input', () => {
 
   it('a key in a certificate-file with CRLF line endings is refused and masked', async () => {
     const key = keys['openssl genrsa -traditional']!.pem;
-    const run = await runAction(inputs({ 'certificate-file': 'ca-and-key.pem' }), { files: { 'ca-and-key.pem': (ca.pem + key).replace(/\n/g, '\r\n') } });
+    const run = await runAction(inputs({ 'certificate-file': 'ca-and-key.pem' }), {
+      files: { 'ca-and-key.pem': (ca.pem + key).replace(/\n/g, '\r\n') },
+    });
     expectRefused(run, 'private-key', /private key \(RSA PRIVATE KEY\)/, { stops: true });
     expectKeyMasked(run, key);
   });
@@ -267,7 +347,10 @@ describe('compiled action: a private key in the input', () => {
   });
 
   it('a dry run with a key in the input is refused the same way', async () => {
-    const run = await runAction({ certificate: ca.pem + ca.keyPem, 'dry-run': 'true', 'base-url': emu.baseURL }, { env: { OPENAI_ADMIN_KEY: undefined } });
+    const run = await runAction(
+      { certificate: ca.pem + ca.keyPem, 'dry-run': 'true', 'base-url': emu.baseURL },
+      { env: { OPENAI_ADMIN_KEY: undefined } },
+    );
     expectRefused(run, 'private-key', /private key/, { stops: true });
     expectKeyMasked(run, ca.keyPem);
   });
@@ -283,15 +366,26 @@ describe('compiled action: every accepted encoding uploads the same clean PEM', 
   });
 
   it('has the encodings under test', () => {
-    expect(Object.keys(encodings)).toEqual(expect.arrayContaining(['PEM with CRLF line endings', 'PEM with a UTF-8 byte-order mark', 'openssl x509 -text output', 'openssl pkcs12 -nokeys export (Bag Attributes)', 'base64 of the PEM, one line', 'DER', 'base64 of the DER']));
+    expect(Object.keys(encodings)).toEqual(
+      expect.arrayContaining([
+        'PEM with CRLF line endings',
+        'PEM with a UTF-8 byte-order mark',
+        'openssl x509 -text output',
+        'openssl pkcs12 -nokeys export (Bag Attributes)',
+        'base64 of the PEM, one line',
+        'DER',
+        'base64 of the DER',
+      ]),
+    );
   });
 
   for (const name of Object.keys(encodingsOf(makeCa({ cn: 'Names only' })))) {
     it(name, async () => {
       const input = encodings[name]!;
-      const run = asFile.test(name) || Buffer.isBuffer(input)
-        ? await runAction(inputs({ 'certificate-file': 'certs/ca.input' }), { files: { 'certs/ca.input': input } })
-        : await runAction(inputs({ certificate: input }));
+      const run =
+        asFile.test(name) || Buffer.isBuffer(input)
+          ? await runAction(inputs({ 'certificate-file': 'certs/ca.input' }), { files: { 'certs/ca.input': input } })
+          : await runAction(inputs({ certificate: input }));
       expect(run.code, run.stdout).toBe(0);
       expect(run.annotations).toEqual([]);
       expect(uploads()).toEqual([{ certificate: ca.pem }]);

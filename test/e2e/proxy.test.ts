@@ -53,12 +53,20 @@ describe('compiled action: proxies and private CAs', () => {
     const proxy = await startProxy();
     open.push(proxy);
     const withCredentials = proxy.url.replace('http://', 'http://user:s3cretPassw0rd@');
-    const run = await runAction({ 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL }, { env: { HTTP_PROXY: withCredentials } });
+    const run = await runAction(
+      { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
+      { env: { HTTP_PROXY: withCredentials } },
+    );
     expect(run.code).toBe(0);
     expect(emu.requests).toHaveLength(2);
     const host = new URL(emu.baseURL).host;
     expect(proxy.seen.length).toBeGreaterThan(0);
-    for (const line of proxy.seen) expect([`CONNECT ${host}`, `GET http://${host}/v1/organization/certificates?limit=100`, `POST http://${host}/v1/organization/certificates`]).toContain(line);
+    for (const line of proxy.seen)
+      expect([
+        `CONNECT ${host}`,
+        `GET http://${host}/v1/organization/certificates?limit=100`,
+        `POST http://${host}/v1/organization/certificates`,
+      ]).toContain(line);
     expect(run.stdout).toContain(`Proxy: ${proxy.url}`);
     expect(run.everything).not.toContain('s3cretPassw0rd');
   });
@@ -95,7 +103,9 @@ describe('compiled action: proxies and private CAs', () => {
     const inputs = { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL, 'max-retries': '0' };
     const refused = await runAction(inputs);
     expect(refused.code).toBe(1);
-    expect(refused.annotations[0]!.message).toMatch(/could not connect to 127\.0\.0\.1:\d+ \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/);
+    expect(refused.annotations[0]!.message).toMatch(
+      /could not connect to 127\.0\.0\.1:\d+ \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/,
+    );
     expect(emu.certificates).toHaveLength(0);
     const trusted = await runAction(inputs, { env: { NODE_EXTRA_CA_CERTS: serverCa.certPath } });
     expect(trusted.code).toBe(0);

@@ -19,7 +19,10 @@ async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
 const writes = (emu: Emulator) => emu.requests.filter((r) => r.method !== 'GET');
 const index = (emu: Emulator, method: string, path: string | RegExp, bodyIncludes?: string): number =>
   emu.requests.findIndex(
-    (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)) && (!bodyIncludes || JSON.stringify(r.body).includes(bodyIncludes)),
+    (r) =>
+      r.method === method &&
+      (typeof path === 'string' ? r.path === path : path.test(r.path)) &&
+      (!bodyIncludes || JSON.stringify(r.body).includes(bodyIncludes)),
   );
 
 describe('compiled action: rotation', () => {
@@ -45,7 +48,12 @@ describe('compiled action: rotation', () => {
     const projects = Array.from({ length: 25 }, (_, i) => `proj_p${String(i).padStart(2, '0')}`);
     const emu = await emulator({ projects });
     const ca = makeCa();
-    const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL, 'activate-projects': projects.join(',') });
+    const run = await runAction({
+      'admin-api-key': key,
+      certificate: ca.pem,
+      'base-url': emu.baseURL,
+      'activate-projects': projects.join(','),
+    });
     expect(run.code).toBe(0);
     const id = run.outputs['certificate-id']!;
     for (const project of projects) expect(emu.activeIn(project)).toEqual([id]);
@@ -94,7 +102,15 @@ describe('compiled action: rotation', () => {
   it('retires nothing anywhere when an activation fails', async () => {
     const emu = await emulator();
     const old = emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeProjects: ['proj_alpha', 'proj_beta'] });
-    emu.addFault({ kind: 'status', status: 400, method: 'POST', path: '/v1/organization/projects/proj_beta/certificates/activate', code: 'invalid_request', message: 'boom', times: 10 });
+    emu.addFault({
+      kind: 'status',
+      status: 400,
+      method: 'POST',
+      path: '/v1/organization/projects/proj_beta/certificates/activate',
+      code: 'invalid_request',
+      message: 'boom',
+      times: 10,
+    });
     const run = await runAction({
       'admin-api-key': key,
       certificate: makeCa({ cn: 'New' }).pem,
@@ -116,7 +132,13 @@ describe('compiled action: rotation', () => {
     const ca = makeCa();
     emu.addCertificate(makeCa({ cn: 'Decoy' }).pem, { name: 'decoy' });
     const existing = emu.addCertificate(ca.pem, { name: 'corp' });
-    const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, name: 'corp', 'base-url': emu.baseURL, 'activate-projects': 'proj_alpha' });
+    const run = await runAction({
+      'admin-api-key': key,
+      certificate: ca.pem,
+      name: 'corp',
+      'base-url': emu.baseURL,
+      'activate-projects': 'proj_alpha',
+    });
     expect(run.code).toBe(0);
     expect(index(emu, 'POST', '/v1/organization/certificates')).toBe(-1);
     expect(run.outputs).toMatchObject({ 'certificate-id': existing.id, uploaded: 'false', activated: 'proj_alpha' });
@@ -140,7 +162,13 @@ describe('compiled action: rotation', () => {
     const ca = makeCa();
     const older = emu.addCertificate(ca.pem, { name: 'old' });
     emu.addFault({ kind: 'drop-after', method: 'POST', path: '/v1/organization/certificates' });
-    const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, name: 'new', 'base-url': emu.baseURL, 'reuse-existing': 'false' });
+    const run = await runAction({
+      'admin-api-key': key,
+      certificate: ca.pem,
+      name: 'new',
+      'base-url': emu.baseURL,
+      'reuse-existing': 'false',
+    });
     expect(run.code).toBe(0);
     expect(emu.certificates).toHaveLength(2);
     const stored = emu.certificates.find((c) => c.id !== older.id)!;
@@ -151,7 +179,12 @@ describe('compiled action: rotation', () => {
     const emu = await emulator();
     const ca = makeCa({ days: 200 });
     const stored = emu.addCertificate(ca.pem, { name: 'corp-2027' });
-    const run = await runAction({ 'admin-api-key': key, 'certificate-id': stored.id, 'base-url': emu.baseURL, 'activate-projects': 'proj_beta' });
+    const run = await runAction({
+      'admin-api-key': key,
+      'certificate-id': stored.id,
+      'base-url': emu.baseURL,
+      'activate-projects': 'proj_beta',
+    });
     expect(run.code).toBe(0);
     expect(run.outputs).toMatchObject({
       'certificate-id': stored.id,
@@ -176,19 +209,34 @@ describe('compiled action: rotation', () => {
   it('delete-expired deletes expired inactive certificates and keeps active and still-valid ones', async () => {
     const emu = await emulator();
     const past = await makeDatedCa(new Date(Date.now() - 400 * 86_400_000), new Date(Date.now() - 10 * 86_400_000), 'Expired');
-    const pastActive = await makeDatedCa(new Date(Date.now() - 400 * 86_400_000), new Date(Date.now() - 5 * 86_400_000), 'Expired but active');
-    const pastInProject = await makeDatedCa(new Date(Date.now() - 400 * 86_400_000), new Date(Date.now() - 3 * 86_400_000), 'Expired in a project');
+    const pastActive = await makeDatedCa(
+      new Date(Date.now() - 400 * 86_400_000),
+      new Date(Date.now() - 5 * 86_400_000),
+      'Expired but active',
+    );
+    const pastInProject = await makeDatedCa(
+      new Date(Date.now() - 400 * 86_400_000),
+      new Date(Date.now() - 3 * 86_400_000),
+      'Expired in a project',
+    );
     const expired = emu.addCertificate(past.pem, { name: 'old', skipValidation: true });
     const expiredActive = emu.addCertificate(pastActive.pem, { name: 'old', skipValidation: true, activeOrg: true });
     const expiredInProject = emu.addCertificate(pastInProject.pem, { name: 'old', skipValidation: true, activeProjects: ['proj_gamma'] });
     const valid = emu.addCertificate(makeCa().pem, { name: 'current' });
-    const run = await runAction({ 'admin-api-key': key, certificate: makeCa({ cn: 'New' }).pem, 'base-url': emu.baseURL, 'delete-expired': 'true' });
+    const run = await runAction({
+      'admin-api-key': key,
+      certificate: makeCa({ cn: 'New' }).pem,
+      'base-url': emu.baseURL,
+      'delete-expired': 'true',
+    });
     expect(run.code).toBe(0);
     expect(run.outputs.deleted).toBe(expired.id);
     const ids = emu.certificates.map((c) => c.id);
     expect(ids).not.toContain(expired.id);
     expect(ids).toEqual(expect.arrayContaining([expiredActive.id, expiredInProject.id, valid.id]));
-    expect(run.annotations).toContainEqual(expect.objectContaining({ level: 'notice', message: expect.stringContaining(expiredInProject.id) }));
+    expect(run.annotations).toContainEqual(
+      expect.objectContaining({ level: 'notice', message: expect.stringContaining(expiredInProject.id) }),
+    );
     const uploadAt = index(emu, 'POST', '/v1/organization/certificates');
     const deleteAt = index(emu, 'DELETE', /\/certificates\/cert_/);
     expect(deleteAt).toBeGreaterThan(uploadAt);
@@ -219,7 +267,12 @@ describe('compiled action: rotation', () => {
 
   it('fails on an unknown project, named, before anything is written', async () => {
     const emu = await emulator();
-    const run = await runAction({ 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL, 'activate-projects': 'proj_alpha,proj_nosuch' });
+    const run = await runAction({
+      'admin-api-key': key,
+      certificate: makeCa().pem,
+      'base-url': emu.baseURL,
+      'activate-projects': 'proj_alpha,proj_nosuch',
+    });
     expect(run.code).toBe(1);
     expect(writes(emu)).toEqual([]);
     expect(run.annotations[0]!.message).toMatch(/project proj_nosuch was not found/);
@@ -252,7 +305,14 @@ describe('compiled action: pull-request comment', () => {
     const dir = tempDir();
     const eventPath = path.join(dir, 'event.json');
     fs.writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'repo', owner: { login: 'example' } } }));
-    const env = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventPath, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'example/repo', GITHUB_JOB: 'check', GITHUB_ACTION: 'ca' };
+    const env = {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_API_URL: github.url,
+      GITHUB_REPOSITORY: 'example/repo',
+      GITHUB_JOB: 'check',
+      GITHUB_ACTION: 'ca',
+    };
     const ca = makeCa();
     const inputs = { 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL, 'dry-run': 'true', 'comment-on-pr': 'true' };
 
@@ -283,6 +343,11 @@ describe('compiled action: pull-request comment', () => {
       { env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventPath, GITHUB_API_URL: github.url } },
     );
     expect(run.code).toBe(0);
-    expect(run.annotations).toContainEqual(expect.objectContaining({ level: 'warning', message: expect.stringMatching(/Could not comment on pull request #7 \(HTTP 403\).*pull-requests: write/) }));
+    expect(run.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'warning',
+        message: expect.stringMatching(/Could not comment on pull request #7 \(HTTP 403\).*pull-requests: write/),
+      }),
+    );
   });
 });

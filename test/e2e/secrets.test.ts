@@ -44,12 +44,24 @@ function expectNothingLeaked(run: ActionRun, secrets: string[], certificate?: Ma
   // Each secret line was registered with the masker before the first line of any other kind.
   const lines = run.stdout.split('\n');
   const firstOther = lines.findIndex((l) => l.length > 0 && !l.startsWith('::add-mask::'));
-  const maskedEarly = new Set(lines.slice(0, firstOther < 0 ? lines.length : firstOther).filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length)));
+  const maskedEarly = new Set(
+    lines
+      .slice(0, firstOther < 0 ? lines.length : firstOther)
+      .filter((l) => l.startsWith('::add-mask::'))
+      .map((l) => l.slice('::add-mask::'.length)),
+  );
   for (const secret of secrets) {
     if (!run.everything.includes(secret.trim()) && !bodyLines(secret).some((l) => run.masked.includes(l))) continue; // never given to this run
-    expect(maskedEarly.has(secret.trim()) || bodyLines(secret).every((l) => maskedEarly.has(l)), `masked before the first log line: ${secret.slice(0, 20)}…`).toBe(true);
+    expect(
+      maskedEarly.has(secret.trim()) || bodyLines(secret).every((l) => maskedEarly.has(l)),
+      `masked before the first log line: ${secret.slice(0, 20)}…`,
+    ).toBe(true);
   }
-  const visible = [run.stdout, run.stderr].join('\n').split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  const visible = [run.stdout, run.stderr]
+    .join('\n')
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
   if (certificate) {
     for (const line of bodyLines(certificate.pem)) {
       expect(visible, 'the certificate PEM body is not printed').not.toContain(line);
@@ -71,7 +83,15 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     emu.addCertificate(old.pem, { name: 'corp', activeOrg: true, activeProjects: ['proj_alpha'] });
     const ca = makeCa();
     const run = await runAction(
-      { 'admin-api-key': adminKey, certificate: ca.pem, name: 'corp', 'base-url': emu.baseURL, 'activate-organization': 'true', 'activate-projects': 'proj_alpha', 'retire-previous': 'true' },
+      {
+        'admin-api-key': adminKey,
+        certificate: ca.pem,
+        name: 'corp',
+        'base-url': emu.baseURL,
+        'activate-organization': 'true',
+        'activate-projects': 'proj_alpha',
+        'retire-previous': 'true',
+      },
       { env: DEBUG_ENV },
     );
     expect(run.code).toBe(0);
@@ -110,8 +130,17 @@ describe('compiled action with debug logging on: nothing leaks', () => {
   it('failures: a hanging API, a wrong key, 403, a full organization, an unreachable host', async () => {
     const wrongKey = 'sk-admin-wrong-key-0123456789abcdef';
     const port = await closedPort();
-    const cases: Array<{ name: string; setup: (emu: Emulator) => void | Promise<void>; inputs?: Record<string, string>; secrets?: string[] }> = [
-      { name: 'hang', setup: (emu) => emu.addFault({ kind: 'hang', times: Infinity }), inputs: { 'timeout-seconds': '1', 'max-retries': '0' } },
+    const cases: Array<{
+      name: string;
+      setup: (emu: Emulator) => void | Promise<void>;
+      inputs?: Record<string, string>;
+      secrets?: string[];
+    }> = [
+      {
+        name: 'hang',
+        setup: (emu) => emu.addFault({ kind: 'hang', times: Infinity }),
+        inputs: { 'timeout-seconds': '1', 'max-retries': '0' },
+      },
       { name: '401', setup: () => undefined, inputs: { 'admin-api-key': wrongKey }, secrets: [wrongKey] },
       { name: '403', setup: (emu) => emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD }) },
       {
@@ -122,22 +151,35 @@ describe('compiled action with debug logging on: nothing leaks', () => {
         },
       },
       { name: 'unreachable', setup: () => undefined, inputs: { 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '0' } },
-      { name: 'upload refused', setup: (emu) => emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', method: 'POST', path: UPLOAD }) },
+      {
+        name: 'upload refused',
+        setup: (emu) => emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', method: 'POST', path: UPLOAD }),
+      },
     ];
     for (const c of cases) {
       const emu = await emulator();
       await c.setup(emu);
       const ca = makeCa();
-      const run = await runAction({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, ...c.inputs }, { env: DEBUG_ENV });
+      const run = await runAction(
+        { 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, ...c.inputs },
+        { env: DEBUG_ENV },
+      );
       expect(run.code, c.name).toBe(1);
-      expect(run.annotations.filter((a) => a.level === 'error'), c.name).toHaveLength(1);
+      expect(
+        run.annotations.filter((a) => a.level === 'error'),
+        c.name,
+      ).toHaveLength(1);
       expectNothingLeaked(run, secretsOf(...(c.secrets ?? [])), ca);
     }
   });
 
   it('a private key in the certificate input, as PEM and as base64 of the PEM: masked, never shown, nothing sent', async () => {
     const ca = makeCa({ key: 'rsa' });
-    for (const certificate of [`${ca.pem}${ca.keyPem}`, `${ca.keyPem}\n${ca.pem}`, Buffer.from(`${ca.pem}${ca.keyPem}`).toString('base64')]) {
+    for (const certificate of [
+      `${ca.pem}${ca.keyPem}`,
+      `${ca.keyPem}\n${ca.pem}`,
+      Buffer.from(`${ca.pem}${ca.keyPem}`).toString('base64'),
+    ]) {
       const emu = await emulator();
       const run = await runAction({ 'admin-api-key': adminKey, certificate, 'base-url': emu.baseURL }, { env: DEBUG_ENV });
       expect(run.code).toBe(1);
@@ -147,7 +189,12 @@ describe('compiled action with debug logging on: nothing leaks', () => {
       for (const line of bodyLines(ca.keyPem)) expect(run.masked).toContain(line);
       if (!certificate.includes('-----')) {
         expect(run.masked).toContain(certificate);
-        expect(run.everything.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')).not.toContain(certificate.slice(0, 64));
+        expect(
+          run.everything
+            .split('\n')
+            .filter((l) => !l.startsWith('::add-mask::'))
+            .join('\n'),
+        ).not.toContain(certificate.slice(0, 64));
       }
     }
   });
@@ -155,7 +202,10 @@ describe('compiled action with debug logging on: nothing leaks', () => {
   it('a private key in certificate-file: never shown', async () => {
     const ca = makeCa();
     const emu = await emulator();
-    const run = await runAction({ 'admin-api-key': adminKey, 'certificate-file': 'ca-and-key.pem', 'base-url': emu.baseURL }, { env: DEBUG_ENV, files: { 'ca-and-key.pem': `${ca.pem}${ca.keyPem}` } });
+    const run = await runAction(
+      { 'admin-api-key': adminKey, 'certificate-file': 'ca-and-key.pem', 'base-url': emu.baseURL },
+      { env: DEBUG_ENV, files: { 'ca-and-key.pem': `${ca.pem}${ca.keyPem}` } },
+    );
     expect(run.code).toBe(1);
     expect(emu.requests).toHaveLength(0);
     expectNothingLeaked(run, secretsOf(ca.keyPem), ca);
@@ -167,7 +217,13 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     const client = makeLeaf(anchor, 'ci-runner');
     const ca = makeCa();
     const run = await runAction(
-      { 'admin-api-key': adminKey, certificate: ca.pem, 'mtls-base-url': emu.baseURL, 'client-certificate': client.pem, 'client-key': client.keyPem },
+      {
+        'admin-api-key': adminKey,
+        certificate: ca.pem,
+        'mtls-base-url': emu.baseURL,
+        'client-certificate': client.pem,
+        'client-key': client.keyPem,
+      },
       { env: DEBUG_ENV },
     );
     expect(run.code).toBe(0);
@@ -184,19 +240,42 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     const cases = [
       { name: 'chains to the active anchor', cert: good.pem, key: good.keyPem, code: 0 },
       { name: 'chains to nothing active', cert: stranger.pem, key: stranger.keyPem, code: 1 },
-      { name: 'key of another certificate', cert: good.pem, key: stranger.keyPem, code: 1, says: /client-key is not the private key of client-certificate/ },
-      { name: 'a key that is not PEM', cert: good.pem, key: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbCwganVzdCB0ZXh0IHRoYXQgbG9va3MgbGlrZSBiYXNlNjQ=\n-----END PRIVATE KEY-----\n', code: 1, says: /client-certificate or client-key could not be read/ },
+      {
+        name: 'key of another certificate',
+        cert: good.pem,
+        key: stranger.keyPem,
+        code: 1,
+        says: /client-key is not the private key of client-certificate/,
+      },
+      {
+        name: 'a key that is not PEM',
+        cert: good.pem,
+        key: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbCwganVzdCB0ZXh0IHRoYXQgbG9va3MgbGlrZSBiYXNlNjQ=\n-----END PRIVATE KEY-----\n',
+        code: 1,
+        says: /client-certificate or client-key could not be read/,
+      },
     ];
     for (const c of cases) {
       const emu = await emulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true });
       emu.addCertificate(anchor.pem, { name: 'anchor', activeOrg: true });
       const ca = makeCa();
       const run = await runAction(
-        { 'admin-api-key': adminKey, certificate: ca.pem, 'mtls-base-url': emu.baseURL, 'client-certificate': c.cert, 'client-key': c.key, 'max-retries': '0' },
+        {
+          'admin-api-key': adminKey,
+          certificate: ca.pem,
+          'mtls-base-url': emu.baseURL,
+          'client-certificate': c.cert,
+          'client-key': c.key,
+          'max-retries': '0',
+        },
         { env: { ...DEBUG_ENV, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
       );
       expect(run.code, `${c.name}\n${run.stdout}\n${run.stderr}`).toBe(c.code);
-      if (c.code === 1) expect(run.annotations.filter((a) => a.level === 'error'), c.name).toHaveLength(1);
+      if (c.code === 1)
+        expect(
+          run.annotations.filter((a) => a.level === 'error'),
+          c.name,
+        ).toHaveLength(1);
       if (c.says) expect(run.annotations.find((a) => a.level === 'error')?.message, c.name).toMatch(c.says);
       expect(run.stdout).not.toMatch(/\n\s+at /);
       expectNothingLeaked(run, secretsOf(good.keyPem, stranger.keyPem, c.key), ca);

@@ -58,7 +58,10 @@ describe('compiled action: upload', () => {
     const ca = makeCa();
     const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL });
     expect(run.code).toBe(0);
-    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/organization/certificates', 'POST /v1/organization/certificates']);
+    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /v1/organization/certificates',
+      'POST /v1/organization/certificates',
+    ]);
     expect(emu.requests[1]!.body).toEqual({ certificate: ca.pem });
     expect(run.outputs.name).toBe('');
   });
@@ -73,7 +76,10 @@ describe('compiled action: upload', () => {
 
   it('uploads from certificate-file relative to GITHUB_WORKSPACE', async () => {
     const ca = makeCa();
-    const run = await runAction({ 'admin-api-key': key, 'certificate-file': 'pki/ca.pem', 'base-url': emu.baseURL }, { files: { 'pki/ca.pem': ca.pem } });
+    const run = await runAction(
+      { 'admin-api-key': key, 'certificate-file': 'pki/ca.pem', 'base-url': emu.baseURL },
+      { files: { 'pki/ca.pem': ca.pem } },
+    );
     expect(run.code).toBe(0);
     expect(run.outputs.fingerprint).toBe(ca.fingerprint);
   });
@@ -99,7 +105,10 @@ describe('compiled action: upload', () => {
 
   it('a dry run without an admin key sends nothing and reports from the certificate itself', async () => {
     const ca = makeCa({ days: 100 });
-    const run = await runAction({ certificate: ca.pem, 'dry-run': 'true', 'base-url': emu.baseURL }, { env: { OPENAI_ADMIN_KEY: undefined } });
+    const run = await runAction(
+      { certificate: ca.pem, 'dry-run': 'true', 'base-url': emu.baseURL },
+      { env: { OPENAI_ADMIN_KEY: undefined } },
+    );
     expect(run.code).toBe(0);
     expect(emu.requests).toHaveLength(0);
     expect(run.outputs['certificate-id']).toBe('');

@@ -60,9 +60,25 @@ function makeCa(name: string, days: number): KeyPair {
 
 function makeLeaf(name: string, issuer: string): KeyPair {
   openssl(
-    'req', '-x509', ...EC, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', `/CN=${name}`,
-    '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`,
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=clientAuth',
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '30',
+    '-subj',
+    `/CN=${name}`,
+    '-CA',
+    `${issuer}.pem`,
+    '-CAkey',
+    `${issuer}.key`,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'extendedKeyUsage=clientAuth',
   );
   return { cert: readFileSync(join(dir, `${name}.pem`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
 }
@@ -74,8 +90,21 @@ beforeAll(() => {
   shortLived = makeCa('short', 1).cert;
   client1 = makeLeaf('client-1', 'ca-1');
   client2 = makeLeaf('client-2', 'ca-2');
-  openssl('req', '-x509', ...EC, '-keyout', 'server.key', '-out', 'server.pem', '-days', '30', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1');
+  openssl(
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.pem',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  );
   server = { cert: readFileSync(join(dir, 'server.pem'), 'utf8'), key: readFileSync(join(dir, 'server.key'), 'utf8') };
   // A certificate that expired in 2020: `openssl req` cannot back-date, `openssl ca` can.
   writeFileSync(join(dir, 'index.txt'), '');
@@ -85,8 +114,24 @@ beforeAll(() => {
     '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\npolicy=p\ndefault_md=sha256\n[p]\ncommonName=supplied\n',
   );
   openssl('req', '-new', ...EC, '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=expired');
-  openssl('ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'expired.key', '-in', 'expired.csr', '-out', 'expired.pem',
-    '-startdate', '20200101000000Z', '-enddate', '20200201000000Z', '-notext');
+  openssl(
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-selfsign',
+    '-keyfile',
+    'expired.key',
+    '-in',
+    'expired.csr',
+    '-out',
+    'expired.pem',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200201000000Z',
+    '-notext',
+  );
   expired = readFileSync(join(dir, 'expired.pem'), 'utf8');
 });
 
@@ -297,7 +342,14 @@ describe('emulator (HTTP) through the openai SDK', () => {
     expect(act.object).toBe('organization.certificate.activation');
     const actItems = await collect(certs.activate({ certificate_ids: [a.id] })); // idempotent, iterable
     expect(actItems).toEqual([
-      { object: 'organization.certificate', id: a.id, name: 'a', active: true, created_at: a.created_at, certificate_details: a.certificate_details },
+      {
+        object: 'organization.certificate',
+        id: a.id,
+        name: 'a',
+        active: true,
+        created_at: a.created_at,
+        certificate_details: a.certificate_details,
+      },
     ]);
     expect(emu.activeIn('organization')).toEqual([a.id]);
 
@@ -310,7 +362,14 @@ describe('emulator (HTTP) through the openai SDK', () => {
     const pAct = await projectCerts.activate('proj_alpha', { certificate_ids: [b.id] });
     expect(pAct.object).toBe('organization.project.certificate.activation');
     expect(pAct.data).toEqual([
-      { object: 'organization.project.certificate', id: b.id, name: 'b', active: true, created_at: b.created_at, certificate_details: b.certificate_details },
+      {
+        object: 'organization.project.certificate',
+        id: b.id,
+        name: 'b',
+        active: true,
+        created_at: b.created_at,
+        certificate_details: b.certificate_details,
+      },
     ]);
     expect(emu.activeIn('proj_alpha')).toEqual([b.id]);
 

@@ -180,8 +180,7 @@ function errorBody(e: ApiError): { error: { message: string; type: string; param
   return { error: { message: e.message, type: e.type, param: e.param, code: e.code } };
 }
 
-const notFoundCertificate = (id: string): ApiError =>
-  new ApiError(404, `No certificate found with id '${id}'.`, null, 'certificate_id');
+const notFoundCertificate = (id: string): ApiError => new ApiError(404, `No certificate found with id '${id}'.`, null, 'certificate_id');
 const notFoundProject = (id: string): ApiError => new ApiError(404, `No project found with id '${id}'.`, null, 'project_id');
 
 // ---------------------------------------------------------------------------------------------------
@@ -223,9 +222,7 @@ function inspectUpload(certificate: unknown): ParsedCertificate {
   }
   const begins = certificate.match(/-----BEGIN [^\r\n-]*-----/g) ?? [];
   if (begins.length !== 1) {
-    throw invalid(
-      `The certificate must contain exactly one PEM 'CERTIFICATE' block; found ${begins.length} PEM block(s).`,
-    );
+    throw invalid(`The certificate must contain exactly one PEM 'CERTIFICATE' block; found ${begins.length} PEM block(s).`);
   }
   const block = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(certificate);
   if (!block) throw invalid("The certificate must contain exactly one PEM 'CERTIFICATE' block.");
@@ -409,8 +406,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
 
   function chainsToActiveOrgCertificate(peer: X509Certificate): boolean {
     const now = Date.now();
-    const within = (x: X509Certificate): boolean =>
-      now >= x.validFromDate.getTime() && now <= x.validToDate.getTime();
+    const within = (x: X509Certificate): boolean => now >= x.validFromDate.getTime() && now <= x.validToDate.getTime();
     if (!within(peer)) return false;
     for (const c of certificates) {
       if (!c.activeOrg) continue;
@@ -749,10 +745,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if (inc.raw.length > 0) throw new ApiError(400, `${method} ${path} does not accept a request body.`);
     } else {
       if (!isJsonContentType(req.headers['content-type'])) {
-        throw new ApiError(
-          400,
-          `Invalid Content-Type header (${req.headers['content-type'] ?? 'none'}); expected application/json.`,
-        );
+        throw new ApiError(400, `Invalid Content-Type header (${req.headers['content-type'] ?? 'none'}); expected application/json.`);
       }
       if (inc.raw.length === 0 || inc.jsonError) {
         throw new ApiError(
@@ -875,10 +868,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   };
 
   const server: Server = opts.tls
-    ? createHttpsServer(
-        { key: opts.tls.key, cert: opts.tls.cert, requestCert: requireClientCert, rejectUnauthorized: false },
-        listener,
-      )
+    ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, requestCert: requireClientCert, rejectUnauthorized: false }, listener)
     : createHttpServer(listener);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -934,9 +924,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       faults.push({ ...f });
     },
     activeIn(scope: string): string[] {
-      return certificates
-        .filter((c) => (scope === 'organization' ? c.activeOrg : c.activeProjects.has(scope)))
-        .map((c) => c.id);
+      return certificates.filter((c) => (scope === 'organization' ? c.activeOrg : c.activeProjects.has(scope))).map((c) => c.id);
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -146,17 +146,27 @@ export function parseAnnotations(stdout: string): Annotation[] {
   for (const match of stdout.matchAll(/^::(error|warning|notice)(?: ([^:]*))?::(.*)$/gm)) {
     const props = match[2] ?? '';
     const title = /(?:^|,)title=([^,]*)/.exec(props)?.[1];
-    annotations.push({ level: match[1] as Annotation['level'], title: title === undefined ? undefined : unescapeData(title).replace(/%3A/g, ':').replace(/%2C/g, ','), message: unescapeData(match[3] ?? '') });
+    annotations.push({
+      level: match[1] as Annotation['level'],
+      title: title === undefined ? undefined : unescapeData(title).replace(/%3A/g, ':').replace(/%2C/g, ','),
+      message: unescapeData(match[3] ?? ''),
+    });
   }
   return annotations;
 }
 
 /** Secrets must not appear anywhere a person or a later step can read, except in ::add-mask:: lines. */
 export function leaks(run: ActionRun, secrets: string[]): string[] {
-  const visible = run.everything.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n');
+  const visible = run.everything
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
   const found: string[] = [];
   for (const secret of secrets) {
-    for (const line of secret.split('\n').map((l) => l.trim()).filter((l) => l.length >= 8 && !l.startsWith('-----'))) {
+    for (const line of secret
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length >= 8 && !l.startsWith('-----'))) {
       if (visible.includes(line)) found.push(line);
     }
   }

@@ -57,20 +57,92 @@ export function makeCa(options: CaOptions = {}): MadeCertificate {
     extLine('authorityKeyIdentifier', options.authorityKeyIdentifier, 'keyid:always'),
     ...(options.extra ?? []),
   ].filter(Boolean);
-  const config = ['[req]', 'distinguished_name = dn', 'x509_extensions = ext', 'prompt = no', '[dn]', `CN = ${options.cn ?? 'Test mTLS CA'}`, 'O = Example Test', '[ext]', ...ext, ''].join('\n');
+  const config = [
+    '[req]',
+    'distinguished_name = dn',
+    'x509_extensions = ext',
+    'prompt = no',
+    '[dn]',
+    `CN = ${options.cn ?? 'Test mTLS CA'}`,
+    'O = Example Test',
+    '[ext]',
+    ...ext,
+    '',
+  ].join('\n');
   fs.writeFileSync(path.join(dir, 'ca.cnf'), config);
   const keyArgs = options.key === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
-  openssl(['req', '-x509', ...keyArgs, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', String(options.days ?? 365), '-config', 'ca.cnf'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...keyArgs,
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      String(options.days ?? 365),
+      '-config',
+      'ca.cnf',
+    ],
+    dir,
+  );
   return load(path.join(dir, `${name}.pem`), path.join(dir, `${name}.key`));
 }
 
 /** A leaf certificate signed by `ca` with openssl, CA:FALSE: a client certificate, or a server one for 127.0.0.1. */
-export function makeLeaf(ca: MadeCertificate, cn = 'client.example.test', days = 200, usage: 'client' | 'server' = 'client'): MadeCertificate {
+export function makeLeaf(
+  ca: MadeCertificate,
+  cn = 'client.example.test',
+  days = 200,
+  usage: 'client' | 'server' = 'client',
+): MadeCertificate {
   const dir = tempDir();
-  const eku = usage === 'server' ? 'extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage = clientAuth\n';
-  fs.writeFileSync(path.join(dir, 'leaf.ext'), `basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n${eku}subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n`);
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${cn}`], dir);
-  openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', ca.certPath, '-CAkey', ca.keyPath, '-CAcreateserial', '-days', String(days), '-extfile', 'leaf.ext', '-out', 'leaf.pem'], dir);
+  const eku =
+    usage === 'server' ? 'extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage = clientAuth\n';
+  fs.writeFileSync(
+    path.join(dir, 'leaf.ext'),
+    `basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n${eku}subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n`,
+  );
+  openssl(
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'leaf.key',
+      '-out',
+      'leaf.csr',
+      '-subj',
+      `/CN=${cn}`,
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'leaf.csr',
+      '-CA',
+      ca.certPath,
+      '-CAkey',
+      ca.keyPath,
+      '-CAcreateserial',
+      '-days',
+      String(days),
+      '-extfile',
+      'leaf.ext',
+      '-out',
+      'leaf.pem',
+    ],
+    dir,
+  );
   return load(path.join(dir, 'leaf.pem'), path.join(dir, 'leaf.key'));
 }
 
@@ -95,7 +167,13 @@ export async function makeDatedCa(notBefore: Date, notAfter: Date, cn = 'Dated T
   const dir = tempDir();
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   fs.writeFileSync(path.join(dir, 'ca.pem'), cert.toString('pem') + '\n');
-  fs.writeFileSync(path.join(dir, 'ca.key'), `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`);
+  fs.writeFileSync(
+    path.join(dir, 'ca.key'),
+    `-----BEGIN PRIVATE KEY-----\n${pkcs8
+      .toString('base64')
+      .match(/.{1,64}/g)
+      ?.join('\n')}\n-----END PRIVATE KEY-----\n`,
+  );
   return load(path.join(dir, 'ca.pem'), path.join(dir, 'ca.key'));
 }
 
@@ -108,6 +186,17 @@ function load(certPath: string, keyPath: string): MadeCertificate {
   const pem = fs.readFileSync(certPath, 'utf8');
   const keyPem = fs.readFileSync(keyPath, 'utf8');
   const parsed = new X509Certificate(pem);
-  const fingerprint = openssl(['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256'], path.dirname(certPath)).trim().replace(/^.*=/, '');
-  return { pem, keyPem, der: Buffer.from(parsed.raw), fingerprint, notBefore: new Date(parsed.validFrom), notAfter: new Date(parsed.validTo), certPath, keyPath };
+  const fingerprint = openssl(['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256'], path.dirname(certPath))
+    .trim()
+    .replace(/^.*=/, '');
+  return {
+    pem,
+    keyPem,
+    der: Buffer.from(parsed.raw),
+    fingerprint,
+    notBefore: new Date(parsed.validFrom),
+    notAfter: new Date(parsed.validTo),
+    certPath,
+    keyPath,
+  };
 }

@@ -33,7 +33,8 @@ export async function startFakeGitHub(token: string, repo = 'example/repo', issu
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = raw ? JSON.parse(raw) : null;
     state.requests.push({ method: req.method ?? '', path: url.pathname, body });
-    if (req.headers.authorization !== `token ${token}` && req.headers.authorization !== `Bearer ${token}`) return send(res, 401, { message: 'Bad credentials' });
+    if (req.headers.authorization !== `token ${token}` && req.headers.authorization !== `Bearer ${token}`)
+      return send(res, 401, { message: 'Bad credentials' });
     if (state.failWith) return send(res, state.failWith, { message: 'Resource not accessible by integration' });
     const list = `/repos/${repo}/issues/${issue}/comments`;
     if (url.pathname === list && req.method === 'GET') return send(res, 200, state.comments);
