@@ -68103,25 +68103,20 @@ class CertificateApi {
 function describeScope(scope) {
     return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
 }
-function fromListed(item) {
+function common(item) {
     return {
         id: item.id,
         name: item.name ?? null,
         createdAt: item.created_at,
         validAt: item.certificate_details?.valid_at,
         expiresAt: item.certificate_details?.expires_at,
-        active: item.active === true,
     };
 }
+function fromListed(item) {
+    return { ...common(item), active: item.active === true };
+}
 function fromStored(item) {
-    return {
-        id: item.id,
-        name: item.name ?? null,
-        createdAt: item.created_at,
-        validAt: item.certificate_details?.valid_at,
-        expiresAt: item.certificate_details?.expires_at,
-        content: item.certificate_details?.content,
-    };
+    return { ...common(item), content: item.certificate_details?.content };
 }
 
 ;// CONCATENATED MODULE: ./src/api/client.ts

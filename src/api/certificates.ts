@@ -115,24 +115,20 @@ type Stored = {
   certificate_details: { valid_at?: number; expires_at?: number; content?: string };
 };
 
-export function fromListed(item: Listed): ListedCertificate {
+function common(item: Stored): Omit<StoredCertificate, 'content'> {
   return {
     id: item.id,
     name: item.name ?? null,
     createdAt: item.created_at,
     validAt: item.certificate_details?.valid_at,
     expiresAt: item.certificate_details?.expires_at,
-    active: item.active === true,
   };
 }
 
+export function fromListed(item: Listed): ListedCertificate {
+  return { ...common(item), active: item.active === true };
+}
+
 export function fromStored(item: Stored): StoredCertificate {
-  return {
-    id: item.id,
-    name: item.name ?? null,
-    createdAt: item.created_at,
-    validAt: item.certificate_details?.valid_at,
-    expiresAt: item.certificate_details?.expires_at,
-    content: item.certificate_details?.content,
-  };
+  return { ...common(item), content: item.certificate_details?.content };
 }

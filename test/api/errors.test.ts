@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateApi, ORGANIZATION } from '../../src/api/certificates.ts';
@@ -6,6 +5,7 @@ import { explainApiError, hostOf } from '../../src/api/errors.ts';
 import { ActionError } from '../../src/errors.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa } from '../helpers/certs.ts';
+import { closedPort } from '../helpers/net.ts';
 
 const REQUEST_ID = /\(request id req_[0-9a-f]{32}\)\.$/;
 const DAY = 86_400_000;
@@ -312,12 +312,3 @@ describe('explainApiError, unit', () => {
     expect(hostOf('not a url')).toBe('not a url');
   });
 });
-
-/** A port on 127.0.0.1 that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

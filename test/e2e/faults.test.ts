@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa, type MadeCertificate } from '../helpers/certs.ts';
 import { leaks, runAction, type ActionRun } from '../helpers/action.ts';
+import { closedPort } from '../helpers/net.ts';
 
 const key = 'sk-admin-emulator-test-key';
 const UPLOAD = '/organization/certificates';
@@ -251,12 +251,3 @@ describe('compiled action: failures a user can act on', () => {
     expect(emu.certificates).toHaveLength(2);
   });
 });
-
-/** A port on 127.0.0.1 that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

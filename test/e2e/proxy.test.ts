@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { runAction } from '../helpers/action.ts';
 import { makeCa, makeLeaf } from '../helpers/certs.ts';
+import { closedPort } from '../helpers/net.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 
 const key = 'sk-admin-emulator-test-key';
@@ -17,14 +17,6 @@ async function httpsEmulator() {
   const emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem } });
   open.push(emu);
   return { emu, serverCa };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('compiled action: proxies and private CAs', () => {

@@ -7,13 +7,13 @@
  * no raw API response or SDK debug line is.
  */
 import * as fs from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, leaks, runAction, type ActionRun } from '../helpers/action.ts';
 import { makeCa, makeDatedCa, makeLeaf, tempDir, type MadeCertificate } from '../helpers/certs.ts';
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
+import { closedPort } from '../helpers/net.ts';
 
 const adminKey = 'sk-admin-emulator-test-key';
 const DEBUG_ENV = { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true', OPENAI_LOG: 'debug' };
@@ -304,12 +304,3 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     for (const line of bodyLines(ca.pem)) expect(comment).not.toContain(line);
   });
 });
-
-/** A port on 127.0.0.1 that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
