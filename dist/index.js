@@ -68473,7 +68473,7 @@ async function applyPlan(api, plan, certificate, options, outcome) {
     else {
         outcome.certificate = plan.target.certificate;
         if (plan.target.kind === 'reuse')
-            options.log(`The organization already holds this certificate as ${plan.target.certificate.id}: reused, not uploaded again.`);
+            reportReuse(plan.target.certificate, options);
     }
     const id = outcome.certificate.id;
     const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
@@ -68515,6 +68515,13 @@ async function deleteExpired(api, certificates, options, outcome, why) {
             outcome.keptInUse.push(certificate.id);
             options.notice(`Kept ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`);
         }
+    }
+}
+function reportReuse(stored, options) {
+    options.log(`The organization already holds this certificate as ${stored.id}: reused, not uploaded again.`);
+    if (options.name && stored.name !== options.name) {
+        options.notice(`${stored.id} keeps its name ${stored.name === null ? '(none)' : `"${stored.name}"`}; the name "${options.name}" was not applied. ` +
+            'Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.');
     }
 }
 
@@ -69725,6 +69732,7 @@ function concludePreflight(preflight, report) {
     if (failed.length === 0)
         return true;
     report.failure = `${failed.length === 1 ? 'the check' : `${failed.length} checks`} ${failed.map((c) => c.name).join(', ')} failed; nothing was sent to OpenAI.`;
+    core/* info */.pq(`Stopped: ${report.failure} Fix the certificate and run again.`);
     process.exitCode = core/* ExitCode */.yU.Failure;
     return false;
 }

@@ -69,8 +69,7 @@ export async function applyPlan(
     options.log(`Uploaded ${result.certificate.id}${result.attempts > 1 ? ` (after ${result.attempts} attempts)` : ''}.`);
   } else {
     outcome.certificate = plan.target.certificate;
-    if (plan.target.kind === 'reuse')
-      options.log(`The organization already holds this certificate as ${plan.target.certificate.id}: reused, not uploaded again.`);
+    if (plan.target.kind === 'reuse') reportReuse(plan.target.certificate, options);
   }
   const id = outcome.certificate.id;
 
@@ -123,5 +122,15 @@ async function deleteExpired(
         `Kept ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`,
       );
     }
+  }
+}
+
+function reportReuse(stored: StoredCertificate, options: ApplyOptions): void {
+  options.log(`The organization already holds this certificate as ${stored.id}: reused, not uploaded again.`);
+  if (options.name && stored.name !== options.name) {
+    options.notice(
+      `${stored.id} keeps its name ${stored.name === null ? '(none)' : `"${stored.name}"`}; the name "${options.name}" was not applied. ` +
+        'Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.',
+    );
   }
 }

@@ -145,6 +145,7 @@ function concludePreflight(preflight: Preflight, report: RunReport): boolean {
   core.info(`Preflight: ${passed} of ${preflight.checks.length} checks pass; ${failed.length} fail, ${warnings} warn.`);
   if (failed.length === 0) return true;
   report.failure = `${failed.length === 1 ? 'the check' : `${failed.length} checks`} ${failed.map((c) => c.name).join(', ')} failed; nothing was sent to OpenAI.`;
+  core.info(`Stopped: ${report.failure} Fix the certificate and run again.`);
   process.exitCode = core.ExitCode.Failure;
   return false;
 }

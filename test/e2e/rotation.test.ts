@@ -147,6 +147,18 @@ describe('compiled action: rotation', () => {
     expect(contentReads.map((r) => r.path)).toEqual([`/v1/organization/certificates/${existing.id}`]);
   });
 
+  it('says so when the reused certificate keeps another name', async () => {
+    const emu = await emulator();
+    const ca = makeCa();
+    const existing = emu.addCertificate(ca.pem, { name: 'corp-2026' });
+    const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, name: 'corp-2027', 'base-url': emu.baseURL });
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatchObject({ 'certificate-id': existing.id, name: 'corp-2026', uploaded: 'false' });
+    expect(run.annotations).toContainEqual(
+      expect.objectContaining({ level: 'notice', message: expect.stringContaining(`${existing.id} keeps its name "corp-2026"`) }),
+    );
+  });
+
   it('uploads a duplicate when reuse-existing is false', async () => {
     const emu = await emulator();
     const ca = makeCa();
