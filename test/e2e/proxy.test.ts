@@ -1,12 +1,15 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
-import { runAction } from '../helpers/action.ts';
-import { makeCa, makeLeaf } from '../helpers/certs.ts';
+import { FAKE_GITHUB_TOKEN, runAction } from '../helpers/action.ts';
+import { makeCa, makeLeaf, tempDir } from '../helpers/certs.ts';
 import { closedPort } from '../helpers/net.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
+import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
 
 const key = 'sk-admin-emulator-test-key';
-const open: Array<Emulator | TestProxy> = [];
+const open: Array<Emulator | TestProxy | FakeGitHub> = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
@@ -77,6 +80,34 @@ describe('compiled action: proxies and private CAs', () => {
       expect(proxy.seen).toEqual([]);
     });
   }
+
+  it('sends the pull-request comment through the proxy too (GITHUB_API_URL on a host that is not loopback)', async () => {
+    const { emu, serverCa } = await httpsEmulator();
+    const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
+    const proxy = await startProxy(['github.test']);
+    open.push(github, proxy);
+    const eventPath = path.join(tempDir(), 'event.json');
+    fs.writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7 } }));
+    const githubPort = new URL(github.url).port;
+    const run = await runAction(
+      { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL, 'dry-run': 'true', 'comment-on-pr': 'true' },
+      {
+        env: {
+          HTTPS_PROXY: proxy.url,
+          HTTP_PROXY: proxy.url,
+          NO_PROXY: '127.0.0.1',
+          NODE_EXTRA_CA_CERTS: serverCa.certPath,
+          GITHUB_EVENT_NAME: 'pull_request',
+          GITHUB_EVENT_PATH: eventPath,
+          GITHUB_API_URL: `http://github.test:${githubPort}`,
+        },
+      },
+    );
+    expect(run.code).toBe(0);
+    expect(github.comments).toHaveLength(1);
+    expect(proxy.seen.length).toBeGreaterThan(0);
+    expect(proxy.seen.every((line) => line.includes(`github.test:${githubPort}`))).toBe(true);
+  });
 
   it('names the proxy when it refuses the connection', async () => {
     const { emu, serverCa } = await httpsEmulator();

@@ -12,10 +12,15 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(): Promise<TestProxy> {
+/**
+ * `aliases` maps made-up host names (e.g. `github.test`) to 127.0.0.1, so a client that bypasses the proxy
+ * for loopback addresses can still be pointed at a local server through it.
+ */
+export async function startProxy(aliases: string[] = []): Promise<TestProxy> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
-  const loopback = (host: string): boolean => host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  const loopback = (host: string): boolean => host === '127.0.0.1' || host === 'localhost' || host === '[::1]' || aliases.includes(host);
+  const resolve = (host: string): string => (aliases.includes(host) ? '127.0.0.1' : host);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push(`${req.method} ${req.url}`);
     const target = new URL(req.url ?? '');
@@ -24,7 +29,13 @@ export async function startProxy(): Promise<TestProxy> {
       return;
     }
     const upstream = httpRequest(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers },
+      {
+        host: resolve(target.hostname),
+        port: target.port,
+        path: target.pathname + target.search,
+        method: req.method,
+        headers: req.headers,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -40,7 +51,7 @@ export async function startProxy(): Promise<TestProxy> {
       client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
-    const upstream = connect(Number(port), host, () => {
+    const upstream = connect(Number(port), resolve(host), () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(client);
