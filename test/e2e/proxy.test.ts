@@ -1,24 +1,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../emulator/emulator.ts';
+import { describe, expect, it } from 'vitest';
+import { startEmulator } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, runAction } from '../helpers/action.ts';
 import { makeCa, makeLeaf, tempDir } from '../helpers/certs.ts';
 import { closedPort } from '../helpers/net.ts';
-import { startProxy, type TestProxy } from '../helpers/proxy.ts';
-import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
+import { closeAfterEach } from '../helpers/servers.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { startFakeGitHub } from '../helpers/fake-github.ts';
 
 const key = 'sk-admin-emulator-test-key';
-const open: Array<Emulator | TestProxy | FakeGitHub> = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const track = closeAfterEach();
 
 async function httpsEmulator() {
   const serverCa = makeCa({ cn: 'Private TLS inspection CA' });
   const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
   const emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem } });
-  open.push(emu);
+  track(emu);
   return { emu, serverCa };
 }
 
@@ -27,7 +25,7 @@ describe('compiled action: proxies and private CAs', () => {
     it(`sends every API call through the proxy named by ${variable} (CONNECT tunnel over HTTPS)`, async () => {
       const { emu, serverCa } = await httpsEmulator();
       const proxy = await startProxy();
-      open.push(proxy);
+      track(proxy);
       const run = await runAction(
         { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL, 'activate-projects': 'proj_alpha' },
         { env: { [variable]: proxy.url, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
@@ -44,9 +42,9 @@ describe('compiled action: proxies and private CAs', () => {
 
   it('sends plain-HTTP calls through HTTP_PROXY, and says which proxy without its credentials', async () => {
     const emu = await startEmulator();
-    open.push(emu);
+    track(emu);
     const proxy = await startProxy();
-    open.push(proxy);
+    track(proxy);
     const withCredentials = proxy.url.replace('http://', 'http://user:s3cretPassw0rd@');
     const run = await runAction(
       { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
@@ -70,7 +68,7 @@ describe('compiled action: proxies and private CAs', () => {
     it(`reaches hosts in NO_PROXY=${noProxy} directly`, async () => {
       const { emu, serverCa } = await httpsEmulator();
       const proxy = await startProxy();
-      open.push(proxy);
+      track(proxy);
       const run = await runAction(
         { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
         { env: { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
@@ -85,7 +83,8 @@ describe('compiled action: proxies and private CAs', () => {
     const { emu, serverCa } = await httpsEmulator();
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
     const proxy = await startProxy(['github.test']);
-    open.push(github, proxy);
+    track(github);
+    track(proxy);
     const eventPath = path.join(tempDir(), 'event.json');
     fs.writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7 } }));
     const githubPort = new URL(github.url).port;

@@ -1,21 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa, tempDir } from '../helpers/certs.ts';
 import { FAKE_GITHUB_TOKEN, runAction } from '../helpers/action.ts';
-import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
+import { startFakeGitHub } from '../helpers/fake-github.ts';
+import { closeAfterEach } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
-const open: Array<Emulator | FakeGitHub> = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emu = await startEmulator(options);
-  open.push(emu);
-  return emu;
-}
+const track = closeAfterEach();
+const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 const writes = (emu: Emulator) => emu.requests.filter((r) => r.method !== 'GET');
 const index = (emu: Emulator, method: string, path: string | RegExp, bodyIncludes?: string): number =>
   emu.requests.findIndex(
@@ -313,7 +307,7 @@ describe('compiled action: pull-request comment', () => {
   it('creates one comment, then updates it in place', async () => {
     const emu = await emulator();
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
-    open.push(github);
+    track(github);
     const dir = tempDir();
     const eventPath = path.join(dir, 'event.json');
     fs.writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'repo', owner: { login: 'example' } } }));
@@ -345,7 +339,7 @@ describe('compiled action: pull-request comment', () => {
   it('a refused comment is a warning, not a failure', async () => {
     const emu = await emulator();
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
-    open.push(github);
+    track(github);
     github.failWith = 403;
     const dir = tempDir();
     const eventPath = path.join(dir, 'event.json');

@@ -8,27 +8,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, leaks, runAction, type ActionRun } from '../helpers/action.ts';
 import { makeCa, makeDatedCa, makeLeaf, tempDir, type MadeCertificate } from '../helpers/certs.ts';
-import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
+import { startFakeGitHub } from '../helpers/fake-github.ts';
 import { closedPort } from '../helpers/net.ts';
+import { closeAfterEach } from '../helpers/servers.ts';
 
 const adminKey = 'sk-admin-emulator-test-key';
 const DEBUG_ENV = { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true', OPENAI_LOG: 'debug' };
 const UPLOAD = '/organization/certificates';
 const DAY = 86_400_000;
 
-const open: Array<Emulator | FakeGitHub> = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emu = await startEmulator(options);
-  open.push(emu);
-  return emu;
-}
+const track = closeAfterEach();
+const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 
 /** Lines of a PEM body (base64), armour left out. */
 function bodyLines(pem: string): string[] {
@@ -285,7 +279,7 @@ describe('compiled action with debug logging on: nothing leaks', () => {
   it('the pull-request comment carries no secret and no PEM', async () => {
     const emu = await emulator();
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
-    open.push(github);
+    track(github);
     const eventPath = path.join(tempDir(), 'event.json');
     fs.writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'repo', owner: { login: 'example' } } }));
     const ca = makeCa();
