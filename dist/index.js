@@ -68525,6 +68525,8 @@ function reportReuse(stored, options) {
     }
 }
 
+// EXTERNAL MODULE: ./node_modules/asn1js/build/index.js
+var build = __nccwpck_require__(4549);
 ;// CONCATENATED MODULE: ./src/certificate/decode.ts
 /**
  * Turns whatever a user put in a secret or a file into PEM blocks: PEM with CRLF endings, a byte-order
@@ -68533,6 +68535,7 @@ function reportReuse(stored, options) {
  * DER file. DER is recognised by its structure, so a DER private key, CSR, CRL, PKCS#7 or PKCS#12 file
  * is named for what it is instead of being taken for a certificate. Pure: nothing is logged here.
  */
+
 /** A whole PEM block; the body may not contain a run of dashes, so a BEGIN without END cannot swallow the next block. */
 const BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----[ \t]*\n?((?:(?!-----)[\s\S])*?)-----END \1-----/g;
 const BEGIN_LINE = /-----BEGIN ([A-Z0-9 #]+)-----/g;
@@ -68646,55 +68649,43 @@ function unwrapBase64(text) {
     const decoded = Buffer.from(compact, 'base64');
     return decoded.length > 0 ? decoded : undefined;
 }
-/** One DER tag-length-value at `at`, or undefined when the bytes there are not one (low tag numbers, definite lengths). */
-function readTlv(bytes, at, limit = bytes.length) {
-    if (at + 2 > limit)
-        return undefined;
-    const tag = bytes[at];
-    if ((tag & 0x1f) === 0x1f)
-        return undefined;
-    let length = bytes[at + 1];
-    let contentStart = at + 2;
-    if (length & 0x80) {
-        const count = length & 0x7f;
-        if (count === 0 || count > 4 || contentStart + count > limit)
-            return undefined;
-        length = 0;
-        for (let i = 0; i < count; i++)
-            length = length * 256 + bytes[contentStart + i];
-        contentStart += count;
-    }
-    const end = contentStart + length;
-    return end > limit ? undefined : { tag, contentStart, end };
+/** The identifier byte of a node, as DER writes it: 0x30 SEQUENCE, 0x02 INTEGER, 0xa0 [0] constructed... */
+function tagOf(node) {
+    const id = node.idBlock;
+    return ((id.tagClass - 1) << 6) | (id.isConstructed ? 0x20 : 0) | id.tagNumber;
 }
-function children(bytes, parent) {
-    const out = [];
-    for (let at = parent.contentStart; at < parent.end;) {
-        const child = readTlv(bytes, at, parent.end);
-        if (!child)
-            return undefined;
-        out.push(child);
-        at = child.end;
-    }
-    return out;
+function childrenOf(node) {
+    const value = node.valueBlock.value;
+    return node.idBlock.isConstructed && Array.isArray(value) ? value : [];
+}
+/** The first BER object in `bytes` and how many bytes it spans, or undefined when the bytes are not one. */
+function parseObject(bytes) {
+    const { offset, result } = build.fromBER(bytes);
+    return offset > 0 && !result.error ? { node: result, length: offset } : undefined;
 }
 /**
- * Splits the input into DER objects when it is nothing but DER SEQUENCEs back to back (trailing white
+ * Splits the input into DER objects when it is nothing but SEQUENCEs back to back (trailing white
  * space or NUL bytes allowed); undefined for anything else, e.g. text.
  */
 function splitDer(bytes) {
-    // PKCS#12 files from some tools are BER with indefinite lengths: recognise them all the same.
+    // A PKCS#12 file from some tools is BER with indefinite lengths; one that starts like it is taken for
+    // one even when it does not parse (truncated, say), so that it is treated as key material.
     if (bytes.subarray(0, 5).equals(BER_PKCS12_START))
         return [bytes];
+    // Every supported structure is a SEQUENCE: 0x30 then a length. Text never starts that way (0x30 is "0").
+    if (bytes[0] !== SEQUENCE || (bytes[1] ?? 0) < 0x02)
+        return undefined;
     const padding = (at) => bytes.subarray(at).every((b) => [0x00, 0x09, 0x0a, 0x0d, 0x20].includes(b));
     const objects = [];
     for (let at = 0; at < bytes.length && !(objects.length > 0 && padding(at));) {
-        const tlv = readTlv(bytes, at);
-        // Every supported structure is a SEQUENCE of something: a bare tag byte of text would not parse as one.
-        if (!tlv || tlv.tag !== 0x30 || tlv.end - tlv.contentStart < 2 || !children(bytes, tlv))
+        // A chain is a handful of certificates; thousands of objects are not a certificate input at all.
+        if (objects.length >= MAX_DER_OBJECTS)
             return undefined;
-        objects.push(bytes.subarray(at, tlv.end));
-        at = tlv.end;
+        const parsed = parseObject(bytes.subarray(at));
+        if (!parsed || tagOf(parsed.node) !== SEQUENCE || childrenOf(parsed.node).length === 0)
+            return undefined;
+        objects.push(bytes.subarray(at, at + parsed.length));
+        at += parsed.length;
     }
     return objects.length > 0 ? objects : undefined;
 }
@@ -68706,36 +68697,35 @@ const OID = 0x06;
 const UTC_TIME = 0x17;
 const GENERALIZED_TIME = 0x18;
 const CONTEXT_0 = 0xa0;
+const SIGNED_DATA_OID = '1.2.840.113549.1.7.2';
 const BER_PKCS12_START = Buffer.from([0x30, 0x80, 0x02, 0x01, 0x03]);
-const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex');
+const MAX_DER_OBJECTS = 100;
 /** What a DER object is, by its outline, named as its PEM label would name it. Unknown shapes count as certificates (x509 then says why they do not parse). */
 function classifyDer(der) {
     if (der.subarray(0, 5).equals(BER_PKCS12_START))
         return 'PKCS12';
-    const top = readTlv(der, 0);
-    const kids = top && children(der, top);
-    if (!kids)
+    const parsed = parseObject(der);
+    if (!parsed)
         return 'CERTIFICATE';
-    const tags = kids.map((k) => k.tag);
+    const kids = childrenOf(parsed.node);
+    const tags = kids.map(tagOf);
     const small = (i) => {
-        const k = kids[i];
-        return k && k.tag === INTEGER && k.end - k.contentStart === 1 ? der[k.contentStart] : undefined;
+        const kid = kids[i];
+        const bytes = kid && tagOf(kid) === INTEGER ? kid.valueBlock.valueHexView : undefined;
+        return bytes?.length === 1 ? bytes[0] : undefined;
     };
     const is = (...expected) => expected.every((tag, i) => tags[i] === tag);
     if (is(SEQUENCE, SEQUENCE, BIT_STRING) && tags.length === 3) {
         // A signed structure: certificate, CRL or CSR, told apart by the to-be-signed part.
-        const tbs = children(der, kids[0]) ?? [];
-        const tbsTags = tbs.map((k) => k.tag);
+        const tbsTags = childrenOf(kids[0]).map(tagOf);
         if (tbsTags.slice(0, 4).some((t) => t === UTC_TIME || t === GENERALIZED_TIME))
             return 'X509 CRL';
         if (tbsTags.length === 4 && tbsTags[0] === INTEGER && tbsTags[3] === CONTEXT_0)
             return 'CERTIFICATE REQUEST';
         return 'CERTIFICATE';
     }
-    if (is(OID)) {
-        const oid = kids[0];
-        return der.subarray(oid.contentStart, oid.end).equals(SIGNED_DATA_OID) ? 'PKCS7' : 'CMS';
-    }
+    if (is(OID))
+        return kids[0].valueBlock.toString() === SIGNED_DATA_OID ? 'PKCS7' : 'CMS';
     if (is(INTEGER, SEQUENCE) && small(0) === 3 && tags.length <= 3)
         return 'PKCS12';
     if (is(INTEGER, SEQUENCE, OCTET_STRING))

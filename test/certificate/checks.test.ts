@@ -611,7 +611,7 @@ describe('rule size', () => {
 
 describe('hostile or accidental large inputs (up to the 1 MiB the source allows)', () => {
   const MiB = 1024 * 1024;
-  it('finish quickly and keep every message short', () => {
+  it('fail and keep every message short', () => {
     const cases: Record<string, Buffer> = {};
     const bundle = Buffer.from(ca.pem.repeat(Math.floor((MiB - 1) / Buffer.byteLength(ca.pem))));
     cases['a bundle of hundreds of certificates'] = bundle;
@@ -624,10 +624,9 @@ describe('hostile or accidental large inputs (up to the 1 MiB the source allows)
     cases['one megabyte of dashes'] = Buffer.from('-'.repeat(MiB));
     for (const [name, input] of Object.entries(cases)) {
       expect(input.length).toBeLessThanOrEqual(MiB);
-      const started = Date.now();
+      // No timing assertion here (figures belong in benchmarks); the test timeout catches a runaway.
       const result = runPreflight(input, options());
-      const ms = Date.now() - started;
-      expect({ name, ok: result.ok, fast: ms < 3000 }).toEqual({ name, ok: false, fast: true });
+      expect({ name, ok: result.ok }).toEqual({ name, ok: false });
       for (const c of result.checks)
         expect({ name, check: c.name, short: `${c.message} ${c.hint ?? ''}`.length < 4000 }).toEqual({ name, check: c.name, short: true });
     }
