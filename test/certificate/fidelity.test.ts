@@ -156,7 +156,6 @@ describe('fidelity with openssl on real CA certificates', () => {
     expect(tally.akiKeyId).toBeGreaterThan(0);
     expect(tally.noAki).toBeGreaterThan(0);
     expect(tally.usageOk).toBeGreaterThan(0);
-    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it('inspectCertificate never throws on a real root, and the clean PEM round-trips', () => {
