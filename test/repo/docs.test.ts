@@ -119,5 +119,9 @@ describe('repository conventions', () => {
       expect(fs.existsSync(path.join(ROOT, file)), file).toBe(true);
     }
     expect(fs.readFileSync(path.join(ROOT, '.node-version'), 'utf8').trim()).toBe('24');
+    const licences = fs.readFileSync(path.join(ROOT, 'dist', 'licenses.txt'), 'utf8');
+    for (const name of Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).dependencies)) {
+      expect(licences, `licence of ${name}`).toMatch(new RegExp(`^${name.replace('/', '\\/')} \\d`, 'm'));
+    }
   });
 });
