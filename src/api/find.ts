@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { APIError } from 'openai';
 import { ActionError } from '../errors.js';
+import { decodeInput } from '../certificate/decode.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import type { CertificateApi, ListedCertificate, StoredCertificate } from './certificates.js';
 
@@ -37,9 +38,16 @@ export function seconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
 
-function fingerprintOf(pem: string): string | undefined {
+/**
+ * The fingerprint of the certificate in an API `content` field. OpenAI's documentation shows that PEM on
+ * one line (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`), which OpenSSL's PEM reader
+ * refuses, so it goes through the same decoder as the user's input.
+ */
+function fingerprintOf(content: string): string | undefined {
+  const block = decodeInput(content).blocks.find((b) => b.label === 'CERTIFICATE');
+  if (!block) return undefined;
   try {
-    return new X509Certificate(pem).fingerprint256;
+    return new X509Certificate(block.der).fingerprint256;
   } catch {
     return undefined;
   }

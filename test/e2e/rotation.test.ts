@@ -153,6 +153,19 @@ describe('compiled action: rotation', () => {
     );
   });
 
+  it('reuses, and acts by certificate-id, when the API returns the PEM on one line as its documentation shows', async () => {
+    const emu = await emulator({ contentStyle: 'single-line' });
+    const ca = makeCa();
+    const existing = emu.addCertificate(ca.pem, { name: 'corp' });
+    const reused = await runAction({ 'admin-api-key': key, certificate: ca.pem, name: 'corp', 'base-url': emu.baseURL });
+    expect(reused.code).toBe(0);
+    expect(reused.outputs).toMatchObject({ 'certificate-id': existing.id, uploaded: 'false' });
+    expect(emu.certificates).toHaveLength(1);
+    const byId = await runAction({ 'admin-api-key': key, 'certificate-id': existing.id, 'base-url': emu.baseURL });
+    expect(byId.code).toBe(0);
+    expect(byId.outputs.fingerprint).toBe(ca.fingerprint);
+  });
+
   it('uploads a duplicate when reuse-existing is false', async () => {
     const emu = await emulator();
     const ca = makeCa();

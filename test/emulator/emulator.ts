@@ -39,6 +39,11 @@ export interface EmulatorOptions {
    * this (non-client-certificate) server get 403 `mtls_required`. Ignored when `requireClientCertificate`.
    */
   enforceOrgMtlsOnPlainHost?: boolean;
+  /**
+   * How `include[]=content` returns the PEM: `as-uploaded` (default), or `single-line`, the shape
+   * OpenAI's documentation shows (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`).
+   */
+  contentStyle?: 'as-uploaded' | 'single-line';
 }
 
 export interface RecordedRequest {
@@ -342,6 +347,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const projects = new Set(opts.projects ?? DEFAULT_PROJECTS);
   const requireClientCert = Boolean(opts.tls && opts.requireClientCertificate);
   const enforceOrgMtls = Boolean(opts.enforceOrgMtlsOnPlainHost) && !requireClientCert;
+  const contentOf = (pem: string): string => (opts.contentStyle === 'single-line' ? pem.replace(/\r?\n/g, '') : pem);
 
   const certificates: StoredCertificate[] = [];
   const requests: RecordedRequest[] = [];
@@ -367,7 +373,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       id: c.id,
       name: c.name,
       created_at: c.created_at,
-      certificate_details: withContent ? { ...details(c), content: c.pem } : details(c),
+      certificate_details: withContent ? { ...details(c), content: contentOf(c.pem) } : details(c),
     };
   }
 
