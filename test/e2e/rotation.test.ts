@@ -153,8 +153,8 @@ describe('compiled action: rotation', () => {
     );
   });
 
-  it('reuses, and acts by certificate-id, when the API returns the PEM on one line as its documentation shows', async () => {
-    const emu = await emulator({ contentStyle: 'single-line' });
+  it('reuses, and acts by certificate-id, when the API returns the PEM with its line breaks', async () => {
+    const emu = await emulator({ contentStyle: 'as-uploaded' });
     const ca = makeCa();
     const existing = emu.addCertificate(ca.pem, { name: 'corp' });
     const reused = await runAction({ 'admin-api-key': key, certificate: ca.pem, name: 'corp', 'base-url': emu.baseURL });

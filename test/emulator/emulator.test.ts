@@ -271,7 +271,8 @@ describe('emulator (HTTP) through the openai SDK', () => {
     });
 
     const withContent = await certs.retrieve(a.id, { include: ['content'] });
-    expect(withContent.certificate_details.content).toBe(ca1.cert);
+    // OpenAI's documentation shows the content as one line of PEM; the emulator answers the same way.
+    expect(withContent.certificate_details.content).toBe(ca1.cert.replace(/\n/g, ''));
     expect(withContent.object).toBe('certificate');
     expect('active' in withContent).toBe(false);
     expect(emu.requests.at(-1)?.query).toEqual({ 'include[]': 'content' });
@@ -714,7 +715,7 @@ describe('emulator (HTTPS) as an mTLS host', () => {
     });
     const created = await c.admin.organization.certificates.create({ certificate: ca1.cert, name: 'over tls' });
     expect((await c.admin.organization.certificates.retrieve(created.id, { include: ['content'] })).certificate_details.content).toBe(
-      ca1.cert,
+      ca1.cert.replace(/\n/g, ''),
     );
     expect(emu.requests.every((r) => r.clientCertSubject === undefined)).toBe(true);
   });

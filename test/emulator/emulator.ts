@@ -40,8 +40,8 @@ export interface EmulatorOptions {
    */
   enforceOrgMtlsOnPlainHost?: boolean;
   /**
-   * How `include[]=content` returns the PEM: `as-uploaded` (default), or `single-line`, the shape
-   * OpenAI's documentation shows (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`).
+   * How `include[]=content` returns the PEM: `single-line` (default), the shape OpenAI's documentation
+   * shows (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`), or `as-uploaded`.
    */
   contentStyle?: 'as-uploaded' | 'single-line';
 }
@@ -347,7 +347,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const projects = new Set(opts.projects ?? DEFAULT_PROJECTS);
   const requireClientCert = Boolean(opts.tls && opts.requireClientCertificate);
   const enforceOrgMtls = Boolean(opts.enforceOrgMtlsOnPlainHost) && !requireClientCert;
-  const contentOf = (pem: string): string => (opts.contentStyle === 'single-line' ? pem.replace(/\r?\n/g, '') : pem);
+  const contentOf = (pem: string): string => (opts.contentStyle !== 'as-uploaded' ? pem.replace(/\r?\n/g, '') : pem);
 
   const certificates: StoredCertificate[] = [];
   const requests: RecordedRequest[] = [];
