@@ -1,4 +1,4 @@
-import type { ListedCertificate, StoredCertificate } from '../api/certificates.js';
+import type { StoredCertificate } from '../api/certificates.js';
 import type { Outcome } from '../apply.js';
 import type { Check } from '../certificate/checks.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
@@ -43,4 +43,3 @@ export function isoSeconds(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export type { ListedCertificate };
