@@ -42,4 +42,3 @@ export function daysUntil(expiresAt: number, now: Date): number {
 export function isoSeconds(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
-
