@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { Settings } from '../inputs.js';
+import { nodeFetch } from './transport.js';
 
 export interface ClientTarget {
   client: OpenAI;
@@ -15,9 +16,10 @@ export interface ClientTarget {
  * OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response is printed.
  * (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
  *
- * Node's fetch ignores HTTPS_PROXY; when a proxy is set, or a client certificate is to be presented,
- * requests go through undici's EnvHttpProxyAgent, which honours HTTP(S)_PROXY and NO_PROXY in either
- * case. undici is loaded only then, so a plain run does not pay for it.
+ * A plain run goes over Node's `http`/`https` modules (transport.ts), the quickest way to start.
+ * When a proxy is set, or a client certificate is to be presented, requests go through undici's
+ * EnvHttpProxyAgent, which honours HTTP(S)_PROXY and NO_PROXY in either case. undici is loaded only
+ * then, so a plain run does not pay for it.
  */
 export async function createClient(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<ClientTarget> {
   const mtls = settings.clientCertificate !== undefined && settings.clientKey !== undefined;
@@ -39,6 +41,8 @@ export async function createClient(settings: Settings, env: NodeJS.ProcessEnv = 
     const tls = mtls ? { cert: settings.clientCertificate, key: settings.clientKey } : {};
     const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
     options.fetchOptions = { dispatcher } as NonNullable<typeof options.fetchOptions>;
+  } else {
+    options.fetch = nodeFetch;
   }
   return { client: new OpenAI(options), baseURL, proxy };
 }
