@@ -4,11 +4,12 @@
 // a bare Node script making the same single POST with fetch; alternating runs after a warm-up.
 // Fan-out: upload plus activation in 25 projects with 100 ms of emulated latency on every request,
 // against the same calls made one after another.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { startEmulator } = await import('../test/emulator/emulator.ts');
@@ -77,9 +78,11 @@ const ca = makeCa({ cn: 'Bench CA' });
   };
   const bareEnv = { PATH: process.env.PATH, BENCH_BASE_URL: emu.baseURL, BENCH_ADMIN_KEY: adminKey, BENCH_CERTIFICATE: ca.pem };
   const sdkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sdk-'));
-  execFileSync(path.join(root, 'node_modules', '.bin', 'ncc'), ['build', path.join(root, 'bench', 'sdk-floor.mjs'), '-o', sdkDir, '-q'], {
-    cwd: root,
-    stdio: 'ignore',
+  await build({
+    input: path.join(root, 'bench', 'sdk-floor.mjs'),
+    platform: 'node',
+    logLevel: 'silent',
+    output: { file: path.join(sdkDir, 'index.mjs'), format: 'esm' },
   });
   const sdkRun = () => {
     emu.certificates.length = 0;

@@ -1,6 +1,6 @@
 // Writes dist/licenses.txt: the licence of every package the bundle can contain (the production
-// dependencies, transitively), sorted by name. ncc's own --license output misses packages once the
-// bundle is split into chunks, so the build runs this instead.
+// dependencies, transitively), sorted by name. A bundler's own licence output lists only what it
+// bundled, which depends on chunking and tree-shaking; this list does not.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
