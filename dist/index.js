@@ -1,5 +1,5 @@
-import { a as __toCommonJS, n as __esmMin, o as __toESM, r as __exportAll, t as __commonJSMin } from "./rolldown-runtime-C1I3wEg2.js";
-import { a as info, c as setFailed, d as warning, f as summary, i as getInput, l as setOutput, n as debug, o as isDebug, r as error, s as notice, t as ExitCode, u as setSecret } from "./core-BtQre4zN.js";
+import { i as __toESM, n as __exportAll, t as __commonJSMin } from "./rolldown-runtime-DYf_mQCB.js";
+import { a as info, c as setFailed, d as warning, f as summary, i as getInput, l as setOutput, n as debug, o as isDebug, r as error, s as notice, t as ExitCode, u as setSecret } from "./core-YCN67Vum.js";
 import * as http from "node:http";
 import * as zlib from "node:zlib";
 import { X509Certificate } from "node:crypto";
@@ -7,13 +7,13 @@ import * as https from "node:https";
 import * as fs from "node:fs";
 import * as path from "node:path";
 // node_modules/openai/internal/tslib.mjs
-function __classPrivateFieldSet$1(receiver, state, value, kind, f) {
+function __classPrivateFieldSet(receiver, state, value, kind, f) {
 	if (kind === "m") throw new TypeError("Private method is not writable");
 	if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a setter");
 	if (typeof state === "function" ? receiver !== state || !f : !state.has(receiver)) throw new TypeError("Cannot write private member to an object whose class did not declare it");
 	return kind === "a" ? f.call(receiver, value) : f ? f.value = value : state.set(receiver, value), value;
 }
-function __classPrivateFieldGet$1(receiver, state, kind, f) {
+function __classPrivateFieldGet(receiver, state, kind, f) {
 	if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a getter");
 	if (typeof state === "function" ? receiver !== state || !f : !state.has(receiver)) throw new TypeError("Cannot read private member from an object whose class did not declare it");
 	return kind === "m" ? f : kind === "a" ? f.call(receiver) : f ? f.value : state.get(receiver);
@@ -429,11 +429,11 @@ var LineDecoder = class {
 		_LineDecoder_end.set(this, void 0);
 		_LineDecoder_searchIndex.set(this, void 0);
 		_LineDecoder_skipLeadingLF.set(this, void 0);
-		__classPrivateFieldSet$1(this, _LineDecoder_buffer, /* @__PURE__ */ new Uint8Array(), "f");
-		__classPrivateFieldSet$1(this, _LineDecoder_start, 0, "f");
-		__classPrivateFieldSet$1(this, _LineDecoder_end, 0, "f");
-		__classPrivateFieldSet$1(this, _LineDecoder_searchIndex, 0, "f");
-		__classPrivateFieldSet$1(this, _LineDecoder_skipLeadingLF, false, "f");
+		__classPrivateFieldSet(this, _LineDecoder_buffer, /* @__PURE__ */ new Uint8Array(), "f");
+		__classPrivateFieldSet(this, _LineDecoder_start, 0, "f");
+		__classPrivateFieldSet(this, _LineDecoder_end, 0, "f");
+		__classPrivateFieldSet(this, _LineDecoder_searchIndex, 0, "f");
+		__classPrivateFieldSet(this, _LineDecoder_skipLeadingLF, false, "f");
 	}
 	/**
 	* Appends a text or UTF-8 byte chunk and returns every newly completed line.
@@ -450,67 +450,67 @@ var LineDecoder = class {
 		else if (typeof chunk === "string") binaryChunk = encodeUTF8(chunk);
 		else binaryChunk = chunk;
 		if (binaryChunk.length === 0) return [];
-		if (__classPrivateFieldGet$1(this, _LineDecoder_skipLeadingLF, "f")) {
-			__classPrivateFieldSet$1(this, _LineDecoder_skipLeadingLF, false, "f");
+		if (__classPrivateFieldGet(this, _LineDecoder_skipLeadingLF, "f")) {
+			__classPrivateFieldSet(this, _LineDecoder_skipLeadingLF, false, "f");
 			if (binaryChunk[0] === 10) binaryChunk = binaryChunk.subarray(1);
 			if (binaryChunk.length === 0) return [];
 		}
-		__classPrivateFieldGet$1(this, _LineDecoder_instances, "m", _LineDecoder_append).call(this, binaryChunk);
+		__classPrivateFieldGet(this, _LineDecoder_instances, "m", _LineDecoder_append).call(this, binaryChunk);
 		const lines = [];
 		let patternIndex;
-		while ((patternIndex = findNewlineIndex(__classPrivateFieldGet$1(this, _LineDecoder_buffer, "f"), __classPrivateFieldGet$1(this, _LineDecoder_searchIndex, "f"), __classPrivateFieldGet$1(this, _LineDecoder_end, "f"))) != null) {
-			const line = decodeUTF8(__classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").subarray(__classPrivateFieldGet$1(this, _LineDecoder_start, "f"), patternIndex.preceding));
+		while ((patternIndex = findNewlineIndex(__classPrivateFieldGet(this, _LineDecoder_buffer, "f"), __classPrivateFieldGet(this, _LineDecoder_searchIndex, "f"), __classPrivateFieldGet(this, _LineDecoder_end, "f"))) != null) {
+			const line = decodeUTF8(__classPrivateFieldGet(this, _LineDecoder_buffer, "f").subarray(__classPrivateFieldGet(this, _LineDecoder_start, "f"), patternIndex.preceding));
 			lines.push(line);
-			__classPrivateFieldSet$1(this, _LineDecoder_start, patternIndex.index, "f");
+			__classPrivateFieldSet(this, _LineDecoder_start, patternIndex.index, "f");
 			if (patternIndex.carriage) {
-				if (__classPrivateFieldGet$1(this, _LineDecoder_start, "f") < __classPrivateFieldGet$1(this, _LineDecoder_end, "f") && __classPrivateFieldGet$1(this, _LineDecoder_buffer, "f")[__classPrivateFieldGet$1(this, _LineDecoder_start, "f")] === 10) __classPrivateFieldSet$1(this, _LineDecoder_start, __classPrivateFieldGet$1(this, _LineDecoder_start, "f") + 1, "f");
-				else if (__classPrivateFieldGet$1(this, _LineDecoder_start, "f") === __classPrivateFieldGet$1(this, _LineDecoder_end, "f")) __classPrivateFieldSet$1(this, _LineDecoder_skipLeadingLF, true, "f");
+				if (__classPrivateFieldGet(this, _LineDecoder_start, "f") < __classPrivateFieldGet(this, _LineDecoder_end, "f") && __classPrivateFieldGet(this, _LineDecoder_buffer, "f")[__classPrivateFieldGet(this, _LineDecoder_start, "f")] === 10) __classPrivateFieldSet(this, _LineDecoder_start, __classPrivateFieldGet(this, _LineDecoder_start, "f") + 1, "f");
+				else if (__classPrivateFieldGet(this, _LineDecoder_start, "f") === __classPrivateFieldGet(this, _LineDecoder_end, "f")) __classPrivateFieldSet(this, _LineDecoder_skipLeadingLF, true, "f");
 			}
-			__classPrivateFieldSet$1(this, _LineDecoder_searchIndex, __classPrivateFieldGet$1(this, _LineDecoder_start, "f"), "f");
+			__classPrivateFieldSet(this, _LineDecoder_searchIndex, __classPrivateFieldGet(this, _LineDecoder_start, "f"), "f");
 		}
-		__classPrivateFieldSet$1(this, _LineDecoder_searchIndex, __classPrivateFieldGet$1(this, _LineDecoder_end, "f"), "f");
-		if (__classPrivateFieldGet$1(this, _LineDecoder_start, "f") === __classPrivateFieldGet$1(this, _LineDecoder_end, "f")) {
-			__classPrivateFieldSet$1(this, _LineDecoder_start, 0, "f");
-			__classPrivateFieldSet$1(this, _LineDecoder_end, 0, "f");
-			__classPrivateFieldSet$1(this, _LineDecoder_searchIndex, 0, "f");
-			if (__classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").length > MAX_RETAINED_BUFFER_BYTES) __classPrivateFieldSet$1(this, _LineDecoder_buffer, /* @__PURE__ */ new Uint8Array(), "f");
-		} else if (lines.length > 0 && __classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").length > MAX_RETAINED_BUFFER_BYTES) {
-			const length = __classPrivateFieldGet$1(this, _LineDecoder_end, "f") - __classPrivateFieldGet$1(this, _LineDecoder_start, "f");
-			if (length <= MAX_RETAINED_BUFFER_BYTES || __classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").length > length * 4) {
+		__classPrivateFieldSet(this, _LineDecoder_searchIndex, __classPrivateFieldGet(this, _LineDecoder_end, "f"), "f");
+		if (__classPrivateFieldGet(this, _LineDecoder_start, "f") === __classPrivateFieldGet(this, _LineDecoder_end, "f")) {
+			__classPrivateFieldSet(this, _LineDecoder_start, 0, "f");
+			__classPrivateFieldSet(this, _LineDecoder_end, 0, "f");
+			__classPrivateFieldSet(this, _LineDecoder_searchIndex, 0, "f");
+			if (__classPrivateFieldGet(this, _LineDecoder_buffer, "f").length > MAX_RETAINED_BUFFER_BYTES) __classPrivateFieldSet(this, _LineDecoder_buffer, /* @__PURE__ */ new Uint8Array(), "f");
+		} else if (lines.length > 0 && __classPrivateFieldGet(this, _LineDecoder_buffer, "f").length > MAX_RETAINED_BUFFER_BYTES) {
+			const length = __classPrivateFieldGet(this, _LineDecoder_end, "f") - __classPrivateFieldGet(this, _LineDecoder_start, "f");
+			if (length <= MAX_RETAINED_BUFFER_BYTES || __classPrivateFieldGet(this, _LineDecoder_buffer, "f").length > length * 4) {
 				const capacity = length <= MAX_RETAINED_BUFFER_BYTES ? Math.min(Math.max(length * 2, 256), MAX_RETAINED_BUFFER_BYTES) : length * 2;
 				const buffer = new Uint8Array(capacity);
-				buffer.set(__classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").subarray(__classPrivateFieldGet$1(this, _LineDecoder_start, "f"), __classPrivateFieldGet$1(this, _LineDecoder_end, "f")));
-				__classPrivateFieldSet$1(this, _LineDecoder_buffer, buffer, "f");
-				__classPrivateFieldSet$1(this, _LineDecoder_start, 0, "f");
-				__classPrivateFieldSet$1(this, _LineDecoder_end, length, "f");
-				__classPrivateFieldSet$1(this, _LineDecoder_searchIndex, length, "f");
+				buffer.set(__classPrivateFieldGet(this, _LineDecoder_buffer, "f").subarray(__classPrivateFieldGet(this, _LineDecoder_start, "f"), __classPrivateFieldGet(this, _LineDecoder_end, "f")));
+				__classPrivateFieldSet(this, _LineDecoder_buffer, buffer, "f");
+				__classPrivateFieldSet(this, _LineDecoder_start, 0, "f");
+				__classPrivateFieldSet(this, _LineDecoder_end, length, "f");
+				__classPrivateFieldSet(this, _LineDecoder_searchIndex, length, "f");
 			}
 		}
 		return lines;
 	}
 	/** Emits the remaining unterminated line, or returns an empty array when idle. */
 	flush() {
-		__classPrivateFieldSet$1(this, _LineDecoder_skipLeadingLF, false, "f");
-		if (__classPrivateFieldGet$1(this, _LineDecoder_start, "f") === __classPrivateFieldGet$1(this, _LineDecoder_end, "f")) return [];
+		__classPrivateFieldSet(this, _LineDecoder_skipLeadingLF, false, "f");
+		if (__classPrivateFieldGet(this, _LineDecoder_start, "f") === __classPrivateFieldGet(this, _LineDecoder_end, "f")) return [];
 		return this.decode("\n");
 	}
 };
 _LineDecoder_buffer = /* @__PURE__ */ new WeakMap(), _LineDecoder_start = /* @__PURE__ */ new WeakMap(), _LineDecoder_end = /* @__PURE__ */ new WeakMap(), _LineDecoder_searchIndex = /* @__PURE__ */ new WeakMap(), _LineDecoder_skipLeadingLF = /* @__PURE__ */ new WeakMap(), _LineDecoder_instances = /* @__PURE__ */ new WeakSet(), _LineDecoder_append = function _LineDecoder_append(chunk) {
-	if (__classPrivateFieldGet$1(this, _LineDecoder_end, "f") + chunk.length > __classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").length) {
-		const length = __classPrivateFieldGet$1(this, _LineDecoder_end, "f") - __classPrivateFieldGet$1(this, _LineDecoder_start, "f");
-		if (__classPrivateFieldGet$1(this, _LineDecoder_start, "f") >= __classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").length / 2 && length + chunk.length <= __classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").length) __classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").copyWithin(0, __classPrivateFieldGet$1(this, _LineDecoder_start, "f"), __classPrivateFieldGet$1(this, _LineDecoder_end, "f"));
+	if (__classPrivateFieldGet(this, _LineDecoder_end, "f") + chunk.length > __classPrivateFieldGet(this, _LineDecoder_buffer, "f").length) {
+		const length = __classPrivateFieldGet(this, _LineDecoder_end, "f") - __classPrivateFieldGet(this, _LineDecoder_start, "f");
+		if (__classPrivateFieldGet(this, _LineDecoder_start, "f") >= __classPrivateFieldGet(this, _LineDecoder_buffer, "f").length / 2 && length + chunk.length <= __classPrivateFieldGet(this, _LineDecoder_buffer, "f").length) __classPrivateFieldGet(this, _LineDecoder_buffer, "f").copyWithin(0, __classPrivateFieldGet(this, _LineDecoder_start, "f"), __classPrivateFieldGet(this, _LineDecoder_end, "f"));
 		else {
-			const capacity = Math.max(__classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").length * 2, length + chunk.length, 256);
+			const capacity = Math.max(__classPrivateFieldGet(this, _LineDecoder_buffer, "f").length * 2, length + chunk.length, 256);
 			const buffer = new Uint8Array(capacity);
-			buffer.set(__classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").subarray(__classPrivateFieldGet$1(this, _LineDecoder_start, "f"), __classPrivateFieldGet$1(this, _LineDecoder_end, "f")));
-			__classPrivateFieldSet$1(this, _LineDecoder_buffer, buffer, "f");
+			buffer.set(__classPrivateFieldGet(this, _LineDecoder_buffer, "f").subarray(__classPrivateFieldGet(this, _LineDecoder_start, "f"), __classPrivateFieldGet(this, _LineDecoder_end, "f")));
+			__classPrivateFieldSet(this, _LineDecoder_buffer, buffer, "f");
 		}
-		__classPrivateFieldSet$1(this, _LineDecoder_searchIndex, __classPrivateFieldGet$1(this, _LineDecoder_searchIndex, "f") - __classPrivateFieldGet$1(this, _LineDecoder_start, "f"), "f");
-		__classPrivateFieldSet$1(this, _LineDecoder_end, length, "f");
-		__classPrivateFieldSet$1(this, _LineDecoder_start, 0, "f");
+		__classPrivateFieldSet(this, _LineDecoder_searchIndex, __classPrivateFieldGet(this, _LineDecoder_searchIndex, "f") - __classPrivateFieldGet(this, _LineDecoder_start, "f"), "f");
+		__classPrivateFieldSet(this, _LineDecoder_end, length, "f");
+		__classPrivateFieldSet(this, _LineDecoder_start, 0, "f");
 	}
-	__classPrivateFieldGet$1(this, _LineDecoder_buffer, "f").set(chunk, __classPrivateFieldGet$1(this, _LineDecoder_end, "f"));
-	__classPrivateFieldSet$1(this, _LineDecoder_end, __classPrivateFieldGet$1(this, _LineDecoder_end, "f") + chunk.length, "f");
+	__classPrivateFieldGet(this, _LineDecoder_buffer, "f").set(chunk, __classPrivateFieldGet(this, _LineDecoder_end, "f"));
+	__classPrivateFieldSet(this, _LineDecoder_end, __classPrivateFieldGet(this, _LineDecoder_end, "f") + chunk.length, "f");
 };
 /** Individual characters recognized as possible line terminators. */
 LineDecoder.NEWLINE_CHARS = /* @__PURE__ */ new Set(["\n", "\r"]);
@@ -736,7 +736,7 @@ var Stream = class Stream {
 		_Stream_isTeeBranch.set(this, false);
 		this.iterator = iterator;
 		this.controller = controller;
-		__classPrivateFieldSet$1(this, _Stream_client, client, "f");
+		__classPrivateFieldSet(this, _Stream_client, client, "f");
 	}
 	/**
 	* Decodes an SSE response into parsed JSON events.
@@ -912,7 +912,7 @@ var Stream = class Stream {
 			return: async () => {
 				if (!queue.canceled) {
 					queue.cancel();
-					if (left.canceled && right.canceled) await __classPrivateFieldGet$1(this, _Stream_instances, "m", _Stream_cancelIterator).call(this, iterator, controller);
+					if (left.canceled && right.canceled) await __classPrivateFieldGet(this, _Stream_instances, "m", _Stream_cancelIterator).call(this, iterator, controller);
 				}
 				return {
 					value: void 0,
@@ -921,8 +921,8 @@ var Stream = class Stream {
 			}
 		});
 		const branch = (queue) => {
-			const stream = new Stream(() => teeIterator(queue), controller, __classPrivateFieldGet$1(this, _Stream_client, "f"));
-			__classPrivateFieldSet$1(stream, _Stream_isTeeBranch, true, "f");
+			const stream = new Stream(() => teeIterator(queue), controller, __classPrivateFieldGet(this, _Stream_client, "f"));
+			__classPrivateFieldSet(stream, _Stream_isTeeBranch, true, "f");
 			return stream;
 		};
 		return [branch(left), branch(right)];
@@ -939,7 +939,7 @@ var Stream = class Stream {
 		const { controller } = this;
 		let iter;
 		let cancellation;
-		const cancel = () => cancellation ?? (cancellation = __classPrivateFieldGet$1(this, _Stream_instances, "m", _Stream_cancelIterator).call(this, iter, controller));
+		const cancel = () => cancellation ?? (cancellation = __classPrivateFieldGet(this, _Stream_instances, "m", _Stream_cancelIterator).call(this, iter, controller));
 		return makeReadableStream({
 			start: async () => {
 				iter = this[Symbol.asyncIterator]();
@@ -962,7 +962,7 @@ var Stream = class Stream {
 _Stream_cancelIterator = async function _Stream_cancelIterator(iterator, controller) {
 	const returnMethod = iterator.return;
 	if (returnMethod) {
-		if (!__classPrivateFieldGet$1(this, _Stream_isTeeBranch, "f")) controller.abort();
+		if (!__classPrivateFieldGet(this, _Stream_isTeeBranch, "f")) controller.abort();
 		await Reflect.apply(returnMethod, iterator, []);
 	}
 };
@@ -1691,10 +1691,10 @@ var APIPromise = class APIPromise extends Promise {
 		this.responsePromise = responsePromise;
 		this.parseResponse = parseResponse;
 		_APIPromise_client.set(this, void 0);
-		__classPrivateFieldSet$1(this, _APIPromise_client, client, "f");
+		__classPrivateFieldSet(this, _APIPromise_client, client, "f");
 	}
 	_thenUnwrap(transform) {
-		return new APIPromise(__classPrivateFieldGet$1(this, _APIPromise_client, "f"), this.responsePromise, async (client, props) => addRequestID(transform(await this.parseResponse(client, props), props), props.response));
+		return new APIPromise(__classPrivateFieldGet(this, _APIPromise_client, "f"), this.responsePromise, async (client, props) => addRequestID(transform(await this.parseResponse(client, props), props), props.response));
 	}
 	/**
 	* Gets the raw `Response` instance instead of parsing the response
@@ -1731,7 +1731,7 @@ var APIPromise = class APIPromise extends Promise {
 		};
 	}
 	parse() {
-		if (!this.parsedPromise) this.parsedPromise = this.responsePromise.then((data) => this.parseResponse(__classPrivateFieldGet$1(this, _APIPromise_client, "f"), data));
+		if (!this.parsedPromise) this.parsedPromise = this.responsePromise.then((data) => this.parseResponse(__classPrivateFieldGet(this, _APIPromise_client, "f"), data));
 		return this.parsedPromise;
 	}
 	then(onfulfilled, onrejected) {
@@ -1750,7 +1750,7 @@ var _AbstractPage_client;
 var AbstractPage = class {
 	constructor(client, response, body, options) {
 		_AbstractPage_client.set(this, void 0);
-		__classPrivateFieldSet$1(this, _AbstractPage_client, client, "f");
+		__classPrivateFieldSet(this, _AbstractPage_client, client, "f");
 		this.options = options;
 		this.response = response;
 		this.body = body;
@@ -1762,7 +1762,7 @@ var AbstractPage = class {
 	async getNextPage() {
 		const nextOptions = this.nextPageRequestOptions();
 		if (!nextOptions) throw new OpenAIError("No next page expected; please check `.hasNextPage()` before calling `.getNextPage()`.");
-		return await __classPrivateFieldGet$1(this, _AbstractPage_client, "f").requestAPIList(this.constructor, nextOptions);
+		return await __classPrivateFieldGet(this, _AbstractPage_client, "f").requestAPIList(this.constructor, nextOptions);
 	}
 	async *iterPages() {
 		let page = this;
@@ -2405,26 +2405,26 @@ var X509WorkloadIdentityAuth = class {
 		_X509WorkloadIdentityAuth_cachedToken.set(this, void 0);
 		_X509WorkloadIdentityAuth_refresh.set(this, void 0);
 		_X509WorkloadIdentityAuth_tokenGeneration.set(this, 0);
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_transport, resolveX509Transport(transport), "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_identityProviderId, identity.identityProviderId, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_serviceAccountId, identity.serviceAccountId, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, identity.refreshBufferMs, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, identity.refreshBufferSeconds, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_organization, organization, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_project, project, "f");
-		if (__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") !== void 0 && __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") !== void 0) throw new OpenAIError("X.509 workload identity cannot combine refreshBufferSeconds and refreshBufferMs.");
-		if (__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") !== void 0 && (!Number.isSafeInteger(__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f")) || __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") < 0)) throw new OpenAIError("X.509 workload identity requires a nonnegative integer refreshBufferMs.");
-		if (__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") !== void 0 && (!Number.isSafeInteger(__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f")) || __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") < 0 || !Number.isSafeInteger(__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") * 1e3))) throw new OpenAIError("X.509 workload identity requires a nonnegative integer refreshBufferSeconds.");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_refreshBufferMs, __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") === void 0 ? __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") ?? DEFAULT_REFRESH_BUFFER_MS : __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") * 1e3, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_transport, resolveX509Transport(transport), "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_identityProviderId, identity.identityProviderId, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_serviceAccountId, identity.serviceAccountId, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, identity.refreshBufferMs, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, identity.refreshBufferSeconds, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_organization, organization, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_project, project, "f");
+		if (__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") !== void 0 && __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") !== void 0) throw new OpenAIError("X.509 workload identity cannot combine refreshBufferSeconds and refreshBufferMs.");
+		if (__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") !== void 0 && (!Number.isSafeInteger(__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f")) || __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") < 0)) throw new OpenAIError("X.509 workload identity requires a nonnegative integer refreshBufferMs.");
+		if (__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") !== void 0 && (!Number.isSafeInteger(__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f")) || __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") < 0 || !Number.isSafeInteger(__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") * 1e3))) throw new OpenAIError("X.509 workload identity requires a nonnegative integer refreshBufferSeconds.");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_refreshBufferMs, __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") === void 0 ? __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") ?? DEFAULT_REFRESH_BUFFER_MS : __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") * 1e3, "f");
 	}
 	/** Reconstructs the immutable selectors captured before caller-owned identity mutation. */
 	identitySnapshot() {
 		return {
 			type: "x509",
-			identityProviderId: __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_identityProviderId, "f"),
-			serviceAccountId: __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_serviceAccountId, "f"),
-			...__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") === void 0 ? {} : { refreshBufferMs: __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") },
-			...__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") === void 0 ? {} : { refreshBufferSeconds: __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") }
+			identityProviderId: __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_identityProviderId, "f"),
+			serviceAccountId: __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_serviceAccountId, "f"),
+			...__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") === void 0 ? {} : { refreshBufferMs: __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferMs, "f") },
+			...__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") === void 0 ? {} : { refreshBufferSeconds: __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_configuredRefreshBufferSeconds, "f") }
 		};
 	}
 	/** Preserves explicitly headerless requests without presenting a certificate to the issuer. */
@@ -2433,14 +2433,14 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Snapshots each caller-owned header layer once while preserving nulls and precedence. */
 	snapshotHeaders(defaultHeaders, requestHeaders) {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		scope.defaultHeaders ?? (scope.defaultHeaders = buildHeaders([defaultHeaders]));
 		scope.requestHeaders ?? (scope.requestHeaders = buildHeaders([requestHeaders]));
 		return this.headerSnapshots();
 	}
 	/** Returns the already rendered caller headers without touching mutable inputs again. */
 	headerSnapshots() {
-		const { defaultHeaders, requestHeaders } = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const { defaultHeaders, requestHeaders } = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		if (!defaultHeaders || !requestHeaders) throw new OpenAIError("X.509 workload identity requires snapshotted request headers.");
 		return {
 			defaultHeaders,
@@ -2449,8 +2449,8 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Captures enrolled public tenant selectors once before certificate presentation. */
 	snapshotTenant(organization, project) {
-		if (organization !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_organization, "f") || project !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_project, "f")) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		if (organization !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_organization, "f") || project !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_project, "f")) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		scope.tenant = {
 			organization,
 			project
@@ -2459,25 +2459,25 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Returns the tenant selectors already approved for this logical request. */
 	tenantSnapshot() {
-		const { tenant } = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const { tenant } = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		if (!tenant) throw new OpenAIError("X.509 workload identity requires snapshotted tenant selectors.");
 		return tenant;
 	}
 	/** Validates and retains the exact destination that authenticated dispatch will use. */
 	snapshotAPIURL(value) {
 		assertX509APIOrigin(value);
-		__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).apiURL = value;
+		__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).apiURL = value;
 	}
 	/** Reads the already-approved destination without rerendering caller-owned request options. */
 	requestAPIURL() {
-		const { apiURL } = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const { apiURL } = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		if (apiURL === void 0) throw new OpenAIError("X.509 workload identity requires a snapshotted API destination.");
 		return apiURL;
 	}
 	/** Captures the exact caller settings approved for authenticated dispatch. */
 	snapshotRequest(signal, timeout, fetchOptions) {
 		var _b;
-		(_b = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this)).request ?? (_b.request = {
+		(_b = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this)).request ?? (_b.request = {
 			signal,
 			timeout,
 			fetchOptions
@@ -2485,13 +2485,13 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Returns immutable request settings without invoking caller-owned accessors again. */
 	requestSnapshot() {
-		const { request } = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const { request } = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		if (!request) throw new OpenAIError("X.509 workload identity requires snapshotted request settings.");
 		return request;
 	}
 	/** Suspends an already-running network budget during retry-local asynchronous preparation. */
 	beginRequestPreparation() {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		if (scope.deadlineArmed && scope.preparationStartedAt === void 0) {
 			scope.preparationStartedAt = performance.now();
 			scope.preparationWallStartedAt = Date.now();
@@ -2499,11 +2499,11 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Begins local request construction without charging protected hook latency to the network. */
 	beginRequestPlanning() {
-		__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).phase = "planning";
+		__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).phase = "planning";
 	}
 	/** Arms one absolute network deadline only after all local request preparation completes. */
 	beginRequestNetwork() {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		if (!scope.deadlineArmed) {
 			scope.wallStartedAt = Date.now();
 			scope.monotonicStartedAt = performance.now();
@@ -2517,11 +2517,11 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Keeps certificate authentication outside overridable request construction. */
 	isPlanningRequest() {
-		return __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).phase === "planning";
+		return __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).phase === "planning";
 	}
 	/** Approves the final overridden destination and transport before minting a bearer. */
 	authorizePlannedRequest(url, request, timeout, allowHookSignal = false) {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		const headers = Object.getOwnPropertyDescriptor(request, "headers");
 		const body = Object.getOwnPropertyDescriptor(request, "body");
 		const signal = Object.getOwnPropertyDescriptor(request, "signal");
@@ -2539,7 +2539,7 @@ var X509WorkloadIdentityAuth = class {
 			throw new OpenAIError("X.509 workload identity cannot use caller-supplied authentication credentials.");
 		}
 		if (headerValue(headers.value, "Authorization") !== null) throw new OpenAIError("X.509 workload identity cannot use caller-supplied authorization credentials.");
-		__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_assertTenantHeaders).call(this, headers.value);
+		__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_assertTenantHeaders).call(this, headers.value);
 		if (!allowHookSignal && (signal?.value ?? void 0) !== (this.requestSnapshot().signal ?? void 0)) throw new OpenAIError("X.509 workload identity must preserve its approved request signal.");
 		const approved = this.requestSnapshot();
 		scope.request = {
@@ -2550,7 +2550,7 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Owns only SDK-created iterator adapters until authenticated dispatch takes responsibility. */
 	ownRequestBody(body, source) {
-		if (body instanceof ReadableStream && body !== source) __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).materializedBody = body;
+		if (body instanceof ReadableStream && body !== source) __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).materializedBody = body;
 	}
 	/** Recognizes every one-shot upload before issuer authentication or request replay. */
 	static isStreamingRequestBody(body) {
@@ -2558,31 +2558,31 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Retires abandoned upload adapters without masking or blocking their authentication failure. */
 	retireRequestBody() {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		const body = scope.materializedBody;
 		delete scope.materializedBody;
-		if (body) __classPrivateFieldGet$1(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_cancelRequestBody).call(_a$3, body);
+		if (body) __classPrivateFieldGet(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_cancelRequestBody).call(_a$3, body);
 	}
 	/** Transfers the dispatched upload while retiring any SDK-owned body replaced by a hook. */
 	releaseRequestBody(body) {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		if (scope.materializedBody === body) delete scope.materializedBody;
 		else this.retireRequestBody();
 	}
 	/** Retains caller-only cancellation separately from SDK-created deadline controllers. */
 	setEffectiveSignal(signal) {
-		if (signal) __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).effectiveSignal = signal;
-		else delete __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).effectiveSignal;
+		if (signal) __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).effectiveSignal = signal;
+		else delete __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this).effectiveSignal;
 	}
 	/** Uses protected-hook cancellation when an authenticated attempt enters retry backoff. */
 	effectiveSignal() {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		return scope.effectiveSignal ?? scope.request?.signal;
 	}
 	/** Establishes an independent scope even when concurrent requests share caller options. */
 	runRequest(operation, requestOwner) {
-		return __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").run(async () => {
-			const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current();
+		return __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").run(async () => {
+			const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current();
 			if (!scope) throw new OpenAIError("X.509 workload identity requires an active certificate request scope.");
 			scope.owner = this;
 			scope.requestOwner = requestOwner;
@@ -2598,16 +2598,16 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Reports whether a public request-building call already belongs to an active logical operation. */
 	inRequest(requestOwner) {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current();
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current();
 		return scope?.owner === this && scope.requestOwner === requestOwner && scope.phase !== "authorizing";
 	}
 	/** Shares a cache only when the complete, privately snapshotted credential identity matches. */
 	matches(other) {
-		return __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f") === __classPrivateFieldGet$1(other, _X509WorkloadIdentityAuth_transport, "f") && __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_identityProviderId, "f") === __classPrivateFieldGet$1(other, _X509WorkloadIdentityAuth_identityProviderId, "f") && __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_serviceAccountId, "f") === __classPrivateFieldGet$1(other, _X509WorkloadIdentityAuth_serviceAccountId, "f") && __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_organization, "f") === __classPrivateFieldGet$1(other, _X509WorkloadIdentityAuth_organization, "f") && __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_project, "f") === __classPrivateFieldGet$1(other, _X509WorkloadIdentityAuth_project, "f") && __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refreshBufferMs, "f") === __classPrivateFieldGet$1(other, _X509WorkloadIdentityAuth_refreshBufferMs, "f");
+		return __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f") === __classPrivateFieldGet(other, _X509WorkloadIdentityAuth_transport, "f") && __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_identityProviderId, "f") === __classPrivateFieldGet(other, _X509WorkloadIdentityAuth_identityProviderId, "f") && __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_serviceAccountId, "f") === __classPrivateFieldGet(other, _X509WorkloadIdentityAuth_serviceAccountId, "f") && __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_organization, "f") === __classPrivateFieldGet(other, _X509WorkloadIdentityAuth_organization, "f") && __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_project, "f") === __classPrivateFieldGet(other, _X509WorkloadIdentityAuth_project, "f") && __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refreshBufferMs, "f") === __classPrivateFieldGet(other, _X509WorkloadIdentityAuth_refreshBufferMs, "f");
 	}
 	/** Binds deferred response parsing to the original logical request and its unchanged deadline. */
 	continuation() {
-		const { wallStartedAt, monotonicStartedAt, deadlineArmed, request, requestOwner, effectiveSignal } = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const { wallStartedAt, monotonicStartedAt, deadlineArmed, request, requestOwner, effectiveSignal } = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		const scope = {
 			wallStartedAt,
 			monotonicStartedAt,
@@ -2617,7 +2617,7 @@ var X509WorkloadIdentityAuth = class {
 			...effectiveSignal ? { effectiveSignal } : {},
 			...requestOwner ? { requestOwner } : {}
 		};
-		return (operation) => __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").resume(scope, async () => {
+		return (operation) => __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").resume(scope, async () => {
 			try {
 				return await operation();
 			} finally {
@@ -2629,7 +2629,7 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Removes dispatched bearer material before settled request promises can retain their scope. */
 	releaseRequestCredentials() {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		delete scope.request;
 		delete scope.phase;
 		delete scope.deadlineArmed;
@@ -2648,15 +2648,15 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Returns the original authentication start so response consumption shares its request deadline. */
 	requestStartedAt(_options) {
-		return __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current()?.wallStartedAt;
+		return __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current()?.wallStartedAt;
 	}
 	/** Distinguishes issued workload credentials from independent admin or headerless requests. */
 	usedWorkloadToken(_options) {
-		return __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current()?.token !== void 0;
+		return __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current()?.token !== void 0;
 	}
 	/** Returns the budget left after certificate authentication without starting another timeout. */
 	remainingTimeout(_options, timeout) {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current();
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current();
 		if (scope === void 0) return timeout;
 		const remaining = timeout - (performance.now() - scope.monotonicStartedAt);
 		if (remaining <= 0) throw new APIConnectionTimeoutError();
@@ -2665,7 +2665,7 @@ var X509WorkloadIdentityAuth = class {
 	/** Cancels active retry timers promptly without changing public caller-abort semantics. */
 	async waitForRetry(duration, signal) {
 		try {
-			await __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").sleep(duration, signal);
+			await __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").sleep(duration, signal);
 		} catch (error) {
 			if (signal?.aborted) throw userAbortError(signal);
 			throw error;
@@ -2686,46 +2686,46 @@ var X509WorkloadIdentityAuth = class {
 		const callerSignal = context ? context.signal : options?.signal;
 		if (callerSignal?.aborted) throw userAbortError(callerSignal);
 		if (options) assertX509RequestOptions(context ? context.fetchOptions : options.fetchOptions);
-		__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_preflight).call(this, context);
-		const scope = options ? __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this) : void 0;
-		const cached = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_cachedToken, "f");
-		if (cached && performance.now() < cached.refreshAt && Date.now() < cached.wallRefreshAt) return __classPrivateFieldGet$1(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_assignToken).call(_a$3, scope, cached);
+		__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_preflight).call(this, context);
+		const scope = options ? __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this) : void 0;
+		const cached = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_cachedToken, "f");
+		if (cached && performance.now() < cached.refreshAt && Date.now() < cached.wallRefreshAt) return __classPrivateFieldGet(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_assignToken).call(_a$3, scope, cached);
 		const { signal, dispose } = exchangeDeadline(context && options ? this.remainingTimeout(options, context.timeout) : context?.timeout, callerSignal);
 		if (callerSignal?.aborted) {
 			dispose();
 			throw userAbortError(callerSignal);
 		}
-		const attempt = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refresh, "f") ?? __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_beginRefresh).call(this);
+		const attempt = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refresh, "f") ?? __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_beginRefresh).call(this);
 		attempt.waiters += 1;
 		const waiter = waitForRefresh(attempt, signal);
 		try {
 			const exchanged = await waiter.result;
-			const refreshed = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_cachedToken, "f");
+			const refreshed = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_cachedToken, "f");
 			if (!refreshed || refreshed.accessToken !== exchanged.accessToken) throw new APIUserAbortError();
-			return __classPrivateFieldGet$1(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_assignToken).call(_a$3, scope, refreshed);
+			return __classPrivateFieldGet(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_assignToken).call(_a$3, scope, refreshed);
 		} catch (error) {
-			return await __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_recoverRefreshFailure).call(this, error, attempt, cached, scope, options, context);
+			return await __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_recoverRefreshFailure).call(this, error, attempt, cached, scope, options, context);
 		} finally {
 			waiter.dispose();
 			dispose();
 			attempt.waiters -= 1;
-			__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_retireRefresh).call(this, attempt);
+			__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_retireRefresh).call(this, attempt);
 		}
 	}
 	/** Invalidates only the workload-token generation actually rejected by the current request. */
 	invalidateToken() {
-		const rejected = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current();
-		if (!rejected?.token || __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_cachedToken, "f")?.accessToken !== rejected.token || __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_cachedToken, "f").generation !== rejected.tokenGeneration) return;
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") + 1, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_cachedToken, void 0, "f");
-		const refresh = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refresh, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_refresh, void 0, "f");
+		const rejected = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current();
+		if (!rejected?.token || __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_cachedToken, "f")?.accessToken !== rejected.token || __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_cachedToken, "f").generation !== rejected.tokenGeneration) return;
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_tokenGeneration, __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") + 1, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_cachedToken, void 0, "f");
+		const refresh = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refresh, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_refresh, void 0, "f");
 		refresh?.controller.abort(new APIUserAbortError());
 	}
 	/** Binds the minted credential to the original headers before protected request hooks run. */
 	bindRequest(options, request, adminAPIKey) {
 		if (!(request.headers instanceof Headers)) throw new OpenAIError("X.509 workload identity requires the original workload authorization headers.");
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		const { token } = scope;
 		const security = options.__security ?? { bearerAuth: true };
 		let approvedAuthorization = token ? `Bearer ${token}` : null;
@@ -2736,7 +2736,7 @@ var X509WorkloadIdentityAuth = class {
 	}
 	/** Rebinds an equivalent protected-hook container without relaxing final dispatch identity checks. */
 	adoptRequestHeaders(request) {
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_scope).call(this);
 		const original = scope.headers;
 		if (!(original instanceof Headers) || !(request.headers instanceof Headers)) throw new OpenAIError("X.509 workload identity must preserve its issued workload authorization.");
 		scope.headers = request.headers;
@@ -2751,9 +2751,9 @@ var X509WorkloadIdentityAuth = class {
 	assertRequest(request) {
 		const { headers } = request;
 		if (!(headers instanceof Headers)) throw new OpenAIError("X.509 workload identity must preserve its issued workload authorization.");
-		const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current();
+		const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current();
 		if (!scope || scope.headers !== headers || scope.authorization === void 0 || headerValue(headers, "Authorization") !== scope.authorization) throw new OpenAIError("X.509 workload identity must preserve its issued workload authorization.");
-		__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_assertTenantHeaders).call(this, headers);
+		__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_assertTenantHeaders).call(this, headers);
 		assertSafeHeaders(headers);
 	}
 	/** Returns a guarded final dispatcher while preserving all existing request hook object identities. */
@@ -2768,7 +2768,7 @@ var X509WorkloadIdentityAuth = class {
 			assertSafeHeaders(headers);
 			init.headers = headers;
 			init.redirect = "manual";
-			return await __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").dispatch(target, init);
+			return await __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").dispatch(target, init);
 		};
 	}
 };
@@ -2785,8 +2785,8 @@ _a$3 = X509WorkloadIdentityAuth, _X509WorkloadIdentityAuth_identityProviderId = 
 }, _X509WorkloadIdentityAuth_recoverRefreshFailure = async function _X509WorkloadIdentityAuth_recoverRefreshFailure(error, attempt, cached, scope, options, context) {
 	const callerSignal = context ? context.signal : options?.signal;
 	if (callerSignal?.aborted) throw userAbortError(callerSignal);
-	if (attempt.controller.signal.aborted && attempt.generation !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, "f")) return await this.getToken(options, context);
-	const fallback = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_fallbackToken).call(this, error, cached, scope);
+	if (attempt.controller.signal.aborted && attempt.generation !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_tokenGeneration, "f")) return await this.getToken(options, context);
+	const fallback = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_fallbackToken).call(this, error, cached, scope);
 	if (fallback !== void 0) return fallback;
 	if (error && typeof error === "object" && !(error instanceof OAuthError)) {
 		const oauth = findX509OAuthError(error);
@@ -2794,7 +2794,7 @@ _a$3 = X509WorkloadIdentityAuth, _X509WorkloadIdentityAuth_identityProviderId = 
 	}
 	throw error;
 }, _X509WorkloadIdentityAuth_fallbackToken = function _X509WorkloadIdentityAuth_fallbackToken(error, cached, scope) {
-	if (!cached || cached !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_cachedToken, "f") || performance.now() >= cached.expiresAt || Date.now() >= cached.wallExpiresAt || !_a$3.isRetryableFailure(error)) return;
+	if (!cached || cached !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_cachedToken, "f") || performance.now() >= cached.expiresAt || Date.now() >= cached.wallExpiresAt || !_a$3.isRetryableFailure(error)) return;
 	const headers = _a$3.retryHeaders(error);
 	const milliseconds = headers?.get("retry-after-ms");
 	let requested = milliseconds ? Number(milliseconds) : void 0;
@@ -2806,67 +2806,67 @@ _a$3 = X509WorkloadIdentityAuth, _X509WorkloadIdentityAuth_identityProviderId = 
 	const cooldown = requested !== void 0 && Number.isFinite(requested) && requested >= 0 && requested <= 6e4 ? Math.max(FAILED_REFRESH_COOLDOWN_MS, requested) : FAILED_REFRESH_COOLDOWN_MS;
 	cached.refreshAt = Math.min(cached.expiresAt, performance.now() + cooldown);
 	cached.wallRefreshAt = Math.min(cached.wallExpiresAt, Date.now() + cooldown);
-	return __classPrivateFieldGet$1(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_assignToken).call(_a$3, scope, cached);
+	return __classPrivateFieldGet(_a$3, _a$3, "m", _X509WorkloadIdentityAuth_assignToken).call(_a$3, scope, cached);
 }, _X509WorkloadIdentityAuth_retireRefresh = function _X509WorkloadIdentityAuth_retireRefresh(attempt) {
-	if (attempt.waiters !== 0 || __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refresh, "f") !== attempt) return;
+	if (attempt.waiters !== 0 || __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refresh, "f") !== attempt) return;
 	queueMicrotask(() => {
-		if (attempt.waiters === 0 && __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refresh, "f") === attempt) {
-			__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_refresh, void 0, "f");
-			__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") + 1, "f");
+		if (attempt.waiters === 0 && __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refresh, "f") === attempt) {
+			__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_refresh, void 0, "f");
+			__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_tokenGeneration, __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") + 1, "f");
 			attempt.controller.abort(new APIUserAbortError());
 		}
 	});
 }, _X509WorkloadIdentityAuth_beginRefresh = function _X509WorkloadIdentityAuth_beginRefresh() {
 	const controller = new AbortController();
-	const generation = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, "f");
+	const generation = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_tokenGeneration, "f");
 	const attempt = {
 		controller,
 		generation,
 		waiters: 0,
-		promise: __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_refreshToken).call(this, controller, generation)
+		promise: __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_instances, "m", _X509WorkloadIdentityAuth_refreshToken).call(this, controller, generation)
 	};
-	__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_refresh, attempt, "f");
+	__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_refresh, attempt, "f");
 	return attempt;
 }, _X509WorkloadIdentityAuth_refreshToken = async function _X509WorkloadIdentityAuth_refreshToken(controller, generation) {
 	const startedAt = performance.now();
 	const wallStartedAt = Date.now();
 	try {
-		const token = await __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").exchange(__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_identityProviderId, "f"), __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_serviceAccountId, "f"), controller.signal);
+		const token = await __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").exchange(__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_identityProviderId, "f"), __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_serviceAccountId, "f"), controller.signal);
 		const lifetime = token.expiresIn * 1e3;
 		const expiresAt = startedAt + lifetime;
 		const wallExpiresAt = wallStartedAt + lifetime;
 		if (performance.now() >= expiresAt || Date.now() >= wallExpiresAt) throw new OpenAIError("X.509 workload identity token expired before its exchange completed.");
-		if (__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") !== generation || controller.signal.aborted || __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refresh, "f")?.controller !== controller) throw new APIUserAbortError();
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") + 1, "f");
-		__classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_cachedToken, {
+		if (__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") !== generation || controller.signal.aborted || __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refresh, "f")?.controller !== controller) throw new APIUserAbortError();
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_tokenGeneration, __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_tokenGeneration, "f") + 1, "f");
+		__classPrivateFieldSet(this, _X509WorkloadIdentityAuth_cachedToken, {
 			accessToken: token.accessToken,
-			generation: __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_tokenGeneration, "f"),
+			generation: __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_tokenGeneration, "f"),
 			expiresAt,
-			refreshAt: expiresAt - Math.min(__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refreshBufferMs, "f"), lifetime / 2),
+			refreshAt: expiresAt - Math.min(__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refreshBufferMs, "f"), lifetime / 2),
 			wallExpiresAt,
-			wallRefreshAt: wallExpiresAt - Math.min(__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refreshBufferMs, "f"), lifetime / 2)
+			wallRefreshAt: wallExpiresAt - Math.min(__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refreshBufferMs, "f"), lifetime / 2)
 		}, "f");
 		return token;
 	} finally {
-		if (__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_refresh, "f")?.controller === controller) __classPrivateFieldSet$1(this, _X509WorkloadIdentityAuth_refresh, void 0, "f");
+		if (__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_refresh, "f")?.controller === controller) __classPrivateFieldSet(this, _X509WorkloadIdentityAuth_refresh, void 0, "f");
 	}
 }, _X509WorkloadIdentityAuth_preflight = function _X509WorkloadIdentityAuth_preflight(context) {
 	if (!context) return;
-	if (context.organization !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_organization, "f") || context.project !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_project, "f")) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
+	if (context.organization !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_organization, "f") || context.project !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_project, "f")) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
 	assertX509APIOrigin(context.apiURL);
 	const supplied = buildHeaders([context.defaultHeaders, context.requestHeaders]);
-	if (__classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_organization, "f") !== null && supplied.nulls.has("openai-organization") || __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_project, "f") !== null && supplied.nulls.has("openai-project")) throw new OpenAIError("X.509 workload identity cannot omit its enrolled organization or project.");
+	if (__classPrivateFieldGet(this, _X509WorkloadIdentityAuth_organization, "f") !== null && supplied.nulls.has("openai-organization") || __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_project, "f") !== null && supplied.nulls.has("openai-project")) throw new OpenAIError("X.509 workload identity cannot omit its enrolled organization or project.");
 	for (const name of supplied.values.keys()) {
 		const canonical = name.toLowerCase().split("_").join("-");
 		if ((canonical === "openai-organization" || canonical === "openai-project") && (name !== canonical || headerValue(supplied.values, name) !== (canonical === "openai-organization" ? context.organization : context.project))) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
 		if (isSensitiveHeader(canonical) || canonical === "host") throw new OpenAIError("X.509 workload identity cannot use caller-supplied authentication credentials.");
 	}
 }, _X509WorkloadIdentityAuth_scope = function _X509WorkloadIdentityAuth_scope() {
-	const scope = __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_transport, "f").current();
+	const scope = __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_transport, "f").current();
 	if (!scope || scope.owner !== this) throw new OpenAIError("X.509 workload identity requires an active certificate request scope.");
 	return scope;
 }, _X509WorkloadIdentityAuth_assertTenantHeaders = function _X509WorkloadIdentityAuth_assertTenantHeaders(headers) {
-	if (headerValue(headers, "OpenAI-Organization") !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_organization, "f") || headerValue(headers, "OpenAI-Project") !== __classPrivateFieldGet$1(this, _X509WorkloadIdentityAuth_project, "f")) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
+	if (headerValue(headers, "OpenAI-Organization") !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_organization, "f") || headerValue(headers, "OpenAI-Project") !== __classPrivateFieldGet(this, _X509WorkloadIdentityAuth_project, "f")) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
 	for (const name of Headers.prototype.keys.call(headers)) {
 		const canonical = name.toLowerCase().split("_").join("-");
 		if ((canonical === "openai-organization" || canonical === "openai-project") && name !== canonical) throw new OpenAIError("X.509 workload identity cannot override its enrolled organization or project.");
@@ -4438,29 +4438,29 @@ var EventStream = class {
 		_EventStream_aborted.set(this, false);
 		_EventStream_catchingPromiseCreated.set(this, false);
 		_EventStream_terminalFailure.set(this, void 0);
-		__classPrivateFieldSet$1(this, _EventStream_connectedPromise, new Promise((resolve, reject) => {
-			__classPrivateFieldSet$1(this, _EventStream_resolveConnectedPromise, resolve, "f");
-			__classPrivateFieldSet$1(this, _EventStream_rejectConnectedPromise, reject, "f");
+		__classPrivateFieldSet(this, _EventStream_connectedPromise, new Promise((resolve, reject) => {
+			__classPrivateFieldSet(this, _EventStream_resolveConnectedPromise, resolve, "f");
+			__classPrivateFieldSet(this, _EventStream_rejectConnectedPromise, reject, "f");
 		}), "f");
-		__classPrivateFieldSet$1(this, _EventStream_endPromise, new Promise((resolve, reject) => {
-			__classPrivateFieldSet$1(this, _EventStream_resolveEndPromise, resolve, "f");
-			__classPrivateFieldSet$1(this, _EventStream_rejectEndPromise, reject, "f");
+		__classPrivateFieldSet(this, _EventStream_endPromise, new Promise((resolve, reject) => {
+			__classPrivateFieldSet(this, _EventStream_resolveEndPromise, resolve, "f");
+			__classPrivateFieldSet(this, _EventStream_rejectEndPromise, reject, "f");
 		}), "f");
-		__classPrivateFieldGet$1(this, _EventStream_connectedPromise, "f").catch(() => void 0);
-		__classPrivateFieldGet$1(this, _EventStream_endPromise, "f").catch(() => void 0);
+		__classPrivateFieldGet(this, _EventStream_connectedPromise, "f").catch(() => void 0);
+		__classPrivateFieldGet(this, _EventStream_endPromise, "f").catch(() => void 0);
 	}
 	_run(executor) {
 		setTimeout(() => {
 			let failed = false;
 			Promise.resolve().then(executor).catch((error) => {
 				failed = true;
-				__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_handleError).call(this, error);
+				__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_handleError).call(this, error);
 			}).then(() => {
 				if (failed) return;
 				try {
 					this._emitFinal();
 				} catch (error) {
-					__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_handleError).call(this, error);
+					__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_handleError).call(this, error);
 					return;
 				}
 				this._emit("end");
@@ -4469,20 +4469,20 @@ var EventStream = class {
 	}
 	_connected() {
 		if (this.ended) return;
-		__classPrivateFieldGet$1(this, _EventStream_resolveConnectedPromise, "f").call(this);
+		__classPrivateFieldGet(this, _EventStream_resolveConnectedPromise, "f").call(this);
 		this._emit("connect");
 	}
 	/** Whether the stream has finished successfully, failed, or been aborted. */
 	get ended() {
-		return __classPrivateFieldGet$1(this, _EventStream_ended, "f");
+		return __classPrivateFieldGet(this, _EventStream_ended, "f");
 	}
 	/** Whether an error or user cancellation has been observed. */
 	get errored() {
-		return __classPrivateFieldGet$1(this, _EventStream_errored, "f");
+		return __classPrivateFieldGet(this, _EventStream_errored, "f");
 	}
 	/** Whether the stream ended because its request was cancelled. */
 	get aborted() {
-		return __classPrivateFieldGet$1(this, _EventStream_aborted, "f");
+		return __classPrivateFieldGet(this, _EventStream_aborted, "f");
 	}
 	/**
 	* Cancels the underlying request; {@link done} and {@link events} observe cancellation.
@@ -4504,13 +4504,13 @@ var EventStream = class {
 	_listenForAbort(signal) {
 		if (!signal || this.ended) return;
 		if (signal.aborted) {
-			__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_abortFromSignal).call(this, signal);
+			__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_abortFromSignal).call(this, signal);
 			return;
 		}
-		if (__classPrivateFieldGet$1(this, _EventStream_abortListeners, "f").some((registration) => registration.signal === signal)) return;
-		const listener = () => __classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_abortFromSignal).call(this, signal);
+		if (__classPrivateFieldGet(this, _EventStream_abortListeners, "f").some((registration) => registration.signal === signal)) return;
+		const listener = () => __classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_abortFromSignal).call(this, signal);
 		signal.addEventListener("abort", listener, { once: true });
-		__classPrivateFieldGet$1(this, _EventStream_abortListeners, "f").push({
+		__classPrivateFieldGet(this, _EventStream_abortListeners, "f").push({
 			signal,
 			listener
 		});
@@ -4524,7 +4524,7 @@ var EventStream = class {
 	*/
 	on(event, listener) {
 		var _a;
-		((_a = __classPrivateFieldGet$1(this, _EventStream_listeners, "f"))[event] || (_a[event] = [])).push({ listener });
+		((_a = __classPrivateFieldGet(this, _EventStream_listeners, "f"))[event] || (_a[event] = [])).push({ listener });
 		return this;
 	}
 	/**
@@ -4535,11 +4535,11 @@ var EventStream = class {
 	* @returns This stream, so that listener registration calls can be chained.
 	*/
 	off(event, listener) {
-		const listeners = __classPrivateFieldGet$1(this, _EventStream_listeners, "f")[event];
+		const listeners = __classPrivateFieldGet(this, _EventStream_listeners, "f")[event];
 		if (!listeners) return this;
-		const emittedRegistration = __classPrivateFieldGet$1(this, _EventStream_emittedListenerRegistrations, "f").get(listener);
+		const emittedRegistration = __classPrivateFieldGet(this, _EventStream_emittedListenerRegistrations, "f").get(listener);
 		if (emittedRegistration?.event === event && !emittedRegistration.registration.removed && !emittedRegistration.registration.detached) {
-			__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_removeEmittedListener).call(this, event, emittedRegistration.registration);
+			__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_removeEmittedListener).call(this, event, emittedRegistration.registration);
 			return this;
 		}
 		const index = listeners.findIndex((l) => !l.removed && l.listener === listener);
@@ -4553,7 +4553,7 @@ var EventStream = class {
 	*/
 	once(event, listener) {
 		var _a;
-		((_a = __classPrivateFieldGet$1(this, _EventStream_listeners, "f"))[event] || (_a[event] = [])).push({
+		((_a = __classPrivateFieldGet(this, _EventStream_listeners, "f"))[event] || (_a[event] = [])).push({
 			listener,
 			once: true
 		});
@@ -4574,7 +4574,7 @@ var EventStream = class {
 	*/
 	emitted(event) {
 		return new Promise((resolve, reject) => {
-			__classPrivateFieldSet$1(this, _EventStream_catchingPromiseCreated, true, "f");
+			__classPrivateFieldSet(this, _EventStream_catchingPromiseCreated, true, "f");
 			const onError = (error) => {
 				this.off(event, onEvent);
 				reject(error);
@@ -4583,8 +4583,8 @@ var EventStream = class {
 				if (event !== "error") this.off("error", onError);
 				resolve(values.length > 1 ? values : values[0]);
 			};
-			if (event !== "error") __classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_onceForEmitted).call(this, "error", onError);
-			__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_onceForEmitted).call(this, event, onEvent);
+			if (event !== "error") __classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_onceForEmitted).call(this, "error", onError);
+			__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_onceForEmitted).call(this, event, onEvent);
 		});
 	}
 	/**
@@ -4659,7 +4659,7 @@ var EventStream = class {
 		const deactivateBufferedEvent = (entry) => {
 			entry.active = false;
 			if (entry.check) {
-				__classPrivateFieldGet$1(this, _EventStream_pendingBufferedEventChecks, "f").delete(entry.check);
+				__classPrivateFieldGet(this, _EventStream_pendingBufferedEventChecks, "f").delete(entry.check);
 				entry.check = void 0;
 			}
 		};
@@ -4671,14 +4671,14 @@ var EventStream = class {
 			}
 			const error = new OpenAIError(`Event stream iterator buffer limit exceeded (${MAX_BUFFERED_ITERATOR_EVENTS} events or ${MAX_BUFFERED_ITERATOR_BYTES} bytes); consume events as they arrive.`);
 			try {
-				__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_handleError).call(this, error);
+				__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_handleError).call(this, error);
 			} finally {
 				this.controller.abort();
 			}
 			return error;
 		};
 		const revalidateBufferedEvent = (value, entry) => {
-			if (!entry.active || __classPrivateFieldGet$1(this, _EventStream_ended, "f")) return;
+			if (!entry.active || __classPrivateFieldGet(this, _EventStream_ended, "f")) return;
 			const graph = inspectBufferedEventGraph(value, MAX_BUFFERED_ITERATOR_BYTES);
 			if (!graph || !bufferedLedger.refresh(entry.retention, graph)) failBufferedEvents(true);
 		};
@@ -4719,7 +4719,7 @@ var EventStream = class {
 					revalidateBufferedEvent(value, entry);
 				};
 				entry.check = check;
-				__classPrivateFieldGet$1(this, _EventStream_pendingBufferedEventChecks, "f").add(check);
+				__classPrivateFieldGet(this, _EventStream_pendingBufferedEventChecks, "f").add(check);
 			}
 		};
 		const onFailure = (error) => {
@@ -4728,7 +4728,7 @@ var EventStream = class {
 		};
 		const adoptTerminalFailure = () => {
 			if (failure) return;
-			const terminal = __classPrivateFieldGet$1(this, _EventStream_terminalFailure, "f");
+			const terminal = __classPrivateFieldGet(this, _EventStream_terminalFailure, "f");
 			if (!terminal) return;
 			if (terminal.kind === "error" ? rejectOnError : rejectOnAbort) failure = terminal.error;
 		};
@@ -4799,43 +4799,43 @@ var EventStream = class {
 	}
 	/** Resolves when the stream ends successfully or rejects when it fails or is aborted. */
 	async done() {
-		__classPrivateFieldSet$1(this, _EventStream_catchingPromiseCreated, true, "f");
-		await __classPrivateFieldGet$1(this, _EventStream_endPromise, "f");
+		__classPrivateFieldSet(this, _EventStream_catchingPromiseCreated, true, "f");
+		await __classPrivateFieldGet(this, _EventStream_endPromise, "f");
 	}
 	/** Returns whether an event currently has one or more registered listeners. */
 	_hasListeners(event) {
-		return Boolean(__classPrivateFieldGet$1(this, _EventStream_listeners, "f")[event]?.some((listener) => !listener.removed));
+		return Boolean(__classPrivateFieldGet(this, _EventStream_listeners, "f")[event]?.some((listener) => !listener.removed));
 	}
 	/** Dispatches a stream event and performs the associated lifecycle transitions. */
 	_emit(event, ...args) {
-		if (__classPrivateFieldGet$1(this, _EventStream_ended, "f")) return;
+		if (__classPrivateFieldGet(this, _EventStream_ended, "f")) return;
 		if (event === "end") {
-			__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_removeAbortListeners).call(this);
-			__classPrivateFieldSet$1(this, _EventStream_ended, true, "f");
-			__classPrivateFieldGet$1(this, _EventStream_resolveEndPromise, "f").call(this);
+			__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_removeAbortListeners).call(this);
+			__classPrivateFieldSet(this, _EventStream_ended, true, "f");
+			__classPrivateFieldGet(this, _EventStream_resolveEndPromise, "f").call(this);
 		}
-		const listeners = __classPrivateFieldGet$1(this, _EventStream_listeners, "f")[event];
+		const listeners = __classPrivateFieldGet(this, _EventStream_listeners, "f")[event];
 		let dispatchError;
 		let dispatchThrew = false;
 		try {
 			if (listeners) {
-				__classPrivateFieldGet$1(this, _EventStream_listeners, "f")[event] = listeners.filter((listener) => {
+				__classPrivateFieldGet(this, _EventStream_listeners, "f")[event] = listeners.filter((listener) => {
 					if (listener.once) listener.detached = true;
 					return !listener.once && !listener.removed;
 				});
-				__classPrivateFieldSet$1(this, _EventStream_listenerDispatchDepth, __classPrivateFieldGet$1(this, _EventStream_listenerDispatchDepth, "f") + 1, "f");
+				__classPrivateFieldSet(this, _EventStream_listenerDispatchDepth, __classPrivateFieldGet(this, _EventStream_listenerDispatchDepth, "f") + 1, "f");
 				try {
 					for (const registration of listeners) if (!registration.removed) {
 						const { listener } = registration;
 						listener(...args);
 					}
 				} finally {
-					__classPrivateFieldSet$1(this, _EventStream_listenerDispatchDepth, __classPrivateFieldGet$1(this, _EventStream_listenerDispatchDepth, "f") - 1, "f");
-					if (__classPrivateFieldGet$1(this, _EventStream_listenerDispatchDepth, "f") === 0) {
-						__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_cleanupEmittedListeners).call(this);
-						for (const check of __classPrivateFieldGet$1(this, _EventStream_pendingBufferedEventChecks, "f")) {
-							__classPrivateFieldGet$1(this, _EventStream_pendingBufferedEventChecks, "f").delete(check);
-							if (!__classPrivateFieldGet$1(this, _EventStream_ended, "f")) check();
+					__classPrivateFieldSet(this, _EventStream_listenerDispatchDepth, __classPrivateFieldGet(this, _EventStream_listenerDispatchDepth, "f") - 1, "f");
+					if (__classPrivateFieldGet(this, _EventStream_listenerDispatchDepth, "f") === 0) {
+						__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_cleanupEmittedListeners).call(this);
+						for (const check of __classPrivateFieldGet(this, _EventStream_pendingBufferedEventChecks, "f")) {
+							__classPrivateFieldGet(this, _EventStream_pendingBufferedEventChecks, "f").delete(check);
+							if (!__classPrivateFieldGet(this, _EventStream_ended, "f")) check();
 						}
 					}
 				}
@@ -4845,7 +4845,7 @@ var EventStream = class {
 			dispatchThrew = true;
 		}
 		try {
-			__classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_settleTerminalEvent).call(this, event, args, Boolean(listeners?.length));
+			__classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_settleTerminalEvent).call(this, event, args, Boolean(listeners?.length));
 		} catch (error) {
 			if (!dispatchThrew) {
 				dispatchError = error;
@@ -4863,35 +4863,35 @@ _EventStream_connectedPromise = /* @__PURE__ */ new WeakMap(), _EventStream_reso
 		this.controller.abort();
 	}
 }, _EventStream_removeAbortListeners = function _EventStream_removeAbortListeners() {
-	for (const { signal, listener } of __classPrivateFieldGet$1(this, _EventStream_abortListeners, "f").splice(0)) signal.removeEventListener("abort", listener);
+	for (const { signal, listener } of __classPrivateFieldGet(this, _EventStream_abortListeners, "f").splice(0)) signal.removeEventListener("abort", listener);
 }, _EventStream_onceForEmitted = function _EventStream_onceForEmitted(event, listener) {
-	const previousListeners = __classPrivateFieldGet$1(this, _EventStream_listeners, "f")[event];
+	const previousListeners = __classPrivateFieldGet(this, _EventStream_listeners, "f")[event];
 	const previousLength = previousListeners?.length ?? 0;
 	this.once(event, listener);
-	const listeners = __classPrivateFieldGet$1(this, _EventStream_listeners, "f")[event];
+	const listeners = __classPrivateFieldGet(this, _EventStream_listeners, "f")[event];
 	const [registration] = listeners?.slice(-1) ?? [];
-	if ((previousListeners === void 0 || listeners === previousListeners) && listeners?.length === previousLength + 1 && registration?.listener === listener && registration.once) __classPrivateFieldGet$1(this, _EventStream_emittedListenerRegistrations, "f").set(listener, {
+	if ((previousListeners === void 0 || listeners === previousListeners) && listeners?.length === previousLength + 1 && registration?.listener === listener && registration.once) __classPrivateFieldGet(this, _EventStream_emittedListenerRegistrations, "f").set(listener, {
 		event,
 		registration
 	});
 }, _EventStream_removeEmittedListener = function _EventStream_removeEmittedListener(event, registration) {
 	if (registration.removed) return;
 	registration.removed = true;
-	__classPrivateFieldGet$1(this, _EventStream_emittedListenerRegistrations, "f").delete(registration.listener);
-	__classPrivateFieldGet$1(this, _EventStream_pendingListenerCleanup, "f").add(event);
-	if (__classPrivateFieldGet$1(this, _EventStream_listenerDispatchDepth, "f") === 0) __classPrivateFieldGet$1(this, _EventStream_instances, "m", _EventStream_cleanupEmittedListeners).call(this);
+	__classPrivateFieldGet(this, _EventStream_emittedListenerRegistrations, "f").delete(registration.listener);
+	__classPrivateFieldGet(this, _EventStream_pendingListenerCleanup, "f").add(event);
+	if (__classPrivateFieldGet(this, _EventStream_listenerDispatchDepth, "f") === 0) __classPrivateFieldGet(this, _EventStream_instances, "m", _EventStream_cleanupEmittedListeners).call(this);
 }, _EventStream_cleanupEmittedListeners = function _EventStream_cleanupEmittedListeners() {
-	for (const event of __classPrivateFieldGet$1(this, _EventStream_pendingListenerCleanup, "f")) {
+	for (const event of __classPrivateFieldGet(this, _EventStream_pendingListenerCleanup, "f")) {
 		const eventType = event;
-		const listeners = __classPrivateFieldGet$1(this, _EventStream_listeners, "f")[eventType];
-		if (listeners) __classPrivateFieldGet$1(this, _EventStream_listeners, "f")[eventType] = listeners.filter((listener) => !listener.removed);
+		const listeners = __classPrivateFieldGet(this, _EventStream_listeners, "f")[eventType];
+		if (listeners) __classPrivateFieldGet(this, _EventStream_listeners, "f")[eventType] = listeners.filter((listener) => !listener.removed);
 	}
-	__classPrivateFieldGet$1(this, _EventStream_pendingListenerCleanup, "f").clear();
+	__classPrivateFieldGet(this, _EventStream_pendingListenerCleanup, "f").clear();
 }, _EventStream_handleError = function _EventStream_handleError(error) {
-	__classPrivateFieldSet$1(this, _EventStream_errored, true, "f");
+	__classPrivateFieldSet(this, _EventStream_errored, true, "f");
 	if (error instanceof Error && error.name === "AbortError") error = this._userAbortError();
 	if (error instanceof APIUserAbortError) {
-		__classPrivateFieldSet$1(this, _EventStream_aborted, true, "f");
+		__classPrivateFieldSet(this, _EventStream_aborted, true, "f");
 		return this._emit("abort", error);
 	}
 	if (error instanceof OpenAIError) return this._emit("error", error);
@@ -4904,25 +4904,25 @@ _EventStream_connectedPromise = /* @__PURE__ */ new WeakMap(), _EventStream_reso
 }, _EventStream_settleTerminalEvent = function _EventStream_settleTerminalEvent(event, args, hasListeners) {
 	if (event === "abort") {
 		const error = args[0];
-		__classPrivateFieldSet$1(this, _EventStream_terminalFailure, __classPrivateFieldGet$1(this, _EventStream_terminalFailure, "f") ?? {
+		__classPrivateFieldSet(this, _EventStream_terminalFailure, __classPrivateFieldGet(this, _EventStream_terminalFailure, "f") ?? {
 			kind: "abort",
 			error
 		}, "f");
-		if (!__classPrivateFieldGet$1(this, _EventStream_catchingPromiseCreated, "f") && !hasListeners) Promise.reject(error);
-		__classPrivateFieldGet$1(this, _EventStream_rejectConnectedPromise, "f").call(this, error);
-		__classPrivateFieldGet$1(this, _EventStream_rejectEndPromise, "f").call(this, error);
+		if (!__classPrivateFieldGet(this, _EventStream_catchingPromiseCreated, "f") && !hasListeners) Promise.reject(error);
+		__classPrivateFieldGet(this, _EventStream_rejectConnectedPromise, "f").call(this, error);
+		__classPrivateFieldGet(this, _EventStream_rejectEndPromise, "f").call(this, error);
 		this._emit("end");
 		return;
 	}
 	if (event === "error") {
 		const error = args[0];
-		__classPrivateFieldSet$1(this, _EventStream_terminalFailure, __classPrivateFieldGet$1(this, _EventStream_terminalFailure, "f") ?? {
+		__classPrivateFieldSet(this, _EventStream_terminalFailure, __classPrivateFieldGet(this, _EventStream_terminalFailure, "f") ?? {
 			kind: "error",
 			error
 		}, "f");
-		if (!__classPrivateFieldGet$1(this, _EventStream_catchingPromiseCreated, "f") && !hasListeners) Promise.reject(error);
-		__classPrivateFieldGet$1(this, _EventStream_rejectConnectedPromise, "f").call(this, error);
-		__classPrivateFieldGet$1(this, _EventStream_rejectEndPromise, "f").call(this, error);
+		if (!__classPrivateFieldGet(this, _EventStream_catchingPromiseCreated, "f") && !hasListeners) Promise.reject(error);
+		__classPrivateFieldGet(this, _EventStream_rejectConnectedPromise, "f").call(this, error);
+		__classPrivateFieldGet(this, _EventStream_rejectEndPromise, "f").call(this, error);
 		this._emit("end");
 	}
 };
@@ -4992,7 +4992,7 @@ var AbstractChatCompletionRunner = class extends EventStream {
 		this.messages = [];
 	}
 	_addChatCompletion(chatCompletion) {
-		__classPrivateFieldSet$1(this, _AbstractChatCompletionRunner_completionArrivedBeforeAbort, !this.controller.signal.aborted, "f");
+		__classPrivateFieldSet(this, _AbstractChatCompletionRunner_completionArrivedBeforeAbort, !this.controller.signal.aborted, "f");
 		normalizeToolCallIds(chatCompletion);
 		this._chatCompletions.push(chatCompletion);
 		this._emit("chatCompletion", chatCompletion);
@@ -5027,7 +5027,7 @@ var AbstractChatCompletionRunner = class extends EventStream {
 	*/
 	async finalContent() {
 		await this.done();
-		return __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalContent).call(this);
+		return __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalContent).call(this);
 	}
 	/**
 	* @returns a promise that resolves with the final assistant ChatCompletionMessage response,
@@ -5035,7 +5035,7 @@ var AbstractChatCompletionRunner = class extends EventStream {
 	*/
 	async finalMessage() {
 		await this.done();
-		return __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalMessage).call(this);
+		return __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalMessage).call(this);
 	}
 	/**
 	* Waits for completion and returns the last function-tool call, or `undefined`
@@ -5043,39 +5043,39 @@ var AbstractChatCompletionRunner = class extends EventStream {
 	*/
 	async finalFunctionToolCall() {
 		await this.done();
-		return __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCall).call(this);
+		return __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCall).call(this);
 	}
 	/** Waits for completion and returns the last matching function-tool result, if any. */
 	async finalFunctionToolCallResult() {
 		await this.done();
-		return __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCallResult).call(this);
+		return __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCallResult).call(this);
 	}
 	/** Waits for completion and sums token usage across every chat completion in the run. */
 	async totalUsage() {
 		await this.done();
-		return __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_calculateTotalUsage).call(this);
+		return __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_calculateTotalUsage).call(this);
 	}
 	/** Returns a copy of the chat completions received so far, in request order. */
 	allChatCompletions() {
 		return [...this._chatCompletions];
 	}
 	_emitFinal() {
-		if (__classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_afterCompletionInvoked, "f")) __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_throwIfAborted).call(this);
+		if (__classPrivateFieldGet(this, _AbstractChatCompletionRunner_afterCompletionInvoked, "f")) __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_throwIfAborted).call(this);
 		const completion = this._chatCompletions[this._chatCompletions.length - 1];
 		if (completion) this._emit("finalChatCompletion", completion);
-		const finalMessage = __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalMessage).call(this);
+		const finalMessage = __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalMessage).call(this);
 		if (finalMessage) this._emit("finalMessage", finalMessage);
-		const finalContent = __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalContent).call(this);
+		const finalContent = __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalContent).call(this);
 		if (finalContent) this._emit("finalContent", finalContent);
-		const finalFunctionCall = __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCall).call(this);
+		const finalFunctionCall = __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCall).call(this);
 		if (finalFunctionCall) this._emit("finalFunctionToolCall", finalFunctionCall);
-		const finalFunctionCallResult = __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCallResult).call(this);
+		const finalFunctionCallResult = __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalFunctionToolCallResult).call(this);
 		if (finalFunctionCallResult != null) this._emit("finalFunctionToolCallResult", finalFunctionCallResult);
-		if (this._chatCompletions.some((c) => c.usage)) this._emit("totalUsage", __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_calculateTotalUsage).call(this));
+		if (this._chatCompletions.some((c) => c.usage)) this._emit("totalUsage", __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_calculateTotalUsage).call(this));
 	}
 	async _createChatCompletion(client, params, options) {
 		this._listenForAbort(options?.signal);
-		__classPrivateFieldGet$1(_a$2, _a$2, "m", _AbstractChatCompletionRunner_validateParams).call(_a$2, params);
+		__classPrivateFieldGet(_a$2, _a$2, "m", _AbstractChatCompletionRunner_validateParams).call(_a$2, params);
 		const chatCompletion = await client.chat.completions.create({
 			...params,
 			stream: false
@@ -5098,9 +5098,9 @@ var AbstractChatCompletionRunner = class extends EventStream {
 		const { maxChatCompletions = DEFAULT_MAX_CHAT_COMPLETIONS, afterCompletion } = options || {};
 		const runAfterCompletion = async (completion) => {
 			if (afterCompletion == null) return;
-			__classPrivateFieldSet$1(this, _AbstractChatCompletionRunner_afterCompletionInvoked, true, "f");
+			__classPrivateFieldSet(this, _AbstractChatCompletionRunner_afterCompletionInvoked, true, "f");
 			await afterCompletion(completion, runner);
-			__classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_throwIfAborted).call(this);
+			__classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_throwIfAborted).call(this);
 		};
 		const inputTools = params.tools.map((tool) => {
 			if (isAutoParsableTool$1(tool)) {
@@ -5197,7 +5197,7 @@ var AbstractChatCompletionRunner = class extends EventStream {
 					throw error;
 				}
 			}
-			const content = __classPrivateFieldGet$1(_a$2, _a$2, "m", _AbstractChatCompletionRunner_stringifyFunctionCallResult).call(_a$2, rawContent);
+			const content = __classPrivateFieldGet(_a$2, _a$2, "m", _AbstractChatCompletionRunner_stringifyFunctionCallResult).call(_a$2, rawContent);
 			return {
 				message: {
 					role,
@@ -5214,7 +5214,7 @@ var AbstractChatCompletionRunner = class extends EventStream {
 				tools,
 				messages: this.messages.map(toRequestMessage)
 			}, options);
-			allowBufferedToolCall = this.controller.signal.aborted && __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_completionArrivedBeforeAbort, "f");
+			allowBufferedToolCall = this.controller.signal.aborted && __classPrivateFieldGet(this, _AbstractChatCompletionRunner_completionArrivedBeforeAbort, "f");
 			const message = chatCompletion.choices[0]?.message;
 			if (!message) throw new OpenAIError(`missing message in ChatCompletion response`);
 			if (!message.tool_calls?.length) {
@@ -5243,7 +5243,7 @@ var AbstractChatCompletionRunner = class extends EventStream {
 	}
 };
 _a$2 = AbstractChatCompletionRunner, _AbstractChatCompletionRunner_completionArrivedBeforeAbort = /* @__PURE__ */ new WeakMap(), _AbstractChatCompletionRunner_afterCompletionInvoked = /* @__PURE__ */ new WeakMap(), _AbstractChatCompletionRunner_instances = /* @__PURE__ */ new WeakSet(), _AbstractChatCompletionRunner_getFinalContent = function _AbstractChatCompletionRunner_getFinalContent() {
-	return __classPrivateFieldGet$1(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalMessage).call(this).content ?? null;
+	return __classPrivateFieldGet(this, _AbstractChatCompletionRunner_instances, "m", _AbstractChatCompletionRunner_getFinalMessage).call(this).content ?? null;
 }, _AbstractChatCompletionRunner_getFinalMessage = function _AbstractChatCompletionRunner_getFinalMessage() {
 	let i = this.messages.length;
 	while (i-- > 0) {
@@ -6120,10 +6120,10 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 		_ChatCompletionStream_currentChatCompletionSnapshot.set(this, void 0);
 		_ChatCompletionStream_hasAutoParseableTool.set(this, void 0);
 		_ChatCompletionStream_partialJSONParseBudget.set(this, void 0);
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_params, params, "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_audioDoneChoiceIndexes, /* @__PURE__ */ new Set(), "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_choiceEventStates, [], "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_hasAutoParseableTool, false, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_params, params, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_audioDoneChoiceIndexes, /* @__PURE__ */ new Set(), "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_choiceEventStates, [], "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_hasAutoParseableTool, false, "f");
 		const tools = params?.tools;
 		const lengthDescriptor = tools && Object.getOwnPropertyDescriptor(tools, "length");
 		const length = lengthDescriptor && "value" in lengthDescriptor ? lengthDescriptor.value : void 0;
@@ -6132,11 +6132,11 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			if (!descriptor || !("value" in descriptor)) continue;
 			const tool = descriptor.value;
 			if (isChatCompletionFunctionTool(tool) && (isAutoParsableTool$1(tool) || tool.function.strict === true)) {
-				__classPrivateFieldSet$1(this, _ChatCompletionStream_hasAutoParseableTool, true, "f");
+				__classPrivateFieldSet(this, _ChatCompletionStream_hasAutoParseableTool, true, "f");
 				break;
 			}
 		}
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_partialJSONParseBudget, {
+		__classPrivateFieldSet(this, _ChatCompletionStream_partialJSONParseBudget, {
 			bytes: 0,
 			fragments: 0,
 			work: 0
@@ -6144,7 +6144,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 	}
 	/** The latest accumulated completion, or `undefined` before a chunk arrives or after finalization. */
 	get currentChatCompletionSnapshot() {
-		return __classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f");
+		return __classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f");
 	}
 	/**
 	* Intended for use on the frontend, consuming a stream produced with
@@ -6175,7 +6175,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 	}
 	/** Rejects unfinished turns before tool callbacks while preserving ordinary stream and replay behavior. */
 	_runTools(client, params, runner, options) {
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_rejectsUnfinishedTurns, true, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_rejectsUnfinishedTurns, true, "f");
 		return super._runTools(client, params, runner, options);
 	}
 	async _createChatCompletion(client, params, options) {
@@ -6184,27 +6184,27 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			...params,
 			stream: true
 		};
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_params, requestParams, "f");
-		__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_beginRequest).call(this);
+		__classPrivateFieldSet(this, _ChatCompletionStream_params, requestParams, "f");
+		__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_beginRequest).call(this);
 		const parserParams = snapshotChatCompletionParserParams(requestParams);
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_params, parserParams, "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_hasAutoParseableTool, parserParams.tools?.some((tool) => isChatCompletionFunctionTool(tool) && (isAutoParsableTool$1(tool) || tool.function.strict === true)) ?? false, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_params, parserParams, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_hasAutoParseableTool, parserParams.tools?.some((tool) => isChatCompletionFunctionTool(tool) && (isAutoParsableTool$1(tool) || tool.function.strict === true)) ?? false, "f");
 		const stopObserving = requestParams.tools || requestParams.response_format ? observeSerializedChatCompletionParserParams(requestParams, parserParams, (serialized) => {
-			__classPrivateFieldSet$1(this, _ChatCompletionStream_params, serialized, "f");
-			__classPrivateFieldSet$1(this, _ChatCompletionStream_hasAutoParseableTool, serialized.tools?.some((tool) => isChatCompletionFunctionTool(tool) && (isAutoParsableTool$1(tool) || tool.function.strict === true)) ?? false, "f");
+			__classPrivateFieldSet(this, _ChatCompletionStream_params, serialized, "f");
+			__classPrivateFieldSet(this, _ChatCompletionStream_hasAutoParseableTool, serialized.tools?.some((tool) => isChatCompletionFunctionTool(tool) && (isAutoParsableTool$1(tool) || tool.function.strict === true)) ?? false, "f");
 		}) : void 0;
 		const stream = await client.chat.completions.create(requestParams, {
 			...options,
 			signal: this.controller.signal
 		}).finally(stopObserving);
 		this._connected();
-		for await (const chunk of stream) __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_addChunk).call(this, chunk);
+		for await (const chunk of stream) __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_addChunk).call(this, chunk);
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		return this._addChatCompletion(__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
+		return this._addChatCompletion(__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
 	}
 	async _fromReadableStream(readableStream, options) {
 		this._listenForAbort(options?.signal);
-		__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_beginRequest).call(this);
+		__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_beginRequest).call(this);
 		this._connected();
 		const stream = Stream.fromReadableStream(readableStream, this.controller);
 		let chatId;
@@ -6212,25 +6212,25 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			if ("error" in item && hasOwn(item, "error") && typeof item.error === "object" && item.error !== null) throw new APIError(void 0, item.error, void 0, void 0);
 			if (isChatCompletionReadableStreamMessage(item)) {
 				const message = getChatCompletionReadableStreamMessage(item);
-				if (__classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) {
-					const toolCalls = __classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f").choices[0]?.message.tool_calls;
+				if (__classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) {
+					const toolCalls = __classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f").choices[0]?.message.tool_calls;
 					for (const [index, id] of message.tool_call_ids?.entries() ?? []) {
 						const toolCall = toolCalls?.[index];
 						if (toolCall && id) toolCall.id = id;
 					}
-					this._addChatCompletion(__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
+					this._addChatCompletion(__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
 					chatId = void 0;
 				}
 				this._addMessage(message.message);
 				continue;
 			}
 			const chunk = normalizeChatCompletionChunk(item);
-			if (chatId && chunk.id && chatId !== chunk.id) this._addChatCompletion(__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
-			__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_addChunk).call(this, chunk);
+			if (chatId && chunk.id && chatId !== chunk.id) this._addChatCompletion(__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
+			__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_addChunk).call(this, chunk);
 			if (chunk.id) chatId = chunk.id;
 		}
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		if (__classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) return this._addChatCompletion(__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
+		if (__classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) return this._addChatCompletion(__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_endRequest).call(this));
 		const lastChatCompletion = this._chatCompletions[this._chatCompletions.length - 1];
 		if (lastChatCompletion) return lastChatCompletion;
 		throw new OpenAIError(`request ended without sending any chunks`);
@@ -6238,15 +6238,15 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 	/** Iterates over raw API chunks; stopping iteration early aborts the underlying request. */
 	[(_ChatCompletionStream_params = /* @__PURE__ */ new WeakMap(), _ChatCompletionStream_rejectsUnfinishedTurns = /* @__PURE__ */ new WeakMap(), _ChatCompletionStream_audioDoneChoiceIndexes = /* @__PURE__ */ new WeakMap(), _ChatCompletionStream_choiceEventStates = /* @__PURE__ */ new WeakMap(), _ChatCompletionStream_currentChatCompletionSnapshot = /* @__PURE__ */ new WeakMap(), _ChatCompletionStream_hasAutoParseableTool = /* @__PURE__ */ new WeakMap(), _ChatCompletionStream_partialJSONParseBudget = /* @__PURE__ */ new WeakMap(), _ChatCompletionStream_instances = /* @__PURE__ */ new WeakSet(), _ChatCompletionStream_beginRequest = function _ChatCompletionStream_beginRequest() {
 		if (this.ended) return;
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_audioDoneChoiceIndexes, /* @__PURE__ */ new Set(), "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, void 0, "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_partialJSONParseBudget, {
+		__classPrivateFieldSet(this, _ChatCompletionStream_audioDoneChoiceIndexes, /* @__PURE__ */ new Set(), "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_currentChatCompletionSnapshot, void 0, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_partialJSONParseBudget, {
 			bytes: 0,
 			fragments: 0,
 			work: 0
 		}, "f");
 	}, _ChatCompletionStream_getChoiceEventState = function _ChatCompletionStream_getChoiceEventState(choice) {
-		let state = __classPrivateFieldGet$1(this, _ChatCompletionStream_choiceEventStates, "f")[choice.index];
+		let state = __classPrivateFieldGet(this, _ChatCompletionStream_choiceEventStates, "f")[choice.index];
 		if (state) return state;
 		state = {
 			content_done: false,
@@ -6259,20 +6259,20 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			tool_call_parse_states: /* @__PURE__ */ new Map(),
 			tool_call_identities: /* @__PURE__ */ new Map()
 		};
-		__classPrivateFieldGet$1(this, _ChatCompletionStream_choiceEventStates, "f")[choice.index] = state;
+		__classPrivateFieldGet(this, _ChatCompletionStream_choiceEventStates, "f")[choice.index] = state;
 		return state;
 	}, _ChatCompletionStream_addChunk = function _ChatCompletionStream_addChunk(chunk) {
 		if (this.ended) return;
 		const capturedChoiceFrames = /* @__PURE__ */ new WeakMap();
-		const completion = __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_accumulateChatCompletion).call(this, chunk, capturedChoiceFrames);
+		const completion = __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_accumulateChatCompletion).call(this, chunk, capturedChoiceFrames);
 		this._emit("chunk", chunk, completion);
 		for (const choice of chunk.choices) {
 			const capturedChoice = capturedChoiceFrames.get(choice);
 			const choiceSnapshot = completion.choices[capturedChoice?.index ?? choice.index];
 			const capturedToolCalls = capturedChoice?.tool_calls ?? [];
 			const { delta } = choice;
-			const structuredResponse = isParseableResponseFormat(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.response_format);
-			const boundedSnapshot = structuredResponse || __classPrivateFieldGet$1(this, _ChatCompletionStream_hasAutoParseableTool, "f");
+			const structuredResponse = isParseableResponseFormat(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.response_format);
+			const boundedSnapshot = structuredResponse || __classPrivateFieldGet(this, _ChatCompletionStream_hasAutoParseableTool, "f");
 			const messageSnapshot = boundedSnapshot ? captureStructuredMessageSnapshot(choiceSnapshot) : choiceSnapshot.message;
 			const refusal = boundedSnapshot ? captureStructuredJSONSnapshot(messageSnapshot, "refusal") : messageSnapshot.refusal;
 			const messageContent = !refusal && structuredResponse ? captureStructuredJSONSnapshot(messageSnapshot, "content") : messageSnapshot.content;
@@ -6296,15 +6296,15 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 				refusal: choice.logprobs?.refusal,
 				snapshot: choiceSnapshot.logprobs?.refusal ?? []
 			});
-			const state = __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choiceSnapshot);
+			const state = __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choiceSnapshot);
 			if (choiceSnapshot.finish_reason) {
-				__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitContentDoneEvents).call(this, choiceSnapshot);
-				if (state.current_tool_call_index != null) __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitToolCallDoneEvent).call(this, choiceSnapshot, state.current_tool_call_index);
+				__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitContentDoneEvents).call(this, choiceSnapshot);
+				if (state.current_tool_call_index != null) __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitToolCallDoneEvent).call(this, choiceSnapshot, state.current_tool_call_index);
 			}
 			for (const toolCall of capturedToolCalls) {
 				if (state.current_tool_call_index !== toolCall.index) {
-					__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitContentDoneEvents).call(this, choiceSnapshot);
-					if (state.current_tool_call_index != null) __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitToolCallDoneEvent).call(this, choiceSnapshot, state.current_tool_call_index);
+					__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitContentDoneEvents).call(this, choiceSnapshot);
+					if (state.current_tool_call_index != null) __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_emitToolCallDoneEvent).call(this, choiceSnapshot, state.current_tool_call_index);
 				}
 				state.current_tool_call_index = toolCall.index;
 			}
@@ -6330,20 +6330,20 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			}
 		}
 	}, _ChatCompletionStream_emitToolCallDoneEvent = function _ChatCompletionStream_emitToolCallDoneEvent(choiceSnapshot, toolCallIndex) {
-		const state = __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choiceSnapshot);
+		const state = __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choiceSnapshot);
 		if (state.done_tool_calls.has(toolCallIndex)) return;
-		const toolCallSnapshot = (__classPrivateFieldGet$1(this, _ChatCompletionStream_hasAutoParseableTool, "f") ? captureStructuredMessageSnapshot(choiceSnapshot) : choiceSnapshot.message).tool_calls?.[toolCallIndex];
+		const toolCallSnapshot = (__classPrivateFieldGet(this, _ChatCompletionStream_hasAutoParseableTool, "f") ? captureStructuredMessageSnapshot(choiceSnapshot) : choiceSnapshot.message).tool_calls?.[toolCallIndex];
 		if (!toolCallSnapshot) throw new Error("no tool call snapshot");
 		const boundIdentity = state.tool_call_identities.get(toolCallIndex);
 		if (boundIdentity) assertBoundToolCallIdentity(toolCallSnapshot, boundIdentity);
 		if (!toolCallSnapshot.type) throw new Error("tool call snapshot missing `type`");
 		if (toolCallSnapshot.type === "function") {
-			const inputTool = __classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.tools?.find((tool) => isChatCompletionFunctionTool(tool) && tool.function.name === toolCallSnapshot.function.name);
+			const inputTool = __classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.tools?.find((tool) => isChatCompletionFunctionTool(tool) && tool.function.name === toolCallSnapshot.function.name);
 			let parsedArguments = null;
 			const parseable = isAutoParsableTool$1(inputTool) || inputTool?.function.strict === true;
 			let argumentsSnapshot;
 			if (parseable) {
-				if (__classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, __classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f"));
+				if (__classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, __classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f"));
 				const capturedArguments = captureStructuredJSONSnapshot(toolCallSnapshot.function, "arguments");
 				if (typeof capturedArguments !== "string") throw new OpenAIError("Chat completion stream contains an unsafe structured JSON snapshot");
 				argumentsSnapshot = capturedArguments;
@@ -6362,19 +6362,19 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			});
 		} else if (toolCallSnapshot.type !== "custom");
 	}, _ChatCompletionStream_emitContentDoneEvents = function _ChatCompletionStream_emitContentDoneEvents(choiceSnapshot) {
-		const state = __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choiceSnapshot);
-		const structuredResponse = isParseableResponseFormat(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.response_format);
-		const boundedSnapshot = structuredResponse || __classPrivateFieldGet$1(this, _ChatCompletionStream_hasAutoParseableTool, "f");
+		const state = __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choiceSnapshot);
+		const structuredResponse = isParseableResponseFormat(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.response_format);
+		const boundedSnapshot = structuredResponse || __classPrivateFieldGet(this, _ChatCompletionStream_hasAutoParseableTool, "f");
 		const messageSnapshot = boundedSnapshot ? captureStructuredMessageSnapshot(choiceSnapshot) : choiceSnapshot.message;
 		const refusal = boundedSnapshot ? captureStructuredJSONSnapshot(messageSnapshot, "refusal") : messageSnapshot.refusal;
 		const parseableContent = !refusal && structuredResponse;
 		const content = parseableContent ? captureStructuredJSONSnapshot(messageSnapshot, "content") : messageSnapshot.content;
 		if (content != null && (content !== "" || !refusal && !messageSnapshot.tool_calls?.length && !messageSnapshot.function_call) && !state.content_done) {
-			if (parseableContent && __classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, __classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f"));
+			if (parseableContent && __classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f")) __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, __classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f"));
 			state.content_done = true;
 			this._emit("content.done", {
 				content,
-				parsed: refusal ? null : parseResponseFormatContent(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.response_format, parseableContent ? validateStructuredJSONSnapshot(content) : content)
+				parsed: refusal ? null : parseResponseFormatContent(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.response_format, parseableContent ? validateStructuredJSONSnapshot(content) : content)
 			});
 		}
 		if (refusal && !state.refusal_done) {
@@ -6395,7 +6395,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			fragments: 0,
 			work: 0
 		};
-		const parseableContent = isParseableResponseFormat(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.response_format);
+		const parseableContent = isParseableResponseFormat(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.response_format);
 		const validatedMessages = /* @__PURE__ */ new WeakMap();
 		const choices = captureSnapshotArray(snapshot, "choices", MAX_STREAM_CHOICES, "choice");
 		if (!choices) throw new OpenAIError("Chat completion stream contains an unsafe snapshot choice collection");
@@ -6414,14 +6414,14 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 				toolCallCollection: toolCalls,
 				toolCalls: validatedTools
 			}));
-			const state = __classPrivateFieldGet$1(this, _ChatCompletionStream_choiceEventStates, "f")[choice.index];
-			if (parseableContent && !refusal && typeof content === "string") validateStructuredJSONSnapshot(content, finalJSONBudget, __classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f"));
+			const state = __classPrivateFieldGet(this, _ChatCompletionStream_choiceEventStates, "f")[choice.index];
+			if (parseableContent && !refusal && typeof content === "string") validateStructuredJSONSnapshot(content, finalJSONBudget, __classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f"));
 			for (const [index, identity] of state?.tool_call_identities ?? []) {
 				const toolCall = toolCalls && captureSnapshotArrayItem(toolCalls, index);
 				if (!toolCall) throw new OpenAIError("Chat completion stream contains a changed tool call identity");
 				assertBoundToolCallIdentity(toolCall, identity);
 			}
-			if (!__classPrivateFieldGet$1(this, _ChatCompletionStream_hasAutoParseableTool, "f")) continue;
+			if (!__classPrivateFieldGet(this, _ChatCompletionStream_hasAutoParseableTool, "f")) continue;
 			for (let toolCallIndex = 0; toolCallIndex < (toolCalls?.length ?? 0); toolCallIndex += 1) {
 				const toolCall = captureSnapshotArrayItem(toolCalls, toolCallIndex);
 				if (!toolCall) continue;
@@ -6438,7 +6438,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 					}
 					continue;
 				}
-				if (!shouldParseToolCall(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f"), {
+				if (!shouldParseToolCall(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f"), {
 					type: identity.type,
 					function: { name: identity.name }
 				})) continue;
@@ -6447,7 +6447,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 				const fn = descriptor.value;
 				const argumentsSnapshot = captureStructuredJSONSnapshot(fn, "arguments");
 				if (typeof argumentsSnapshot !== "string") throw new OpenAIError("Chat completion stream contains an unsafe structured JSON snapshot");
-				validateStructuredJSONSnapshot(argumentsSnapshot, finalJSONBudget, __classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f"));
+				validateStructuredJSONSnapshot(argumentsSnapshot, finalJSONBudget, __classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f"));
 				validatedTools.set(toolCallIndex, Object.freeze({
 					tool: toolCall,
 					function: fn,
@@ -6460,27 +6460,27 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 		return validatedMessages;
 	}, _ChatCompletionStream_endRequest = function _ChatCompletionStream_endRequest() {
 		if (this.ended) throw new OpenAIError(`stream has ended, this shouldn't happen`);
-		const snapshot = __classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f");
+		const snapshot = __classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f");
 		if (!snapshot) throw new OpenAIError(`request ended without sending any chunks`);
-		const validatedMessages = __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, snapshot);
-		const audioDoneChoiceIndexes = __classPrivateFieldGet$1(this, _ChatCompletionStream_audioDoneChoiceIndexes, "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_audioDoneChoiceIndexes, /* @__PURE__ */ new Set(), "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, void 0, "f");
-		__classPrivateFieldSet$1(this, _ChatCompletionStream_choiceEventStates, [], "f");
-		return finalizeChatCompletion(snapshot, __classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f"), audioDoneChoiceIndexes, validatedMessages);
+		const validatedMessages = __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, snapshot);
+		const audioDoneChoiceIndexes = __classPrivateFieldGet(this, _ChatCompletionStream_audioDoneChoiceIndexes, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_audioDoneChoiceIndexes, /* @__PURE__ */ new Set(), "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_currentChatCompletionSnapshot, void 0, "f");
+		__classPrivateFieldSet(this, _ChatCompletionStream_choiceEventStates, [], "f");
+		return finalizeChatCompletion(snapshot, __classPrivateFieldGet(this, _ChatCompletionStream_params, "f"), audioDoneChoiceIndexes, validatedMessages);
 	}, _ChatCompletionStream_accumulateChatCompletion = function _ChatCompletionStream_accumulateChatCompletion(chunk, capturedChoiceFrames) {
 		var _a, _b, _c, _d, _e;
-		let snapshot = __classPrivateFieldGet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f");
+		let snapshot = __classPrivateFieldGet(this, _ChatCompletionStream_currentChatCompletionSnapshot, "f");
 		const { choices, obfuscation: _obfuscation, ...rest } = chunk;
 		if (!snapshot) {
 			const newSnapshot = {
 				...rest,
 				choices: []
 			};
-			__classPrivateFieldSet$1(this, _ChatCompletionStream_currentChatCompletionSnapshot, newSnapshot, "f");
+			__classPrivateFieldSet(this, _ChatCompletionStream_currentChatCompletionSnapshot, newSnapshot, "f");
 			snapshot = newSnapshot;
 		} else if (chunk.id) assignOwnProperties(snapshot, rest);
-		const requestedChoiceCount = __classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.n;
+		const requestedChoiceCount = __classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.n;
 		const maxChoices = typeof requestedChoiceCount === "number" && Number.isSafeInteger(requestedChoiceCount) && requestedChoiceCount > 0 ? Math.min(requestedChoiceCount, MAX_STREAM_CHOICES) : MAX_STREAM_CHOICES;
 		for (const chunkChoice of chunk.choices) {
 			const { delta, finish_reason, index, logprobs = null, ...other } = chunkChoice;
@@ -6502,7 +6502,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 				snapshot.choices[index] = newChoice;
 				choice = newChoice;
 			}
-			if (isParseableResponseFormat(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.response_format) || __classPrivateFieldGet$1(this, _ChatCompletionStream_hasAutoParseableTool, "f")) captureStructuredJSONSnapshot(captureStructuredMessageSnapshot(choice), "refusal");
+			if (isParseableResponseFormat(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.response_format) || __classPrivateFieldGet(this, _ChatCompletionStream_hasAutoParseableTool, "f")) captureStructuredJSONSnapshot(captureStructuredMessageSnapshot(choice), "refusal");
 			if (logprobs) {
 				if (choice.logprobs) {
 					const { content, refusal, ...rest } = logprobs;
@@ -6523,7 +6523,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 			}
 			if (finish_reason) {
 				choice.finish_reason = finish_reason;
-				if (__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f") && (__classPrivateFieldGet$1(this, _ChatCompletionStream_rejectsUnfinishedTurns, "f") || hasAutoParseableInput$1(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")))) {
+				if (__classPrivateFieldGet(this, _ChatCompletionStream_params, "f") && (__classPrivateFieldGet(this, _ChatCompletionStream_rejectsUnfinishedTurns, "f") || hasAutoParseableInput$1(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f")))) {
 					if (finish_reason === "length") throw new LengthFinishReasonError();
 					if (finish_reason === "content_filter") throw new ContentFilterFinishReasonError();
 				}
@@ -6533,12 +6533,12 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 				Object.freeze(capturedToolCalls);
 				continue;
 			}
-			__classPrivateFieldGet$1(this, _ChatCompletionStream_audioDoneChoiceIndexes, "f").delete(index);
+			__classPrivateFieldGet(this, _ChatCompletionStream_audioDoneChoiceIndexes, "f").delete(index);
 			const { audio, content, refusal, function_call, role, ...capturedDeltaFields } = delta;
 			const { tool_calls: capturedToolCallDelta, ...rest } = capturedDeltaFields;
 			const tool_calls = hasOwn(capturedDeltaFields, "tool_calls") ? capturedToolCallDelta : delta.tool_calls;
 			assignOwnProperties(choice.message, rest);
-			if (audio?.expires_at != null && audio.id == null && audio.data == null && audio.transcript == null && content == null && refusal == null && function_call == null && role == null && tool_calls == null && Object.keys(rest).length === 0) __classPrivateFieldGet$1(this, _ChatCompletionStream_audioDoneChoiceIndexes, "f").add(index);
+			if (audio?.expires_at != null && audio.id == null && audio.data == null && audio.transcript == null && content == null && refusal == null && function_call == null && role == null && tool_calls == null && Object.keys(rest).length === 0) __classPrivateFieldGet(this, _ChatCompletionStream_audioDoneChoiceIndexes, "f").add(index);
 			if (refusal) choice.message.refusal = (choice.message.refusal || "") + refusal;
 			if (role) choice.message.role = role;
 			if (audio) {
@@ -6558,14 +6558,14 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 				} else choice.message.function_call = function_call;
 			}
 			if (content != null) {
-				if (!choice.message.refusal && isParseableResponseFormat(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.response_format)) {
-					const eventState = __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choice);
+				if (!choice.message.refusal && isParseableResponseFormat(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.response_format)) {
+					const eventState = __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choice);
 					const parseState = eventState.content_parse_state ?? (eventState.content_parse_state = createPartialJSONParseState());
-					const shouldParse = recordPartialJSONFragment(parseState, __classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f"), content);
+					const shouldParse = recordPartialJSONFragment(parseState, __classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f"), content);
 					choice.message.content = (captureStructuredJSONSnapshot(choice.message, "content") || "") + content;
 					if (!parseState.has_non_whitespace) choice.message.parsed = null;
-					else if (shouldParse && reservePartialJSONParse(parseState, __classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f"))) {
-						__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, snapshot);
+					else if (shouldParse && reservePartialJSONParse(parseState, __classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f"))) {
+						__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, snapshot);
 						choice.message.parsed = parseStructuredStreamingJSON(validateStructuredJSONSnapshot(choice.message.content));
 					} else if (content.length > 0) choice.message.parsed = null;
 				} else choice.message.content = (choice.message.content || "") + content;
@@ -6578,7 +6578,7 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 					let argumentsDelta = "";
 					const tool_call = toolCallSnapshots[index] ?? (toolCallSnapshots[index] = {});
 					const functionName = fn?.name;
-					const eventState = __classPrivateFieldGet$1(this, _ChatCompletionStream_hasAutoParseableTool, "f") ? __classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choice) : void 0;
+					const eventState = __classPrivateFieldGet(this, _ChatCompletionStream_hasAutoParseableTool, "f") ? __classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_getChoiceEventState).call(this, choice) : void 0;
 					let boundIdentity = eventState?.tool_call_identities.get(index);
 					if (boundIdentity) {
 						assertBoundToolCallIdentity(tool_call, boundIdentity);
@@ -6603,11 +6603,11 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 						if (functionName) functionSnapshot.name = functionName;
 						if (eventState && !boundIdentity) {
 							const identity = ownFunctionToolIdentity(tool_call);
-							const configuredTool = identity && __classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f")?.tools?.find((tool) => isChatCompletionFunctionTool(tool) && tool.function.name === identity.name);
+							const configuredTool = identity && __classPrivateFieldGet(this, _ChatCompletionStream_params, "f")?.tools?.find((tool) => isChatCompletionFunctionTool(tool) && tool.function.name === identity.name);
 							if (identity) {
 								boundIdentity = {
 									...identity,
-									parseable: configuredTool !== void 0 && shouldParseToolCall(__classPrivateFieldGet$1(this, _ChatCompletionStream_params, "f"), {
+									parseable: configuredTool !== void 0 && shouldParseToolCall(__classPrivateFieldGet(this, _ChatCompletionStream_params, "f"), {
 										type: identity.type,
 										function: { name: identity.name }
 									})
@@ -6616,9 +6616,9 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 								if (!boundIdentity.parseable) {
 									const provisionalState = eventState.tool_call_parse_states.get(index);
 									if (provisionalState) {
-										__classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f").bytes -= provisionalState.bytes;
-										__classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f").fragments -= provisionalState.fragments;
-										__classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f").work -= provisionalState.work;
+										__classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f").bytes -= provisionalState.bytes;
+										__classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f").fragments -= provisionalState.fragments;
+										__classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f").work -= provisionalState.work;
 										eventState.tool_call_parse_states.delete(index);
 									}
 								}
@@ -6633,12 +6633,12 @@ var ChatCompletionStream = class ChatCompletionStream extends AbstractChatComple
 									parseState = createPartialJSONParseState();
 									eventState.tool_call_parse_states.set(index, parseState);
 								}
-								const shouldParse = recordPartialJSONFragment(parseState, __classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f"), argumentFragment);
+								const shouldParse = recordPartialJSONFragment(parseState, __classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f"), argumentFragment);
 								const previousArguments = captureStructuredJSONSnapshot(functionSnapshot, "arguments");
 								if (typeof previousArguments !== "string") throw new OpenAIError("Chat completion stream contains an unsafe structured JSON snapshot");
 								functionSnapshot.arguments = previousArguments + argumentFragment;
-								if (shouldParse && boundIdentity?.parseable === true && reservePartialJSONParse(parseState, __classPrivateFieldGet$1(this, _ChatCompletionStream_partialJSONParseBudget, "f"))) {
-									__classPrivateFieldGet$1(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, snapshot);
+								if (shouldParse && boundIdentity?.parseable === true && reservePartialJSONParse(parseState, __classPrivateFieldGet(this, _ChatCompletionStream_partialJSONParseBudget, "f"))) {
+									__classPrivateFieldGet(this, _ChatCompletionStream_instances, "m", _ChatCompletionStream_validateStructuredSnapshots).call(this, snapshot);
 									functionSnapshot.parsed_arguments = parseStructuredStreamingJSON(validateStructuredJSONSnapshot(functionSnapshot.arguments));
 								} else if (argumentFragment.length > 0 && hasOwn(functionSnapshot, "parsed_arguments")) functionSnapshot.parsed_arguments = void 0;
 							} else functionSnapshot.arguments += argumentFragment;
@@ -12261,21 +12261,21 @@ var AgentResultArtifacts = class {
 		_AgentResultArtifacts_resource.set(this, void 0);
 		_AgentResultArtifacts_sessionID.set(this, void 0);
 		_AgentResultArtifacts_turnID.set(this, void 0);
-		__classPrivateFieldSet$1(this, _AgentResultArtifacts_resource, resource, "f");
-		__classPrivateFieldSet$1(this, _AgentResultArtifacts_sessionID, result.session_id, "f");
-		__classPrivateFieldSet$1(this, _AgentResultArtifacts_turnID, result.turn_id, "f");
+		__classPrivateFieldSet(this, _AgentResultArtifacts_resource, resource, "f");
+		__classPrivateFieldSet(this, _AgentResultArtifacts_sessionID, result.session_id, "f");
+		__classPrivateFieldSet(this, _AgentResultArtifacts_turnID, result.turn_id, "f");
 	}
 	/** Find one immutable artifact by its exact hosted path, across all pages. */
 	async retrieve(path, options) {
 		let selected;
-		for await (const artifact of agentItems((after) => __classPrivateFieldGet$1(this, _AgentResultArtifacts_resource, "f").list(__classPrivateFieldGet$1(this, _AgentResultArtifacts_sessionID, "f"), {}, {
+		for await (const artifact of agentItems((after) => __classPrivateFieldGet(this, _AgentResultArtifacts_resource, "f").list(__classPrivateFieldGet(this, _AgentResultArtifacts_sessionID, "f"), {}, {
 			...options,
 			query: {
 				...options?.query,
 				after,
 				environment_id: void 0
 			}
-		}))) if (artifact.session_id === __classPrivateFieldGet$1(this, _AgentResultArtifacts_sessionID, "f") && artifact.turn_id === __classPrivateFieldGet$1(this, _AgentResultArtifacts_turnID, "f") && artifact.path === path) {
+		}))) if (artifact.session_id === __classPrivateFieldGet(this, _AgentResultArtifacts_sessionID, "f") && artifact.turn_id === __classPrivateFieldGet(this, _AgentResultArtifacts_turnID, "f") && artifact.path === path) {
 			if (selected) throw new OpenAIError("Multiple artifacts match this result and path");
 			selected = artifact;
 		}
@@ -12285,13 +12285,13 @@ var AgentResultArtifacts = class {
 	/** Return the native binary response for this result's exact artifact path. */
 	async content(path, options) {
 		const artifact = await this.retrieve(path, options);
-		return __classPrivateFieldGet$1(this, _AgentResultArtifacts_resource, "f").content(artifact.id, { session_id: __classPrivateFieldGet$1(this, _AgentResultArtifacts_sessionID, "f") }, options);
+		return __classPrivateFieldGet(this, _AgentResultArtifacts_resource, "f").content(artifact.id, { session_id: __classPrivateFieldGet(this, _AgentResultArtifacts_sessionID, "f") }, options);
 	}
 	/** Stream bytes to a caller-chosen destination; the hosted path never selects a local path. */
 	async download(params, options) {
 		const { path, to } = params;
 		const artifact = await this.retrieve(path, options);
-		const response = await __classPrivateFieldGet$1(this, _AgentResultArtifacts_resource, "f").content(artifact.id, { session_id: __classPrivateFieldGet$1(this, _AgentResultArtifacts_sessionID, "f") }, options);
+		const response = await __classPrivateFieldGet(this, _AgentResultArtifacts_resource, "f").content(artifact.id, { session_id: __classPrivateFieldGet(this, _AgentResultArtifacts_sessionID, "f") }, options);
 		if (!response.body) throw new OpenAIError("Artifact response has no content stream");
 		try {
 			await response.body.pipeTo(to, options?.signal ? { signal: options.signal } : {});
@@ -12995,27 +12995,27 @@ var TurnState = class {
 	}
 	/** Records a delivery unless its event ID is in the bounded recent window. */
 	accept(event) {
-		if (__classPrivateFieldGet$1(this, _TurnState_eventIDs, "f").has(event.event_id)) return false;
-		if (__classPrivateFieldGet$1(this, _TurnState_eventIDs, "f").size === 1024) {
-			const oldest = __classPrivateFieldGet$1(this, _TurnState_eventIDs, "f").values().next();
-			if (!oldest.done) __classPrivateFieldGet$1(this, _TurnState_eventIDs, "f").delete(oldest.value);
+		if (__classPrivateFieldGet(this, _TurnState_eventIDs, "f").has(event.event_id)) return false;
+		if (__classPrivateFieldGet(this, _TurnState_eventIDs, "f").size === 1024) {
+			const oldest = __classPrivateFieldGet(this, _TurnState_eventIDs, "f").values().next();
+			if (!oldest.done) __classPrivateFieldGet(this, _TurnState_eventIDs, "f").delete(oldest.value);
 		}
-		__classPrivateFieldGet$1(this, _TurnState_eventIDs, "f").add(event.event_id);
-		if (event.type === "agent.session.turn.created" && event.turn.subagent_id === null && __classPrivateFieldGet$1(this, _TurnState_turnID, "f") === void 0) __classPrivateFieldSet$1(this, _TurnState_turnID, event.turn_id, "f");
-		if ((event.type === "agent.session.turn.completed" || event.type === "agent.session.turn.failed" || event.type === "agent.session.turn.cancelled") && __classPrivateFieldGet$1(this, _TurnState_turnID, "f") !== void 0 && event.turn_id === __classPrivateFieldGet$1(this, _TurnState_turnID, "f")) __classPrivateFieldSet$1(this, _TurnState_turnEnded, true, "f");
+		__classPrivateFieldGet(this, _TurnState_eventIDs, "f").add(event.event_id);
+		if (event.type === "agent.session.turn.created" && event.turn.subagent_id === null && __classPrivateFieldGet(this, _TurnState_turnID, "f") === void 0) __classPrivateFieldSet(this, _TurnState_turnID, event.turn_id, "f");
+		if ((event.type === "agent.session.turn.completed" || event.type === "agent.session.turn.failed" || event.type === "agent.session.turn.cancelled") && __classPrivateFieldGet(this, _TurnState_turnID, "f") !== void 0 && event.turn_id === __classPrivateFieldGet(this, _TurnState_turnID, "f")) __classPrivateFieldSet(this, _TurnState_turnEnded, true, "f");
 		return true;
 	}
 	/** Checks session termination after updating the selected turn state. */
 	terminal(event, sessionID) {
-		return event.type === "agent.session.failed" || event.type === "agent.session.budget_reached" && event.session.id === sessionID && (__classPrivateFieldGet$1(this, _TurnState_turnID, "f") === void 0 || __classPrivateFieldGet$1(this, _TurnState_turnEnded, "f")) || event.type === "agent.session.idle" && __classPrivateFieldGet$1(this, _TurnState_turnEnded, "f");
+		return event.type === "agent.session.failed" || event.type === "agent.session.budget_reached" && event.session.id === sessionID && (__classPrivateFieldGet(this, _TurnState_turnID, "f") === void 0 || __classPrivateFieldGet(this, _TurnState_turnEnded, "f")) || event.type === "agent.session.idle" && __classPrivateFieldGet(this, _TurnState_turnEnded, "f");
 	}
 	/** Returns each tool call once for the full invocation, including subagent turns. */
 	call(event) {
 		if (event.type !== "agent.session.turn.item.added" || event.item.type !== "function_call") return;
 		const call = event.item;
 		const key = JSON.stringify([call.turn_id, call.call_id]);
-		if (__classPrivateFieldGet$1(this, _TurnState_calls, "f").has(key)) return;
-		__classPrivateFieldGet$1(this, _TurnState_calls, "f").add(key);
+		if (__classPrivateFieldGet(this, _TurnState_calls, "f").has(key)) return;
+		__classPrivateFieldGet(this, _TurnState_calls, "f").add(key);
 		return call;
 	}
 };
@@ -13075,34 +13075,34 @@ var AgentToolDispatcher = class {
 		_AgentToolDispatcher_sessions.set(this, void 0);
 		_AgentToolDispatcher_controller.set(this, void 0);
 		_AgentToolDispatcher_onToolError.set(this, void 0);
-		__classPrivateFieldSet$1(this, _AgentToolDispatcher_sessions, sessions, "f");
-		__classPrivateFieldSet$1(this, _AgentToolDispatcher_controller, controller, "f");
-		__classPrivateFieldSet$1(this, _AgentToolDispatcher_onToolError, onToolError, "f");
-		__classPrivateFieldSet$1(this, _AgentToolDispatcher_handlers, new Map(Object.entries(handlers)), "f");
+		__classPrivateFieldSet(this, _AgentToolDispatcher_sessions, sessions, "f");
+		__classPrivateFieldSet(this, _AgentToolDispatcher_controller, controller, "f");
+		__classPrivateFieldSet(this, _AgentToolDispatcher_onToolError, onToolError, "f");
+		__classPrivateFieldSet(this, _AgentToolDispatcher_handlers, new Map(Object.entries(handlers)), "f");
 		const headers = buildHeaders([options?.headers]);
 		headers.values.delete("idempotency-key");
 		headers.nulls.delete("idempotency-key");
 		const { idempotencyKey: _key, ...rest } = options ?? {};
-		__classPrivateFieldSet$1(this, _AgentToolDispatcher_options, {
+		__classPrivateFieldSet(this, _AgentToolDispatcher_options, {
 			...rest,
 			headers,
 			signal: controller.signal
 		}, "f");
 	}
 	canHandle(name) {
-		return typeof __classPrivateFieldGet$1(this, _AgentToolDispatcher_handlers, "f").get(name) === "function";
+		return typeof __classPrivateFieldGet(this, _AgentToolDispatcher_handlers, "f").get(name) === "function";
 	}
 	/** Capture routing and arguments before the caller can mutate the yielded event. */
 	prepare(call, sessionID) {
-		const handler = call && __classPrivateFieldGet$1(this, _AgentToolDispatcher_handlers, "f").get(call.name);
+		const handler = call && __classPrivateFieldGet(this, _AgentToolDispatcher_handlers, "f").get(call.name);
 		if (!call || typeof handler !== "function") return;
 		if (!sessionID) throw new OpenAIError("Tool call received before the session creation event");
 		const snapshot = structuredClone(call);
 		return async () => {
-			__classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
-			const result = await __classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_result).call(this, snapshot, handler, sessionID);
-			__classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
-			await __classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_submit).call(this, sessionID, result);
+			__classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
+			const result = await __classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_result).call(this, snapshot, handler, sessionID);
+			__classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
+			await __classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_submit).call(this, sessionID, result);
 		};
 	}
 };
@@ -13113,14 +13113,14 @@ _AgentToolDispatcher_handlers = /* @__PURE__ */ new WeakMap(), _AgentToolDispatc
 		if (!isObj(args)) throw new OpenAIError("Function arguments must be a JSON object");
 		stage = "execution";
 		const arguments_ = args;
-		const output = await __classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_wait).call(this, () => __classPrivateFieldGet$1(this, _AgentToolDispatcher_onToolError, "f") && handler[toolStages] ? handler(arguments_, (value) => {
+		const output = await __classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_wait).call(this, () => __classPrivateFieldGet(this, _AgentToolDispatcher_onToolError, "f") && handler[toolStages] ? handler(arguments_, (value) => {
 			stage = value;
 		}) : handler(arguments_));
 		stage = "output";
 		return toolResult(call, output);
 	} catch (error) {
-		__classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
-		if (__classPrivateFieldGet$1(this, _AgentToolDispatcher_onToolError, "f")) {
+		__classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
+		if (__classPrivateFieldGet(this, _AgentToolDispatcher_onToolError, "f")) {
 			const failure = Object.freeze({
 				error,
 				stage,
@@ -13130,9 +13130,9 @@ _AgentToolDispatcher_handlers = /* @__PURE__ */ new WeakMap(), _AgentToolDispatc
 				call_id: call.call_id
 			});
 			try {
-				await __classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_wait).call(this, () => __classPrivateFieldGet$1(this, _AgentToolDispatcher_onToolError, "f")?.call(this, failure));
+				await __classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_wait).call(this, () => __classPrivateFieldGet(this, _AgentToolDispatcher_onToolError, "f")?.call(this, failure));
 			} catch {
-				__classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
+				__classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
 			}
 		}
 		return {
@@ -13144,11 +13144,11 @@ _AgentToolDispatcher_handlers = /* @__PURE__ */ new WeakMap(), _AgentToolDispatc
 		};
 	}
 }, _AgentToolDispatcher_checkAbort = function _AgentToolDispatcher_checkAbort() {
-	if (__classPrivateFieldGet$1(this, _AgentToolDispatcher_controller, "f").signal.aborted) throw __classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_abortError).call(this);
+	if (__classPrivateFieldGet(this, _AgentToolDispatcher_controller, "f").signal.aborted) throw __classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_abortError).call(this);
 }, _AgentToolDispatcher_abortError = function _AgentToolDispatcher_abortError() {
 	const error = new APIUserAbortError();
 	Object.defineProperty(error, "cause", {
-		value: __classPrivateFieldGet$1(this, _AgentToolDispatcher_controller, "f").signal.reason,
+		value: __classPrivateFieldGet(this, _AgentToolDispatcher_controller, "f").signal.reason,
 		writable: true,
 		configurable: true
 	});
@@ -13156,23 +13156,23 @@ _AgentToolDispatcher_handlers = /* @__PURE__ */ new WeakMap(), _AgentToolDispatc
 }, _AgentToolDispatcher_wait = async function _AgentToolDispatcher_wait(action) {
 	let onAbort;
 	const aborted = new Promise((_resolve, reject) => {
-		onAbort = () => reject(__classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_abortError).call(this));
-		__classPrivateFieldGet$1(this, _AgentToolDispatcher_controller, "f").signal.addEventListener("abort", onAbort, { once: true });
+		onAbort = () => reject(__classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_abortError).call(this));
+		__classPrivateFieldGet(this, _AgentToolDispatcher_controller, "f").signal.addEventListener("abort", onAbort, { once: true });
 	});
 	try {
-		__classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
+		__classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
 		const invoke = async () => await action();
 		return await Promise.race([invoke(), aborted]);
 	} finally {
-		if (onAbort) __classPrivateFieldGet$1(this, _AgentToolDispatcher_controller, "f").signal.removeEventListener("abort", onAbort);
+		if (onAbort) __classPrivateFieldGet(this, _AgentToolDispatcher_controller, "f").signal.removeEventListener("abort", onAbort);
 	}
 }, _AgentToolDispatcher_submit = async function _AgentToolDispatcher_submit(sessionID, result, key = uuid4(), attempt = 0) {
-	__classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
+	__classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_checkAbort).call(this);
 	try {
-		await __classPrivateFieldGet$1(this, _AgentToolDispatcher_sessions, "f").events.create(sessionID, {
+		await __classPrivateFieldGet(this, _AgentToolDispatcher_sessions, "f").events.create(sessionID, {
 			events: [result],
 			"Idempotency-Key": key
-		}, __classPrivateFieldGet$1(this, _AgentToolDispatcher_options, "f"));
+		}, __classPrivateFieldGet(this, _AgentToolDispatcher_options, "f"));
 	} catch (error) {
 		const delay = [
 			100,
@@ -13182,13 +13182,13 @@ _AgentToolDispatcher_handlers = /* @__PURE__ */ new WeakMap(), _AgentToolDispatc
 		if (delay === void 0 || !(error instanceof BadRequestError) || error.code !== "invalid_request_error" || !error.error || !("message" in error.error) || error.error.message !== `Unknown pending tool call: ${result.call_id}`) throw error;
 		let timer;
 		try {
-			await __classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_wait).call(this, () => new Promise((resolve) => {
+			await __classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_wait).call(this, () => new Promise((resolve) => {
 				timer = setTimeout(resolve, delay);
 			}));
 		} finally {
 			if (timer !== void 0) clearTimeout(timer);
 		}
-		await __classPrivateFieldGet$1(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_submit).call(this, sessionID, result, key, attempt + 1);
+		await __classPrivateFieldGet(this, _AgentToolDispatcher_instances, "m", _AgentToolDispatcher_submit).call(this, sessionID, result, key, attempt + 1);
 	}
 };
 // node_modules/openai/lib/agents/output-text.mjs
@@ -13230,11 +13230,11 @@ var AgentOutputParseError = class extends OpenAIError {
 		super("The completed agent output could not be parsed");
 		this.name = "AgentOutputParseError";
 		_AgentOutputParseError_rawResult.set(this, void 0);
-		__classPrivateFieldSet$1(this, _AgentOutputParseError_rawResult, result, "f");
+		__classPrivateFieldSet(this, _AgentOutputParseError_rawResult, result, "f");
 	}
 	/** Inspect the completed output explicitly; ordinary error logging omits it. */
 	get raw_result() {
-		return __classPrivateFieldGet$1(this, _AgentOutputParseError_rawResult, "f");
+		return __classPrivateFieldGet(this, _AgentOutputParseError_rawResult, "f");
 	}
 };
 _AgentOutputParseError_rawResult = /* @__PURE__ */ new WeakMap();
@@ -13372,64 +13372,64 @@ var AgentTurnResultCollector = class {
 		_AgentTurnResultCollector_sessionFailed.set(this, false);
 		_AgentTurnResultCollector_terminal.set(this, false);
 		_AgentTurnResultCollector_idle.set(this, false);
-		__classPrivateFieldSet$1(this, _AgentTurnResultCollector_sessionID, sessionID, "f");
+		__classPrivateFieldSet(this, _AgentTurnResultCollector_sessionID, sessionID, "f");
 	}
 	accept(event) {
 		if (this.ready) return;
 		if ("session" in event) {
-			__classPrivateFieldSet$1(this, _AgentTurnResultCollector_sessionID, __classPrivateFieldGet$1(this, _AgentTurnResultCollector_sessionID, "f") ?? event.session.id, "f");
-			__classPrivateFieldSet$1(this, _AgentTurnResultCollector_requiredActions, structuredClone(event.session.required_actions ?? []), "f");
-			__classPrivateFieldSet$1(this, _AgentTurnResultCollector_checkedActionsFor, void 0, "f");
-			__classPrivateFieldSet$1(this, _AgentTurnResultCollector_sessionFailed, __classPrivateFieldGet$1(this, _AgentTurnResultCollector_sessionFailed, "f") || event.type === "agent.session.failed", "f");
-			__classPrivateFieldSet$1(this, _AgentTurnResultCollector_idle, __classPrivateFieldGet$1(this, _AgentTurnResultCollector_idle, "f") || event.type === "agent.session.idle" && __classPrivateFieldGet$1(this, _AgentTurnResultCollector_terminal, "f") || event.type === "agent.session.budget_reached" && event.session.id === __classPrivateFieldGet$1(this, _AgentTurnResultCollector_sessionID, "f") && (!__classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f") || __classPrivateFieldGet$1(this, _AgentTurnResultCollector_terminal, "f")), "f");
+			__classPrivateFieldSet(this, _AgentTurnResultCollector_sessionID, __classPrivateFieldGet(this, _AgentTurnResultCollector_sessionID, "f") ?? event.session.id, "f");
+			__classPrivateFieldSet(this, _AgentTurnResultCollector_requiredActions, structuredClone(event.session.required_actions ?? []), "f");
+			__classPrivateFieldSet(this, _AgentTurnResultCollector_checkedActionsFor, void 0, "f");
+			__classPrivateFieldSet(this, _AgentTurnResultCollector_sessionFailed, __classPrivateFieldGet(this, _AgentTurnResultCollector_sessionFailed, "f") || event.type === "agent.session.failed", "f");
+			__classPrivateFieldSet(this, _AgentTurnResultCollector_idle, __classPrivateFieldGet(this, _AgentTurnResultCollector_idle, "f") || event.type === "agent.session.idle" && __classPrivateFieldGet(this, _AgentTurnResultCollector_terminal, "f") || event.type === "agent.session.budget_reached" && event.session.id === __classPrivateFieldGet(this, _AgentTurnResultCollector_sessionID, "f") && (!__classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f") || __classPrivateFieldGet(this, _AgentTurnResultCollector_terminal, "f")), "f");
 		}
-		if (event.type === "agent.session.turn.created" && event.turn.subagent_id === null && !__classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f")) {
-			__classPrivateFieldSet$1(this, _AgentTurnResultCollector_turn, structuredClone(event.turn), "f");
-			__classPrivateFieldSet$1(this, _AgentTurnResultCollector_sessionID, event.turn.session_id, "f");
+		if (event.type === "agent.session.turn.created" && event.turn.subagent_id === null && !__classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f")) {
+			__classPrivateFieldSet(this, _AgentTurnResultCollector_turn, structuredClone(event.turn), "f");
+			__classPrivateFieldSet(this, _AgentTurnResultCollector_sessionID, event.turn.session_id, "f");
 		}
 		let turnID = "turn_id" in event ? event.turn_id : void 0;
 		if ("item" in event) turnID = event.item.turn_id;
-		if (!__classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f") || turnID !== __classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f").id) return;
-		__classPrivateFieldGet$1(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_acceptTurn).call(this, event);
+		if (!__classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f") || turnID !== __classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f").id) return;
+		__classPrivateFieldGet(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_acceptTurn).call(this, event);
 	}
 	error(reason, cause) {
-		return new AgentTurnResultError(reason, __classPrivateFieldGet$1(this, _AgentTurnResultCollector_sessionID, "f"), __classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f"), __classPrivateFieldGet$1(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_finalMessages).call(this), __classPrivateFieldGet$1(this, _AgentTurnResultCollector_requiredActions, "f"), cause);
+		return new AgentTurnResultError(reason, __classPrivateFieldGet(this, _AgentTurnResultCollector_sessionID, "f"), __classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f"), __classPrivateFieldGet(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_finalMessages).call(this), __classPrivateFieldGet(this, _AgentTurnResultCollector_requiredActions, "f"), cause);
 	}
 	checkAction(canHandle) {
-		if (__classPrivateFieldGet$1(this, _AgentTurnResultCollector_sessionFailed, "f") || __classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f")?.status === "failed") throw this.error("failed");
-		if (__classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f")?.status === "cancelled") throw this.error("cancelled");
-		if (__classPrivateFieldGet$1(this, _AgentTurnResultCollector_checkedActionsFor, "f") === canHandle) return;
-		if (__classPrivateFieldGet$1(this, _AgentTurnResultCollector_requiredActions, "f").some((action) => action.type !== "function_call" || !canHandle(action.name))) throw this.error("requires_action");
-		__classPrivateFieldSet$1(this, _AgentTurnResultCollector_checkedActionsFor, canHandle, "f");
+		if (__classPrivateFieldGet(this, _AgentTurnResultCollector_sessionFailed, "f") || __classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f")?.status === "failed") throw this.error("failed");
+		if (__classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f")?.status === "cancelled") throw this.error("cancelled");
+		if (__classPrivateFieldGet(this, _AgentTurnResultCollector_checkedActionsFor, "f") === canHandle) return;
+		if (__classPrivateFieldGet(this, _AgentTurnResultCollector_requiredActions, "f").some((action) => action.type !== "function_call" || !canHandle(action.name))) throw this.error("requires_action");
+		__classPrivateFieldSet(this, _AgentTurnResultCollector_checkedActionsFor, canHandle, "f");
 	}
 	get ready() {
-		return __classPrivateFieldGet$1(this, _AgentTurnResultCollector_idle, "f");
+		return __classPrivateFieldGet(this, _AgentTurnResultCollector_idle, "f");
 	}
 	release() {
-		__classPrivateFieldGet$1(this, _AgentTurnResultCollector_messages, "f").clear();
-		__classPrivateFieldSet$1(this, _AgentTurnResultCollector_requiredActions, [], "f");
-		__classPrivateFieldSet$1(this, _AgentTurnResultCollector_checkedActionsFor, void 0, "f");
+		__classPrivateFieldGet(this, _AgentTurnResultCollector_messages, "f").clear();
+		__classPrivateFieldSet(this, _AgentTurnResultCollector_requiredActions, [], "f");
+		__classPrivateFieldSet(this, _AgentTurnResultCollector_checkedActionsFor, void 0, "f");
 	}
 	finish() {
 		this.checkAction(() => this.ready);
-		if (!__classPrivateFieldGet$1(this, _AgentTurnResultCollector_terminal, "f") || __classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f")?.status !== "completed" || !__classPrivateFieldGet$1(this, _AgentTurnResultCollector_idle, "f")) throw this.error("observation");
-		return new AgentTurnResult(__classPrivateFieldGet$1(this, _AgentTurnResultCollector_turn, "f"), __classPrivateFieldGet$1(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_finalMessages).call(this));
+		if (!__classPrivateFieldGet(this, _AgentTurnResultCollector_terminal, "f") || __classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f")?.status !== "completed" || !__classPrivateFieldGet(this, _AgentTurnResultCollector_idle, "f")) throw this.error("observation");
+		return new AgentTurnResult(__classPrivateFieldGet(this, _AgentTurnResultCollector_turn, "f"), __classPrivateFieldGet(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_finalMessages).call(this));
 	}
 };
 _AgentTurnResultCollector_sessionID = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_turn = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_messages = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_requiredActions = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_checkedActionsFor = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_sessionFailed = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_terminal = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_idle = /* @__PURE__ */ new WeakMap(), _AgentTurnResultCollector_instances = /* @__PURE__ */ new WeakSet(), _AgentTurnResultCollector_acceptTurn = function _AgentTurnResultCollector_acceptTurn(event) {
 	if ("turn" in event) {
-		__classPrivateFieldSet$1(this, _AgentTurnResultCollector_turn, structuredClone(event.turn), "f");
-		__classPrivateFieldSet$1(this, _AgentTurnResultCollector_terminal, __classPrivateFieldGet$1(this, _AgentTurnResultCollector_terminal, "f") || event.type === "agent.session.turn.completed" || event.type === "agent.session.turn.failed" || event.type === "agent.session.turn.cancelled", "f");
+		__classPrivateFieldSet(this, _AgentTurnResultCollector_turn, structuredClone(event.turn), "f");
+		__classPrivateFieldSet(this, _AgentTurnResultCollector_terminal, __classPrivateFieldGet(this, _AgentTurnResultCollector_terminal, "f") || event.type === "agent.session.turn.completed" || event.type === "agent.session.turn.failed" || event.type === "agent.session.turn.cancelled", "f");
 	}
-	__classPrivateFieldGet$1(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_acceptOutput).call(this, event);
+	__classPrivateFieldGet(this, _AgentTurnResultCollector_instances, "m", _AgentTurnResultCollector_acceptOutput).call(this, event);
 }, _AgentTurnResultCollector_acceptOutput = function _AgentTurnResultCollector_acceptOutput(event) {
-	if (event.type !== "agent.session.turn.item.done" || event.item.type !== "message" || event.item.status !== "completed" || event.item.phase === "commentary" || __classPrivateFieldGet$1(this, _AgentTurnResultCollector_messages, "f").has(event.item.id)) return;
-	__classPrivateFieldGet$1(this, _AgentTurnResultCollector_messages, "f").set(event.item.id, {
+	if (event.type !== "agent.session.turn.item.done" || event.item.type !== "message" || event.item.status !== "completed" || event.item.phase === "commentary" || __classPrivateFieldGet(this, _AgentTurnResultCollector_messages, "f").has(event.item.id)) return;
+	__classPrivateFieldGet(this, _AgentTurnResultCollector_messages, "f").set(event.item.id, {
 		index: event.output_index,
 		message: structuredClone(event.item)
 	});
 }, _AgentTurnResultCollector_finalMessages = function _AgentTurnResultCollector_finalMessages() {
-	return [...__classPrivateFieldGet$1(this, _AgentTurnResultCollector_messages, "f").values()].sort((a, b) => a.index - b.index).map(({ message }) => message);
+	return [...__classPrivateFieldGet(this, _AgentTurnResultCollector_messages, "f").values()].sort((a, b) => a.index - b.index).map(({ message }) => message);
 };
 // node_modules/openai/lib/beta/agents/result-collection.mjs
 var _ResultCollection_instances;
@@ -13459,25 +13459,25 @@ var ResultCollection = class {
 		_ResultCollection_source.set(this, void 0);
 		_ResultCollection_signal.set(this, void 0);
 		_ResultCollection_canHandle.set(this, void 0);
-		__classPrivateFieldSet$1(this, _ResultCollection_source, source, "f");
-		__classPrivateFieldSet$1(this, _ResultCollection_signal, signal, "f");
-		__classPrivateFieldSet$1(this, _ResultCollection_canHandle, canHandle, "f");
+		__classPrivateFieldSet(this, _ResultCollection_source, source, "f");
+		__classPrivateFieldSet(this, _ResultCollection_signal, signal, "f");
+		__classPrivateFieldSet(this, _ResultCollection_canHandle, canHandle, "f");
 		this.collector = new AgentTurnResultCollector(sessionID);
 	}
 	enable() {
-		if (!__classPrivateFieldGet$1(this, _ResultCollection_enabled, "f") && __classPrivateFieldGet$1(this, _ResultCollection_uncollectedEvents, "f")) throw new OpenAIError("Call withResultCollection() before consuming events, or call finalResult() on a fresh stream.");
-		__classPrivateFieldSet$1(this, _ResultCollection_enabled, true, "f");
+		if (!__classPrivateFieldGet(this, _ResultCollection_enabled, "f") && __classPrivateFieldGet(this, _ResultCollection_uncollectedEvents, "f")) throw new OpenAIError("Call withResultCollection() before consuming events, or call finalResult() on a fresh stream.");
+		__classPrivateFieldSet(this, _ResultCollection_enabled, true, "f");
 	}
 	iterate() {
-		if (__classPrivateFieldGet$1(this, _ResultCollection_iterator, "f")) throw new OpenAIError("An agent result stream can only be consumed once");
-		return __classPrivateFieldSet$1(this, _ResultCollection_iterator, __classPrivateFieldGet$1(this, _ResultCollection_instances, "m", _ResultCollection_observe).call(this), "f");
+		if (__classPrivateFieldGet(this, _ResultCollection_iterator, "f")) throw new OpenAIError("An agent result stream can only be consumed once");
+		return __classPrivateFieldSet(this, _ResultCollection_iterator, __classPrivateFieldGet(this, _ResultCollection_instances, "m", _ResultCollection_observe).call(this), "f");
 	}
 	finalResult() {
-		return __classPrivateFieldSet$1(this, _ResultCollection_result, __classPrivateFieldGet$1(this, _ResultCollection_result, "f") ?? __classPrivateFieldGet$1(this, _ResultCollection_instances, "m", _ResultCollection_collect).call(this), "f");
+		return __classPrivateFieldSet(this, _ResultCollection_result, __classPrivateFieldGet(this, _ResultCollection_result, "f") ?? __classPrivateFieldGet(this, _ResultCollection_instances, "m", _ResultCollection_collect).call(this), "f");
 	}
 };
 _ResultCollection_iterator = /* @__PURE__ */ new WeakMap(), _ResultCollection_ended = /* @__PURE__ */ new WeakMap(), _ResultCollection_enabled = /* @__PURE__ */ new WeakMap(), _ResultCollection_uncollectedEvents = /* @__PURE__ */ new WeakMap(), _ResultCollection_error = /* @__PURE__ */ new WeakMap(), _ResultCollection_result = /* @__PURE__ */ new WeakMap(), _ResultCollection_source = /* @__PURE__ */ new WeakMap(), _ResultCollection_signal = /* @__PURE__ */ new WeakMap(), _ResultCollection_canHandle = /* @__PURE__ */ new WeakMap(), _ResultCollection_instances = /* @__PURE__ */ new WeakSet(), _ResultCollection_observe = async function* _ResultCollection_observe() {
-	const iterator = __classPrivateFieldGet$1(this, _ResultCollection_source, "f").call(this);
+	const iterator = __classPrivateFieldGet(this, _ResultCollection_source, "f").call(this);
 	let done = false;
 	try {
 		while (true) {
@@ -13486,33 +13486,33 @@ _ResultCollection_iterator = /* @__PURE__ */ new WeakMap(), _ResultCollection_en
 				done = true;
 				return;
 			}
-			if (__classPrivateFieldGet$1(this, _ResultCollection_enabled, "f")) this.collector.accept(next.value);
-			else __classPrivateFieldSet$1(this, _ResultCollection_uncollectedEvents, true, "f");
+			if (__classPrivateFieldGet(this, _ResultCollection_enabled, "f")) this.collector.accept(next.value);
+			else __classPrivateFieldSet(this, _ResultCollection_uncollectedEvents, true, "f");
 			yield next.value;
 		}
 	} catch (error) {
-		if (__classPrivateFieldGet$1(this, _ResultCollection_enabled, "f")) __classPrivateFieldSet$1(this, _ResultCollection_error, error, "f");
+		if (__classPrivateFieldGet(this, _ResultCollection_enabled, "f")) __classPrivateFieldSet(this, _ResultCollection_error, error, "f");
 		throw error;
 	} finally {
-		__classPrivateFieldSet$1(this, _ResultCollection_ended, true, "f");
+		__classPrivateFieldSet(this, _ResultCollection_ended, true, "f");
 		if (!done) await iterator.return?.();
 	}
 }, _ResultCollection_collect = async function _ResultCollection_collect() {
 	this.enable();
 	try {
-		const iterator = __classPrivateFieldGet$1(this, _ResultCollection_iterator, "f") ?? this.iterate();
-		while (!__classPrivateFieldGet$1(this, _ResultCollection_ended, "f") && !this.collector.ready) {
-			this.collector.checkAction(__classPrivateFieldGet$1(this, _ResultCollection_canHandle, "f"));
+		const iterator = __classPrivateFieldGet(this, _ResultCollection_iterator, "f") ?? this.iterate();
+		while (!__classPrivateFieldGet(this, _ResultCollection_ended, "f") && !this.collector.ready) {
+			this.collector.checkAction(__classPrivateFieldGet(this, _ResultCollection_canHandle, "f"));
 			if ((await iterator.next()).done) break;
 		}
-		if (__classPrivateFieldGet$1(this, _ResultCollection_error, "f") !== void 0 && !this.collector.ready) throw __classPrivateFieldGet$1(this, _ResultCollection_error, "f");
-		if (!this.collector.ready && __classPrivateFieldGet$1(this, _ResultCollection_signal, "f")?.aborted) throw this.collector.error("observation", __classPrivateFieldGet$1(this, _ResultCollection_signal, "f").reason);
+		if (__classPrivateFieldGet(this, _ResultCollection_error, "f") !== void 0 && !this.collector.ready) throw __classPrivateFieldGet(this, _ResultCollection_error, "f");
+		if (!this.collector.ready && __classPrivateFieldGet(this, _ResultCollection_signal, "f")?.aborted) throw this.collector.error("observation", __classPrivateFieldGet(this, _ResultCollection_signal, "f").reason);
 		return this.collector.finish();
 	} catch (error) {
 		throw error instanceof AgentTurnResultError ? error : this.collector.error("observation", error);
 	} finally {
 		try {
-			await __classPrivateFieldGet$1(this, _ResultCollection_iterator, "f")?.return();
+			await __classPrivateFieldGet(this, _ResultCollection_iterator, "f")?.return();
 		} finally {
 			this.collector.release();
 		}
@@ -13581,87 +13581,87 @@ var AgentSessionStream = class {
 			}]
 		}] : params.input;
 		if (params.input.length === 0) throw new OpenAIError("input must not be empty");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_format, agentFormatParser(params.outputFormat), "f");
-		if (params.outputFormat && !__classPrivateFieldGet$1(this, _AgentSessionStream_format, "f")) throw new OpenAIError("outputFormat must have its own parser function");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_sessions, sessions, "f");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_sessionID, sessionID, "f");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_input, {
+		__classPrivateFieldSet(this, _AgentSessionStream_format, agentFormatParser(params.outputFormat), "f");
+		if (params.outputFormat && !__classPrivateFieldGet(this, _AgentSessionStream_format, "f")) throw new OpenAIError("outputFormat must have its own parser function");
+		__classPrivateFieldSet(this, _AgentSessionStream_sessions, sessions, "f");
+		__classPrivateFieldSet(this, _AgentSessionStream_sessionID, sessionID, "f");
+		__classPrivateFieldSet(this, _AgentSessionStream_input, {
 			type: "agent.session.input.message",
 			input
 		}, "f");
 		const headers = buildHeaders([options?.headers]);
-		__classPrivateFieldSet$1(this, _AgentSessionStream_inputKey, headers.nulls.has("idempotency-key") ? void 0 : headers.values.get("idempotency-key") ?? params.idempotencyKey ?? options?.idempotencyKey ?? uuid4(), "f");
+		__classPrivateFieldSet(this, _AgentSessionStream_inputKey, headers.nulls.has("idempotency-key") ? void 0 : headers.values.get("idempotency-key") ?? params.idempotencyKey ?? options?.idempotencyKey ?? uuid4(), "f");
 		headers.values.delete("idempotency-key");
 		headers.nulls.delete("idempotency-key");
 		const { idempotencyKey: _key, ...rest } = options ?? {};
-		__classPrivateFieldSet$1(this, _AgentSessionStream_options, {
+		__classPrivateFieldSet(this, _AgentSessionStream_options, {
 			...rest,
 			headers
 		}, "f");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_dispatcher, new AgentToolDispatcher(sessions, params.toolHandlers ?? {}, this.controller, __classPrivateFieldGet$1(this, _AgentSessionStream_options, "f"), params.onToolError), "f");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_collection, new ResultCollection(() => __classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_iterate).call(this), (name) => __classPrivateFieldGet$1(this, _AgentSessionStream_dispatcher, "f").canHandle(name), sessionID), "f");
+		__classPrivateFieldSet(this, _AgentSessionStream_dispatcher, new AgentToolDispatcher(sessions, params.toolHandlers ?? {}, this.controller, __classPrivateFieldGet(this, _AgentSessionStream_options, "f"), params.onToolError), "f");
+		__classPrivateFieldSet(this, _AgentSessionStream_collection, new ResultCollection(() => __classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_iterate).call(this), (name) => __classPrivateFieldGet(this, _AgentSessionStream_dispatcher, "f").canHandle(name), sessionID), "f");
 	}
 	/** Closes local requests without cancelling the turn; an optional reason becomes the abort error's cause. */
 	abort(reason) {
 		this.controller.abort(reason);
-		__classPrivateFieldGet$1(this, _AgentSessionStream_stream, "f")?.controller.abort(this.controller.signal.reason);
-		if (!__classPrivateFieldGet$1(this, _AgentSessionStream_reading, "f")) cancelBody(__classPrivateFieldGet$1(this, _AgentSessionStream_response, "f"));
+		__classPrivateFieldGet(this, _AgentSessionStream_stream, "f")?.controller.abort(this.controller.signal.reason);
+		if (!__classPrivateFieldGet(this, _AgentSessionStream_reading, "f")) cancelBody(__classPrivateFieldGet(this, _AgentSessionStream_response, "f"));
 	}
 	/** Starts iteration once; use for await to ensure early exits close the connection. */
 	[(_AgentSessionStream_consumed = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_format = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_parsedResult = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_collection = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_stream = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_response = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_reading = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_sessions = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_sessionID = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_input = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_dispatcher = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_inputKey = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_options = /* @__PURE__ */ new WeakMap(), _AgentSessionStream_instances = /* @__PURE__ */ new WeakSet(), Symbol.asyncIterator)]() {
-		if (__classPrivateFieldGet$1(this, _AgentSessionStream_consumed, "f")) throw new OpenAIError("An AgentSessionStream can only be consumed once");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_consumed, true, "f");
-		return __classPrivateFieldGet$1(this, _AgentSessionStream_collection, "f").iterate();
+		if (__classPrivateFieldGet(this, _AgentSessionStream_consumed, "f")) throw new OpenAIError("An AgentSessionStream can only be consumed once");
+		__classPrivateFieldSet(this, _AgentSessionStream_consumed, true, "f");
+		return __classPrivateFieldGet(this, _AgentSessionStream_collection, "f").iterate();
 	}
 	/** Beta: opt into retaining completed final messages before iterating progress events. */
 	withResultCollection() {
-		__classPrivateFieldGet$1(this, _AgentSessionStream_collection, "f").enable();
+		__classPrivateFieldGet(this, _AgentSessionStream_collection, "f").enable();
 		return this;
 	}
 	/** Beta: drain this turn, dispatch registered tools, and collect its final assistant messages. */
 	finalResult() {
-		return __classPrivateFieldSet$1(this, _AgentSessionStream_parsedResult, __classPrivateFieldGet$1(this, _AgentSessionStream_parsedResult, "f") ?? parseAgentResultPromise(__classPrivateFieldGet$1(this, _AgentSessionStream_collection, "f").finalResult(), __classPrivateFieldGet$1(this, _AgentSessionStream_format, "f")), "f");
+		return __classPrivateFieldSet(this, _AgentSessionStream_parsedResult, __classPrivateFieldGet(this, _AgentSessionStream_parsedResult, "f") ?? parseAgentResultPromise(__classPrivateFieldGet(this, _AgentSessionStream_collection, "f").finalResult(), __classPrivateFieldGet(this, _AgentSessionStream_format, "f")), "f");
 	}
 };
 _AgentSessionStream_iterate = async function* _AgentSessionStream_iterate() {
-	const externalSignal = __classPrivateFieldGet$1(this, _AgentSessionStream_options, "f").signal;
+	const externalSignal = __classPrivateFieldGet(this, _AgentSessionStream_options, "f").signal;
 	const abort = () => this.abort(externalSignal?.aborted ? externalSignal.reason : this.controller.signal.reason);
 	externalSignal?.addEventListener("abort", abort, { once: true });
 	this.controller.signal.addEventListener("abort", abort, { once: true });
 	const options = {
-		...__classPrivateFieldGet$1(this, _AgentSessionStream_options, "f"),
+		...__classPrivateFieldGet(this, _AgentSessionStream_options, "f"),
 		signal: this.controller.signal
 	};
 	const state = new TurnState();
 	try {
 		if (externalSignal?.aborted) this.abort(externalSignal.reason);
-		__classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
-		if ((await __classPrivateFieldGet$1(this, _AgentSessionStream_sessions, "f").retrieve(__classPrivateFieldGet$1(this, _AgentSessionStream_sessionID, "f"), options)).status !== "idle") throw new OpenAIError("sessions.stream requires an idle session; use sessions.events.stream for active sessions");
-		const subscription = await __classPrivateFieldGet$1(this, _AgentSessionStream_sessions, "f").events.stream(__classPrivateFieldGet$1(this, _AgentSessionStream_sessionID, "f"), {}, options).withResponse();
-		__classPrivateFieldSet$1(this, _AgentSessionStream_stream, subscription.data, "f");
-		__classPrivateFieldSet$1(this, _AgentSessionStream_response, subscription.response, "f");
-		__classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
-		await __classPrivateFieldGet$1(this, _AgentSessionStream_sessions, "f").events.create(__classPrivateFieldGet$1(this, _AgentSessionStream_sessionID, "f"), {
-			events: [__classPrivateFieldGet$1(this, _AgentSessionStream_input, "f")],
-			...__classPrivateFieldGet$1(this, _AgentSessionStream_inputKey, "f") === void 0 ? {} : { "Idempotency-Key": __classPrivateFieldGet$1(this, _AgentSessionStream_inputKey, "f") }
+		__classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
+		if ((await __classPrivateFieldGet(this, _AgentSessionStream_sessions, "f").retrieve(__classPrivateFieldGet(this, _AgentSessionStream_sessionID, "f"), options)).status !== "idle") throw new OpenAIError("sessions.stream requires an idle session; use sessions.events.stream for active sessions");
+		const subscription = await __classPrivateFieldGet(this, _AgentSessionStream_sessions, "f").events.stream(__classPrivateFieldGet(this, _AgentSessionStream_sessionID, "f"), {}, options).withResponse();
+		__classPrivateFieldSet(this, _AgentSessionStream_stream, subscription.data, "f");
+		__classPrivateFieldSet(this, _AgentSessionStream_response, subscription.response, "f");
+		__classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
+		await __classPrivateFieldGet(this, _AgentSessionStream_sessions, "f").events.create(__classPrivateFieldGet(this, _AgentSessionStream_sessionID, "f"), {
+			events: [__classPrivateFieldGet(this, _AgentSessionStream_input, "f")],
+			...__classPrivateFieldGet(this, _AgentSessionStream_inputKey, "f") === void 0 ? {} : { "Idempotency-Key": __classPrivateFieldGet(this, _AgentSessionStream_inputKey, "f") }
 		}, {
 			...options,
-			headers: buildHeaders([options.headers, { "Idempotency-Key": __classPrivateFieldGet$1(this, _AgentSessionStream_inputKey, "f") ?? null }])
+			headers: buildHeaders([options.headers, { "Idempotency-Key": __classPrivateFieldGet(this, _AgentSessionStream_inputKey, "f") ?? null }])
 		});
-		__classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
-		__classPrivateFieldSet$1(this, _AgentSessionStream_reading, true, "f");
-		for await (const event of __classPrivateFieldGet$1(this, _AgentSessionStream_stream, "f")) {
-			__classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
+		__classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
+		__classPrivateFieldSet(this, _AgentSessionStream_reading, true, "f");
+		for await (const event of __classPrivateFieldGet(this, _AgentSessionStream_stream, "f")) {
+			__classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
 			if (!state.accept(event)) continue;
-			const terminal = state.terminal(event, __classPrivateFieldGet$1(this, _AgentSessionStream_sessionID, "f"));
-			const dispatch = __classPrivateFieldGet$1(this, _AgentSessionStream_dispatcher, "f").prepare(state.call(event), __classPrivateFieldGet$1(this, _AgentSessionStream_sessionID, "f"));
-			if (terminal) __classPrivateFieldGet$1(this, _AgentSessionStream_stream, "f").controller.abort();
+			const terminal = state.terminal(event, __classPrivateFieldGet(this, _AgentSessionStream_sessionID, "f"));
+			const dispatch = __classPrivateFieldGet(this, _AgentSessionStream_dispatcher, "f").prepare(state.call(event), __classPrivateFieldGet(this, _AgentSessionStream_sessionID, "f"));
+			if (terminal) __classPrivateFieldGet(this, _AgentSessionStream_stream, "f").controller.abort();
 			yield event;
 			if (terminal) return;
-			__classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
+			__classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
 			await dispatch?.();
 		}
-		__classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
+		__classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_checkAbort).call(this);
 		throw new OpenAIError("Session event stream ended before the turn reached idle or failed");
 	} finally {
 		externalSignal?.removeEventListener("abort", abort);
@@ -13669,7 +13669,7 @@ _AgentSessionStream_iterate = async function* _AgentSessionStream_iterate() {
 		this.abort();
 	}
 }, _AgentSessionStream_checkAbort = function _AgentSessionStream_checkAbort() {
-	if (this.controller.signal.aborted) throw __classPrivateFieldGet$1(this, _AgentSessionStream_instances, "m", _AgentSessionStream_abortError).call(this);
+	if (this.controller.signal.aborted) throw __classPrivateFieldGet(this, _AgentSessionStream_instances, "m", _AgentSessionStream_abortError).call(this);
 }, _AgentSessionStream_abortError = function _AgentSessionStream_abortError() {
 	const error = new APIUserAbortError();
 	Object.defineProperty(error, "cause", {
@@ -15454,9 +15454,9 @@ var AssistantStream = class AssistantStream extends EventStream {
 		this._listenForAbort(options?.signal);
 		this._connected();
 		const stream = Stream.fromReadableStream(readableStream, this.controller);
-		for await (const event of stream) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
+		for await (const event of stream) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		return this._addRun(__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
+		return this._addRun(__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
 	}
 	/** Serializes assistant events into a readable stream for transfer to another runtime. */
 	toReadableStream() {
@@ -15485,9 +15485,9 @@ var AssistantStream = class AssistantStream extends EventStream {
 			signal: this.controller.signal
 		});
 		this._connected();
-		for await (const event of stream) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
+		for await (const event of stream) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		return this._addRun(__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
+		return this._addRun(__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
 	}
 	/** Creates an assistant thread and starts streaming its newly created run. */
 	static createThreadAssistantStream(params, thread, options) {
@@ -15515,28 +15515,28 @@ var AssistantStream = class AssistantStream extends EventStream {
 	}
 	/** Returns the most recent raw event, or `undefined` before any event arrives. */
 	currentEvent() {
-		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet$1(this, _AssistantStream_currentEvent, "f"));
-		return __classPrivateFieldGet$1(this, _AssistantStream_currentEvent, "f");
+		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet(this, _AssistantStream_currentEvent, "f"));
+		return __classPrivateFieldGet(this, _AssistantStream_currentEvent, "f");
 	}
 	/** Returns the latest run snapshot, or `undefined` before a run event arrives. */
 	currentRun() {
-		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet$1(this, _AssistantStream_currentRunSnapshot, "f"));
-		return __classPrivateFieldGet$1(this, _AssistantStream_currentRunSnapshot, "f");
+		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet(this, _AssistantStream_currentRunSnapshot, "f"));
+		return __classPrivateFieldGet(this, _AssistantStream_currentRunSnapshot, "f");
 	}
 	/** Returns the message currently being accumulated, or `undefined` before message creation. */
 	currentMessageSnapshot() {
-		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f"));
-		return __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f");
+		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f"));
+		return __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f");
 	}
 	/** Returns the run step currently being accumulated, or `undefined` before a step begins. */
 	currentRunStepSnapshot() {
-		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet$1(this, _AssistantStream_currentRunStepSnapshot, "f"));
-		return __classPrivateFieldGet$1(this, _AssistantStream_currentRunStepSnapshot, "f");
+		markAssistantStreamValueExternallyMutable(__classPrivateFieldGet(this, _AssistantStream_currentRunStepSnapshot, "f"));
+		return __classPrivateFieldGet(this, _AssistantStream_currentRunStepSnapshot, "f");
 	}
 	/** Waits for successful completion and returns the final snapshot of every observed run step. */
 	async finalRunSteps() {
 		await this.done();
-		return Object.values(__classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f"));
+		return Object.values(__classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f"));
 	}
 	/**
 	* Waits for successful completion and returns the final snapshot of every observed message.
@@ -15544,13 +15544,13 @@ var AssistantStream = class AssistantStream extends EventStream {
 	*/
 	async finalMessages() {
 		await this.done();
-		return Object.values(__classPrivateFieldGet$1(this, _AssistantStream_messageSnapshots, "f"));
+		return Object.values(__classPrivateFieldGet(this, _AssistantStream_messageSnapshots, "f"));
 	}
 	/** Waits for completion and returns the final run, or rejects if no terminal run was received. */
 	async finalRun() {
 		await this.done();
-		if (!__classPrivateFieldGet$1(this, _AssistantStream_finalRun, "f")) throw new Error("Final run was not received.");
-		return __classPrivateFieldGet$1(this, _AssistantStream_finalRun, "f");
+		if (!__classPrivateFieldGet(this, _AssistantStream_finalRun, "f")) throw new Error("Final run was not received.");
+		return __classPrivateFieldGet(this, _AssistantStream_finalRun, "f");
 	}
 	async _createThreadAssistantStream(thread, params, options) {
 		this._listenForAbort(options?.signal);
@@ -15563,9 +15563,9 @@ var AssistantStream = class AssistantStream extends EventStream {
 			signal: this.controller.signal
 		});
 		this._connected();
-		for await (const event of stream) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
+		for await (const event of stream) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		return this._addRun(__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
+		return this._addRun(__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
 	}
 	async _createAssistantStream(run, threadId, params, options) {
 		this._listenForAbort(options?.signal);
@@ -15578,9 +15578,9 @@ var AssistantStream = class AssistantStream extends EventStream {
 			signal: this.controller.signal
 		});
 		this._connected();
-		for await (const event of stream) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
+		for await (const event of stream) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_addEvent).call(this, event);
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		return this._addRun(__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
+		return this._addRun(__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_endRequest).call(this));
 	}
 	/**
 	* Applies an assistant delta to its mutable snapshot, concatenating text and
@@ -15590,7 +15590,7 @@ var AssistantStream = class AssistantStream extends EventStream {
 		return accumulateAssistantStreamDelta(acc, delta);
 	}
 	_addRun(run) {
-		__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "run", run);
+		__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "run", run);
 		return run;
 	}
 	async _threadAssistantStream(params, thread, options) {
@@ -15616,7 +15616,7 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 		case "thread.message.delta":
 		case "thread.message.completed":
 		case "thread.message.incomplete":
-			messageID = __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_validateMessageEvent).call(this, stableEvent);
+			messageID = __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_validateMessageEvent).call(this, stableEvent);
 			messageData = stableEvent.data;
 			break;
 		case "thread.run.step.created":
@@ -15626,14 +15626,14 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 		case "thread.run.step.failed":
 		case "thread.run.step.cancelled":
 		case "thread.run.step.expired":
-			runStepID = __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_validateRunStepEvent).call(this, stableEvent);
+			runStepID = __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_validateRunStepEvent).call(this, stableEvent);
 			runStepData = stableEvent.data;
 	}
-	__classPrivateFieldSet$1(this, _AssistantStream_currentEvent, exposedEvent, "f");
-	__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_handleEvent).call(this, exposedEvent);
-	if (messageID !== void 0 && messageData !== void 0) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, messageData, messageID);
-	if (runStepID !== void 0 && runStepData !== void 0) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, runStepData, runStepID);
-	if (runStepID === void 0 && __classPrivateFieldGet$1(this, _AssistantStream_activeRunStepID, "f") !== void 0 && __classPrivateFieldGet$1(this, _AssistantStream_currentRunStepSnapshot, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, __classPrivateFieldGet$1(this, _AssistantStream_currentRunStepSnapshot, "f"), __classPrivateFieldGet$1(this, _AssistantStream_activeRunStepID, "f"));
+	__classPrivateFieldSet(this, _AssistantStream_currentEvent, exposedEvent, "f");
+	__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_handleEvent).call(this, exposedEvent);
+	if (messageID !== void 0 && messageData !== void 0) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, messageData, messageID);
+	if (runStepID !== void 0 && runStepData !== void 0) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, runStepData, runStepID);
+	if (runStepID === void 0 && __classPrivateFieldGet(this, _AssistantStream_activeRunStepID, "f") !== void 0 && __classPrivateFieldGet(this, _AssistantStream_currentRunStepSnapshot, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, __classPrivateFieldGet(this, _AssistantStream_currentRunStepSnapshot, "f"), __classPrivateFieldGet(this, _AssistantStream_activeRunStepID, "f"));
 	switch (stableEvent.event) {
 		case "thread.created": break;
 		case "thread.run.created":
@@ -15646,7 +15646,7 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 		case "thread.run.cancelling":
 		case "thread.run.cancelled":
 		case "thread.run.expired":
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_handleRun).call(this, stableEvent);
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_handleRun).call(this, stableEvent);
 			break;
 		case "thread.run.step.created":
 		case "thread.run.step.in_progress":
@@ -15656,12 +15656,12 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 		case "thread.run.step.cancelled":
 		case "thread.run.step.expired": {
 			if (runStepID === void 0) throw new OpenAIError("Received assistant run-step event without a canonical run-step ID");
-			const activeRunStep = __classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
-			if (activeRunStep) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, activeRunStep, runStepID);
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_handleRunStep).call(this, stableEvent, runStepID);
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, stableEvent.data, runStepID);
-			const retainedRunStep = __classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
-			if (retainedRunStep) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, retainedRunStep, runStepID);
+			const activeRunStep = __classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
+			if (activeRunStep) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, activeRunStep, runStepID);
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_handleRunStep).call(this, stableEvent, runStepID);
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, stableEvent.data, runStepID);
+			const retainedRunStep = __classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
+			if (retainedRunStep) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveRunStepAlias).call(this, retainedRunStep, runStepID);
 			break;
 		}
 		case "thread.message.created":
@@ -15669,20 +15669,20 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 		case "thread.message.delta":
 		case "thread.message.completed":
 		case "thread.message.incomplete":
-			if (messageID !== void 0 && __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f"), messageID);
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_handleMessage).call(this, stableEvent);
+			if (messageID !== void 0 && __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f"), messageID);
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_handleMessage).call(this, stableEvent);
 			if (messageID !== void 0) {
-				__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, stableEvent.data, messageID);
-				const retainedMessage = __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshots, "f")[messageID];
-				if (retainedMessage) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, retainedMessage, messageID);
+				__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, stableEvent.data, messageID);
+				const retainedMessage = __classPrivateFieldGet(this, _AssistantStream_messageSnapshots, "f")[messageID];
+				if (retainedMessage) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_reserveMessageAlias).call(this, retainedMessage, messageID);
 			}
 			break;
 		case "error": throw new APIError(void 0, stableEvent.data, void 0, void 0);
 	}
 }, _AssistantStream_endRequest = function _AssistantStream_endRequest() {
 	if (this.ended) throw new OpenAIError(`stream has ended, this shouldn't happen`);
-	if (!__classPrivateFieldGet$1(this, _AssistantStream_finalRun, "f")) throw new Error("Final run has not been received");
-	return __classPrivateFieldGet$1(this, _AssistantStream_finalRun, "f");
+	if (!__classPrivateFieldGet(this, _AssistantStream_finalRun, "f")) throw new Error("Final run has not been received");
+	return __classPrivateFieldGet(this, _AssistantStream_finalRun, "f");
 }, _AssistantStream_validateRunStepEvent = function _AssistantStream_validateRunStepEvent(event) {
 	const descriptor = Object.getOwnPropertyDescriptor(event.data, "id");
 	const runStepID = descriptor && "value" in descriptor ? descriptor.value : void 0;
@@ -15692,169 +15692,169 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 		if (delta && hasOwn(delta, "id")) throw new OpenAIError("Run-step deltas must not contain an id field");
 	}
 	if (event.event === "thread.run.step.created") {
-		if (__classPrivateFieldGet$1(this, _AssistantStream_activeRunStepID, "f") !== void 0) throw new OpenAIError(`Received run-step creation for "${runStepID}" before the active run step "${__classPrivateFieldGet$1(this, _AssistantStream_activeRunStepID, "f")}" reached a terminal state`);
-		if (hasOwn(__classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f"), runStepID) || __classPrivateFieldGet$1(this, _AssistantStream_runStepIDOwners, "f").has(runStepID)) throw new OpenAIError(`Received run-step creation for run step "${runStepID}", which has already been created`);
-		__classPrivateFieldSet$1(this, _AssistantStream_activeRunStepID, runStepID, "f");
-		__classPrivateFieldGet$1(this, _AssistantStream_runStepIDOwners, "f").set(runStepID, runStepID);
+		if (__classPrivateFieldGet(this, _AssistantStream_activeRunStepID, "f") !== void 0) throw new OpenAIError(`Received run-step creation for "${runStepID}" before the active run step "${__classPrivateFieldGet(this, _AssistantStream_activeRunStepID, "f")}" reached a terminal state`);
+		if (hasOwn(__classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f"), runStepID) || __classPrivateFieldGet(this, _AssistantStream_runStepIDOwners, "f").has(runStepID)) throw new OpenAIError(`Received run-step creation for run step "${runStepID}", which has already been created`);
+		__classPrivateFieldSet(this, _AssistantStream_activeRunStepID, runStepID, "f");
+		__classPrivateFieldGet(this, _AssistantStream_runStepIDOwners, "f").set(runStepID, runStepID);
 		return runStepID;
 	}
-	if (__classPrivateFieldGet$1(this, _AssistantStream_activeRunStepID, "f") !== void 0) {
-		if (runStepID !== __classPrivateFieldGet$1(this, _AssistantStream_activeRunStepID, "f")) throw new OpenAIError(`Received ${event.event} for run step "${runStepID}", which does not match the active run step "${__classPrivateFieldGet$1(this, _AssistantStream_activeRunStepID, "f")}"`);
+	if (__classPrivateFieldGet(this, _AssistantStream_activeRunStepID, "f") !== void 0) {
+		if (runStepID !== __classPrivateFieldGet(this, _AssistantStream_activeRunStepID, "f")) throw new OpenAIError(`Received ${event.event} for run step "${runStepID}", which does not match the active run step "${__classPrivateFieldGet(this, _AssistantStream_activeRunStepID, "f")}"`);
 		return runStepID;
 	}
 	if (event.event === "thread.run.step.delta") {
-		if (!hasOwn(__classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f"), runStepID)) throw new OpenAIError("Received a RunStepDelta before creation of a snapshot");
+		if (!hasOwn(__classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f"), runStepID)) throw new OpenAIError("Received a RunStepDelta before creation of a snapshot");
 		throw new OpenAIError(`Received run-step delta for "${runStepID}" with no active run step`);
 	}
-	if (hasOwn(__classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f"), runStepID) || __classPrivateFieldGet$1(this, _AssistantStream_runStepIDOwners, "f").has(runStepID)) throw new OpenAIError(`Received run-step event for run step "${runStepID}", which has already been created`);
-	__classPrivateFieldGet$1(this, _AssistantStream_runStepIDOwners, "f").set(runStepID, runStepID);
-	if (event.event === "thread.run.step.in_progress") __classPrivateFieldSet$1(this, _AssistantStream_activeRunStepID, runStepID, "f");
+	if (hasOwn(__classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f"), runStepID) || __classPrivateFieldGet(this, _AssistantStream_runStepIDOwners, "f").has(runStepID)) throw new OpenAIError(`Received run-step event for run step "${runStepID}", which has already been created`);
+	__classPrivateFieldGet(this, _AssistantStream_runStepIDOwners, "f").set(runStepID, runStepID);
+	if (event.event === "thread.run.step.in_progress") __classPrivateFieldSet(this, _AssistantStream_activeRunStepID, runStepID, "f");
 	return runStepID;
 }, _AssistantStream_reserveRunStepAlias = function _AssistantStream_reserveRunStepAlias(data, canonicalID) {
 	const descriptor = Object.getOwnPropertyDescriptor(data, "id");
 	const runStepID = descriptor && "value" in descriptor ? descriptor.value : void 0;
 	if (typeof runStepID !== "string" || runStepID.length === 0) throw new OpenAIError("Received assistant run-step event with an invalid run-step ID");
-	const owner = __classPrivateFieldGet$1(this, _AssistantStream_runStepIDOwners, "f").get(runStepID);
+	const owner = __classPrivateFieldGet(this, _AssistantStream_runStepIDOwners, "f").get(runStepID);
 	if (owner !== void 0 && owner !== canonicalID) throw new OpenAIError(`Received run-step creation for run step "${runStepID}", which has already been created`);
-	__classPrivateFieldGet$1(this, _AssistantStream_runStepIDOwners, "f").set(runStepID, canonicalID);
+	__classPrivateFieldGet(this, _AssistantStream_runStepIDOwners, "f").set(runStepID, canonicalID);
 }, _AssistantStream_validateMessageEvent = function _AssistantStream_validateMessageEvent(event) {
 	const descriptor = Object.getOwnPropertyDescriptor(event.data, "id");
 	const messageID = descriptor && "value" in descriptor ? descriptor.value : void 0;
 	if (typeof messageID !== "string" || messageID.length === 0) throw new OpenAIError("Received assistant message event with an invalid message ID");
 	if (event.event === "thread.message.created") {
-		if (__classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f")) throw new OpenAIError(`Received message creation for "${messageID}" before the active message "${__classPrivateFieldGet$1(this, _AssistantStream_activeMessageID, "f")}" reached a terminal state`);
-		if (hasOwn(__classPrivateFieldGet$1(this, _AssistantStream_messageSnapshots, "f"), messageID) || __classPrivateFieldGet$1(this, _AssistantStream_messageIDOwners, "f").has(messageID)) throw new OpenAIError(`Received message creation for message "${messageID}", which has already been created`);
-		__classPrivateFieldSet$1(this, _AssistantStream_activeMessageID, messageID, "f");
-		__classPrivateFieldGet$1(this, _AssistantStream_messageIDOwners, "f").set(messageID, messageID);
+		if (__classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f")) throw new OpenAIError(`Received message creation for "${messageID}" before the active message "${__classPrivateFieldGet(this, _AssistantStream_activeMessageID, "f")}" reached a terminal state`);
+		if (hasOwn(__classPrivateFieldGet(this, _AssistantStream_messageSnapshots, "f"), messageID) || __classPrivateFieldGet(this, _AssistantStream_messageIDOwners, "f").has(messageID)) throw new OpenAIError(`Received message creation for message "${messageID}", which has already been created`);
+		__classPrivateFieldSet(this, _AssistantStream_activeMessageID, messageID, "f");
+		__classPrivateFieldGet(this, _AssistantStream_messageIDOwners, "f").set(messageID, messageID);
 		return messageID;
 	}
-	if (!__classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f")) {
+	if (!__classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f")) {
 		if (event.event === "thread.message.delta") throw new OpenAIError("Received a delta with no existing snapshot (there should be one from message creation)");
 		throw new OpenAIError("Received thread message event with no existing snapshot");
 	}
-	if (messageID !== __classPrivateFieldGet$1(this, _AssistantStream_activeMessageID, "f")) throw new OpenAIError(`Received ${event.event} for message "${messageID}", which does not match the active message "${__classPrivateFieldGet$1(this, _AssistantStream_activeMessageID, "f")}"`);
+	if (messageID !== __classPrivateFieldGet(this, _AssistantStream_activeMessageID, "f")) throw new OpenAIError(`Received ${event.event} for message "${messageID}", which does not match the active message "${__classPrivateFieldGet(this, _AssistantStream_activeMessageID, "f")}"`);
 	return messageID;
 }, _AssistantStream_reserveMessageAlias = function _AssistantStream_reserveMessageAlias(data, canonicalID) {
 	const descriptor = Object.getOwnPropertyDescriptor(data, "id");
 	const messageID = descriptor && "value" in descriptor ? descriptor.value : void 0;
 	if (typeof messageID !== "string" || messageID.length === 0) throw new OpenAIError("Received assistant message event with an invalid message ID");
-	const owner = __classPrivateFieldGet$1(this, _AssistantStream_messageIDOwners, "f").get(messageID);
+	const owner = __classPrivateFieldGet(this, _AssistantStream_messageIDOwners, "f").get(messageID);
 	if (owner !== void 0 && owner !== canonicalID) throw new OpenAIError(`Received message creation for message "${messageID}", which has already been created`);
-	__classPrivateFieldGet$1(this, _AssistantStream_messageIDOwners, "f").set(messageID, canonicalID);
+	__classPrivateFieldGet(this, _AssistantStream_messageIDOwners, "f").set(messageID, canonicalID);
 }, _AssistantStream_handleMessage = function _AssistantStream_handleMessage(event) {
-	const [accumulatedMessage, newContent] = __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_accumulateMessage).call(this, event, __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f"));
-	__classPrivateFieldSet$1(this, _AssistantStream_messageSnapshot, accumulatedMessage, "f");
-	if (!__classPrivateFieldGet$1(this, _AssistantStream_activeMessageID, "f")) throw new OpenAIError("Received thread message event with no active message ID");
-	__classPrivateFieldGet$1(this, _AssistantStream_messageSnapshots, "f")[__classPrivateFieldGet$1(this, _AssistantStream_activeMessageID, "f")] = accumulatedMessage;
+	const [accumulatedMessage, newContent] = __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_accumulateMessage).call(this, event, __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f"));
+	__classPrivateFieldSet(this, _AssistantStream_messageSnapshot, accumulatedMessage, "f");
+	if (!__classPrivateFieldGet(this, _AssistantStream_activeMessageID, "f")) throw new OpenAIError("Received thread message event with no active message ID");
+	__classPrivateFieldGet(this, _AssistantStream_messageSnapshots, "f")[__classPrivateFieldGet(this, _AssistantStream_activeMessageID, "f")] = accumulatedMessage;
 	for (const content of newContent) {
 		const snapshotContent = accumulatedMessage.content[content.index];
-		if (snapshotContent?.type === "text") __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textCreated", snapshotContent.text);
+		if (snapshotContent?.type === "text") __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textCreated", snapshotContent.text);
 	}
 	switch (event.event) {
 		case "thread.message.created":
-			__classPrivateFieldSet$1(this, _AssistantStream_currentContentIndex, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_currentContent, void 0, "f");
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "messageCreated", event.data);
+			__classPrivateFieldSet(this, _AssistantStream_currentContentIndex, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_currentContent, void 0, "f");
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "messageCreated", event.data);
 			break;
 		case "thread.message.in_progress": break;
 		case "thread.message.delta":
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "messageDelta", event.data.delta, accumulatedMessage);
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "messageDelta", event.data.delta, accumulatedMessage);
 			if (event.data.delta.content) for (const content of event.data.delta.content) {
 				if (content.type === "text" && content.text) {
 					const textDelta = content.text;
 					const snapshot = accumulatedMessage.content[content.index];
-					if (snapshot && snapshot.type === "text") __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textDelta", textDelta, snapshot.text);
+					if (snapshot && snapshot.type === "text") __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textDelta", textDelta, snapshot.text);
 					else throw new Error("The snapshot associated with this text delta is not text or missing");
 				}
-				if (content.index !== __classPrivateFieldGet$1(this, _AssistantStream_currentContentIndex, "f")) {
-					if (__classPrivateFieldGet$1(this, _AssistantStream_currentContent, "f")) switch (__classPrivateFieldGet$1(this, _AssistantStream_currentContent, "f").type) {
+				if (content.index !== __classPrivateFieldGet(this, _AssistantStream_currentContentIndex, "f")) {
+					if (__classPrivateFieldGet(this, _AssistantStream_currentContent, "f")) switch (__classPrivateFieldGet(this, _AssistantStream_currentContent, "f").type) {
 						case "text":
-							__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textDone", __classPrivateFieldGet$1(this, _AssistantStream_currentContent, "f").text, __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f"));
+							__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textDone", __classPrivateFieldGet(this, _AssistantStream_currentContent, "f").text, __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f"));
 							break;
-						case "image_file": __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "imageFileDone", __classPrivateFieldGet$1(this, _AssistantStream_currentContent, "f").image_file, __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f"));
+						case "image_file": __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "imageFileDone", __classPrivateFieldGet(this, _AssistantStream_currentContent, "f").image_file, __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f"));
 					}
-					__classPrivateFieldSet$1(this, _AssistantStream_currentContentIndex, content.index, "f");
+					__classPrivateFieldSet(this, _AssistantStream_currentContentIndex, content.index, "f");
 				}
-				__classPrivateFieldSet$1(this, _AssistantStream_currentContent, accumulatedMessage.content[content.index], "f");
+				__classPrivateFieldSet(this, _AssistantStream_currentContent, accumulatedMessage.content[content.index], "f");
 			}
 			break;
 		case "thread.message.completed":
 		case "thread.message.incomplete":
-			if (__classPrivateFieldGet$1(this, _AssistantStream_currentContentIndex, "f") !== void 0) {
-				const currentContent = event.data.content[__classPrivateFieldGet$1(this, _AssistantStream_currentContentIndex, "f")];
+			if (__classPrivateFieldGet(this, _AssistantStream_currentContentIndex, "f") !== void 0) {
+				const currentContent = event.data.content[__classPrivateFieldGet(this, _AssistantStream_currentContentIndex, "f")];
 				if (currentContent) switch (currentContent.type) {
 					case "image_file":
-						__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "imageFileDone", currentContent.image_file, __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f"));
+						__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "imageFileDone", currentContent.image_file, __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f"));
 						break;
-					case "text": __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textDone", currentContent.text, __classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f"));
+					case "text": __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "textDone", currentContent.text, __classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f"));
 				}
 			}
-			if (__classPrivateFieldGet$1(this, _AssistantStream_messageSnapshot, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "messageDone", event.data);
-			__classPrivateFieldSet$1(this, _AssistantStream_currentContentIndex, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_currentContent, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_messageSnapshot, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_activeMessageID, void 0, "f");
+			if (__classPrivateFieldGet(this, _AssistantStream_messageSnapshot, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "messageDone", event.data);
+			__classPrivateFieldSet(this, _AssistantStream_currentContentIndex, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_currentContent, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_messageSnapshot, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_activeMessageID, void 0, "f");
 	}
 }, _AssistantStream_handleRunStep = function _AssistantStream_handleRunStep(event, runStepID) {
-	const accumulatedRunStep = __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_accumulateRunStep).call(this, event, runStepID);
-	__classPrivateFieldSet$1(this, _AssistantStream_currentRunStepSnapshot, accumulatedRunStep, "f");
+	const accumulatedRunStep = __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_accumulateRunStep).call(this, event, runStepID);
+	__classPrivateFieldSet(this, _AssistantStream_currentRunStepSnapshot, accumulatedRunStep, "f");
 	switch (event.event) {
 		case "thread.run.step.created":
-			__classPrivateFieldSet$1(this, _AssistantStream_currentToolCallIndex, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_currentToolCall, void 0, "f");
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "runStepCreated", event.data);
+			__classPrivateFieldSet(this, _AssistantStream_currentToolCallIndex, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_currentToolCall, void 0, "f");
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "runStepCreated", event.data);
 			break;
 		case "thread.run.step.delta": {
 			const delta = event.data.delta;
-			if (delta.step_details && delta.step_details.type === "tool_calls" && delta.step_details.tool_calls && accumulatedRunStep.step_details.type === "tool_calls") for (const toolCall of delta.step_details.tool_calls) if (toolCall.index === __classPrivateFieldGet$1(this, _AssistantStream_currentToolCallIndex, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDelta", toolCall, accumulatedRunStep.step_details.tool_calls[toolCall.index]);
+			if (delta.step_details && delta.step_details.type === "tool_calls" && delta.step_details.tool_calls && accumulatedRunStep.step_details.type === "tool_calls") for (const toolCall of delta.step_details.tool_calls) if (toolCall.index === __classPrivateFieldGet(this, _AssistantStream_currentToolCallIndex, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDelta", toolCall, accumulatedRunStep.step_details.tool_calls[toolCall.index]);
 			else {
-				if (__classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDone", __classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f"));
-				__classPrivateFieldSet$1(this, _AssistantStream_currentToolCallIndex, toolCall.index, "f");
-				__classPrivateFieldSet$1(this, _AssistantStream_currentToolCall, accumulatedRunStep.step_details.tool_calls[toolCall.index], "f");
-				if (__classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallCreated", __classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f"));
+				if (__classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDone", __classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f"));
+				__classPrivateFieldSet(this, _AssistantStream_currentToolCallIndex, toolCall.index, "f");
+				__classPrivateFieldSet(this, _AssistantStream_currentToolCall, accumulatedRunStep.step_details.tool_calls[toolCall.index], "f");
+				if (__classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallCreated", __classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f"));
 			}
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "runStepDelta", event.data.delta, accumulatedRunStep);
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "runStepDelta", event.data.delta, accumulatedRunStep);
 			break;
 		}
 		case "thread.run.step.completed":
 		case "thread.run.step.failed":
 		case "thread.run.step.cancelled":
 		case "thread.run.step.expired":
-			__classPrivateFieldSet$1(this, _AssistantStream_currentRunStepSnapshot, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_activeRunStepID, void 0, "f");
-			if (event.data.step_details.type === "tool_calls" && __classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDone", __classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f"));
-			__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "runStepDone", event.data, accumulatedRunStep);
-			__classPrivateFieldSet$1(this, _AssistantStream_currentToolCallIndex, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_currentToolCall, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_currentRunStepSnapshot, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_activeRunStepID, void 0, "f");
+			if (event.data.step_details.type === "tool_calls" && __classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDone", __classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f"));
+			__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "runStepDone", event.data, accumulatedRunStep);
+			__classPrivateFieldSet(this, _AssistantStream_currentToolCallIndex, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_currentToolCall, void 0, "f");
 	}
 }, _AssistantStream_emitExposed = function _AssistantStream_emitExposed(event, ...args) {
 	if (this._hasListeners(event)) for (const value of args) markAssistantStreamValueExternallyMutable(value);
 	this._emit(event, ...args);
 }, _AssistantStream_handleEvent = function _AssistantStream_handleEvent(event) {
-	__classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "event", event);
+	__classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "event", event);
 }, _AssistantStream_accumulateRunStep = function _AssistantStream_accumulateRunStep(event, runStepID) {
 	switch (event.event) {
 		case "thread.run.step.created":
-			__classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID] = event.data;
+			__classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID] = event.data;
 			return event.data;
 		case "thread.run.step.delta": {
-			const snapshot = __classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
+			const snapshot = __classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
 			if (!snapshot) throw new Error("Received a RunStepDelta before creation of a snapshot");
 			const delta = event.data.delta;
 			if (delta) {
 				if (hasOwn(delta, "id")) throw new OpenAIError("Run-step deltas must not contain an id field");
 				const accumulated = accumulateAssistantStreamDelta(snapshot, delta, true);
-				__classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID] = accumulated;
+				__classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID] = accumulated;
 			}
-			return __classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
+			return __classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
 		}
 		case "thread.run.step.completed":
 		case "thread.run.step.failed":
 		case "thread.run.step.cancelled":
 		case "thread.run.step.expired":
-		case "thread.run.step.in_progress": __classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID] = event.data;
+		case "thread.run.step.in_progress": __classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID] = event.data;
 	}
-	if (__classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID]) return __classPrivateFieldGet$1(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
+	if (__classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID]) return __classPrivateFieldGet(this, _AssistantStream_runStepSnapshots, "f")[runStepID];
 	throw new Error("No snapshot available");
 }, _AssistantStream_accumulateMessage = function _AssistantStream_accumulateMessage(event, snapshot) {
 	const newContent = [];
@@ -15869,7 +15869,7 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 				const commitProjection = createAssistantStreamArrayDeltaCommit(snapshot.content, data.delta.content, "content", cacheArrays);
 				for (const contentElement of data.delta.content) if (hasOwn(snapshot.content, contentElement.index)) {
 					const currentContent = snapshot.content[contentElement.index];
-					snapshot.content[contentElement.index] = __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_accumulateContent).call(this, contentElement, currentContent, cacheArrays);
+					snapshot.content[contentElement.index] = __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_accumulateContent).call(this, contentElement, currentContent, cacheArrays);
 				} else {
 					defineAssistantStreamArrayEntry(snapshot.content, contentElement.index, contentElement);
 					newContent.push(contentElement);
@@ -15888,7 +15888,7 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 }, _AssistantStream_accumulateContent = function _AssistantStream_accumulateContent(contentElement, currentContent, cacheArrays) {
 	return accumulateAssistantStreamDelta(currentContent, contentElement, cacheArrays);
 }, _AssistantStream_handleRun = function _AssistantStream_handleRun(event) {
-	__classPrivateFieldSet$1(this, _AssistantStream_currentRunSnapshot, event.data, "f");
+	__classPrivateFieldSet(this, _AssistantStream_currentRunSnapshot, event.data, "f");
 	switch (event.event) {
 		case "thread.run.created": break;
 		case "thread.run.queued": break;
@@ -15899,10 +15899,10 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
 		case "thread.run.completed":
 		case "thread.run.expired":
 		case "thread.run.incomplete":
-			__classPrivateFieldSet$1(this, _AssistantStream_finalRun, event.data, "f");
-			if (__classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet$1(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDone", __classPrivateFieldGet$1(this, _AssistantStream_currentToolCall, "f"));
-			__classPrivateFieldSet$1(this, _AssistantStream_currentToolCallIndex, void 0, "f");
-			__classPrivateFieldSet$1(this, _AssistantStream_currentToolCall, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_finalRun, event.data, "f");
+			if (__classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f")) __classPrivateFieldGet(this, _AssistantStream_instances, "m", _AssistantStream_emitExposed).call(this, "toolCallDone", __classPrivateFieldGet(this, _AssistantStream_currentToolCall, "f"));
+			__classPrivateFieldSet(this, _AssistantStream_currentToolCallIndex, void 0, "f");
+			__classPrivateFieldSet(this, _AssistantStream_currentToolCall, void 0, "f");
 	}
 };
 // node_modules/openai/resources/beta/threads/runs/runs.mjs
@@ -19409,12 +19409,12 @@ var ResponseStream = class ResponseStream extends EventStream {
 		_ResponseStream_interimOrderDirty.set(this, false);
 		_ResponseStream_completedOutput.set(this, /* @__PURE__ */ new Map());
 		_ResponseStream_unfinishedOutput.set(this, /* @__PURE__ */ new Map());
-		__classPrivateFieldSet$1(this, _ResponseStream_params, params, "f");
+		__classPrivateFieldSet(this, _ResponseStream_params, params, "f");
 		this.once("end", () => {
-			__classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").clear();
-			__classPrivateFieldGet$1(this, _ResponseStream_wireByIdentity, "f").clear();
-			__classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").clear();
-			__classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").clear();
+			__classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").clear();
+			__classPrivateFieldGet(this, _ResponseStream_wireByIdentity, "f").clear();
+			__classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").clear();
+			__classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").clear();
 		});
 	}
 	/** Starts a new response stream or replays an existing response by its identifier. */
@@ -19438,7 +19438,7 @@ var ResponseStream = class ResponseStream extends EventStream {
 	}
 	async _createOrRetrieveResponse(client, params, options, getTextFormat = resolveResponseParseOptions(params).getTextFormat) {
 		this._listenForAbort(options?.signal);
-		__classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_beginRequest).call(this);
+		__classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_beginRequest).call(this);
 		let stream;
 		let format;
 		let starting_after = null;
@@ -19477,40 +19477,40 @@ var ResponseStream = class ResponseStream extends EventStream {
 			}
 		}
 		this._connected();
-		for await (const event of stream) __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_addEvent).call(this, event, starting_after);
+		for await (const event of stream) __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_addEvent).call(this, event, starting_after);
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		return __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_endRequest).call(this, format);
+		return __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_endRequest).call(this, format);
 	}
 	async _fromReadableStream(readableStream, options) {
 		this._listenForAbort(options?.signal);
-		__classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_beginRequest).call(this);
+		__classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_beginRequest).call(this);
 		this._connected();
 		const stream = Stream.fromReadableStream(readableStream, this.controller);
-		for await (const event of stream) __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_addEvent).call(this, event, null);
+		for await (const event of stream) __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_addEvent).call(this, event, null);
 		if (stream.controller.signal?.aborted) throw this._userAbortError();
-		return __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_endRequest).call(this);
+		return __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_endRequest).call(this);
 	}
 	/** Iterates over response events; stopping iteration early aborts the underlying request. */
 	[(_ResponseStream_params = /* @__PURE__ */ new WeakMap(), _ResponseStream_currentResponseSnapshot = /* @__PURE__ */ new WeakMap(), _ResponseStream_finalResponse = /* @__PURE__ */ new WeakMap(), _ResponseStream_accumulatorContext = /* @__PURE__ */ new WeakMap(), _ResponseStream_outputPositions = /* @__PURE__ */ new WeakMap(), _ResponseStream_wireByIdentity = /* @__PURE__ */ new WeakMap(), _ResponseStream_interimOrderDirty = /* @__PURE__ */ new WeakMap(), _ResponseStream_completedOutput = /* @__PURE__ */ new WeakMap(), _ResponseStream_unfinishedOutput = /* @__PURE__ */ new WeakMap(), _ResponseStream_instances = /* @__PURE__ */ new WeakSet(), _ResponseStream_beginRequest = function _ResponseStream_beginRequest() {
 		if (this.ended) return;
-		__classPrivateFieldSet$1(this, _ResponseStream_currentResponseSnapshot, void 0, "f");
-		__classPrivateFieldSet$1(this, _ResponseStream_accumulatorContext, createResponseContext(), "f");
-		__classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").clear();
-		__classPrivateFieldGet$1(this, _ResponseStream_wireByIdentity, "f").clear();
-		__classPrivateFieldSet$1(this, _ResponseStream_interimOrderDirty, false, "f");
-		__classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").clear();
-		__classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").clear();
+		__classPrivateFieldSet(this, _ResponseStream_currentResponseSnapshot, void 0, "f");
+		__classPrivateFieldSet(this, _ResponseStream_accumulatorContext, createResponseContext(), "f");
+		__classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").clear();
+		__classPrivateFieldGet(this, _ResponseStream_wireByIdentity, "f").clear();
+		__classPrivateFieldSet(this, _ResponseStream_interimOrderDirty, false, "f");
+		__classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").clear();
+		__classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").clear();
 	}, _ResponseStream_prepareEvent = function _ResponseStream_prepareEvent(event) {
 		if (event.type === "response.created" || event.type === "response.queued" || event.type === "response.in_progress" || event.type === "response.completed" || event.type === "response.failed" || event.type === "response.incomplete") {
 			if (!hasOwn(event, "response")) throw new OpenAIError("Lifecycle events require their own response field.");
 			const { response: wireResponse, ...fields } = event;
 			if (!isObj(wireResponse)) throw new OpenAIError("Lifecycle events require a response object.");
 			let response = structuredClone(wireResponse);
-			if (__classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f") && response.id !== __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f").id) throw new OpenAIError("Lifecycle response identity changed.");
+			if (__classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f") && response.id !== __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f").id) throw new OpenAIError("Lifecycle response identity changed.");
 			if (!hasOwn(response, "output") || response.output == null) {
 				let output;
-				if (event.type === "response.completed") output = [...__classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f")].sort(([left], [right]) => left - right).map(([, item]) => structuredClone(item));
-				else if (event.type === "response.failed" || event.type === "response.incomplete") output = [...__classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").keys()].sort((left, right) => left - right).map((index) => structuredClone(__classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_outputAtWireIndex).call(this, index)));
+				if (event.type === "response.completed") output = [...__classPrivateFieldGet(this, _ResponseStream_completedOutput, "f")].sort(([left], [right]) => left - right).map(([, item]) => structuredClone(item));
+				else if (event.type === "response.failed" || event.type === "response.incomplete") output = [...__classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").keys()].sort((left, right) => left - right).map((index) => structuredClone(__classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_outputAtWireIndex).call(this, index)));
 				else output = [];
 				response = {
 					...response,
@@ -19518,7 +19518,7 @@ var ResponseStream = class ResponseStream extends EventStream {
 				};
 				if (event.type === "response.completed" || event.type === "response.failed" || event.type === "response.incomplete") addOutputText(response);
 			}
-			if (event.type === "response.completed") __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_assertComplete).call(this, response);
+			if (event.type === "response.completed") __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_assertComplete).call(this, response);
 			return {
 				...fields,
 				type: event.type,
@@ -19526,18 +19526,18 @@ var ResponseStream = class ResponseStream extends EventStream {
 				response
 			};
 		}
-		return __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_prepareOutputEvent).call(this, event);
+		return __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_prepareOutputEvent).call(this, event);
 	}, _ResponseStream_prepareOutputEvent = function _ResponseStream_prepareOutputEvent(event) {
-		if (!__classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f") || !hasOwn(event, "output_index") || !("output_index" in event)) return event;
+		if (!__classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f") || !hasOwn(event, "output_index") || !("output_index" in event)) return event;
 		const index = event.output_index;
 		if (!Number.isSafeInteger(index) || index < 0) throw new OpenAIError("Invalid response output index.");
 		let position;
 		if (event.type === "response.output_item.added") {
 			if (event.item == null) return null;
-			if (__classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").has(index) || __classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").has(index)) throw new OpenAIError(`Duplicate response output index ${index}.`);
-			position = __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f").output.length;
+			if (__classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").has(index) || __classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").has(index)) throw new OpenAIError(`Duplicate response output index ${index}.`);
+			position = __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f").output.length;
 		} else {
-			const existing = __classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").get(index);
+			const existing = __classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").get(index);
 			if (existing === void 0) throw new OpenAIError(`missing output at index ${index}`);
 			position = existing;
 		}
@@ -19545,80 +19545,80 @@ var ResponseStream = class ResponseStream extends EventStream {
 			return property === "output_index" ? position : Reflect.get(target, property, target);
 		} });
 	}, _ResponseStream_outputAtWireIndex = function _ResponseStream_outputAtWireIndex(wireIndex) {
-		const position = __classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").get(wireIndex);
-		return __classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").get(wireIndex) ?? (position === void 0 ? void 0 : __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f")?.output[position]);
+		const position = __classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").get(wireIndex);
+		return __classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").get(wireIndex) ?? (position === void 0 ? void 0 : __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f")?.output[position]);
 	}, _ResponseStream_assertComplete = function _ResponseStream_assertComplete(response) {
-		if (__classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").size === 0 && __classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").size === 0) return;
+		if (__classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").size === 0 && __classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").size === 0) return;
 		const finalItems = new Map((response.output ?? []).map((item) => [outputIdentity(item), item]));
-		for (const item of __classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").values()) {
+		for (const item of __classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").values()) {
 			const replacement = finalItems.get(outputIdentity(item));
 			if (replacement) validateResponseOutputItemIdentity(item, replacement, "response.completed");
 		}
-		for (const [wireIndex, identity] of __classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f")) {
+		for (const [wireIndex, identity] of __classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f")) {
 			const replacement = finalItems.get(identity);
 			if (!replacement) throw new OpenAIError("Cannot complete response with unfinished output items.");
-			const previous = __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_outputAtWireIndex).call(this, wireIndex);
+			const previous = __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_outputAtWireIndex).call(this, wireIndex);
 			if (!previous) throw new OpenAIError("Cannot complete response with a missing output identity.");
 			validateResponseOutputItemIdentity(previous, replacement, "response.completed");
 		}
 	}, _ResponseStream_recordOutput = function _ResponseStream_recordOutput(event, response, position) {
 		if (event.type === "response.completed") {
-			__classPrivateFieldSet$1(this, _ResponseStream_interimOrderDirty, false, "f");
+			__classPrivateFieldSet(this, _ResponseStream_interimOrderDirty, false, "f");
 			return;
 		}
-		if (response !== __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f")) {
+		if (response !== __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f")) {
 			const previous = /* @__PURE__ */ new Map();
-			for (const [wireIndex, item] of __classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f")) previous.set(outputIdentity(item), wireIndex);
-			for (const [wireIndex, identity] of __classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f")) previous.set(identity, wireIndex);
+			for (const [wireIndex, item] of __classPrivateFieldGet(this, _ResponseStream_completedOutput, "f")) previous.set(outputIdentity(item), wireIndex);
+			for (const [wireIndex, identity] of __classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f")) previous.set(identity, wireIndex);
 			const positions = /* @__PURE__ */ new Map();
-			__classPrivateFieldGet$1(this, _ResponseStream_wireByIdentity, "f").clear();
+			__classPrivateFieldGet(this, _ResponseStream_wireByIdentity, "f").clear();
 			for (const [newPosition, item] of response.output.entries()) {
 				const identity = outputIdentity(item);
 				const wireIndex = previous.get(identity) ?? newPosition;
-				const done = __classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").get(wireIndex);
-				const unfinished = __classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").get(wireIndex);
+				const done = __classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").get(wireIndex);
+				const unfinished = __classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").get(wireIndex);
 				if (positions.has(wireIndex) || done && outputIdentity(done) !== identity || unfinished !== void 0 && unfinished !== identity) throw new OpenAIError("Response snapshot has conflicting output positions.");
-				const previousItem = __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_outputAtWireIndex).call(this, wireIndex);
+				const previousItem = __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_outputAtWireIndex).call(this, wireIndex);
 				if (previousItem) validateResponseOutputItemIdentity(previousItem, item, event.type);
 				positions.set(wireIndex, newPosition);
-				__classPrivateFieldGet$1(this, _ResponseStream_wireByIdentity, "f").set(identity, wireIndex);
-				if (done) __classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").set(wireIndex, structuredClone(item));
-				else __classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").set(wireIndex, identity);
+				__classPrivateFieldGet(this, _ResponseStream_wireByIdentity, "f").set(identity, wireIndex);
+				if (done) __classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").set(wireIndex, structuredClone(item));
+				else __classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").set(wireIndex, identity);
 			}
-			__classPrivateFieldSet$1(this, _ResponseStream_outputPositions, positions, "f");
-			__classPrivateFieldSet$1(this, _ResponseStream_interimOrderDirty, !["response.failed", "response.incomplete"].includes(event.type), "f");
+			__classPrivateFieldSet(this, _ResponseStream_outputPositions, positions, "f");
+			__classPrivateFieldSet(this, _ResponseStream_interimOrderDirty, !["response.failed", "response.incomplete"].includes(event.type), "f");
 			if ([
 				"response.created",
 				"response.queued",
 				"response.in_progress"
-			].includes(event.type)) __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_reorderInterimOutput).call(this, response);
+			].includes(event.type)) __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_reorderInterimOutput).call(this, response);
 			return;
 		}
 		if (position === void 0) return;
 		if (event.type === "response.output_item.added" && event.item != null) {
-			__classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").set(event.output_index, position);
+			__classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").set(event.output_index, position);
 			const identity = outputIdentity(event.item);
-			__classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").set(event.output_index, identity);
-			__classPrivateFieldGet$1(this, _ResponseStream_wireByIdentity, "f").set(identity, event.output_index);
-			__classPrivateFieldSet$1(this, _ResponseStream_interimOrderDirty, true, "f");
+			__classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").set(event.output_index, identity);
+			__classPrivateFieldGet(this, _ResponseStream_wireByIdentity, "f").set(identity, event.output_index);
+			__classPrivateFieldSet(this, _ResponseStream_interimOrderDirty, true, "f");
 		} else if (event.type === "response.output_item.done") {
 			const item = response.output[position];
 			if (!item) throw new OpenAIError(`missing output at index ${event.output_index}`);
-			__classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").set(event.output_index, structuredClone(item));
-			__classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").delete(event.output_index);
+			__classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").set(event.output_index, structuredClone(item));
+			__classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").delete(event.output_index);
 		}
 	}, _ResponseStream_reorderInterimOutput = function _ResponseStream_reorderInterimOutput(response) {
-		if (!__classPrivateFieldGet$1(this, _ResponseStream_interimOrderDirty, "f")) return;
-		const ordered = [...__classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f")];
+		if (!__classPrivateFieldGet(this, _ResponseStream_interimOrderDirty, "f")) return;
+		const ordered = [...__classPrivateFieldGet(this, _ResponseStream_outputPositions, "f")];
 		ordered.sort(([left], [right]) => left - right);
 		if (ordered.some(([, oldPosition], newPosition) => oldPosition !== newPosition)) {
-			const derivedText = __classPrivateFieldGet$1(this, _ResponseStream_accumulatorContext, "f").canonicalSnapshot === response;
+			const derivedText = __classPrivateFieldGet(this, _ResponseStream_accumulatorContext, "f").canonicalSnapshot === response;
 			response.output = ordered.map(([, oldPosition]) => response.output[oldPosition]);
-			__classPrivateFieldSet$1(this, _ResponseStream_outputPositions, new Map(ordered.map(([wireIndex], newPosition) => [wireIndex, newPosition])), "f");
-			__classPrivateFieldSet$1(this, _ResponseStream_accumulatorContext, createResponseContext(), "f");
-			if (derivedText) ensureCanonicalOutputText(__classPrivateFieldGet$1(this, _ResponseStream_accumulatorContext, "f"), response);
+			__classPrivateFieldSet(this, _ResponseStream_outputPositions, new Map(ordered.map(([wireIndex], newPosition) => [wireIndex, newPosition])), "f");
+			__classPrivateFieldSet(this, _ResponseStream_accumulatorContext, createResponseContext(), "f");
+			if (derivedText) ensureCanonicalOutputText(__classPrivateFieldGet(this, _ResponseStream_accumulatorContext, "f"), response);
 		}
-		__classPrivateFieldSet$1(this, _ResponseStream_interimOrderDirty, false, "f");
+		__classPrivateFieldSet(this, _ResponseStream_interimOrderDirty, false, "f");
 	}, _ResponseStream_updateInterimResponse = function _ResponseStream_updateInterimResponse(incoming, snapshot) {
 		if (!Array.isArray(incoming.output)) return false;
 		const suppliedText = hasOwn(incoming, "output_text") ? incoming.output_text : void 0;
@@ -19626,8 +19626,8 @@ var ResponseStream = class ResponseStream extends EventStream {
 			const validated = cloneValidatedResponse(createResponseContext(), incoming);
 			const replacements = [];
 			for (const item of validated.output) {
-				const wire = __classPrivateFieldGet$1(this, _ResponseStream_wireByIdentity, "f").get(outputIdentity(item));
-				const position = wire === void 0 ? void 0 : __classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").get(wire);
+				const wire = __classPrivateFieldGet(this, _ResponseStream_wireByIdentity, "f").get(outputIdentity(item));
+				const position = wire === void 0 ? void 0 : __classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").get(wire);
 				if (wire === void 0 || position === void 0) return false;
 				replacements.push({
 					wire,
@@ -19636,19 +19636,19 @@ var ResponseStream = class ResponseStream extends EventStream {
 				});
 			}
 			const updateText = suppliedText == null;
-			if (!updateText) __classPrivateFieldGet$1(this, _ResponseStream_accumulatorContext, "f").canonicalSnapshot = void 0;
+			if (!updateText) __classPrivateFieldGet(this, _ResponseStream_accumulatorContext, "f").canonicalSnapshot = void 0;
 			for (const { wire, position, item } of replacements) {
-				replaceResponseOutputItem(__classPrivateFieldGet$1(this, _ResponseStream_accumulatorContext, "f"), snapshot, position, item, updateText);
-				if (__classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").has(wire)) __classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").set(wire, structuredClone(item));
+				replaceResponseOutputItem(__classPrivateFieldGet(this, _ResponseStream_accumulatorContext, "f"), snapshot, position, item, updateText);
+				if (__classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").has(wire)) __classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").set(wire, structuredClone(item));
 			}
-			__classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_reorderInterimOutput).call(this, snapshot);
+			__classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_reorderInterimOutput).call(this, snapshot);
 		}
 		const { output } = snapshot;
 		let outputText = suppliedText;
 		if (outputText == null) {
-			ensureCanonicalOutputText(__classPrivateFieldGet$1(this, _ResponseStream_accumulatorContext, "f"), snapshot);
+			ensureCanonicalOutputText(__classPrivateFieldGet(this, _ResponseStream_accumulatorContext, "f"), snapshot);
 			outputText = snapshot.output_text;
-		} else __classPrivateFieldGet$1(this, _ResponseStream_accumulatorContext, "f").canonicalSnapshot = void 0;
+		} else __classPrivateFieldGet(this, _ResponseStream_accumulatorContext, "f").canonicalSnapshot = void 0;
 		for (const key of Object.keys(snapshot)) if (!hasOwn(incoming, key)) Reflect.deleteProperty(snapshot, key);
 		Object.defineProperties(snapshot, Object.getOwnPropertyDescriptors({
 			...incoming,
@@ -19664,17 +19664,17 @@ var ResponseStream = class ResponseStream extends EventStream {
 		if (event.type === "error") throw new APIError(void 0, "error" in event && typeof event.error === "object" && event.error !== null ? event.error : event, event.message, void 0);
 		let dispatchEvent = event;
 		let outputPosition;
-		const response = accumulateResponseWithContext(event, __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f"), __classPrivateFieldGet$1(this, _ResponseStream_accumulatorContext, "f"), true, (sanitizedEvent) => {
+		const response = accumulateResponseWithContext(event, __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f"), __classPrivateFieldGet(this, _ResponseStream_accumulatorContext, "f"), true, (sanitizedEvent) => {
 			dispatchEvent = sanitizedEvent;
-			const prepared = __classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_prepareEvent).call(this, sanitizedEvent);
+			const prepared = __classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_prepareEvent).call(this, sanitizedEvent);
 			if (prepared) {
 				if (hasOwn(prepared, "output_index") && "output_index" in prepared) outputPosition = prepared.output_index;
 				else if (hasOwn(prepared, "response") && "response" in prepared) {
 					dispatchEvent = prepared;
-					if ((prepared.type === "response.created" || prepared.type === "response.queued" || prepared.type === "response.in_progress") && __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f")) {
-						if (__classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_updateInterimResponse).call(this, prepared.response, __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f"))) return null;
+					if ((prepared.type === "response.created" || prepared.type === "response.queued" || prepared.type === "response.in_progress") && __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f")) {
+						if (__classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_updateInterimResponse).call(this, prepared.response, __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f"))) return null;
 						const identities = new Set(prepared.response.output.map(outputIdentity));
-						const retained = __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f").output.filter((item) => !identities.has(outputIdentity(item)));
+						const retained = __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f").output.filter((item) => !identities.has(outputIdentity(item)));
 						if (retained.length) return {
 							...prepared,
 							response: {
@@ -19687,8 +19687,8 @@ var ResponseStream = class ResponseStream extends EventStream {
 			}
 			return prepared;
 		});
-		__classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_recordOutput).call(this, dispatchEvent, response, outputPosition);
-		__classPrivateFieldSet$1(this, _ResponseStream_currentResponseSnapshot, response, "f");
+		__classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_recordOutput).call(this, dispatchEvent, response, outputPosition);
+		__classPrivateFieldSet(this, _ResponseStream_currentResponseSnapshot, response, "f");
 		if (dispatchEvent.type === "response.output_item.added" && dispatchEvent.item == null) return;
 		const wireSnapshot = { ...dispatchEvent };
 		for (const key of Object.keys(nativeEventFields)) {
@@ -19728,18 +19728,18 @@ var ResponseStream = class ResponseStream extends EventStream {
 		}
 	}, _ResponseStream_endRequest = function _ResponseStream_endRequest(format) {
 		if (this.ended) throw new OpenAIError(`stream has ended, this shouldn't happen`);
-		const snapshot = __classPrivateFieldGet$1(this, _ResponseStream_currentResponseSnapshot, "f");
+		const snapshot = __classPrivateFieldGet(this, _ResponseStream_currentResponseSnapshot, "f");
 		if (!snapshot) throw new OpenAIError(`request ended without sending any events`);
-		__classPrivateFieldGet$1(this, _ResponseStream_instances, "m", _ResponseStream_reorderInterimOutput).call(this, snapshot);
-		__classPrivateFieldSet$1(this, _ResponseStream_currentResponseSnapshot, void 0, "f");
-		__classPrivateFieldSet$1(this, _ResponseStream_accumulatorContext, createResponseContext(), "f");
-		__classPrivateFieldGet$1(this, _ResponseStream_outputPositions, "f").clear();
-		__classPrivateFieldGet$1(this, _ResponseStream_wireByIdentity, "f").clear();
-		__classPrivateFieldSet$1(this, _ResponseStream_interimOrderDirty, false, "f");
-		__classPrivateFieldGet$1(this, _ResponseStream_completedOutput, "f").clear();
-		__classPrivateFieldGet$1(this, _ResponseStream_unfinishedOutput, "f").clear();
-		const parsedResponse = finalizeResponse(snapshot, __classPrivateFieldGet$1(this, _ResponseStream_params, "f"), format);
-		__classPrivateFieldSet$1(this, _ResponseStream_finalResponse, parsedResponse, "f");
+		__classPrivateFieldGet(this, _ResponseStream_instances, "m", _ResponseStream_reorderInterimOutput).call(this, snapshot);
+		__classPrivateFieldSet(this, _ResponseStream_currentResponseSnapshot, void 0, "f");
+		__classPrivateFieldSet(this, _ResponseStream_accumulatorContext, createResponseContext(), "f");
+		__classPrivateFieldGet(this, _ResponseStream_outputPositions, "f").clear();
+		__classPrivateFieldGet(this, _ResponseStream_wireByIdentity, "f").clear();
+		__classPrivateFieldSet(this, _ResponseStream_interimOrderDirty, false, "f");
+		__classPrivateFieldGet(this, _ResponseStream_completedOutput, "f").clear();
+		__classPrivateFieldGet(this, _ResponseStream_unfinishedOutput, "f").clear();
+		const parsedResponse = finalizeResponse(snapshot, __classPrivateFieldGet(this, _ResponseStream_params, "f"), format);
+		__classPrivateFieldSet(this, _ResponseStream_finalResponse, parsedResponse, "f");
 		return parsedResponse;
 	}, Symbol.asyncIterator)]() {
 		return this._createIterator((push) => {
@@ -19756,7 +19756,7 @@ var ResponseStream = class ResponseStream extends EventStream {
 	*/
 	async finalResponse() {
 		await this.done();
-		const response = __classPrivateFieldGet$1(this, _ResponseStream_finalResponse, "f");
+		const response = __classPrivateFieldGet(this, _ResponseStream_finalResponse, "f");
 		if (!response) throw new OpenAIError("stream ended without producing a Response");
 		return response;
 	}
@@ -21275,11 +21275,11 @@ var Webhooks = class extends APIResource {
 	*/
 	async verifySignature(payload, headers, secret = this._client.webhookSecret, tolerance = 300) {
 		if (typeof crypto === "undefined" || typeof crypto.subtle?.importKey !== "function" || typeof crypto.subtle.verify !== "function") throw new Error("Webhook signature verification is only supported when the `crypto` global is defined");
-		__classPrivateFieldGet$1(this, _Webhooks_instances, "m", _Webhooks_validateSecret).call(this, secret);
+		__classPrivateFieldGet(this, _Webhooks_instances, "m", _Webhooks_validateSecret).call(this, secret);
 		const headersObj = buildHeaders([headers]).values;
-		const signatureHeader = __classPrivateFieldGet$1(this, _Webhooks_instances, "m", _Webhooks_getRequiredHeader).call(this, headersObj, "webhook-signature");
-		const timestamp = __classPrivateFieldGet$1(this, _Webhooks_instances, "m", _Webhooks_getRequiredHeader).call(this, headersObj, "webhook-timestamp");
-		const webhookId = __classPrivateFieldGet$1(this, _Webhooks_instances, "m", _Webhooks_getRequiredHeader).call(this, headersObj, "webhook-id");
+		const signatureHeader = __classPrivateFieldGet(this, _Webhooks_instances, "m", _Webhooks_getRequiredHeader).call(this, headersObj, "webhook-signature");
+		const timestamp = __classPrivateFieldGet(this, _Webhooks_instances, "m", _Webhooks_getRequiredHeader).call(this, headersObj, "webhook-timestamp");
+		const webhookId = __classPrivateFieldGet(this, _Webhooks_instances, "m", _Webhooks_getRequiredHeader).call(this, headersObj, "webhook-id");
 		if (webhookSignatureRequiresSigning(signatureHeader) && typeof crypto.subtle.sign !== "function") throw new Error("Webhook signature verification is only supported when the `crypto` global is defined");
 		return await verifyWebhookSignature(payload, signatureHeader, timestamp, webhookId, secret, tolerance);
 	}
@@ -21559,16 +21559,16 @@ var OpenAI = class {
 		if (!providerRuntime && !apiKey && !adminAPIKey && !workloadIdentity) throw new OpenAIError("Missing credentials. Please pass an `apiKey`, `workloadIdentity`, `adminAPIKey`, or set the `OPENAI_API_KEY` or `OPENAI_ADMIN_KEY` environment variable.");
 		if (!options.dangerouslyAllowBrowser && isRunningInBrowserOrBrowserWorker()) throw new OpenAIError("It looks like you're running in a browser-like environment.\n\nThis is disabled by default, as it risks exposing your secret API credentials to attackers.\nIf you understand the risks and have appropriate mitigations in place,\nyou can set the `dangerouslyAllowBrowser` option to `true`, e.g.,\n\nnew OpenAI({ apiKey, dangerouslyAllowBrowser: true });\n\nhttps://help.openai.com/en/articles/5112595-best-practices-for-api-key-safety\n");
 		this.baseURL = options.baseURL;
-		__classPrivateFieldSet$1(this, _OpenAI_explicitDataResidency, residencyBaseURL !== void 0 || inheritedResidencySelection, "f");
+		__classPrivateFieldSet(this, _OpenAI_explicitDataResidency, residencyBaseURL !== void 0 || inheritedResidencySelection, "f");
 		this.timeout = options.timeout ?? _a$1.DEFAULT_TIMEOUT;
-		this.logger = __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_sanitizeLogger).call(this, options.logger ?? console);
+		this.logger = __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_sanitizeLogger).call(this, options.logger ?? console);
 		const defaultLogLevel = "warn";
 		this.logLevel = defaultLogLevel;
 		this.logLevel = parseLogLevel(options.logLevel, "ClientOptions.logLevel", this) ?? parseLogLevel(readEnv("OPENAI_LOG"), "process.env['OPENAI_LOG']", this) ?? defaultLogLevel;
 		this.fetchOptions = options.fetchOptions;
-		this.maxRetries = __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, options.maxRetries);
+		this.maxRetries = __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, options.maxRetries);
 		this.fetch = options.fetch ?? getDefaultFetch();
-		__classPrivateFieldSet$1(this, _OpenAI_encoder, FallbackEncoder, "f");
+		__classPrivateFieldSet(this, _OpenAI_encoder, FallbackEncoder, "f");
 		const customHeadersEnv = provider || credential ? void 0 : readEnv("OPENAI_CUSTOM_HEADERS");
 		if (customHeadersEnv) {
 			const parsed = {};
@@ -21583,10 +21583,10 @@ var OpenAI = class {
 		if (x509Identity) {
 			const authentication = new X509WorkloadIdentityAuth(x509Identity, x509Transport, organization, project);
 			this._workloadIdentityAuth = authentication;
-			__classPrivateFieldSet$1(this, _OpenAI_x509Authentication, authentication, "f");
-			__classPrivateFieldSet$1(this, _OpenAI_x509Credential, credential, "f");
-			__classPrivateFieldSet$1(this, _OpenAI_x509Fetch, authentication.fetch(), "f");
-			this.fetch = __classPrivateFieldGet$1(this, _OpenAI_x509Fetch, "f");
+			__classPrivateFieldSet(this, _OpenAI_x509Authentication, authentication, "f");
+			__classPrivateFieldSet(this, _OpenAI_x509Credential, credential, "f");
+			__classPrivateFieldSet(this, _OpenAI_x509Fetch, authentication.fetch(), "f");
+			this.fetch = __classPrivateFieldGet(this, _OpenAI_x509Fetch, "f");
 			markApprovedX509Client(this);
 		} else if (identity.legacy) this._workloadIdentityAuth = new WorkloadIdentityAuth(identity.legacy, this.fetch);
 		this.apiKey = typeof apiKey === "string" ? apiKey : null;
@@ -21600,7 +21600,7 @@ var OpenAI = class {
 	*/
 	withOptions(options) {
 		const residencyBaseURL = resolveDataResidency(options);
-		const x509Authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f");
+		const x509Authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f");
 		const inheritedOptions = {
 			...this._options,
 			baseURL: this.baseURL,
@@ -21608,7 +21608,7 @@ var OpenAI = class {
 			timeout: this.timeout,
 			logger: this.logger,
 			logLevel: this.logLevel,
-			fetch: __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") ? void 0 : this.fetch,
+			fetch: __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") ? void 0 : this.fetch,
 			fetchOptions: this.fetchOptions,
 			apiKey: this._options.apiKey,
 			adminAPIKey: this.adminAPIKey,
@@ -21618,14 +21618,14 @@ var OpenAI = class {
 			project: this.project,
 			webhookSecret: this.webhookSecret
 		};
-		const { credential, provider } = prepareX509ClientClone(inheritedOptions, options, __classPrivateFieldGet$1(this, _OpenAI_x509Credential, "f"), x509Authentication !== void 0);
+		const { credential, provider } = prepareX509ClientClone(inheritedOptions, options, __classPrivateFieldGet(this, _OpenAI_x509Credential, "f"), x509Authentication !== void 0);
 		if (residencyBaseURL !== void 0) delete inheritedOptions.baseURL;
 		const clientOptions = {
 			...inheritedOptions,
 			...options,
 			credential,
 			provider,
-			[inheritedDataResidencySelection]: __classPrivateFieldGet$1(this, _OpenAI_explicitDataResidency, "f") && residencyBaseURL === void 0 && !hasOwn(options, "baseURL") && options.credential === void 0 && !provider
+			[inheritedDataResidencySelection]: __classPrivateFieldGet(this, _OpenAI_explicitDataResidency, "f") && residencyBaseURL === void 0 && !hasOwn(options, "baseURL") && options.credential === void 0 && !provider
 		};
 		const client = new this.constructor(clientOptions);
 		if (provider && new URL(client.baseURL).origin !== new URL(this.baseURL).origin) {
@@ -21640,10 +21640,10 @@ var OpenAI = class {
 			client.organization = options.organization ?? null;
 			client.project = options.project ?? null;
 		}
-		if (__classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") && __classPrivateFieldGet$1(client, _OpenAI_x509Authentication, "f") && this.baseURL === client.baseURL && __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f").matches(__classPrivateFieldGet$1(client, _OpenAI_x509Authentication, "f"))) {
-			client._workloadIdentityAuth = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f");
-			__classPrivateFieldSet$1(client, _OpenAI_x509Authentication, __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f"), "f");
-			__classPrivateFieldSet$1(client, _OpenAI_x509Fetch, __classPrivateFieldGet$1(this, _OpenAI_x509Fetch, "f"), "f");
+		if (__classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") && __classPrivateFieldGet(client, _OpenAI_x509Authentication, "f") && this.baseURL === client.baseURL && __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f").matches(__classPrivateFieldGet(client, _OpenAI_x509Authentication, "f"))) {
+			client._workloadIdentityAuth = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f");
+			__classPrivateFieldSet(client, _OpenAI_x509Authentication, __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f"), "f");
+			__classPrivateFieldSet(client, _OpenAI_x509Fetch, __classPrivateFieldGet(this, _OpenAI_x509Fetch, "f"), "f");
 		}
 		return client;
 	}
@@ -21681,11 +21681,11 @@ var OpenAI = class {
 		bearerAuth: true,
 		adminAPIKeyAuth: true
 	}) {
-		if ((__classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth) instanceof X509WorkloadIdentityAuth && schemes.adminAPIKeyAuth && this.adminAPIKey !== null) return await this.adminAPIKeyAuth(opts);
+		if ((__classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth) instanceof X509WorkloadIdentityAuth && schemes.adminAPIKeyAuth && this.adminAPIKey !== null) return await this.adminAPIKeyAuth(opts);
 		return buildHeaders([schemes.bearerAuth ? await this.bearerAuth(opts) : null, schemes.adminAPIKeyAuth ? await this.adminAPIKeyAuth(opts) : null]);
 	}
 	async bearerAuth(opts) {
-		const authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth;
+		const authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth;
 		if (authentication) {
 			if (authentication instanceof X509WorkloadIdentityAuth) {
 				if (authentication === this._workloadIdentityAuth && (this.fetchWithAuth !== _a$1.prototype.fetchWithAuth || this.fetchWithTimeout !== _a$1.prototype.fetchWithTimeout)) throw new OpenAIError("X.509 workload identity does not support overridden fetch dispatch hooks.");
@@ -21768,7 +21768,7 @@ var OpenAI = class {
 		return true;
 	}
 	buildURL(path, query, defaultBaseURL) {
-		const baseURL = !__classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_baseURLOverridden).call(this) && defaultBaseURL || this.baseURL;
+		const baseURL = !__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_baseURLOverridden).call(this) && defaultBaseURL || this.baseURL;
 		let url;
 		let baseQuery = {};
 		let baseParams;
@@ -21853,13 +21853,13 @@ var OpenAI = class {
 		}));
 	}
 	request(options, remainingRetries = null) {
-		const authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth;
+		const authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth;
 		const request = authentication instanceof X509WorkloadIdentityAuth ? Promise.resolve(options).then((resolved) => authentication.runRequest(() => this.makeRequest(resolved, remainingRetries, void 0), this)) : this.makeRequest(options, remainingRetries, void 0);
 		return this.responsePromise(request);
 	}
 	responsePromise(request, parse = (client, props) => this.parseResponseWithTimeout(client, props)) {
 		const promise = new APIPromise(this, request, (client, props) => {
-			const resume = __classPrivateFieldGet$1(this, _OpenAI_responseAttempts, "f").get(props.controller)?.continueRequest;
+			const resume = __classPrivateFieldGet(this, _OpenAI_responseAttempts, "f").get(props.controller)?.continueRequest;
 			return resume ? resume(() => parse(client, props)) : parse(client, props);
 		});
 		promise.withResponse = async () => {
@@ -21877,7 +21877,7 @@ var OpenAI = class {
 	async parseResponseWithTimeout(client, props) {
 		if (props.options.stream || props.options.__binaryResponse || props.response.status === 204 || props.response.headers.get("content-length") === "0") return defaultParseResponse(client, props);
 		while (true) {
-			const attempt = __classPrivateFieldGet$1(this, _OpenAI_responseAttempts, "f").get(props.controller);
+			const attempt = __classPrivateFieldGet(this, _OpenAI_responseAttempts, "f").get(props.controller);
 			const timeout = attempt?.timeout ?? props.options.timeout ?? this.timeout;
 			const x509Authentication = attempt?.authentication;
 			const callerSignal = x509Authentication ? props.controller.signal : props.options.signal;
@@ -21961,10 +21961,10 @@ var OpenAI = class {
 	}
 	async makeRequest(optionsInput, retriesRemaining, retryOfRequestLogID) {
 		const options = await optionsInput;
-		const maxRetries = __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, options.maxRetries ?? this.maxRetries);
+		const maxRetries = __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, options.maxRetries ?? this.maxRetries);
 		if (retriesRemaining == null) retriesRemaining = maxRetries;
-		else retriesRemaining = Math.min(__classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, retriesRemaining), maxRetries);
-		const x509Authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f");
+		else retriesRemaining = Math.min(__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, retriesRemaining), maxRetries);
+		const x509Authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f");
 		x509Authentication?.beginRequestPreparation();
 		await this.prepareOptions(options);
 		x509Authentication?.beginRequestPlanning();
@@ -22169,7 +22169,7 @@ var OpenAI = class {
 		}));
 		const continueRequest = x509Authentication?.continuation();
 		x509Authentication?.releaseRequestCredentials();
-		__classPrivateFieldGet$1(this, _OpenAI_responseAttempts, "f").set(controller, {
+		__classPrivateFieldGet(this, _OpenAI_responseAttempts, "f").set(controller, {
 			timeout,
 			retriesRemaining,
 			hasStreamingBody,
@@ -22199,7 +22199,7 @@ var OpenAI = class {
 		});
 	}
 	requestAPIList(Page, options) {
-		const authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth;
+		const authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") ?? this._workloadIdentityAuth;
 		const request = authentication instanceof X509WorkloadIdentityAuth ? Promise.resolve(options).then((resolved) => authentication.runRequest(() => this.makeRequest(resolved, null, void 0), this)) : this.makeRequest(options, null, void 0);
 		const page = new PagePromise(this, request, Page);
 		const guarded = this.responsePromise(request, async (client, props) => {
@@ -22217,14 +22217,14 @@ var OpenAI = class {
 		bearerAuth: true,
 		adminAPIKeyAuth: true
 	}) {
-		if (this._workloadIdentityAuth && !__classPrivateFieldGet$1(this, _OpenAI_x509Fetch, "f") && schemes.bearerAuth) {
+		if (this._workloadIdentityAuth && !__classPrivateFieldGet(this, _OpenAI_x509Fetch, "f") && schemes.bearerAuth) {
 			const headers = init.headers;
 			if (headers.get("Authorization") === `Bearer ${WORKLOAD_IDENTITY_API_KEY_PLACEHOLDER}`) {
 				const token = await this._workloadIdentityAuth.getToken();
 				headers.set("Authorization", `Bearer ${token}`);
 			}
 		}
-		return await (__classPrivateFieldGet$1(this, _OpenAI_x509Fetch, "f") ? _a$1.prototype.fetchWithTimeout : this.fetchWithTimeout).call(this, url, init, timeout, controller);
+		return await (__classPrivateFieldGet(this, _OpenAI_x509Fetch, "f") ? _a$1.prototype.fetchWithTimeout : this.fetchWithTimeout).call(this, url, init, timeout, controller);
 	}
 	async fetchWithTimeout(url, init, ms, controller) {
 		const { signal, method, ...options } = init || {};
@@ -22241,7 +22241,7 @@ var OpenAI = class {
 		};
 		if (method) fetchOptions.method = method.toUpperCase();
 		try {
-			const response = await (__classPrivateFieldGet$1(this, _OpenAI_x509Fetch, "f") ?? this.fetch).call(void 0, url, fetchOptions);
+			const response = await (__classPrivateFieldGet(this, _OpenAI_x509Fetch, "f") ?? this.fetch).call(void 0, url, fetchOptions);
 			if (cleanup) retainRequestAbortCallback(response.body ?? response, abort, controller.signal);
 			return response;
 		} catch (err) {
@@ -22275,10 +22275,10 @@ var OpenAI = class {
 			else timeoutMillis = Date.parse(retryAfterHeader) - Date.now();
 		}
 		if (timeoutMillis === void 0 || !Number.isFinite(timeoutMillis) || timeoutMillis < 0 || timeoutMillis > 6e4) {
-			const maxRetries = __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, options.maxRetries ?? this.maxRetries);
+			const maxRetries = __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_normalizeRetries).call(this, options.maxRetries ?? this.maxRetries);
 			timeoutMillis = this.calculateDefaultRetryTimeoutMillis(retriesRemaining, maxRetries);
 		}
-		const x509Authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f");
+		const x509Authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f");
 		if (x509Authentication) {
 			const remaining = x509Authentication.remainingTimeout(options, x509Authentication.requestSnapshot().timeout);
 			if (timeoutMillis >= remaining) throw new APIConnectionTimeoutError();
@@ -22309,8 +22309,8 @@ var OpenAI = class {
 	* can call `this.authHeaders()` to resolve headers with request-local credentials.
 	*/
 	async buildRequest(inputOptions, { retryCount = 0 } = {}) {
-		if (__classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") && !__classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f").inRequest(this)) {
-			const authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f");
+		if (__classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") && !__classPrivateFieldGet(this, _OpenAI_x509Authentication, "f").inRequest(this)) {
+			const authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f");
 			return await authentication.runRequest(async () => {
 				const built = await _a$1.prototype.buildRequest.call(this, inputOptions, { retryCount });
 				authentication.releaseRequestBody(built.req.body);
@@ -22318,7 +22318,7 @@ var OpenAI = class {
 			}, this);
 		}
 		const options = { ...inputOptions };
-		const x509Authentication = __classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f");
+		const x509Authentication = __classPrivateFieldGet(this, _OpenAI_x509Authentication, "f");
 		const x509Tenant = x509Authentication?.snapshotTenant(this.organization, this.project);
 		const x509Headers = x509Authentication?.snapshotHeaders(this._options.defaultHeaders, options.headers);
 		if (x509Headers) options.headers = x509Headers.requestHeaders;
@@ -22457,12 +22457,12 @@ var OpenAI = class {
 				"OpenAI-Organization": x509Tenant ? x509Tenant.organization : this.organization,
 				"OpenAI-Project": x509Tenant ? x509Tenant.project : this.project
 			},
-			__classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f") && !__classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f").isPlanningRequest() ? await this.authHeaders(options, options.__security ?? { bearerAuth: true }) : authenticationHeaders,
+			__classPrivateFieldGet(this, _OpenAI_x509Authentication, "f") && !__classPrivateFieldGet(this, _OpenAI_x509Authentication, "f").isPlanningRequest() ? await this.authHeaders(options, options.__security ?? { bearerAuth: true }) : authenticationHeaders,
 			x509Headers?.defaultHeaders ?? this._options.defaultHeaders,
 			bodyHeaders,
 			x509Headers?.requestHeaders ?? options.headers
 		]);
-		if (!this._provider && !__classPrivateFieldGet$1(this, _OpenAI_x509Authentication, "f")?.isPlanningRequest()) this.validateHeaders(headers, options.__security ?? { bearerAuth: true });
+		if (!this._provider && !__classPrivateFieldGet(this, _OpenAI_x509Authentication, "f")?.isPlanningRequest()) this.validateHeaders(headers, options.__security ?? { bearerAuth: true });
 		return headers.values;
 	}
 	_makeAbort(controller) {
@@ -22481,7 +22481,7 @@ var OpenAI = class {
 		const { body, headers: rawHeaders } = options;
 		if (!body) {
 			if (body === void 0 && "body" in options) return {
-				...__classPrivateFieldGet$1(this, _OpenAI_encoder, "f").call(this, {
+				...__classPrivateFieldGet(this, _OpenAI_encoder, "f").call(this, {
 					body,
 					headers: buildHeaders([rawHeaders])
 				}),
@@ -22512,7 +22512,7 @@ var OpenAI = class {
 			isStreamingBody: false
 		};
 		else return {
-			...__classPrivateFieldGet$1(this, _OpenAI_encoder, "f").call(this, {
+			...__classPrivateFieldGet(this, _OpenAI_encoder, "f").call(this, {
 				body,
 				headers
 			}),
@@ -22521,7 +22521,7 @@ var OpenAI = class {
 	}
 };
 _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Authentication = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Credential = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Fetch = /* @__PURE__ */ new WeakMap(), _OpenAI_explicitDataResidency = /* @__PURE__ */ new WeakMap(), _OpenAI_responseAttempts = /* @__PURE__ */ new WeakMap(), _OpenAI_instances = /* @__PURE__ */ new WeakSet(), _OpenAI_baseURLOverridden = function _OpenAI_baseURLOverridden() {
-	return __classPrivateFieldGet$1(this, _OpenAI_explicitDataResidency, "f") || this._provider !== void 0 || this.baseURL !== "https://api.openai.com/v1";
+	return __classPrivateFieldGet(this, _OpenAI_explicitDataResidency, "f") || this._provider !== void 0 || this.baseURL !== "https://api.openai.com/v1";
 }, _OpenAI_normalizeRetries = function _OpenAI_normalizeRetries(value) {
 	return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : 2;
 }, _OpenAI_isSensitiveLogKey = function _OpenAI_isSensitiveLogKey(key) {
@@ -22539,12 +22539,12 @@ _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Auth
 		let at = token.length - 2;
 		while (at >= 0 && (token[at] !== "@" || token[at + 1] === "@")) at--;
 		return colon >= 0 && at > colon ? `${prefix}${token.slice(0, start)}[REDACTED]${token.slice(at)}` : match;
-	}).replace(/(^|[\s,;])([a-z][a-z0-9_-]*)(\s*:\s*)([^\r\n,;]+)/gi, (match, prefix, key, separator) => __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key) ? `${prefix}${key}${separator}[REDACTED]` : match).replace(/(^|[?&#;])([^=&;\s?#/]+)=([^&;\s#]+)/g, (match, separator, key) => {
+	}).replace(/(^|[\s,;])([a-z][a-z0-9_-]*)(\s*:\s*)([^\r\n,;]+)/gi, (match, prefix, key, separator) => __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key) ? `${prefix}${key}${separator}[REDACTED]` : match).replace(/(^|[?&#;])([^=&;\s?#/]+)=([^&;\s#]+)/g, (match, separator, key) => {
 		let decoded = key;
 		try {
 			decoded = globalThis.decodeURIComponent(key);
 		} catch {}
-		return __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, decoded) ? `${separator}${key}=[REDACTED]` : match;
+		return __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, decoded) ? `${separator}${key}=[REDACTED]` : match;
 	});
 	const getLogString = (entry) => {
 		try {
@@ -22555,7 +22555,7 @@ _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Auth
 	};
 	const isSensitiveLogLabel = (entry) => {
 		const label = getLogString(entry);
-		if (label !== void 0) return __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, label);
+		if (label !== void 0) return __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, label);
 		try {
 			return entry instanceof globalThis.String;
 		} catch {
@@ -22630,7 +22630,7 @@ _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Auth
 				seen.set(current, sanitized);
 				assign(sanitized);
 				RuntimeHeaders.prototype.forEach.call(current, (entry, key) => {
-					sanitized.set(key, __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key) ? "[REDACTED]" : redactString(entry));
+					sanitized.set(key, __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key) ? "[REDACTED]" : redactString(entry));
 				});
 				continue;
 			}
@@ -22640,7 +22640,7 @@ _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Auth
 				assign(sanitized);
 				if (sanitized.username) sanitized.username = "[REDACTED]";
 				if (sanitized.password) sanitized.password = "[REDACTED]";
-				for (const [key] of sanitized.searchParams) if (__classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key)) sanitized.searchParams.set(key, "[REDACTED]");
+				for (const [key] of sanitized.searchParams) if (__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key)) sanitized.searchParams.set(key, "[REDACTED]");
 				if (sanitized.hash) sanitized.hash = redactString(sanitized.hash);
 				continue;
 			}
@@ -22744,7 +22744,7 @@ _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Auth
 				}
 				const descriptor = property.descriptor;
 				if (!descriptor?.enumerable) continue;
-				if (__classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key)) {
+				if (__classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_isSensitiveLogKey).call(this, key)) {
 					sanitized[key] = "[REDACTED]";
 					continue;
 				}
@@ -22764,7 +22764,7 @@ _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Auth
 	for (const { map, entries } of pendingMaps) for (const [key, entry] of entries) map.set(key, entry);
 	return sanitizedValue;
 }, _OpenAI_sanitizeLogger = function _OpenAI_sanitizeLogger(logger) {
-	if (__classPrivateFieldGet$1(_a$1, _a$1, "f", _OpenAI_sanitizedLoggers).has(logger)) return logger;
+	if (__classPrivateFieldGet(_a$1, _a$1, "f", _OpenAI_sanitizedLoggers).has(logger)) return logger;
 	const sanitized = new globalThis.Proxy(Object.create(null), {
 		get: (_facade, property) => {
 			const value = globalThis.Reflect.get(logger, property, logger);
@@ -22779,12 +22779,12 @@ _a$1 = OpenAI, _OpenAI_encoder = /* @__PURE__ */ new WeakMap(), _OpenAI_x509Auth
 			].includes(property)) return value.bind(logger);
 			return (...args) => {
 				const seen = /* @__PURE__ */ new WeakMap();
-				return globalThis.Reflect.apply(value, logger, args.map((entry) => __classPrivateFieldGet$1(this, _OpenAI_instances, "m", _OpenAI_sanitizeLogValue).call(this, entry, seen)));
+				return globalThis.Reflect.apply(value, logger, args.map((entry) => __classPrivateFieldGet(this, _OpenAI_instances, "m", _OpenAI_sanitizeLogValue).call(this, entry, seen)));
 			};
 		},
 		set: (_facade, property, value) => globalThis.Reflect.set(logger, property, value, logger)
 	});
-	__classPrivateFieldGet$1(_a$1, _a$1, "f", _OpenAI_sanitizedLoggers).add(sanitized);
+	__classPrivateFieldGet(_a$1, _a$1, "f", _OpenAI_sanitizedLoggers).add(sanitized);
 	return sanitized;
 };
 _OpenAI_sanitizedLoggers = { value: new globalThis.WeakSet() };
@@ -23204,7 +23204,7 @@ async function createClient(settings, env = process.env) {
 		logLevel: "off"
 	};
 	if (mtls || proxy) {
-		const { EnvHttpProxyAgent } = await import("./undici-DPRefALX.js").then((m) => /* @__PURE__ */ __toESM(m.default, 1));
+		const { EnvHttpProxyAgent } = await import("./undici-Czk7TqXc.js").then((m) => /* @__PURE__ */ __toESM(m.default, 1));
 		const tls = mtls ? {
 			cert: settings.clientCertificate,
 			key: settings.clientKey
@@ -23792,7 +23792,6 @@ var require_utils = /* @__PURE__ */ __commonJSMin(((exports) => {
 	exports.utilFromBase = utilFromBase;
 	exports.utilToBase = utilToBase;
 }));
-// node_modules/asn1js/build/index.js
 /*!
 * Copyright (c) 2014, GMO GlobalSign
 * Copyright (c) 2015-2022, Peculiar Ventures
@@ -23826,7 +23825,8 @@ var require_utils = /* @__PURE__ */ __commonJSMin(((exports) => {
 * SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
 * 
 */
-var require_build = /* @__PURE__ */ __commonJSMin(((exports) => {
+// src/certificate/asn1.ts
+var import_build = /* @__PURE__ */ __toESM((/* @__PURE__ */ __commonJSMin(((exports) => {
 	var pvtsutils = require_build$1();
 	var pvutils = require_utils();
 	function _interopNamespaceDefault(e) {
@@ -23901,16 +23901,6 @@ var require_build = /* @__PURE__ */ __commonJSMin(((exports) => {
 	};
 	const ORIGINAL_VIEW_WRITER_WRITE = ViewWriter.prototype.write;
 	const ORIGINAL_VIEW_WRITER_FINAL = ViewWriter.prototype.final;
-	const NAME = "name";
-	const VALUE_HEX_VIEW = "valueHexView";
-	const IS_HEX_ONLY = "isHexOnly";
-	const ID_BLOCK = "idBlock";
-	const TAG_CLASS = "tagClass";
-	const TAG_NUMBER = "tagNumber";
-	const IS_CONSTRUCTED = "isConstructed";
-	const FROM_BER = "fromBER";
-	const TO_BER = "toBER";
-	const LOCAL = "local";
 	const EMPTY_STRING = "";
 	const EMPTY_BUFFER = /* @__PURE__ */ new ArrayBuffer(0);
 	const EMPTY_VIEW = /* @__PURE__ */ new Uint8Array(0);
@@ -26642,284 +26632,6 @@ var require_build = /* @__PURE__ */ __commonJSMin(((exports) => {
 		typeStore.TIME = _a;
 	})();
 	TIME.NAME = "TIME";
-	var Any = class {
-		constructor({ name = EMPTY_STRING, optional = false } = {}) {
-			this.name = name;
-			this.optional = optional;
-		}
-	};
-	var Choice = class extends Any {
-		constructor({ value = [], ...parameters } = {}) {
-			super(parameters);
-			this.value = value;
-		}
-	};
-	var Repeated = class extends Any {
-		constructor({ value = new Any(), local = false, ...parameters } = {}) {
-			super(parameters);
-			this.value = value;
-			this.local = local;
-		}
-	};
-	var RawData = class {
-		get data() {
-			return this.dataView.slice().buffer;
-		}
-		set data(value) {
-			this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(value);
-		}
-		constructor({ data = EMPTY_VIEW } = {}) {
-			this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(data);
-		}
-		fromBER(inputBuffer, inputOffset, inputLength) {
-			const endLength = inputOffset + inputLength;
-			this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer).subarray(inputOffset, endLength);
-			return endLength;
-		}
-		toBER(_sizeOnly) {
-			return this.dataView.slice().buffer;
-		}
-	};
-	function compareSchema(root, inputData, inputSchema) {
-		if (inputSchema instanceof Choice) {
-			for (const element of inputSchema.value) if (compareSchema(root, inputData, element).verified) return {
-				verified: true,
-				result: root
-			};
-			{
-				const _result = {
-					verified: false,
-					result: { error: "Wrong values for Choice type" }
-				};
-				if (inputSchema.hasOwnProperty(NAME)) _result.name = inputSchema.name;
-				return _result;
-			}
-		}
-		if (inputSchema instanceof Any) {
-			if (inputSchema.hasOwnProperty(NAME)) root[inputSchema.name] = inputData;
-			return {
-				verified: true,
-				result: root
-			};
-		}
-		if (root instanceof Object === false) return {
-			verified: false,
-			result: { error: "Wrong root object" }
-		};
-		if (inputData instanceof Object === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 data" }
-		};
-		if (inputSchema instanceof Object === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		if (ID_BLOCK in inputSchema === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		if (FROM_BER in inputSchema.idBlock === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		if (TO_BER in inputSchema.idBlock === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		const encodedId = inputSchema.idBlock.toBER(false);
-		if (encodedId.byteLength === 0) return {
-			verified: false,
-			result: { error: "Error encoding idBlock for ASN.1 schema" }
-		};
-		if (inputSchema.idBlock.fromBER(encodedId, 0, encodedId.byteLength) === -1) return {
-			verified: false,
-			result: { error: "Error decoding idBlock for ASN.1 schema" }
-		};
-		if (inputSchema.idBlock.hasOwnProperty(TAG_CLASS) === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		if (inputSchema.idBlock.tagClass !== inputData.idBlock.tagClass) return {
-			verified: false,
-			result: root
-		};
-		if (inputSchema.idBlock.hasOwnProperty(TAG_NUMBER) === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		if (inputSchema.idBlock.tagNumber !== inputData.idBlock.tagNumber) return {
-			verified: false,
-			result: root
-		};
-		if (inputSchema.idBlock.hasOwnProperty(IS_CONSTRUCTED) === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		if (inputSchema.idBlock.isConstructed !== inputData.idBlock.isConstructed) return {
-			verified: false,
-			result: root
-		};
-		if (!(IS_HEX_ONLY in inputSchema.idBlock)) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema" }
-		};
-		if (inputSchema.idBlock.isHexOnly !== inputData.idBlock.isHexOnly) return {
-			verified: false,
-			result: root
-		};
-		if (inputSchema.idBlock.isHexOnly) {
-			if (VALUE_HEX_VIEW in inputSchema.idBlock === false) return {
-				verified: false,
-				result: { error: "Wrong ASN.1 schema" }
-			};
-			const schemaView = inputSchema.idBlock.valueHexView;
-			const asn1View = inputData.idBlock.valueHexView;
-			if (schemaView.length !== asn1View.length) return {
-				verified: false,
-				result: root
-			};
-			for (let i = 0; i < schemaView.length; i++) if (schemaView[i] !== asn1View[1]) return {
-				verified: false,
-				result: root
-			};
-		}
-		if (inputSchema.name) {
-			inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
-			if (inputSchema.name) root[inputSchema.name] = inputData;
-		}
-		if (inputSchema instanceof typeStore.Constructed) {
-			let admission = 0;
-			let result = {
-				verified: false,
-				result: { error: "Unknown error" }
-			};
-			let maxLength = inputSchema.valueBlock.value.length;
-			if (maxLength > 0) {
-				if (inputSchema.valueBlock.value[0] instanceof Repeated) maxLength = inputData.valueBlock.value.length;
-			}
-			if (maxLength === 0) return {
-				verified: true,
-				result: root
-			};
-			if (inputData.valueBlock.value.length === 0 && inputSchema.valueBlock.value.length !== 0) {
-				let _optional = true;
-				for (let i = 0; i < inputSchema.valueBlock.value.length; i++) _optional = _optional && (inputSchema.valueBlock.value[i].optional || false);
-				if (_optional) return {
-					verified: true,
-					result: root
-				};
-				if (inputSchema.name) {
-					inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
-					if (inputSchema.name) delete root[inputSchema.name];
-				}
-				root.error = "Inconsistent object length";
-				return {
-					verified: false,
-					result: root
-				};
-			}
-			for (let i = 0; i < maxLength; i++) if (i - admission >= inputData.valueBlock.value.length) {
-				if (inputSchema.valueBlock.value[i].optional === false) {
-					const _result = {
-						verified: false,
-						result: root
-					};
-					root.error = "Inconsistent length between ASN.1 data and schema";
-					if (inputSchema.name) {
-						inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
-						if (inputSchema.name) {
-							delete root[inputSchema.name];
-							_result.name = inputSchema.name;
-						}
-					}
-					return _result;
-				}
-			} else if (inputSchema.valueBlock.value[0] instanceof Repeated) {
-				result = compareSchema(root, inputData.valueBlock.value[i], inputSchema.valueBlock.value[0].value);
-				if (result.verified === false) {
-					if (inputSchema.valueBlock.value[0].optional) admission++;
-					else {
-						if (inputSchema.name) {
-							inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
-							if (inputSchema.name) delete root[inputSchema.name];
-						}
-						return result;
-					}
-				}
-				if (NAME in inputSchema.valueBlock.value[0] && inputSchema.valueBlock.value[0].name.length > 0) {
-					let arrayRoot = {};
-					if (LOCAL in inputSchema.valueBlock.value[0] && inputSchema.valueBlock.value[0].local) arrayRoot = inputData;
-					else arrayRoot = root;
-					if (typeof arrayRoot[inputSchema.valueBlock.value[0].name] === "undefined") arrayRoot[inputSchema.valueBlock.value[0].name] = [];
-					arrayRoot[inputSchema.valueBlock.value[0].name].push(inputData.valueBlock.value[i]);
-				}
-			} else {
-				result = compareSchema(root, inputData.valueBlock.value[i - admission], inputSchema.valueBlock.value[i]);
-				if (result.verified === false) {
-					if (inputSchema.valueBlock.value[i].optional) admission++;
-					else {
-						if (inputSchema.name) {
-							inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
-							if (inputSchema.name) delete root[inputSchema.name];
-						}
-						return result;
-					}
-				}
-			}
-			if (result.verified === false) {
-				const _result = {
-					verified: false,
-					result: root
-				};
-				if (inputSchema.name) {
-					inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
-					if (inputSchema.name) {
-						delete root[inputSchema.name];
-						_result.name = inputSchema.name;
-					}
-				}
-				return _result;
-			}
-			return {
-				verified: true,
-				result: root
-			};
-		}
-		if (inputSchema.primitiveSchema && VALUE_HEX_VIEW in inputData.valueBlock) {
-			const asn1 = localFromBER(inputData.valueBlock.valueHexView);
-			if (asn1.offset === -1) {
-				const _result = {
-					verified: false,
-					result: asn1.result
-				};
-				if (inputSchema.name) {
-					inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
-					if (inputSchema.name) {
-						delete root[inputSchema.name];
-						_result.name = inputSchema.name;
-					}
-				}
-				return _result;
-			}
-			return compareSchema(root, asn1.result, inputSchema.primitiveSchema);
-		}
-		return {
-			verified: true,
-			result: root
-		};
-	}
-	function verifySchema(inputBuffer, inputSchema) {
-		if (inputSchema instanceof Object === false) return {
-			verified: false,
-			result: { error: "Wrong ASN.1 schema type" }
-		};
-		const asn1 = localFromBER(pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer));
-		if (asn1.offset === -1) return {
-			verified: false,
-			result: asn1.result
-		};
-		return compareSchema(asn1.result, asn1.result, inputSchema);
-	}
 	registerBuiltinEncoder({
 		BitString,
 		Integer,
@@ -26954,56 +26666,41 @@ var require_build = /* @__PURE__ */ __commonJSMin(((exports) => {
 		Null,
 		Sequence
 	});
-	exports.Any = Any;
-	exports.BaseBlock = BaseBlock;
-	exports.BaseStringBlock = BaseStringBlock;
-	exports.BitString = BitString;
-	exports.BmpString = BmpString;
-	exports.Boolean = Boolean;
-	exports.CharacterString = CharacterString;
-	exports.Choice = Choice;
-	exports.Constructed = Constructed;
-	exports.DATE = DATE;
-	exports.DEFAULT_MAX_CONTENT_LENGTH = DEFAULT_MAX_CONTENT_LENGTH;
-	exports.DEFAULT_MAX_DEPTH = DEFAULT_MAX_DEPTH;
-	exports.DEFAULT_MAX_NODES = DEFAULT_MAX_NODES;
-	exports.DateTime = DateTime;
-	exports.Duration = Duration;
-	exports.EndOfContent = EndOfContent;
-	exports.Enumerated = Enumerated;
-	exports.GeneralString = GeneralString;
-	exports.GeneralizedTime = GeneralizedTime;
-	exports.GraphicString = GraphicString;
-	exports.HexBlock = HexBlock;
-	exports.IA5String = IA5String;
-	exports.Integer = Integer;
-	exports.Null = Null;
-	exports.NumericString = NumericString;
-	exports.ObjectIdentifier = ObjectIdentifier;
-	exports.OctetString = OctetString;
-	exports.Primitive = Primitive;
-	exports.PrintableString = PrintableString;
-	exports.RawData = RawData;
-	exports.RelativeObjectIdentifier = RelativeObjectIdentifier;
-	exports.Repeated = Repeated;
-	exports.Sequence = Sequence;
-	exports.Set = Set;
-	exports.TIME = TIME;
-	exports.TeletexString = TeletexString;
-	exports.TimeOfDay = TimeOfDay;
-	exports.UTCTime = UTCTime;
-	exports.UniversalString = UniversalString;
-	exports.Utf8String = Utf8String;
-	exports.ValueBlock = ValueBlock;
-	exports.VideotexString = VideotexString;
-	exports.ViewWriter = ViewWriter;
-	exports.VisibleString = VisibleString;
-	exports.compareSchema = compareSchema;
 	exports.fromBER = fromBER;
-	exports.verifySchema = verifySchema;
-}));
+})))(), 1);
+/** The identifier byte of a node, as DER writes it: 0x30 SEQUENCE, 0x02 INTEGER, 0xa0 [0] constructed... */
+function tagOf(node) {
+	const id = node.idBlock;
+	return id.tagClass - 1 << 6 | (id.isConstructed ? 32 : 0) | id.tagNumber;
+}
+function childrenOf(node) {
+	const value = node.valueBlock.value;
+	return node.idBlock.isConstructed && Array.isArray(value) ? value : [];
+}
+/** The first BER object in `bytes` and how many bytes it spans, or undefined when the bytes are not one. */
+function parseObject(bytes) {
+	const { offset, result } = import_build.fromBER(bytes);
+	return offset > 0 && !result.error ? {
+		node: result,
+		length: offset
+	} : void 0;
+}
+/** The content bytes of a primitive node (an OCTET STRING's octets, an INTEGER's two's complement...). */
+function bytesOf(node) {
+	return node.valueBlock.valueHexView;
+}
+/** The dotted form of an OBJECT IDENTIFIER node. */
+function oidOf(node) {
+	return node.valueBlock.toString();
+}
 // src/certificate/decode.ts
-var import_build = /* @__PURE__ */ __toESM(require_build(), 1);
+/**
+* Turns whatever a user put in a secret or a file into PEM blocks: PEM with CRLF endings, a byte-order
+* mark (UTF-8, or UTF-16 as Windows PowerShell writes files), blank lines or text around it (as
+* `openssl x509 -text` or a PKCS#12 export prints it), base64 of a whole PEM, bare base64 of DER, or a
+* DER file. DER is recognised by its structure, so a DER private key, CSR, CRL, PKCS#7 or PKCS#12 file
+* is named for what it is instead of being taken for a certificate. Pure: nothing is logged here.
+*/
 /** A whole PEM block; the body may not contain a run of dashes, so a BEGIN without END cannot swallow the next block. */
 const BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----[ \t]*\n?((?:(?!-----)[\s\S])*?)-----END \1-----/g;
 const BEGIN_LINE = /-----BEGIN ([A-Z0-9 #]+)-----/g;
@@ -27124,30 +26821,13 @@ function unwrapBase64(text) {
 	const decoded = Buffer.from(compact, "base64");
 	return decoded.length > 0 ? decoded : void 0;
 }
-/** The identifier byte of a node, as DER writes it: 0x30 SEQUENCE, 0x02 INTEGER, 0xa0 [0] constructed... */
-function tagOf(node) {
-	const id = node.idBlock;
-	return id.tagClass - 1 << 6 | (id.isConstructed ? 32 : 0) | id.tagNumber;
-}
-function childrenOf(node) {
-	const value = node.valueBlock.value;
-	return node.idBlock.isConstructed && Array.isArray(value) ? value : [];
-}
-/** The first BER object in `bytes` and how many bytes it spans, or undefined when the bytes are not one. */
-function parseObject(bytes) {
-	const { offset, result } = import_build.fromBER(bytes);
-	return offset > 0 && !result.error ? {
-		node: result,
-		length: offset
-	} : void 0;
-}
 /**
 * Splits the input into DER objects when it is nothing but SEQUENCEs back to back (trailing white
 * space or NUL bytes allowed); undefined for anything else, e.g. text.
 */
 function splitDer(bytes) {
 	if (bytes.subarray(0, 5).equals(BER_PKCS12_START)) return [bytes];
-	if (bytes[0] !== SEQUENCE || (bytes[1] ?? 0) < 2) return void 0;
+	if (bytes[0] !== 48 || (bytes[1] ?? 0) < 2) return void 0;
 	const padding = (at) => bytes.subarray(at).every((b) => [
 		0,
 		9,
@@ -27159,20 +26839,12 @@ function splitDer(bytes) {
 	for (let at = 0; at < bytes.length && !(objects.length > 0 && padding(at));) {
 		if (objects.length >= MAX_DER_OBJECTS) return void 0;
 		const parsed = parseObject(bytes.subarray(at));
-		if (!parsed || tagOf(parsed.node) !== SEQUENCE || childrenOf(parsed.node).length === 0) return void 0;
+		if (!parsed || tagOf(parsed.node) !== 48 || childrenOf(parsed.node).length === 0) return void 0;
 		objects.push(bytes.subarray(at, at + parsed.length));
 		at += parsed.length;
 	}
 	return objects.length > 0 ? objects : void 0;
 }
-const SEQUENCE = 48;
-const INTEGER = 2;
-const BIT_STRING = 3;
-const OCTET_STRING = 4;
-const OID = 6;
-const UTC_TIME = 23;
-const GENERALIZED_TIME = 24;
-const CONTEXT_0 = 160;
 const SIGNED_DATA_OID = "1.2.840.113549.1.7.2";
 const BER_PKCS12_START = Buffer.from([
 	48,
@@ -27191,25 +26863,25 @@ function classifyDer(der) {
 	const tags = kids.map(tagOf);
 	const small = (i) => {
 		const kid = kids[i];
-		const bytes = kid && tagOf(kid) === INTEGER ? kid.valueBlock.valueHexView : void 0;
+		const bytes = kid && tagOf(kid) === 2 ? bytesOf(kid) : void 0;
 		return bytes?.length === 1 ? bytes[0] : void 0;
 	};
 	const is = (...expected) => expected.every((tag, i) => tags[i] === tag);
-	if (is(SEQUENCE, SEQUENCE, BIT_STRING) && tags.length === 3) {
+	if (is(48, 48, 3) && tags.length === 3) {
 		const tbsTags = childrenOf(kids[0]).map(tagOf);
-		if (tbsTags.slice(0, 4).some((t) => t === UTC_TIME || t === GENERALIZED_TIME)) return "X509 CRL";
-		if (tbsTags.length === 4 && tbsTags[0] === INTEGER && tbsTags[3] === CONTEXT_0) return "CERTIFICATE REQUEST";
+		if (tbsTags.slice(0, 4).some((t) => t === 23 || t === 24)) return "X509 CRL";
+		if (tbsTags.length === 4 && tbsTags[0] === 2 && tbsTags[3] === 160) return "CERTIFICATE REQUEST";
 		return "CERTIFICATE";
 	}
-	if (is(OID)) return kids[0].valueBlock.toString() === SIGNED_DATA_OID ? "PKCS7" : "CMS";
-	if (is(INTEGER, SEQUENCE) && small(0) === 3 && tags.length <= 3) return "PKCS12";
-	if (is(INTEGER, SEQUENCE, OCTET_STRING)) return "PRIVATE KEY";
-	if (is(SEQUENCE, OCTET_STRING) && tags.length === 2) return "ENCRYPTED PRIVATE KEY";
-	if (small(0) === 1 && is(INTEGER, OCTET_STRING)) return "EC PRIVATE KEY";
-	if (small(0) === 0 && tags.length >= 9 && tags.every((t) => t === INTEGER)) return "RSA PRIVATE KEY";
-	if (small(0) === 0 && tags.length === 6 && tags.every((t) => t === INTEGER)) return "DSA PRIVATE KEY";
-	if (is(SEQUENCE, BIT_STRING) && tags.length === 2) return "PUBLIC KEY";
-	if (tags.length === 2 && tags.every((t) => t === INTEGER)) return "RSA PUBLIC KEY";
+	if (is(6)) return oidOf(kids[0]) === SIGNED_DATA_OID ? "PKCS7" : "CMS";
+	if (is(2, 48) && small(0) === 3 && tags.length <= 3) return "PKCS12";
+	if (is(2, 48, 4)) return "PRIVATE KEY";
+	if (is(48, 4) && tags.length === 2) return "ENCRYPTED PRIVATE KEY";
+	if (small(0) === 1 && is(2, 4)) return "EC PRIVATE KEY";
+	if (small(0) === 0 && tags.length >= 9 && tags.every((t) => t === 2)) return "RSA PRIVATE KEY";
+	if (small(0) === 0 && tags.length === 6 && tags.every((t) => t === 2)) return "DSA PRIVATE KEY";
+	if (is(48, 3) && tags.length === 2) return "PUBLIC KEY";
+	if (tags.length === 2 && tags.every((t) => t === 2)) return "RSA PUBLIC KEY";
 	return "CERTIFICATE";
 }
 // src/api/find.ts
@@ -27529,4642 +27201,100 @@ function reportReuse(stored, options) {
 	options.log(`The organization already holds this certificate as ${stored.id}: reused, not uploaded again.`);
 	if (options.name && stored.name !== options.name) options.notice(`${stored.id} keeps its name ${stored.name === null ? "(none)" : `"${stored.name}"`}; the name "${options.name}" was not applied. Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.`);
 }
-// node_modules/tslib/tslib.es6.mjs
-var tslib_es6_exports = /* @__PURE__ */ __exportAll({
-	__addDisposableResource: () => __addDisposableResource,
-	__assign: () => __assign,
-	__asyncDelegator: () => __asyncDelegator,
-	__asyncGenerator: () => __asyncGenerator,
-	__asyncValues: () => __asyncValues,
-	__await: () => __await,
-	__awaiter: () => __awaiter,
-	__classPrivateFieldGet: () => __classPrivateFieldGet,
-	__classPrivateFieldIn: () => __classPrivateFieldIn,
-	__classPrivateFieldSet: () => __classPrivateFieldSet,
-	__createBinding: () => __createBinding,
-	__decorate: () => __decorate,
-	__disposeResources: () => __disposeResources,
-	__esDecorate: () => __esDecorate,
-	__exportStar: () => __exportStar,
-	__extends: () => __extends,
-	__generator: () => __generator,
-	__importDefault: () => __importDefault,
-	__importStar: () => __importStar,
-	__makeTemplateObject: () => __makeTemplateObject,
-	__metadata: () => __metadata,
-	__param: () => __param,
-	__propKey: () => __propKey,
-	__read: () => __read,
-	__rest: () => __rest,
-	__rewriteRelativeImportExtension: () => __rewriteRelativeImportExtension,
-	__runInitializers: () => __runInitializers,
-	__setFunctionName: () => __setFunctionName,
-	__spread: () => __spread,
-	__spreadArray: () => __spreadArray,
-	__spreadArrays: () => __spreadArrays,
-	__values: () => __values,
-	default: () => tslib_es6_default
-});
-function __extends(d, b) {
-	if (typeof b !== "function" && b !== null) throw new TypeError("Class extends value " + String(b) + " is not a constructor or null");
-	extendStatics(d, b);
-	function __() {
-		this.constructor = d;
-	}
-	d.prototype = b === null ? Object.create(b) : (__.prototype = b.prototype, new __());
-}
-function __rest(s, e) {
-	var t = {};
-	for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p) && e.indexOf(p) < 0) t[p] = s[p];
-	if (s != null && typeof Object.getOwnPropertySymbols === "function") {
-		for (var i = 0, p = Object.getOwnPropertySymbols(s); i < p.length; i++) if (e.indexOf(p[i]) < 0 && Object.prototype.propertyIsEnumerable.call(s, p[i])) t[p[i]] = s[p[i]];
-	}
-	return t;
-}
-function __decorate(decorators, target, key, desc) {
-	var c = arguments.length, r = c < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key) : desc, d;
-	if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key, desc);
-	else for (var i = decorators.length - 1; i >= 0; i--) if (d = decorators[i]) r = (c < 3 ? d(r) : c > 3 ? d(target, key, r) : d(target, key)) || r;
-	return c > 3 && r && Object.defineProperty(target, key, r), r;
-}
-function __param(paramIndex, decorator) {
-	return function(target, key) {
-		decorator(target, key, paramIndex);
+// src/certificate/extensions.ts
+/**
+* The four X.509 v3 extensions a CA is checked for (RFC 5280 §4.2.1), read from the certificate's DER
+* with asn1js. node:crypto has already parsed the certificate; it does not expose these.
+*/
+const BASIC_CONSTRAINTS = "2.5.29.19";
+const SUBJECT_KEY_IDENTIFIER = "2.5.29.14";
+const AUTHORITY_KEY_IDENTIFIER = "2.5.29.35";
+const KEY_USAGE = "2.5.29.15";
+/** KeyUsage bit names in bit order (RFC 5280 §4.2.1.3); `crlSign` is RFC 5280's cRLSign. */
+const KEY_USAGE_BITS = [
+	"digitalSignature",
+	"nonRepudiation",
+	"keyEncipherment",
+	"dataEncipherment",
+	"keyAgreement",
+	"keyCertSign",
+	"crlSign",
+	"encipherOnly",
+	"decipherOnly"
+];
+/** Reads the extensions; throws when the DER or one of these extensions is malformed. */
+function readCaExtensions(der) {
+	const values = extensionValues(der);
+	const read = (oid, parse) => {
+		const value = values.get(oid);
+		if (value === void 0) return void 0;
+		const parsed = parseObject(value);
+		if (!parsed || parsed.length !== value.length) throw new Error(`extension ${oid} is not one DER value`);
+		return parse(parsed.node);
+	};
+	return {
+		basicConstraints: read(BASIC_CONSTRAINTS, basicConstraints),
+		subjectKeyId: read(SUBJECT_KEY_IDENTIFIER, (node) => hex(bytesOf(expect(node, 4, "subjectKeyIdentifier")))),
+		authorityKeyId: read(AUTHORITY_KEY_IDENTIFIER, authorityKeyId),
+		keyUsage: read(KEY_USAGE, keyUsage)
 	};
 }
-function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, extraInitializers) {
-	function accept(f) {
-		if (f !== void 0 && typeof f !== "function") throw new TypeError("Function expected");
-		return f;
+/** extnID → extnValue octets, from tbsCertificate's `[3] Extensions` (none for a v1 certificate). */
+function extensionValues(der) {
+	const parsed = parseObject(der);
+	const tbs = parsed && childrenOf(parsed.node)[0];
+	if (!tbs || tagOf(tbs) !== 48) throw new Error("not an X.509 certificate");
+	const values = /* @__PURE__ */ new Map();
+	const wrapper = childrenOf(tbs).find((node) => tagOf(node) === 163);
+	if (!wrapper) return values;
+	const list = expect(childrenOf(wrapper)[0], 48, "Extensions");
+	for (const extension of childrenOf(list)) {
+		const parts = childrenOf(expect(extension, 48, "Extension"));
+		const critical = parts.length === 3 && tagOf(parts[1]) === 1;
+		if (parts.length !== (critical ? 3 : 2)) throw new Error("malformed Extension");
+		values.set(oidOf(parts[0]), bytesOf(expect(parts.at(-1), 4, "extnValue")));
 	}
-	var kind = contextIn.kind, key = kind === "getter" ? "get" : kind === "setter" ? "set" : "value";
-	var target = !descriptorIn && ctor ? contextIn["static"] ? ctor : ctor.prototype : null;
-	var descriptor = descriptorIn || (target ? Object.getOwnPropertyDescriptor(target, contextIn.name) : {});
-	var _, done = false;
-	for (var i = decorators.length - 1; i >= 0; i--) {
-		var context = {};
-		for (var p in contextIn) context[p] = p === "access" ? {} : contextIn[p];
-		for (var p in contextIn.access) context.access[p] = contextIn.access[p];
-		context.addInitializer = function(f) {
-			if (done) throw new TypeError("Cannot add initializers after decoration has completed");
-			extraInitializers.push(accept(f || null));
-		};
-		var result = (0, decorators[i])(kind === "accessor" ? {
-			get: descriptor.get,
-			set: descriptor.set
-		} : descriptor[key], context);
-		if (kind === "accessor") {
-			if (result === void 0) continue;
-			if (result === null || typeof result !== "object") throw new TypeError("Object expected");
-			if (_ = accept(result.get)) descriptor.get = _;
-			if (_ = accept(result.set)) descriptor.set = _;
-			if (_ = accept(result.init)) initializers.unshift(_);
-		} else if (_ = accept(result)) {
-			if (kind === "field") initializers.unshift(_);
-			else descriptor[key] = _;
-		}
-	}
-	if (target) Object.defineProperty(target, contextIn.name, descriptor);
-	done = true;
+	return values;
 }
-function __runInitializers(thisArg, initializers, value) {
-	var useValue = arguments.length > 2;
-	for (var i = 0; i < initializers.length; i++) value = useValue ? initializers[i].call(thisArg, value) : initializers[i].call(thisArg);
-	return useValue ? value : void 0;
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } */
+function basicConstraints(node) {
+	const parts = childrenOf(expect(node, 48, "basicConstraints"));
+	let at = 0;
+	let ca = false;
+	if (parts[at] && tagOf(parts[at]) === 1) ca = bytesOf(parts[at++])[0] !== 0;
+	const length = parts[at] && expect(parts[at++], 2, "pathLenConstraint");
+	if (at !== parts.length) throw new Error("malformed basicConstraints");
+	if (!length) return { ca };
+	const pathLength = Number(length.valueBlock.valueDec);
+	if (!Number.isSafeInteger(pathLength) || pathLength < 0) throw new Error("malformed pathLenConstraint");
+	return {
+		ca,
+		pathLength
+	};
 }
-function __propKey(x) {
-	return typeof x === "symbol" ? x : "".concat(x);
+/** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, ... } */
+function authorityKeyId(node) {
+	const keyId = childrenOf(expect(node, 48, "authorityKeyIdentifier")).find((part) => tagOf(part) === 128);
+	return { keyId: keyId && hex(bytesOf(keyId)) };
 }
-function __setFunctionName(f, name, prefix) {
-	if (typeof name === "symbol") name = name.description ? "[".concat(name.description, "]") : "";
-	return Object.defineProperty(f, "name", {
-		configurable: true,
-		value: prefix ? "".concat(prefix, " ", name) : name
-	});
+/** KeyUsage ::= BIT STRING, bit 0 first (the most significant bit of the first octet). */
+function keyUsage(node) {
+	const bits = bytesOf(expect(node, 3, "keyUsage"));
+	const unused = node.valueBlock.unusedBits;
+	const count = bits.length * 8 - unused;
+	return KEY_USAGE_BITS.filter((_, bit) => bit < count && (bits[bit >> 3] & 128 >> (bit & 7)) !== 0);
 }
-function __metadata(metadataKey, metadataValue) {
-	if (typeof Reflect === "object" && typeof Reflect.metadata === "function") return Reflect.metadata(metadataKey, metadataValue);
+function expect(node, tag, what) {
+	if (!node || tagOf(node) !== tag) throw new Error(`malformed ${what}`);
+	return node;
 }
-function __awaiter(thisArg, _arguments, P, generator) {
-	function adopt(value) {
-		return value instanceof P ? value : new P(function(resolve) {
-			resolve(value);
-		});
-	}
-	return new (P || (P = Promise))(function(resolve, reject) {
-		function fulfilled(value) {
-			try {
-				step(generator.next(value));
-			} catch (e) {
-				reject(e);
-			}
-		}
-		function rejected(value) {
-			try {
-				step(generator["throw"](value));
-			} catch (e) {
-				reject(e);
-			}
-		}
-		function step(result) {
-			result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
-		}
-		step((generator = generator.apply(thisArg, _arguments || [])).next());
-	});
+function hex(bytes) {
+	return Buffer.from(bytes).toString("hex").toUpperCase().replace(/(..)(?!$)/g, "$1:");
 }
-function __generator(thisArg, body) {
-	var _ = {
-		label: 0,
-		sent: function() {
-			if (t[0] & 1) throw t[1];
-			return t[1];
-		},
-		trys: [],
-		ops: []
-	}, f, y, t, g = Object.create((typeof Iterator === "function" ? Iterator : Object).prototype);
-	return g.next = verb(0), g["throw"] = verb(1), g["return"] = verb(2), typeof Symbol === "function" && (g[Symbol.iterator] = function() {
-		return this;
-	}), g;
-	function verb(n) {
-		return function(v) {
-			return step([n, v]);
-		};
-	}
-	function step(op) {
-		if (f) throw new TypeError("Generator is already executing.");
-		while (g && (g = 0, op[0] && (_ = 0)), _) try {
-			if (f = 1, y && (t = op[0] & 2 ? y["return"] : op[0] ? y["throw"] || ((t = y["return"]) && t.call(y), 0) : y.next) && !(t = t.call(y, op[1])).done) return t;
-			if (y = 0, t) op = [op[0] & 2, t.value];
-			switch (op[0]) {
-				case 0:
-				case 1:
-					t = op;
-					break;
-				case 4:
-					_.label++;
-					return {
-						value: op[1],
-						done: false
-					};
-				case 5:
-					_.label++;
-					y = op[1];
-					op = [0];
-					continue;
-				case 7:
-					op = _.ops.pop();
-					_.trys.pop();
-					continue;
-				default:
-					if (!(t = _.trys, t = t.length > 0 && t[t.length - 1]) && (op[0] === 6 || op[0] === 2)) {
-						_ = 0;
-						continue;
-					}
-					if (op[0] === 3 && (!t || op[1] > t[0] && op[1] < t[3])) {
-						_.label = op[1];
-						break;
-					}
-					if (op[0] === 6 && _.label < t[1]) {
-						_.label = t[1];
-						t = op;
-						break;
-					}
-					if (t && _.label < t[2]) {
-						_.label = t[2];
-						_.ops.push(op);
-						break;
-					}
-					if (t[2]) _.ops.pop();
-					_.trys.pop();
-					continue;
-			}
-			op = body.call(thisArg, _);
-		} catch (e) {
-			op = [6, e];
-			y = 0;
-		} finally {
-			f = t = 0;
-		}
-		if (op[0] & 5) throw op[1];
-		return {
-			value: op[0] ? op[1] : void 0,
-			done: true
-		};
-	}
-}
-function __exportStar(m, o) {
-	for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(o, p)) __createBinding(o, m, p);
-}
-function __values(o) {
-	var s = typeof Symbol === "function" && Symbol.iterator, m = s && o[s], i = 0;
-	if (m) return m.call(o);
-	if (o && typeof o.length === "number") return { next: function() {
-		if (o && i >= o.length) o = void 0;
-		return {
-			value: o && o[i++],
-			done: !o
-		};
-	} };
-	throw new TypeError(s ? "Object is not iterable." : "Symbol.iterator is not defined.");
-}
-function __read(o, n) {
-	var m = typeof Symbol === "function" && o[Symbol.iterator];
-	if (!m) return o;
-	var i = m.call(o), r, ar = [], e;
-	try {
-		while ((n === void 0 || n-- > 0) && !(r = i.next()).done) ar.push(r.value);
-	} catch (error) {
-		e = { error };
-	} finally {
-		try {
-			if (r && !r.done && (m = i["return"])) m.call(i);
-		} finally {
-			if (e) throw e.error;
-		}
-	}
-	return ar;
-}
-/** @deprecated */
-function __spread() {
-	for (var ar = [], i = 0; i < arguments.length; i++) ar = ar.concat(__read(arguments[i]));
-	return ar;
-}
-/** @deprecated */
-function __spreadArrays() {
-	for (var s = 0, i = 0, il = arguments.length; i < il; i++) s += arguments[i].length;
-	for (var r = Array(s), k = 0, i = 0; i < il; i++) for (var a = arguments[i], j = 0, jl = a.length; j < jl; j++, k++) r[k] = a[j];
-	return r;
-}
-function __spreadArray(to, from, pack) {
-	if (pack || arguments.length === 2) {
-		for (var i = 0, l = from.length, ar; i < l; i++) if (ar || !(i in from)) {
-			if (!ar) ar = Array.prototype.slice.call(from, 0, i);
-			ar[i] = from[i];
-		}
-	}
-	return to.concat(ar || Array.prototype.slice.call(from));
-}
-function __await(v) {
-	return this instanceof __await ? (this.v = v, this) : new __await(v);
-}
-function __asyncGenerator(thisArg, _arguments, generator) {
-	if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
-	var g = generator.apply(thisArg, _arguments || []), i, q = [];
-	return i = Object.create((typeof AsyncIterator === "function" ? AsyncIterator : Object).prototype), verb("next"), verb("throw"), verb("return", awaitReturn), i[Symbol.asyncIterator] = function() {
-		return this;
-	}, i;
-	function awaitReturn(f) {
-		return function(v) {
-			return Promise.resolve(v).then(f, reject);
-		};
-	}
-	function verb(n, f) {
-		if (g[n]) {
-			i[n] = function(v) {
-				return new Promise(function(a, b) {
-					q.push([
-						n,
-						v,
-						a,
-						b
-					]) > 1 || resume(n, v);
-				});
-			};
-			if (f) i[n] = f(i[n]);
-		}
-	}
-	function resume(n, v) {
-		try {
-			step(g[n](v));
-		} catch (e) {
-			settle(q[0][3], e);
-		}
-	}
-	function step(r) {
-		r.value instanceof __await ? Promise.resolve(r.value.v).then(fulfill, reject) : settle(q[0][2], r);
-	}
-	function fulfill(value) {
-		resume("next", value);
-	}
-	function reject(value) {
-		resume("throw", value);
-	}
-	function settle(f, v) {
-		if (f(v), q.shift(), q.length) resume(q[0][0], q[0][1]);
-	}
-}
-function __asyncDelegator(o) {
-	var i = {}, p;
-	return verb("next"), verb("throw", function(e) {
-		throw e;
-	}), verb("return"), i[Symbol.iterator] = function() {
-		return this;
-	}, i;
-	function verb(n, f) {
-		i[n] = o[n] ? function(v) {
-			return (p = !p) ? {
-				value: __await(o[n](v)),
-				done: false
-			} : f ? f(v) : v;
-		} : f;
-	}
-}
-function __asyncValues(o) {
-	if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
-	var m = o[Symbol.asyncIterator], i;
-	return m ? m.call(o) : (o = typeof __values === "function" ? __values(o) : o[Symbol.iterator](), i = {}, verb("next"), verb("throw"), verb("return"), i[Symbol.asyncIterator] = function() {
-		return this;
-	}, i);
-	function verb(n) {
-		i[n] = o[n] && function(v) {
-			return new Promise(function(resolve, reject) {
-				v = o[n](v), settle(resolve, reject, v.done, v.value);
-			});
-		};
-	}
-	function settle(resolve, reject, d, v) {
-		Promise.resolve(v).then(function(v) {
-			resolve({
-				value: v,
-				done: d
-			});
-		}, reject);
-	}
-}
-function __makeTemplateObject(cooked, raw) {
-	if (Object.defineProperty) Object.defineProperty(cooked, "raw", { value: raw });
-	else cooked.raw = raw;
-	return cooked;
-}
-function __importStar(mod) {
-	if (mod && mod.__esModule) return mod;
-	var result = {};
-	if (mod != null) {
-		for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
-	}
-	__setModuleDefault(result, mod);
-	return result;
-}
-function __importDefault(mod) {
-	return mod && mod.__esModule ? mod : { default: mod };
-}
-function __classPrivateFieldGet(receiver, state, kind, f) {
-	if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a getter");
-	if (typeof state === "function" ? receiver !== state || !f : !state.has(receiver)) throw new TypeError("Cannot read private member from an object whose class did not declare it");
-	return kind === "m" ? f : kind === "a" ? f.call(receiver) : f ? f.value : state.get(receiver);
-}
-function __classPrivateFieldSet(receiver, state, value, kind, f) {
-	if (kind === "m") throw new TypeError("Private method is not writable");
-	if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a setter");
-	if (typeof state === "function" ? receiver !== state || !f : !state.has(receiver)) throw new TypeError("Cannot write private member to an object whose class did not declare it");
-	return kind === "a" ? f.call(receiver, value) : f ? f.value = value : state.set(receiver, value), value;
-}
-function __classPrivateFieldIn(state, receiver) {
-	if (receiver === null || typeof receiver !== "object" && typeof receiver !== "function") throw new TypeError("Cannot use 'in' operator on non-object");
-	return typeof state === "function" ? receiver === state : state.has(receiver);
-}
-function __addDisposableResource(env, value, async) {
-	if (value !== null && value !== void 0) {
-		if (typeof value !== "object" && typeof value !== "function") throw new TypeError("Object expected.");
-		var dispose, inner;
-		if (async) {
-			if (!Symbol.asyncDispose) throw new TypeError("Symbol.asyncDispose is not defined.");
-			dispose = value[Symbol.asyncDispose];
-		}
-		if (dispose === void 0) {
-			if (!Symbol.dispose) throw new TypeError("Symbol.dispose is not defined.");
-			dispose = value[Symbol.dispose];
-			if (async) inner = dispose;
-		}
-		if (typeof dispose !== "function") throw new TypeError("Object not disposable.");
-		if (inner) dispose = function() {
-			try {
-				inner.call(this);
-			} catch (e) {
-				return Promise.reject(e);
-			}
-		};
-		env.stack.push({
-			value,
-			dispose,
-			async
-		});
-	} else if (async) env.stack.push({ async: true });
-	return value;
-}
-function __disposeResources(env) {
-	function fail(e) {
-		env.error = env.hasError ? new _SuppressedError(e, env.error, "An error was suppressed during disposal.") : e;
-		env.hasError = true;
-	}
-	var r, s = 0;
-	function next() {
-		while (r = env.stack.pop()) try {
-			if (!r.async && s === 1) return s = 0, env.stack.push(r), Promise.resolve().then(next);
-			if (r.dispose) {
-				var result = r.dispose.call(r.value);
-				if (r.async) return s |= 2, Promise.resolve(result).then(next, function(e) {
-					fail(e);
-					return next();
-				});
-			} else s |= 1;
-		} catch (e) {
-			fail(e);
-		}
-		if (s === 1) return env.hasError ? Promise.reject(env.error) : Promise.resolve();
-		if (env.hasError) throw env.error;
-	}
-	return next();
-}
-function __rewriteRelativeImportExtension(path, preserveJsx, extraExtensions, ignoreCase) {
-	if (typeof path === "string" && /^\.\.?\//.test(path)) {
-		if (extraExtensions) for (var extension in extraExtensions) {
-			var suffix = path.slice(-extension.length);
-			if (suffix === extension || ignoreCase && suffix.toLowerCase() === extension.toLowerCase()) {
-				var output = extraExtensions[extension];
-				return output === extension ? path : path.slice(0, -extension.length) + output;
-			}
-		}
-		return path.replace(/\.(tsx)$|((?:\.d)?)((?:\.[^./]+?)?)\.([cm]?)ts$/i, function(m, tsx, d, ext, cm) {
-			return tsx ? preserveJsx ? ".jsx" : ".js" : d && (!ext || !cm) ? m : d + ext + "." + cm.toLowerCase() + "js";
-		});
-	}
-	return path;
-}
-var extendStatics, __assign, __createBinding, __setModuleDefault, ownKeys, _SuppressedError, tslib_es6_default;
-var init_tslib_es6 = __esmMin((() => {
-	extendStatics = function(d, b) {
-		extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d, b) {
-			d.__proto__ = b;
-		} || function(d, b) {
-			for (var p in b) if (Object.prototype.hasOwnProperty.call(b, p)) d[p] = b[p];
-		};
-		return extendStatics(d, b);
-	};
-	__assign = function() {
-		__assign = Object.assign || function __assign(t) {
-			for (var s, i = 1, n = arguments.length; i < n; i++) {
-				s = arguments[i];
-				for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p)) t[p] = s[p];
-			}
-			return t;
-		};
-		return __assign.apply(this, arguments);
-	};
-	__createBinding = Object.create ? (function(o, m, k, k2) {
-		if (k2 === void 0) k2 = k;
-		var desc = Object.getOwnPropertyDescriptor(m, k);
-		if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) desc = {
-			enumerable: true,
-			get: function() {
-				return m[k];
-			}
-		};
-		Object.defineProperty(o, k2, desc);
-	}) : (function(o, m, k, k2) {
-		if (k2 === void 0) k2 = k;
-		o[k2] = m[k];
-	});
-	__setModuleDefault = Object.create ? (function(o, v) {
-		Object.defineProperty(o, "default", {
-			enumerable: true,
-			value: v
-		});
-	}) : function(o, v) {
-		o["default"] = v;
-	};
-	ownKeys = function(o) {
-		ownKeys = Object.getOwnPropertyNames || function(o) {
-			var ar = [];
-			for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
-			return ar;
-		};
-		return ownKeys(o);
-	};
-	_SuppressedError = typeof SuppressedError === "function" ? SuppressedError : function(error, suppressed, message) {
-		var e = new Error(message);
-		return e.name = "SuppressedError", e.error = error, e.suppressed = suppressed, e;
-	};
-	tslib_es6_default = {
-		__extends,
-		__assign,
-		__rest,
-		__decorate,
-		__param,
-		__esDecorate,
-		__runInitializers,
-		__propKey,
-		__setFunctionName,
-		__metadata,
-		__awaiter,
-		__generator,
-		__createBinding,
-		__exportStar,
-		__values,
-		__read,
-		__spread,
-		__spreadArrays,
-		__spreadArray,
-		__await,
-		__asyncGenerator,
-		__asyncDelegator,
-		__asyncValues,
-		__makeTemplateObject,
-		__importStar,
-		__importDefault,
-		__classPrivateFieldGet,
-		__classPrivateFieldSet,
-		__classPrivateFieldIn,
-		__addDisposableResource,
-		__disposeResources,
-		__rewriteRelativeImportExtension
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js
-var require_buffer_source = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.isArrayBuffer = isArrayBuffer;
-	exports.isSharedArrayBuffer = isSharedArrayBuffer;
-	exports.isArrayBufferLike = isArrayBufferLike;
-	exports.isArrayBufferView = isArrayBufferView;
-	exports.isBufferSource = isBufferSource;
-	exports.assertBufferSource = assertBufferSource;
-	exports.toUint8Array = toUint8Array;
-	exports.toUint8ArrayCopy = toUint8ArrayCopy;
-	exports.toArrayBuffer = toArrayBuffer;
-	exports.toArrayBufferLike = toArrayBufferLike;
-	exports.toView = toView;
-	exports.toViewCopy = toViewCopy;
-	const ARRAY_BUFFER_TAG = "[object ArrayBuffer]";
-	const SHARED_ARRAY_BUFFER_TAG = "[object SharedArrayBuffer]";
-	function tagOf(value) {
-		return Object.prototype.toString.call(value);
-	}
-	function isDataViewConstructor(type) {
-		return type === DataView || type.prototype instanceof DataView;
-	}
-	function bytesPerElement(type) {
-		if (isDataViewConstructor(type)) return 1;
-		return type.BYTES_PER_ELEMENT ?? 1;
-	}
-	function isArrayBufferViewLike(value) {
-		if (ArrayBuffer.isView(value)) return true;
-		if (!value || typeof value !== "object") return false;
-		const view = value;
-		return typeof view.byteOffset === "number" && typeof view.byteLength === "number" && isArrayBufferLike(view.buffer);
-	}
-	function copyBytes(data) {
-		const view = toUint8Array(data);
-		const copy = new Uint8Array(view.byteLength);
-		copy.set(view);
-		return copy;
-	}
-	function isArrayBuffer(value) {
-		return tagOf(value) === ARRAY_BUFFER_TAG;
-	}
-	function isSharedArrayBuffer(value) {
-		return typeof SharedArrayBuffer !== "undefined" && tagOf(value) === SHARED_ARRAY_BUFFER_TAG;
-	}
-	function isArrayBufferLike(value) {
-		return isArrayBuffer(value) || isSharedArrayBuffer(value);
-	}
-	function isArrayBufferView(value) {
-		return isArrayBufferViewLike(value);
-	}
-	function isBufferSource(value) {
-		return isArrayBufferLike(value) || isArrayBufferView(value);
-	}
-	function assertBufferSource(value) {
-		if (!isBufferSource(value)) throw new TypeError("Expected ArrayBuffer, SharedArrayBuffer, or ArrayBufferView");
-	}
-	function toUint8Array(data) {
-		assertBufferSource(data);
-		if (isArrayBufferLike(data)) return new Uint8Array(data);
-		return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-	}
-	function toUint8ArrayCopy(data) {
-		return copyBytes(data);
-	}
-	function toArrayBuffer(data) {
-		assertBufferSource(data);
-		if (isArrayBuffer(data)) return data;
-		const buffer = new ArrayBuffer(data.byteLength);
-		new Uint8Array(buffer).set(toUint8Array(data));
-		return buffer;
-	}
-	function toArrayBufferLike(data) {
-		assertBufferSource(data);
-		if (isArrayBufferLike(data)) return data;
-		if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data.buffer;
-		return copyBytes(data).buffer;
-	}
-	function toView(data, type) {
-		assertBufferSource(data);
-		if (ArrayBuffer.isView(data) && data.constructor === type) return data;
-		const view = toUint8Array(data);
-		const elementSize = bytesPerElement(type);
-		if (view.byteOffset % elementSize !== 0 || view.byteLength % elementSize !== 0) throw new RangeError(`Cannot create ${type.name} over unaligned byte range`);
-		if (isDataViewConstructor(type)) return new type(view.buffer, view.byteOffset, view.byteLength);
-		return new type(view.buffer, view.byteOffset, view.byteLength / elementSize);
-	}
-	function toViewCopy(data, type) {
-		return toView(toUint8ArrayCopy(data), type);
-	}
-}));
-// node_modules/@peculiar/utils/build/cjs/bytes/concat.js
-var require_concat = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.concatToUint8Array = concatToUint8Array;
-	exports.concat = concat;
-	const buffer_source_js_1 = require_buffer_source();
-	function concatToUint8Array(buffers) {
-		const views = [];
-		let length = 0;
-		for (const buffer of buffers) {
-			const view = (0, buffer_source_js_1.toUint8Array)(buffer);
-			views.push(view);
-			length += view.byteLength;
-		}
-		const result = new Uint8Array(length);
-		let offset = 0;
-		for (const view of views) {
-			result.set(view, offset);
-			offset += view.byteLength;
-		}
-		return result;
-	}
-	function concat(first, second, ...rest) {
-		let buffers;
-		let type;
-		if (typeof second === "function") {
-			buffers = Array.from(first);
-			type = second;
-		} else if ((0, buffer_source_js_1.isBufferSource)(first)) buffers = [
-			first,
-			second,
-			...rest
-		].filter(buffer_source_js_1.isBufferSource);
-		else {
-			buffers = Array.from(first);
-			if (second) buffers.push(second);
-			buffers.push(...rest);
-		}
-		const bytes = concatToUint8Array(buffers);
-		return type ? (0, buffer_source_js_1.toView)(bytes, type) : bytes.buffer;
-	}
-}));
-// node_modules/@peculiar/utils/build/cjs/bytes/equal.js
-var require_equal = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.equal = equal;
-	const buffer_source_js_1 = require_buffer_source();
-	function equal(a, b, options = {}) {
-		const left = (0, buffer_source_js_1.toUint8Array)(a);
-		const right = (0, buffer_source_js_1.toUint8Array)(b);
-		if (!options.constantTime && left.byteLength !== right.byteLength) return false;
-		const length = Math.max(left.byteLength, right.byteLength);
-		let diff = left.byteLength ^ right.byteLength;
-		for (let i = 0; i < length; i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
-		return diff === 0;
-	}
-}));
-// node_modules/@peculiar/utils/build/cjs/bytes/sequence.js
-var require_sequence = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.indexOf = indexOf;
-	exports.lastIndexOf = lastIndexOf;
-	exports.includes = includes;
-	exports.startsWith = startsWith;
-	exports.endsWith = endsWith;
-	exports.slice = slice;
-	exports.tail = tail;
-	exports.copy = copy;
-	exports.compare = compare;
-	const buffer_source_js_1 = require_buffer_source();
-	function clampIndex(value, fallback, length) {
-		const normalized = Number.isFinite(value) ? Math.trunc(value) : fallback;
-		if (normalized <= 0) return 0;
-		if (normalized >= length) return length;
-		return normalized;
-	}
-	function normalizeForwardRange(length, options) {
-		const start = clampIndex(options?.start, 0, length);
-		const end = clampIndex(options?.end, length, length);
-		return end >= start ? [start, end] : [start, start];
-	}
-	function normalizeReverseRange(length, options) {
-		const start = clampIndex(options?.start, length, length);
-		const end = clampIndex(options?.end, 0, length);
-		return start >= end ? [end, start] : [start, start];
-	}
-	function normalizeSliceIndex(value, fallback, length) {
-		const normalized = Number.isFinite(value) ? Math.trunc(value) : fallback;
-		if (normalized < 0) return Math.max(length + normalized, 0);
-		if (normalized > length) return length;
-		return normalized;
-	}
-	function encodeAscii(text) {
-		const bytes = new Uint8Array(text.length);
-		for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 255;
-		return bytes;
-	}
-	function encodeUtf8(text) {
-		return new TextEncoder().encode(text);
-	}
-	function toPatternBytes(pattern, options) {
-		if (typeof pattern === "string") return options?.encoding === "utf8" ? encodeUtf8(pattern) : encodeAscii(pattern);
-		return (0, buffer_source_js_1.toUint8Array)(pattern);
-	}
-	function bytesEqualAt(data, pattern, offset) {
-		for (let index = 0; index < pattern.byteLength; index++) if (data[offset + index] !== pattern[index]) return false;
-		return true;
-	}
-	function indexOf(data, pattern, options) {
-		const bytes = (0, buffer_source_js_1.toUint8Array)(data);
-		const needle = toPatternBytes(pattern, options);
-		const [start, end] = normalizeForwardRange(bytes.byteLength, options);
-		if (needle.byteLength === 0) return start;
-		const lastOffset = end - needle.byteLength;
-		if (lastOffset < start) return -1;
-		for (let offset = start; offset <= lastOffset; offset++) if (bytesEqualAt(bytes, needle, offset)) return offset;
-		return -1;
-	}
-	function lastIndexOf(data, pattern, options) {
-		const bytes = (0, buffer_source_js_1.toUint8Array)(data);
-		const needle = toPatternBytes(pattern, options);
-		const [end, start] = normalizeReverseRange(bytes.byteLength, options);
-		if (needle.byteLength === 0) return start;
-		const firstOffset = start - needle.byteLength;
-		if (firstOffset < end) return -1;
-		for (let offset = firstOffset; offset >= end; offset--) if (bytesEqualAt(bytes, needle, offset)) return offset;
-		return -1;
-	}
-	function includes(data, pattern, options) {
-		return indexOf(data, pattern, options) !== -1;
-	}
-	function startsWith(data, pattern, options) {
-		const bytes = (0, buffer_source_js_1.toUint8Array)(data);
-		const needle = toPatternBytes(pattern, options);
-		if (needle.byteLength > bytes.byteLength) return false;
-		return bytesEqualAt(bytes, needle, 0);
-	}
-	function endsWith(data, pattern, options) {
-		const bytes = (0, buffer_source_js_1.toUint8Array)(data);
-		const needle = toPatternBytes(pattern, options);
-		if (needle.byteLength > bytes.byteLength) return false;
-		return bytesEqualAt(bytes, needle, bytes.byteLength - needle.byteLength);
-	}
-	function slice(data, start, end) {
-		const bytes = (0, buffer_source_js_1.toUint8Array)(data);
-		const normalizedStart = normalizeSliceIndex(start, 0, bytes.byteLength);
-		const normalizedEnd = normalizeSliceIndex(end, bytes.byteLength, bytes.byteLength);
-		if (normalizedEnd <= normalizedStart) return bytes.subarray(normalizedStart, normalizedStart);
-		return bytes.subarray(normalizedStart, normalizedEnd);
-	}
-	function tail(data, length) {
-		const bytes = (0, buffer_source_js_1.toUint8Array)(data);
-		const normalizedLength = Number.isFinite(length) ? Math.max(0, Math.trunc(length)) : 0;
-		if (normalizedLength >= bytes.byteLength) return bytes;
-		return bytes.subarray(bytes.byteLength - normalizedLength);
-	}
-	function copy(data) {
-		return (0, buffer_source_js_1.toUint8ArrayCopy)(data);
-	}
-	function compare(a, b) {
-		const left = (0, buffer_source_js_1.toUint8Array)(a);
-		const right = (0, buffer_source_js_1.toUint8Array)(b);
-		const limit = Math.min(left.byteLength, right.byteLength);
-		for (let index = 0; index < limit; index++) {
-			if (left[index] < right[index]) return -1;
-			if (left[index] > right[index]) return 1;
-		}
-		if (left.byteLength < right.byteLength) return -1;
-		if (left.byteLength > right.byteLength) return 1;
-		return 0;
-	}
-}));
-// node_modules/@peculiar/utils/build/cjs/bytes/index.js
-var require_bytes = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.tail = exports.startsWith = exports.slice = exports.lastIndexOf = exports.indexOf = exports.includes = exports.endsWith = exports.copy = exports.compare = exports.equal = exports.concatToUint8Array = exports.concat = exports.toViewCopy = exports.toView = exports.toUint8ArrayCopy = exports.toUint8Array = exports.toArrayBufferLike = exports.toArrayBuffer = exports.isSharedArrayBuffer = exports.isBufferSource = exports.isArrayBufferView = exports.isArrayBufferLike = exports.isArrayBuffer = exports.assertBufferSource = void 0;
-	var buffer_source_js_1 = require_buffer_source();
-	Object.defineProperty(exports, "assertBufferSource", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.assertBufferSource;
-		}
-	});
-	Object.defineProperty(exports, "isArrayBuffer", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.isArrayBuffer;
-		}
-	});
-	Object.defineProperty(exports, "isArrayBufferLike", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.isArrayBufferLike;
-		}
-	});
-	Object.defineProperty(exports, "isArrayBufferView", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.isArrayBufferView;
-		}
-	});
-	Object.defineProperty(exports, "isBufferSource", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.isBufferSource;
-		}
-	});
-	Object.defineProperty(exports, "isSharedArrayBuffer", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.isSharedArrayBuffer;
-		}
-	});
-	Object.defineProperty(exports, "toArrayBuffer", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.toArrayBuffer;
-		}
-	});
-	Object.defineProperty(exports, "toArrayBufferLike", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.toArrayBufferLike;
-		}
-	});
-	Object.defineProperty(exports, "toUint8Array", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.toUint8Array;
-		}
-	});
-	Object.defineProperty(exports, "toUint8ArrayCopy", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.toUint8ArrayCopy;
-		}
-	});
-	Object.defineProperty(exports, "toView", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.toView;
-		}
-	});
-	Object.defineProperty(exports, "toViewCopy", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_js_1.toViewCopy;
-		}
-	});
-	var concat_js_1 = require_concat();
-	Object.defineProperty(exports, "concat", {
-		enumerable: true,
-		get: function() {
-			return concat_js_1.concat;
-		}
-	});
-	Object.defineProperty(exports, "concatToUint8Array", {
-		enumerable: true,
-		get: function() {
-			return concat_js_1.concatToUint8Array;
-		}
-	});
-	var equal_js_1 = require_equal();
-	Object.defineProperty(exports, "equal", {
-		enumerable: true,
-		get: function() {
-			return equal_js_1.equal;
-		}
-	});
-	var sequence_js_1 = require_sequence();
-	Object.defineProperty(exports, "compare", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.compare;
-		}
-	});
-	Object.defineProperty(exports, "copy", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.copy;
-		}
-	});
-	Object.defineProperty(exports, "endsWith", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.endsWith;
-		}
-	});
-	Object.defineProperty(exports, "includes", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.includes;
-		}
-	});
-	Object.defineProperty(exports, "indexOf", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.indexOf;
-		}
-	});
-	Object.defineProperty(exports, "lastIndexOf", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.lastIndexOf;
-		}
-	});
-	Object.defineProperty(exports, "slice", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.slice;
-		}
-	});
-	Object.defineProperty(exports, "startsWith", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.startsWith;
-		}
-	});
-	Object.defineProperty(exports, "tail", {
-		enumerable: true,
-		get: function() {
-			return sequence_js_1.tail;
-		}
-	});
-}));
-// node_modules/@peculiar/utils/build/cjs/encoding/binary.js
-var require_binary = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.binary = void 0;
-	exports.encode = encode;
-	exports.decode = decode;
-	exports.is = is;
-	const index_js_1 = require_bytes();
-	function encode(data) {
-		const bytes = (0, index_js_1.toUint8Array)(data);
-		let result = "";
-		for (const byte of bytes) result += String.fromCharCode(byte);
-		return result;
-	}
-	function decode(text) {
-		const result = new Uint8Array(text.length);
-		for (let i = 0; i < text.length; i++) result[i] = text.charCodeAt(i) & 255;
-		return result;
-	}
-	function is(text) {
-		return typeof text === "string";
-	}
-	exports.binary = {
-		encode,
-		decode,
-		is
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/encoding/hex.js
-var require_hex = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.hex = exports.formats = void 0;
-	exports.normalize = normalize;
-	exports.is = is;
-	exports.encode = encode;
-	exports.decode = decode;
-	exports.parse = parse;
-	exports.format = format;
-	const index_js_1 = require_bytes();
-	const HEX_CHARACTER_REGEX = /^[0-9a-f]$/i;
-	const COMMON_SEPARATORS = [
-		" ",
-		"	",
-		"\n",
-		"\r",
-		":",
-		"-",
-		"."
-	];
-	function resolveSeparators(options) {
-		if (options.separators === "none") return [];
-		if (!options.separators || options.separators === "common") return COMMON_SEPARATORS;
-		return options.separators;
-	}
-	function validateSeparator(separator) {
-		if (!separator) throw new TypeError("Hex separators must be non-empty strings");
-	}
-	function matchSeparator(text, index, separators) {
-		for (const separator of separators) if (text.startsWith(separator, index)) return separator;
-	}
-	function detectCase(text) {
-		const hasUpper = /[A-F]/.test(text);
-		const hasLower = /[a-f]/.test(text);
-		return hasUpper && !hasLower ? "upper" : "lower";
-	}
-	function detectLineSeparator(text) {
-		const match = /\r\n|\n/.exec(text);
-		if (!match) return;
-		return match[0] === "\r\n" ? "\r\n" : "\n";
-	}
-	function compactForDetection(text) {
-		return text.replace(/[^0-9a-f]/gi, "");
-	}
-	function detectGroup(text) {
-		const segments = text.match(/[0-9A-Fa-f]+|[^0-9A-Fa-f]+/g) ?? [];
-		if (segments.length < 3) return;
-		const hexSegments = segments.filter((_, index) => index % 2 === 0);
-		const separators = segments.filter((_, index) => index % 2 === 1);
-		const separator = separators[0];
-		if (!separator || separators.some((item) => item !== separator)) return;
-		if (hexSegments.some((segment) => segment.length === 0 || segment.length % 2 !== 0)) return;
-		const firstLength = hexSegments[0]?.length ?? 0;
-		if (!firstLength) return;
-		if (hexSegments.slice(0, -1).some((segment) => segment.length !== firstLength)) return;
-		if ((hexSegments[hexSegments.length - 1]?.length ?? 0) > firstLength) return;
-		return {
-			size: firstLength / 2,
-			separator
-		};
-	}
-	function detectFormat(text) {
-		const trimmed = text.trim();
-		const prefix = /^0x/i.test(trimmed) ? "0x" : "";
-		const body = prefix ? trimmed.slice(2) : trimmed;
-		const lineSeparator = detectLineSeparator(body);
-		const lines = body.split(/\r\n|\n/).filter((line) => line.length > 0);
-		const group = detectGroup(lines[0]?.trim() ?? "");
-		const format = {
-			case: detectCase(trimmed),
-			prefix
-		};
-		if (group) format.group = group;
-		if (lineSeparator && lines.length > 1) {
-			const firstLineBytes = compactForDetection(lines[0] ?? "").length / 2;
-			if (firstLineBytes > 0 && lines.slice(0, -1).every((line) => compactForDetection(line).length / 2 === firstLineBytes)) format.line = {
-				bytesPerLine: firstLineBytes,
-				separator: lineSeparator
-			};
-		}
-		return format;
-	}
-	function normalizeText(text, options) {
-		const allowPrefix = options.allowPrefix ?? true;
-		const separators = [...resolveSeparators(options)].sort((left, right) => right.length - left.length);
-		for (const separator of separators) validateSeparator(separator);
-		let working = text.trim();
-		if (/^0x/i.test(working)) {
-			if (!allowPrefix) throw new TypeError("Hexadecimal text must not include a 0x prefix");
-			working = working.slice(2);
-		}
-		let normalized = "";
-		let lastTokenWasSeparator = false;
-		for (let index = 0; index < working.length;) {
-			const character = working[index] ?? "";
-			if (HEX_CHARACTER_REGEX.test(character)) {
-				normalized += character;
-				lastTokenWasSeparator = false;
-				index += 1;
-				continue;
-			}
-			const separator = matchSeparator(working, index, separators);
-			if (!separator) throw new TypeError("Input is not valid hexadecimal text");
-			if (options.strict && (lastTokenWasSeparator || normalized.length === 0)) throw new TypeError("Hexadecimal text contains misplaced separators");
-			lastTokenWasSeparator = true;
-			index += separator.length;
-		}
-		if (options.strict && lastTokenWasSeparator && normalized.length > 0) throw new TypeError("Hexadecimal text must not end with a separator");
-		if (normalized.length % 2 !== 0) {
-			if (!options.allowOddLength) throw new TypeError("Hexadecimal text must contain an even number of characters");
-			normalized = `0${normalized}`;
-		}
-		return normalized.toLowerCase();
-	}
-	function groupPairs(pairs, group) {
-		if (!group) return pairs.join("");
-		if (!Number.isInteger(group.size) || group.size < 1) throw new RangeError("Hex group size must be a positive integer");
-		const chunks = [];
-		for (let index = 0; index < pairs.length; index += group.size) chunks.push(pairs.slice(index, index + group.size).join(""));
-		return chunks.join(group.separator);
-	}
-	function normalize(text, options = {}) {
-		return normalizeText(text, options);
-	}
-	function is(text, options = {}) {
-		if (typeof text !== "string") return false;
-		try {
-			normalize(text, options);
-			return true;
-		} catch {
-			return false;
-		}
-	}
-	function encode(data, options = {}) {
-		const bytes = (0, index_js_1.toUint8Array)(data);
-		const casing = options.case ?? "lower";
-		const pairs = Array.from(bytes, (byte) => {
-			const text = byte.toString(16).padStart(2, "0");
-			return casing === "upper" ? text.toUpperCase() : text;
-		});
-		let body = "";
-		if (options.line) {
-			const bytesPerLine = options.line.bytesPerLine;
-			if (!Number.isInteger(bytesPerLine) || bytesPerLine < 1) throw new RangeError("Hex bytesPerLine must be a positive integer");
-			const separator = options.line.separator ?? "\n";
-			const lines = [];
-			for (let index = 0; index < pairs.length; index += bytesPerLine) lines.push(groupPairs(pairs.slice(index, index + bytesPerLine), options.group));
-			body = lines.join(separator);
-		} else body = groupPairs(pairs, options.group);
-		return `${options.prefix ?? ""}${body}`;
-	}
-	function decode(text, options = {}) {
-		const normalized = normalize(text, options);
-		const result = new Uint8Array(normalized.length / 2);
-		for (let i = 0; i < normalized.length; i += 2) result[i / 2] = Number.parseInt(normalized.slice(i, i + 2), 16);
-		return result;
-	}
-	function parse(text, options = {}) {
-		const normalized = normalize(text, options);
-		return {
-			bytes: decode(normalized),
-			format: detectFormat(text),
-			normalized
-		};
-	}
-	function format(data, value) {
-		return encode(data, value);
-	}
-	exports.formats = {
-		compact: Object.freeze({}),
-		upper: Object.freeze({ case: "upper" }),
-		colon: Object.freeze({ group: {
-			size: 1,
-			separator: ":"
-		} }),
-		colonUpper: Object.freeze({
-			case: "upper",
-			group: {
-				size: 1,
-				separator: ":"
-			}
-		}),
-		groupsOf4: Object.freeze({ group: {
-			size: 4,
-			separator: " "
-		} }),
-		prefixed: Object.freeze({ prefix: "0x" })
-	};
-	exports.hex = {
-		encode,
-		decode,
-		format,
-		formats: exports.formats,
-		is,
-		normalize,
-		parse
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/encoding/utf8.js
-var require_utf8 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.utf8 = void 0;
-	exports.encode = encode;
-	exports.decode = decode;
-	const index_js_1 = require_bytes();
-	function encode(text) {
-		return new TextEncoder().encode(text);
-	}
-	function decode(data) {
-		return new TextDecoder("utf-8", { fatal: false }).decode((0, index_js_1.toUint8Array)(data));
-	}
-	exports.utf8 = {
-		encode,
-		decode
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/encoding/utf16.js
-var require_utf16 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.utf16 = void 0;
-	exports.encode = encode;
-	exports.decode = decode;
-	const index_js_1 = require_bytes();
-	function encode(text, options = {}) {
-		const result = /* @__PURE__ */ new ArrayBuffer(text.length * 2);
-		const view = new DataView(result);
-		for (let i = 0; i < text.length; i++) view.setUint16(i * 2, text.charCodeAt(i), options.littleEndian ?? false);
-		return new Uint8Array(result);
-	}
-	function decode(data, options = {}) {
-		const buffer = (0, index_js_1.toArrayBuffer)(data);
-		const view = new DataView(buffer);
-		let result = "";
-		for (let i = 0; i < buffer.byteLength; i += 2) result += String.fromCharCode(view.getUint16(i, options.littleEndian ?? false));
-		return result;
-	}
-	exports.utf16 = {
-		encode,
-		decode
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/encoding/base64.js
-var require_base64 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.base64 = void 0;
-	exports.normalize = normalize;
-	exports.pad = pad;
-	exports.is = is;
-	exports.encode = encode;
-	exports.decode = decode;
-	const index_js_1 = require_bytes();
-	const binary_js_1 = require_binary();
-	const BASE64_REGEX = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-	function nodeBuffer() {
-		return globalThis.Buffer;
-	}
-	function normalize(text) {
-		return text.replace(/[\n\r\t ]/g, "");
-	}
-	function pad(text) {
-		const remainder = text.length % 4;
-		return remainder ? text + "=".repeat(4 - remainder) : text;
-	}
-	function is(text) {
-		if (typeof text !== "string") return false;
-		const normalized = normalize(text);
-		return normalized === "" || BASE64_REGEX.test(normalized);
-	}
-	function encode(data, _options) {
-		const bytes = (0, index_js_1.toUint8Array)(data);
-		const buffer = nodeBuffer();
-		if (buffer) return buffer.from(bytes).toString("base64");
-		return btoa((0, binary_js_1.encode)(bytes));
-	}
-	function decode(text, _options) {
-		const normalized = normalize(text);
-		if (!is(normalized)) throw new TypeError("Input is not valid Base64 text");
-		const buffer = nodeBuffer();
-		if (buffer) return new Uint8Array(buffer.from(normalized, "base64"));
-		return (0, binary_js_1.decode)(atob(normalized));
-	}
-	exports.base64 = {
-		encode,
-		decode,
-		is,
-		normalize,
-		pad
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/encoding/base64url.js
-var require_base64url = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.base64url = void 0;
-	exports.normalize = normalize;
-	exports.is = is;
-	exports.encode = encode;
-	exports.decode = decode;
-	const base64_js_1 = require_base64();
-	const BASE64URL_REGEX = /^[A-Za-z0-9_-]*$/;
-	function normalize(text) {
-		return text.replace(/[\n\r\t ]/g, "");
-	}
-	function is(text) {
-		return typeof text === "string" && BASE64URL_REGEX.test(normalize(text));
-	}
-	function encode(data, _options) {
-		return base64_js_1.base64.encode(data).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/g, "");
-	}
-	function decode(text, _options) {
-		const normalized = normalize(text);
-		if (!is(normalized)) throw new TypeError("Input is not valid Base64Url text");
-		return base64_js_1.base64.decode(base64_js_1.base64.pad(normalized.replace(/-/g, "+").replace(/_/g, "/")));
-	}
-	exports.base64url = {
-		encode,
-		decode,
-		is,
-		normalize
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/encoding/index.js
-var require_encoding = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.base64url = exports.base64 = exports.utf16 = exports.utf8 = exports.hex = exports.binary = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	exports.binary = tslib_1.__importStar(require_binary());
-	exports.hex = tslib_1.__importStar(require_hex());
-	exports.utf8 = tslib_1.__importStar(require_utf8());
-	exports.utf16 = tslib_1.__importStar(require_utf16());
-	exports.base64 = tslib_1.__importStar(require_base64());
-	exports.base64url = tslib_1.__importStar(require_base64url());
-}));
-// node_modules/@peculiar/utils/build/cjs/pem/pem.js
-var require_pem$1 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.pemConverter = exports.pem = void 0;
-	exports.encode = encode;
-	exports.encodeMany = encodeMany;
-	exports.decode = decode;
-	exports.find = find;
-	exports.findAll = findAll;
-	exports.decodeFirst = decodeFirst;
-	exports.parse = parse;
-	exports.format = format;
-	const base64_js_1 = require_base64();
-	const LABEL_REGEX = /^[A-Z0-9][A-Z0-9 ._-]*[A-Z0-9]$/i;
-	const PEM_BLOCK_REGEX = /-----BEGIN ([^-]+)-----([\s\S]*?)-----END \1-----/g;
-	function assertLabel(label) {
-		if (!LABEL_REGEX.test(label)) throw new TypeError(`Invalid PEM label '${label}'`);
-	}
-	function wrap(text, lineLength) {
-		const result = [];
-		for (let i = 0; i < text.length; i += lineLength) result.push(text.slice(i, i + lineLength));
-		return result;
-	}
-	function parseBody(body) {
-		const lines = body.trim().replace(/\r\n/g, "\n").split("\n").map((line) => line.trim()).filter(Boolean);
-		const headers = {};
-		let index = 0;
-		for (; index < lines.length; index++) {
-			const line = lines[index];
-			const separator = line.indexOf(":");
-			if (separator <= 0) break;
-			headers[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
-		}
-		return {
-			headers: Object.keys(headers).length ? headers : void 0,
-			base64Lines: lines.slice(index),
-			base64Text: lines.slice(index).join("")
-		};
-	}
-	function detectNewline(text) {
-		return /\r\n/.test(text) ? "\r\n" : "\n";
-	}
-	function collectBlocks(text, options = {}) {
-		const blocks = [];
-		const requestedLabel = options.label;
-		let match;
-		PEM_BLOCK_REGEX.lastIndex = 0;
-		while (match = PEM_BLOCK_REGEX.exec(text)) {
-			const label = match[1].trim();
-			if (requestedLabel && label !== requestedLabel) continue;
-			assertLabel(label);
-			const parsed = parseBody(match[2]);
-			blocks.push({
-				label,
-				data: base64_js_1.base64.decode(parsed.base64Text),
-				headers: parsed.headers,
-				lineLength: parsed.base64Lines[0]?.length ?? 64,
-				newline: detectNewline(match[0])
-			});
-		}
-		if (options.strict && blocks.length === 0) throw new TypeError(requestedLabel ? `No PEM block with label '${requestedLabel}' was found` : "No PEM blocks were found");
-		return blocks;
-	}
-	function encode(label, data, options = {}) {
-		assertLabel(label);
-		const lineLength = options.lineLength ?? 64;
-		if (!Number.isInteger(lineLength) || lineLength < 1) throw new RangeError("PEM lineLength must be a positive integer");
-		const newline = options.newline ?? "\n";
-		const lines = [`-----BEGIN ${label}-----`];
-		if (options.headers) {
-			for (const [name, value] of Object.entries(options.headers)) lines.push(`${name}: ${value}`);
-			lines.push("");
-		}
-		lines.push(...wrap(base64_js_1.base64.encode(data), lineLength));
-		lines.push(`-----END ${label}-----`);
-		return `${lines.join(newline)}${newline}`;
-	}
-	function encodeMany(blocks, options = {}) {
-		return blocks.map((block) => encode(block.label, block.data, {
-			...options,
-			headers: block.headers ?? options.headers
-		})).join("");
-	}
-	function decode(text, options = {}) {
-		return collectBlocks(text, options).map(({ lineLength: _lineLength, newline: _newline, ...block }) => block);
-	}
-	function find(text, label) {
-		return decode(text, { label })[0];
-	}
-	function findAll(text, label) {
-		return decode(text, { label });
-	}
-	function decodeFirst(text, label) {
-		const [block] = decode(text, {
-			label,
-			strict: true
-		});
-		return block.data;
-	}
-	function parse(text, options = {}) {
-		const [block] = collectBlocks(text, {
-			...options,
-			strict: true
-		});
-		const format = {
-			label: block.label,
-			headers: block.headers,
-			lineLength: block.lineLength,
-			newline: block.newline
-		};
-		return {
-			bytes: block.data,
-			format,
-			normalized: encode(block.label, block.data, format)
-		};
-	}
-	function format(data, value) {
-		return encode(value.label, data, value);
-	}
-	exports.pem = {
-		decode,
-		decodeFirst,
-		encode,
-		encodeMany,
-		find,
-		findAll,
-		format,
-		parse
-	};
-	exports.pemConverter = {
-		name: "pem",
-		encode: (data, options) => {
-			if (!options?.label) throw new TypeError("PEM label is required");
-			return encode(options.label, data, options);
-		},
-		decode: (text, options) => decodeFirst(text, options?.label),
-		format,
-		is: (text) => typeof text === "string" && /-----BEGIN [^-]+-----/.test(text),
-		parse
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/pem/index.js
-var require_pem = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.pemConverter = exports.pem = exports.parse = exports.format = exports.findAll = exports.find = exports.encodeMany = exports.encode = exports.decodeFirst = exports.decode = void 0;
-	var pem_js_1 = require_pem$1();
-	Object.defineProperty(exports, "decode", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.decode;
-		}
-	});
-	Object.defineProperty(exports, "decodeFirst", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.decodeFirst;
-		}
-	});
-	Object.defineProperty(exports, "encode", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.encode;
-		}
-	});
-	Object.defineProperty(exports, "encodeMany", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.encodeMany;
-		}
-	});
-	Object.defineProperty(exports, "find", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.find;
-		}
-	});
-	Object.defineProperty(exports, "findAll", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.findAll;
-		}
-	});
-	Object.defineProperty(exports, "format", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.format;
-		}
-	});
-	Object.defineProperty(exports, "parse", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.parse;
-		}
-	});
-	Object.defineProperty(exports, "pem", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.pem;
-		}
-	});
-	Object.defineProperty(exports, "pemConverter", {
-		enumerable: true,
-		get: function() {
-			return pem_js_1.pemConverter;
-		}
-	});
-}));
-// node_modules/@peculiar/utils/build/cjs/converters/registry.js
-var require_registry = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.createConverterRegistry = createConverterRegistry;
-	function keyOf(name) {
-		return name.trim().toLowerCase();
-	}
-	function toError(error) {
-		return error instanceof Error ? error : new Error(String(error));
-	}
-	function removeConverter(converters, primaryNames, converter) {
-		for (const alias of [converter.name, ...converter.aliases ?? []]) converters.delete(keyOf(alias));
-		primaryNames.delete(keyOf(converter.name));
-	}
-	function requireCapability(converter, name, capability) {
-		const method = converter[capability];
-		if (typeof method !== "function") throw new Error(`Converter '${name}' does not support ${capability}()`);
-		return method;
-	}
-	function detectConfidence(name, text, converter) {
-		const normalizedName = keyOf(converter.name || name);
-		const trimmed = text.trim();
-		if (!trimmed) return 0;
-		let accepted = false;
-		if (converter.is) accepted = converter.is(text);
-		let decodable = false;
-		try {
-			converter.decode(text);
-			decodable = true;
-		} catch {
-			decodable = false;
-		}
-		if (!accepted && !decodable) return 0;
-		switch (normalizedName) {
-			case "pem": return /-----BEGIN [^-]+-----/.test(text) ? 1 : 0;
-			case "hex": {
-				const compact = trimmed.replace(/^0x/i, "").replace(/[\s:.-]/g, "");
-				if (!compact || /[^0-9a-f]/i.test(compact) || compact.length % 2 !== 0) return 0;
-				if (/^0x/i.test(trimmed) || /[:\s.-]/.test(trimmed)) return .95;
-				if (/[a-f]/.test(trimmed) || /[A-F]/.test(trimmed)) return .8;
-				return .45;
-			}
-			case "base64url":
-				if (/[-_]/.test(trimmed)) return .95;
-				if (/=/.test(trimmed)) return .1;
-				return .6;
-			case "base64":
-				if (/[+/=]/.test(trimmed)) return .9;
-				return .55;
-			case "binary":
-			case "utf8":
-			case "utf16be":
-			case "utf16le": return 0;
-			default: return accepted && decodable ? .75 : .5;
-		}
-	}
-	function createConverterRegistry(initialConverters = []) {
-		const converters = /* @__PURE__ */ new Map();
-		const primaryNames = /* @__PURE__ */ new Set();
-		const api = {
-			register(converter, options = {}) {
-				if (!converter.name || !keyOf(converter.name)) throw new TypeError("Converter name is required");
-				const names = [...new Set([converter.name, ...converter.aliases ?? []].map(keyOf))];
-				const conflicts = /* @__PURE__ */ new Set();
-				for (const name of names) {
-					const existing = converters.get(name);
-					if (!existing) continue;
-					if (!options.override) throw new Error(`Converter '${name}' is already registered`);
-					conflicts.add(existing);
-				}
-				for (const conflicting of conflicts) removeConverter(converters, primaryNames, conflicting);
-				for (const name of names) converters.set(name, converter);
-				primaryNames.add(keyOf(converter.name));
-				return this;
-			},
-			unregister(name) {
-				const converter = converters.get(keyOf(name));
-				if (!converter) return false;
-				removeConverter(converters, primaryNames, converter);
-				return true;
-			},
-			has(name) {
-				return converters.has(keyOf(name));
-			},
-			get(name) {
-				const converter = converters.get(keyOf(name));
-				if (!converter) throw new Error(`Converter '${name}' is not registered`);
-				return converter;
-			},
-			list() {
-				return [...primaryNames].map((name) => this.get(name));
-			},
-			encode(name, data, options) {
-				return this.get(name).encode(data, options);
-			},
-			decode(name, text, options) {
-				return this.get(name).decode(text, options);
-			},
-			tryDecode(name, text, options) {
-				try {
-					return {
-						ok: true,
-						bytes: this.decode(name, text, options)
-					};
-				} catch (error) {
-					return {
-						ok: false,
-						error: toError(error)
-					};
-				}
-			},
-			normalize(name, text, options) {
-				const converter = this.get(name);
-				return requireCapability(converter, name, "normalize").call(converter, text, options);
-			},
-			parse(name, text, options) {
-				const converter = this.get(name);
-				return requireCapability(converter, name, "parse").call(converter, text, options);
-			},
-			format(name, data, format) {
-				const converter = this.get(name);
-				return requireCapability(converter, name, "format").call(converter, data, format);
-			},
-			transcode(text, options) {
-				const bytes = this.decode(options.from, text, options.fromOptions);
-				return this.encode(options.to, bytes, options.toOptions);
-			},
-			detect(text, options = {}) {
-				const formatNames = options.formats?.length ? options.formats.map((name) => String(name)) : this.list().map((converter) => converter.name).filter((name) => ![
-					"binary",
-					"utf8",
-					"utf16be",
-					"utf16le"
-				].includes(keyOf(name)));
-				const detections = /* @__PURE__ */ new Map();
-				for (const requestedName of formatNames) {
-					const converter = this.get(requestedName);
-					const confidence = detectConfidence(requestedName, text, converter);
-					if (confidence <= 0) continue;
-					const format = converter.name;
-					const current = detections.get(format);
-					if (!current || confidence > current.confidence) detections.set(format, {
-						format,
-						confidence
-					});
-				}
-				return [...detections.values()].sort((left, right) => right.confidence - left.confidence);
-			}
-		};
-		for (const converter of initialConverters) api.register(converter);
-		return api;
-	}
-}));
-// node_modules/@peculiar/utils/build/cjs/converters/defaults.js
-var require_defaults = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.defaultConverterRegistry = exports.defaultConverters = exports.utf16leConverter = exports.utf16beConverter = exports.utf8Converter = exports.base64urlConverter = exports.base64Converter = exports.hexConverter = exports.binaryConverter = exports.pemConverter = void 0;
-	const index_js_1 = require_encoding();
-	const index_js_2 = require_pem();
-	var index_js_3 = require_pem();
-	Object.defineProperty(exports, "pemConverter", {
-		enumerable: true,
-		get: function() {
-			return index_js_3.pemConverter;
-		}
-	});
-	const registry_js_1 = require_registry();
-	exports.binaryConverter = {
-		name: "binary",
-		aliases: ["latin1"],
-		encode: index_js_1.binary.encode,
-		decode: index_js_1.binary.decode,
-		is: index_js_1.binary.is
-	};
-	exports.hexConverter = {
-		name: "hex",
-		encode: index_js_1.hex.encode,
-		decode: index_js_1.hex.decode,
-		format: index_js_1.hex.format,
-		is: index_js_1.hex.is,
-		normalize: index_js_1.hex.normalize,
-		parse: index_js_1.hex.parse
-	};
-	exports.base64Converter = {
-		name: "base64",
-		aliases: ["b64"],
-		encode: index_js_1.base64.encode,
-		decode: index_js_1.base64.decode,
-		is: index_js_1.base64.is,
-		normalize: index_js_1.base64.normalize
-	};
-	exports.base64urlConverter = {
-		name: "base64url",
-		aliases: ["base64-url", "b64url"],
-		encode: index_js_1.base64url.encode,
-		decode: index_js_1.base64url.decode,
-		is: index_js_1.base64url.is,
-		normalize: index_js_1.base64url.normalize
-	};
-	exports.utf8Converter = {
-		name: "utf8",
-		aliases: ["utf-8"],
-		encode: (data) => index_js_1.utf8.decode(data),
-		decode: (text) => index_js_1.utf8.encode(text),
-		is: (text) => typeof text === "string"
-	};
-	exports.utf16beConverter = {
-		name: "utf16be",
-		aliases: [
-			"utf16",
-			"utf-16",
-			"utf-16be"
-		],
-		encode: (data) => index_js_1.utf16.decode(data),
-		decode: (text) => index_js_1.utf16.encode(text),
-		is: (text) => typeof text === "string"
-	};
-	exports.utf16leConverter = {
-		name: "utf16le",
-		aliases: [
-			"utf-16le",
-			"ucs2",
-			"usc2"
-		],
-		encode: (data) => index_js_1.utf16.decode(data, { littleEndian: true }),
-		decode: (text) => index_js_1.utf16.encode(text, { littleEndian: true }),
-		is: (text) => typeof text === "string"
-	};
-	exports.defaultConverters = [
-		exports.binaryConverter,
-		exports.hexConverter,
-		exports.base64Converter,
-		exports.base64urlConverter,
-		exports.utf8Converter,
-		exports.utf16beConverter,
-		exports.utf16leConverter,
-		index_js_2.pemConverter
-	];
-	exports.defaultConverterRegistry = (0, registry_js_1.createConverterRegistry)(exports.defaultConverters);
-}));
-// node_modules/@peculiar/utils/build/cjs/converters/convert.js
-var require_convert$2 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.convert = void 0;
-	const index_js_1 = require_bytes();
-	const index_js_2 = require_encoding();
-	const defaults_js_1 = require_defaults();
-	function encode(name, data, ...args) {
-		return defaults_js_1.defaultConverterRegistry.encode(name, data, ...args);
-	}
-	function decode(name, text, ...args) {
-		return defaults_js_1.defaultConverterRegistry.decode(name, text, ...args);
-	}
-	function tryDecode(name, text, ...args) {
-		return defaults_js_1.defaultConverterRegistry.tryDecode(name, text, ...args);
-	}
-	function normalize(name, text, ...args) {
-		return defaults_js_1.defaultConverterRegistry.normalize(name, text, ...args);
-	}
-	function parse(name, text, ...args) {
-		return defaults_js_1.defaultConverterRegistry.parse(name, text, ...args);
-	}
-	function format(name, data, value) {
-		return defaults_js_1.defaultConverterRegistry.format(name, data, value);
-	}
-	function transcode(text, options) {
-		return defaults_js_1.defaultConverterRegistry.transcode(text, options);
-	}
-	function detect(text, options) {
-		return defaults_js_1.defaultConverterRegistry.detect(text, options);
-	}
-	function normalizeEncodingName(encoding) {
-		return encoding.toLowerCase();
-	}
-	exports.convert = {
-		encode,
-		decode,
-		tryDecode,
-		normalize,
-		parse,
-		format,
-		transcode,
-		detect,
-		to(format, data, ...args) {
-			return encode(format, data, ...args);
-		},
-		from(format, text, ...args) {
-			return decode(format, text, ...args);
-		},
-		toString(data, encoding = "utf8") {
-			return encode(encoding, data);
-		},
-		fromString(text, encoding = "utf8") {
-			if (normalizeEncodingName(encoding) === "hex") return (0, index_js_1.toArrayBuffer)(index_js_2.hex.decode(text, { allowOddLength: true }));
-			return (0, index_js_1.toArrayBuffer)(decode(encoding, text));
-		},
-		toBase64: index_js_2.base64.encode,
-		fromBase64: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.base64.decode(text)),
-		toBase64Url: index_js_2.base64url.encode,
-		fromBase64Url: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.base64url.decode(text)),
-		toHex: index_js_2.hex.encode,
-		fromHex: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.hex.decode(text, { allowOddLength: true })),
-		toBinary: index_js_2.binary.encode,
-		fromBinary: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.binary.decode(text)),
-		toUtf8String: index_js_2.utf8.decode,
-		fromUtf8String: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.utf8.encode(text)),
-		toUtf16String: (data, littleEndian = false) => index_js_2.utf16.decode(data, { littleEndian }),
-		fromUtf16String: (text, littleEndian = false) => (0, index_js_1.toArrayBuffer)(index_js_2.utf16.encode(text, { littleEndian })),
-		isHex: index_js_2.hex.is,
-		isBase64: index_js_2.base64.is,
-		isBase64Url: index_js_2.base64url.is,
-		formatString: index_js_2.base64.normalize
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/converters/index.js
-var require_converters$1 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.convert = exports.utf8Converter = exports.utf16leConverter = exports.utf16beConverter = exports.pemConverter = exports.hexConverter = exports.defaultConverters = exports.defaultConverterRegistry = exports.binaryConverter = exports.base64urlConverter = exports.base64Converter = exports.createConverterRegistry = void 0;
-	var registry_js_1 = require_registry();
-	Object.defineProperty(exports, "createConverterRegistry", {
-		enumerable: true,
-		get: function() {
-			return registry_js_1.createConverterRegistry;
-		}
-	});
-	var defaults_js_1 = require_defaults();
-	Object.defineProperty(exports, "base64Converter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.base64Converter;
-		}
-	});
-	Object.defineProperty(exports, "base64urlConverter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.base64urlConverter;
-		}
-	});
-	Object.defineProperty(exports, "binaryConverter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.binaryConverter;
-		}
-	});
-	Object.defineProperty(exports, "defaultConverterRegistry", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.defaultConverterRegistry;
-		}
-	});
-	Object.defineProperty(exports, "defaultConverters", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.defaultConverters;
-		}
-	});
-	Object.defineProperty(exports, "hexConverter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.hexConverter;
-		}
-	});
-	Object.defineProperty(exports, "pemConverter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.pemConverter;
-		}
-	});
-	Object.defineProperty(exports, "utf16beConverter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.utf16beConverter;
-		}
-	});
-	Object.defineProperty(exports, "utf16leConverter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.utf16leConverter;
-		}
-	});
-	Object.defineProperty(exports, "utf8Converter", {
-		enumerable: true,
-		get: function() {
-			return defaults_js_1.utf8Converter;
-		}
-	});
-	var convert_js_1 = require_convert$2();
-	Object.defineProperty(exports, "convert", {
-		enumerable: true,
-		get: function() {
-			return convert_js_1.convert;
-		}
-	});
-}));
-// node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js
-var require_buffer_source_converter = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.BufferSourceConverter = void 0;
-	const index_js_1 = require_bytes();
-	var BufferSourceConverter = class {
-		static isArrayBuffer(data) {
-			return (0, index_js_1.isArrayBuffer)(data);
-		}
-		static toArrayBuffer(data) {
-			return (0, index_js_1.toArrayBuffer)(data);
-		}
-		static toUint8Array(data) {
-			return (0, index_js_1.toUint8Array)(data);
-		}
-		static toView(data, type) {
-			return (0, index_js_1.toView)(data, type);
-		}
-		static isBufferSource(data) {
-			return (0, index_js_1.isBufferSource)(data);
-		}
-		static isArrayBufferView(data) {
-			return (0, index_js_1.isArrayBufferView)(data);
-		}
-		static isEqual(a, b) {
-			return (0, index_js_1.equal)(a, b);
-		}
-		static concat(first, second, ...rest) {
-			if (Array.isArray(first)) return typeof second === "function" ? (0, index_js_1.concat)(first, second) : (0, index_js_1.concat)(first);
-			const buffers = [
-				first,
-				second,
-				...rest
-			].filter(Boolean);
-			return (0, index_js_1.concat)(buffers);
-		}
-	};
-	exports.BufferSourceConverter = BufferSourceConverter;
-}));
-// node_modules/@peculiar/utils/build/cjs/legacy/convert.js
-var require_convert$1 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Convert = void 0;
-	const index_js_1 = require_converters$1();
-	function normalizeTextEncoding(encoding) {
-		return encoding === "ascii" ? "binary" : encoding;
-	}
-	exports.Convert = class Convert {
-		static DEFAULT_UTF8_ENCODING = "utf8";
-		static isHex(data) {
-			return index_js_1.convert.isHex(data);
-		}
-		static isBase64(data) {
-			return index_js_1.convert.isBase64(data);
-		}
-		static isBase64Url(data) {
-			return index_js_1.convert.isBase64Url(data);
-		}
-		static ToString(buffer, enc = "utf8") {
-			return index_js_1.convert.toString(buffer, enc);
-		}
-		static FromString(str, enc = "utf8") {
-			if (!str) return /* @__PURE__ */ new ArrayBuffer(0);
-			return index_js_1.convert.fromString(str, enc);
-		}
-		static ToBase64(buffer) {
-			return index_js_1.convert.toBase64(buffer);
-		}
-		static FromBase64(base64) {
-			return index_js_1.convert.fromBase64(base64);
-		}
-		static FromBase64Url(base64url) {
-			return index_js_1.convert.fromBase64Url(base64url);
-		}
-		static ToBase64Url(data) {
-			return index_js_1.convert.toBase64Url(data);
-		}
-		static FromUtf8String(text, encoding = Convert.DEFAULT_UTF8_ENCODING) {
-			return index_js_1.convert.fromString(text, normalizeTextEncoding(encoding));
-		}
-		static ToUtf8String(buffer, encoding = Convert.DEFAULT_UTF8_ENCODING) {
-			return index_js_1.convert.toString(buffer, normalizeTextEncoding(encoding));
-		}
-		static FromBinary(text) {
-			return index_js_1.convert.fromBinary(text);
-		}
-		static ToBinary(buffer) {
-			return index_js_1.convert.toBinary(buffer);
-		}
-		static ToHex(buffer) {
-			return index_js_1.convert.toHex(buffer);
-		}
-		static FromHex(hexString) {
-			return index_js_1.convert.fromHex(hexString);
-		}
-		static ToUtf16String(buffer, littleEndian = false) {
-			return index_js_1.convert.toUtf16String(buffer, littleEndian);
-		}
-		static FromUtf16String(text, littleEndian = false) {
-			return index_js_1.convert.fromUtf16String(text, littleEndian);
-		}
-		static Base64Padding(base64) {
-			const padCount = 4 - base64.length % 4;
-			return padCount < 4 ? base64 + "=".repeat(padCount) : base64;
-		}
-		static formatString(data) {
-			return index_js_1.convert.formatString(data);
-		}
-	};
-}));
-// node_modules/@peculiar/utils/build/cjs/legacy/functions.js
-var require_functions = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.assign = assign;
-	exports.combine = combine;
-	exports.isEqual = isEqual;
-	const index_js_1 = require_bytes();
-	function assign(target, ...sources) {
-		for (const source of sources) {
-			if (!source) continue;
-			for (const prop in source) target[prop] = source[prop];
-		}
-		return target;
-	}
-	function combine(...buf) {
-		return (0, index_js_1.concat)(buf);
-	}
-	function isEqual(bytes1, bytes2) {
-		return (0, index_js_1.equal)(bytes1, bytes2);
-	}
-}));
-// node_modules/@peculiar/utils/build/cjs/legacy/index.js
-var require_legacy = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.isEqual = exports.combine = exports.assign = exports.Convert = exports.BufferSourceConverter = void 0;
-	var buffer_source_converter_js_1 = require_buffer_source_converter();
-	Object.defineProperty(exports, "BufferSourceConverter", {
-		enumerable: true,
-		get: function() {
-			return buffer_source_converter_js_1.BufferSourceConverter;
-		}
-	});
-	var convert_js_1 = require_convert$1();
-	Object.defineProperty(exports, "Convert", {
-		enumerable: true,
-		get: function() {
-			return convert_js_1.Convert;
-		}
-	});
-	var functions_js_1 = require_functions();
-	Object.defineProperty(exports, "assign", {
-		enumerable: true,
-		get: function() {
-			return functions_js_1.assign;
-		}
-	});
-	Object.defineProperty(exports, "combine", {
-		enumerable: true,
-		get: function() {
-			return functions_js_1.combine;
-		}
-	});
-	Object.defineProperty(exports, "isEqual", {
-		enumerable: true,
-		get: function() {
-			return functions_js_1.isEqual;
-		}
-	});
-}));
-// node_modules/@peculiar/utils/build/cjs/index.js
-var require_cjs$2 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.bytes = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	tslib_1.__exportStar(require_bytes(), exports);
-	exports.bytes = tslib_1.__importStar(require_bytes());
-	tslib_1.__exportStar(require_encoding(), exports);
-	tslib_1.__exportStar(require_pem(), exports);
-	tslib_1.__exportStar(require_converters$1(), exports);
-	tslib_1.__exportStar(require_legacy(), exports);
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/enums.js
-var require_enums = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnPropTypes = exports.AsnTypeTypes = void 0;
-	var AsnTypeTypes;
-	(function(AsnTypeTypes) {
-		AsnTypeTypes[AsnTypeTypes["Sequence"] = 0] = "Sequence";
-		AsnTypeTypes[AsnTypeTypes["Set"] = 1] = "Set";
-		AsnTypeTypes[AsnTypeTypes["Choice"] = 2] = "Choice";
-	})(AsnTypeTypes || (exports.AsnTypeTypes = AsnTypeTypes = {}));
-	var AsnPropTypes;
-	(function(AsnPropTypes) {
-		AsnPropTypes[AsnPropTypes["Any"] = 1] = "Any";
-		AsnPropTypes[AsnPropTypes["Boolean"] = 2] = "Boolean";
-		AsnPropTypes[AsnPropTypes["OctetString"] = 3] = "OctetString";
-		AsnPropTypes[AsnPropTypes["BitString"] = 4] = "BitString";
-		AsnPropTypes[AsnPropTypes["Integer"] = 5] = "Integer";
-		AsnPropTypes[AsnPropTypes["Enumerated"] = 6] = "Enumerated";
-		AsnPropTypes[AsnPropTypes["ObjectIdentifier"] = 7] = "ObjectIdentifier";
-		AsnPropTypes[AsnPropTypes["Utf8String"] = 8] = "Utf8String";
-		AsnPropTypes[AsnPropTypes["BmpString"] = 9] = "BmpString";
-		AsnPropTypes[AsnPropTypes["UniversalString"] = 10] = "UniversalString";
-		AsnPropTypes[AsnPropTypes["NumericString"] = 11] = "NumericString";
-		AsnPropTypes[AsnPropTypes["PrintableString"] = 12] = "PrintableString";
-		AsnPropTypes[AsnPropTypes["TeletexString"] = 13] = "TeletexString";
-		AsnPropTypes[AsnPropTypes["VideotexString"] = 14] = "VideotexString";
-		AsnPropTypes[AsnPropTypes["IA5String"] = 15] = "IA5String";
-		AsnPropTypes[AsnPropTypes["GraphicString"] = 16] = "GraphicString";
-		AsnPropTypes[AsnPropTypes["VisibleString"] = 17] = "VisibleString";
-		AsnPropTypes[AsnPropTypes["GeneralString"] = 18] = "GeneralString";
-		AsnPropTypes[AsnPropTypes["CharacterString"] = 19] = "CharacterString";
-		AsnPropTypes[AsnPropTypes["UTCTime"] = 20] = "UTCTime";
-		AsnPropTypes[AsnPropTypes["GeneralizedTime"] = 21] = "GeneralizedTime";
-		AsnPropTypes[AsnPropTypes["DATE"] = 22] = "DATE";
-		AsnPropTypes[AsnPropTypes["TimeOfDay"] = 23] = "TimeOfDay";
-		AsnPropTypes[AsnPropTypes["DateTime"] = 24] = "DateTime";
-		AsnPropTypes[AsnPropTypes["Duration"] = 25] = "Duration";
-		AsnPropTypes[AsnPropTypes["TIME"] = 26] = "TIME";
-		AsnPropTypes[AsnPropTypes["Null"] = 27] = "Null";
-		AsnPropTypes[AsnPropTypes["RelativeObjectIdentifier"] = 28] = "RelativeObjectIdentifier";
-	})(AsnPropTypes || (exports.AsnPropTypes = AsnPropTypes = {}));
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js
-var require_bit_string = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.BitString = void 0;
-	const asn1js = (init_tslib_es6(), __toCommonJS(tslib_es6_exports)).__importStar(require_build());
-	const utils_1 = require_cjs$2();
-	var BitString = class {
-		unusedBits = 0;
-		value = /* @__PURE__ */ new ArrayBuffer(0);
-		constructor(params, unusedBits = 0) {
-			if (params) {
-				if (typeof params === "number") this.fromNumber(params);
-				else if ((0, utils_1.isBufferSource)(params)) {
-					this.unusedBits = unusedBits;
-					this.value = (0, utils_1.toArrayBuffer)(params);
-				} else throw TypeError("Unsupported type of 'params' argument for BitString");
-			}
-		}
-		fromASN(asn) {
-			if (!(asn instanceof asn1js.BitString)) throw new TypeError("Argument 'asn' is not instance of ASN.1 BitString");
-			this.unusedBits = asn.valueBlock.unusedBits;
-			this.value = (0, utils_1.toArrayBuffer)(asn.valueBlock.valueHex);
-			return this;
-		}
-		toASN() {
-			return new asn1js.BitString({
-				unusedBits: this.unusedBits,
-				valueHex: this.value
-			});
-		}
-		toSchema(name) {
-			return new asn1js.BitString({ name });
-		}
-		toNumber() {
-			let res = "";
-			const uintArray = new Uint8Array(this.value);
-			for (const octet of uintArray) res += octet.toString(2).padStart(8, "0");
-			res = res.split("").reverse().join("");
-			if (this.unusedBits) res = res.slice(this.unusedBits).padStart(this.unusedBits, "0");
-			return parseInt(res, 2);
-		}
-		fromNumber(value) {
-			let bits = value.toString(2);
-			const octetSize = bits.length + 7 >> 3;
-			this.unusedBits = (octetSize << 3) - bits.length;
-			const octets = new Uint8Array(octetSize);
-			bits = bits.padStart(octetSize << 3, "0").split("").reverse().join("");
-			let index = 0;
-			while (index < octetSize) {
-				octets[index] = parseInt(bits.slice(index << 3, (index << 3) + 8), 2);
-				index++;
-			}
-			this.value = octets.buffer;
-		}
-	};
-	exports.BitString = BitString;
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js
-var require_octet_string = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.OctetString = void 0;
-	const asn1js = (init_tslib_es6(), __toCommonJS(tslib_es6_exports)).__importStar(require_build());
-	const utils_1 = require_cjs$2();
-	var OctetString = class {
-		buffer;
-		get byteLength() {
-			return this.buffer.byteLength;
-		}
-		get byteOffset() {
-			return 0;
-		}
-		constructor(param) {
-			if (typeof param === "number") this.buffer = new ArrayBuffer(param);
-			else if ((0, utils_1.isBufferSource)(param)) this.buffer = (0, utils_1.toArrayBuffer)(param);
-			else if (Array.isArray(param)) this.buffer = new Uint8Array(param).buffer;
-			else this.buffer = /* @__PURE__ */ new ArrayBuffer(0);
-		}
-		fromASN(asn) {
-			if (!(asn instanceof asn1js.OctetString)) throw new TypeError("Argument 'asn' is not instance of ASN.1 OctetString");
-			this.buffer = (0, utils_1.toArrayBuffer)(asn.valueBlock.valueHex);
-			return this;
-		}
-		toASN() {
-			return new asn1js.OctetString({ valueHex: this.buffer });
-		}
-		toSchema(name) {
-			return new asn1js.OctetString({ name });
-		}
-	};
-	exports.OctetString = OctetString;
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/types/index.js
-var require_types$1 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	tslib_1.__exportStar(require_bit_string(), exports);
-	tslib_1.__exportStar(require_octet_string(), exports);
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/converters.js
-var require_converters = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnNullConverter = exports.AsnGeneralizedTimeConverter = exports.AsnUTCTimeConverter = exports.AsnCharacterStringConverter = exports.AsnGeneralStringConverter = exports.AsnVisibleStringConverter = exports.AsnGraphicStringConverter = exports.AsnIA5StringConverter = exports.AsnVideotexStringConverter = exports.AsnTeletexStringConverter = exports.AsnPrintableStringConverter = exports.AsnNumericStringConverter = exports.AsnUniversalStringConverter = exports.AsnBmpStringConverter = exports.AsnUtf8StringConverter = exports.AsnConstructedOctetStringConverter = exports.AsnOctetStringConverter = exports.AsnBooleanConverter = exports.AsnRelativeObjectIdentifierConverter = exports.AsnObjectIdentifierConverter = exports.AsnBitStringConverter = exports.AsnIntegerBigIntConverter = exports.AsnIntegerArrayBufferConverter = exports.AsnEnumeratedConverter = exports.AsnIntegerConverter = exports.AsnAnyConverter = void 0;
-	exports.defaultConverter = defaultConverter;
-	const asn1js = (init_tslib_es6(), __toCommonJS(tslib_es6_exports)).__importStar(require_build());
-	const utils_1 = require_cjs$2();
-	const enums_1 = require_enums();
-	const index_1 = require_types$1();
-	exports.AsnAnyConverter = {
-		fromASN: (value) => value instanceof asn1js.Null ? null : (0, utils_1.toArrayBuffer)(value.valueBeforeDecodeView),
-		toASN: (value) => {
-			if (value === null) return new asn1js.Null();
-			const schema = asn1js.fromBER(value, {
-				maxDepth: Infinity,
-				maxNodes: Infinity,
-				maxContentLength: Infinity
-			});
-			if (schema.result.error) throw new Error(schema.result.error);
-			return schema.result;
-		}
-	};
-	exports.AsnIntegerConverter = {
-		fromASN: (value) => value.valueBlock.valueHexView.byteLength >= 4 ? value.valueBlock.toString() : value.valueBlock.valueDec,
-		toASN: (value) => new asn1js.Integer({ value: +value })
-	};
-	exports.AsnEnumeratedConverter = {
-		fromASN: (value) => value.valueBlock.valueDec,
-		toASN: (value) => new asn1js.Enumerated({ value })
-	};
-	exports.AsnIntegerArrayBufferConverter = {
-		fromASN: (value) => (0, utils_1.toArrayBuffer)(value.valueBlock.valueHexView),
-		toASN: (value) => new asn1js.Integer({ valueHex: value })
-	};
-	exports.AsnIntegerBigIntConverter = {
-		fromASN: (value) => value.toBigInt(),
-		toASN: (value) => asn1js.Integer.fromBigInt(value)
-	};
-	exports.AsnBitStringConverter = {
-		fromASN: (value) => (0, utils_1.toArrayBuffer)(value.valueBlock.valueHexView),
-		toASN: (value) => new asn1js.BitString({ valueHex: value })
-	};
-	exports.AsnObjectIdentifierConverter = {
-		fromASN: (value) => value.valueBlock.toString(),
-		toASN: (value) => new asn1js.ObjectIdentifier({ value })
-	};
-	exports.AsnRelativeObjectIdentifierConverter = {
-		fromASN: (value) => value.valueBlock.toString(),
-		toASN: (value) => new asn1js.RelativeObjectIdentifier({ value })
-	};
-	exports.AsnBooleanConverter = {
-		fromASN: (value) => value.valueBlock.value,
-		toASN: (value) => new asn1js.Boolean({ value })
-	};
-	exports.AsnOctetStringConverter = {
-		fromASN: (value) => (0, utils_1.toArrayBuffer)(value.valueBlock.valueHexView),
-		toASN: (value) => new asn1js.OctetString({ valueHex: value })
-	};
-	exports.AsnConstructedOctetStringConverter = {
-		fromASN: (value) => new index_1.OctetString(value.getValue()),
-		toASN: (value) => value.toASN()
-	};
-	function createStringConverter(Asn1Type) {
-		return {
-			fromASN: (value) => value.valueBlock.value,
-			toASN: (value) => new Asn1Type({ value })
-		};
-	}
-	exports.AsnUtf8StringConverter = createStringConverter(asn1js.Utf8String);
-	exports.AsnBmpStringConverter = createStringConverter(asn1js.BmpString);
-	exports.AsnUniversalStringConverter = createStringConverter(asn1js.UniversalString);
-	exports.AsnNumericStringConverter = createStringConverter(asn1js.NumericString);
-	exports.AsnPrintableStringConverter = createStringConverter(asn1js.PrintableString);
-	exports.AsnTeletexStringConverter = createStringConverter(asn1js.TeletexString);
-	exports.AsnVideotexStringConverter = createStringConverter(asn1js.VideotexString);
-	exports.AsnIA5StringConverter = createStringConverter(asn1js.IA5String);
-	exports.AsnGraphicStringConverter = createStringConverter(asn1js.GraphicString);
-	exports.AsnVisibleStringConverter = createStringConverter(asn1js.VisibleString);
-	exports.AsnGeneralStringConverter = createStringConverter(asn1js.GeneralString);
-	exports.AsnCharacterStringConverter = createStringConverter(asn1js.CharacterString);
-	exports.AsnUTCTimeConverter = {
-		fromASN: (value) => value.toDate(),
-		toASN: (value) => new asn1js.UTCTime({ valueDate: value })
-	};
-	exports.AsnGeneralizedTimeConverter = {
-		fromASN: (value) => value.toDate(),
-		toASN: (value) => new asn1js.GeneralizedTime({ valueDate: value })
-	};
-	exports.AsnNullConverter = {
-		fromASN: () => null,
-		toASN: () => {
-			return new asn1js.Null();
-		}
-	};
-	function defaultConverter(type) {
-		switch (type) {
-			case enums_1.AsnPropTypes.Any: return exports.AsnAnyConverter;
-			case enums_1.AsnPropTypes.BitString: return exports.AsnBitStringConverter;
-			case enums_1.AsnPropTypes.BmpString: return exports.AsnBmpStringConverter;
-			case enums_1.AsnPropTypes.Boolean: return exports.AsnBooleanConverter;
-			case enums_1.AsnPropTypes.CharacterString: return exports.AsnCharacterStringConverter;
-			case enums_1.AsnPropTypes.Enumerated: return exports.AsnEnumeratedConverter;
-			case enums_1.AsnPropTypes.GeneralString: return exports.AsnGeneralStringConverter;
-			case enums_1.AsnPropTypes.GeneralizedTime: return exports.AsnGeneralizedTimeConverter;
-			case enums_1.AsnPropTypes.GraphicString: return exports.AsnGraphicStringConverter;
-			case enums_1.AsnPropTypes.IA5String: return exports.AsnIA5StringConverter;
-			case enums_1.AsnPropTypes.Integer: return exports.AsnIntegerConverter;
-			case enums_1.AsnPropTypes.Null: return exports.AsnNullConverter;
-			case enums_1.AsnPropTypes.NumericString: return exports.AsnNumericStringConverter;
-			case enums_1.AsnPropTypes.ObjectIdentifier: return exports.AsnObjectIdentifierConverter;
-			case enums_1.AsnPropTypes.RelativeObjectIdentifier: return exports.AsnRelativeObjectIdentifierConverter;
-			case enums_1.AsnPropTypes.OctetString: return exports.AsnOctetStringConverter;
-			case enums_1.AsnPropTypes.PrintableString: return exports.AsnPrintableStringConverter;
-			case enums_1.AsnPropTypes.TeletexString: return exports.AsnTeletexStringConverter;
-			case enums_1.AsnPropTypes.UTCTime: return exports.AsnUTCTimeConverter;
-			case enums_1.AsnPropTypes.UniversalString: return exports.AsnUniversalStringConverter;
-			case enums_1.AsnPropTypes.Utf8String: return exports.AsnUtf8StringConverter;
-			case enums_1.AsnPropTypes.VideotexString: return exports.AsnVideotexStringConverter;
-			case enums_1.AsnPropTypes.VisibleString: return exports.AsnVisibleStringConverter;
-			default: return null;
-		}
-	}
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/helper.js
-var require_helper = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.isConvertible = isConvertible;
-	exports.isTypeOfArray = isTypeOfArray;
-	exports.isArrayEqual = isArrayEqual;
-	function isConvertible(target) {
-		if (typeof target === "function" && target.prototype) {
-			if (target.prototype.toASN && target.prototype.fromASN) return true;
-			else return isConvertible(target.prototype);
-		} else return !!(target && typeof target === "object" && "toASN" in target && "fromASN" in target);
-	}
-	function isTypeOfArray(target) {
-		if (target) {
-			const proto = Object.getPrototypeOf(target);
-			if (proto?.prototype?.constructor === Array) return true;
-			return isTypeOfArray(proto);
-		}
-		return false;
-	}
-	function isArrayEqual(bytes1, bytes2) {
-		if (!(bytes1 && bytes2)) return false;
-		if (bytes1.byteLength !== bytes2.byteLength) return false;
-		const b1 = new Uint8Array(bytes1);
-		const b2 = new Uint8Array(bytes2);
-		for (let i = 0; i < bytes1.byteLength; i++) if (b1[i] !== b2[i]) return false;
-		return true;
-	}
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/schema.js
-var require_schema = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnSchemaStorage = void 0;
-	const asn1js = (init_tslib_es6(), __toCommonJS(tslib_es6_exports)).__importStar(require_build());
-	const enums_1 = require_enums();
-	const helper_1 = require_helper();
-	var AsnSchemaStorage = class {
-		items = /* @__PURE__ */ new WeakMap();
-		has(target) {
-			return this.items.has(target);
-		}
-		get(target, checkSchema = false) {
-			const schema = this.items.get(target);
-			if (!schema) throw new Error(`Cannot get schema for '${target.prototype.constructor.name}' target`);
-			if (checkSchema && !schema.schema) throw new Error(`Schema '${target.prototype.constructor.name}' doesn't contain ASN.1 schema. Call 'AsnSchemaStorage.cache'.`);
-			return schema;
-		}
-		cache(target) {
-			const schema = this.get(target);
-			if (!schema.schema) schema.schema = this.create(target, true);
-		}
-		createDefault(target) {
-			const schema = {
-				type: enums_1.AsnTypeTypes.Sequence,
-				items: {}
-			};
-			const parentSchema = this.findParentSchema(target);
-			if (parentSchema) {
-				Object.assign(schema, parentSchema);
-				schema.items = Object.assign({}, schema.items, parentSchema.items);
-			}
-			return schema;
-		}
-		create(target, useNames) {
-			const schema = this.items.get(target) || this.createDefault(target);
-			const asn1Value = [];
-			for (const key in schema.items) {
-				const item = schema.items[key];
-				const name = useNames ? key : "";
-				let asn1Item;
-				if (typeof item.type === "number") {
-					const Asn1TypeName = enums_1.AsnPropTypes[item.type];
-					const Asn1Type = asn1js[Asn1TypeName];
-					if (!Asn1Type) throw new Error(`Cannot get ASN1 class by name '${Asn1TypeName}'`);
-					asn1Item = new Asn1Type({ name });
-				} else if ((0, helper_1.isConvertible)(item.type)) asn1Item = new item.type().toSchema(name);
-				else if (item.optional) {
-					if (this.get(item.type).type === enums_1.AsnTypeTypes.Choice) asn1Item = new asn1js.Any({ name });
-					else {
-						asn1Item = this.create(item.type, false);
-						asn1Item.name = name;
-					}
-				} else asn1Item = new asn1js.Any({ name });
-				const optional = !!item.optional || item.defaultValue !== void 0;
-				if (item.repeated) {
-					asn1Item.name = "";
-					asn1Item = new (item.repeated === "set" ? asn1js.Set : asn1js.Sequence)({
-						name: "",
-						value: [new asn1js.Repeated({
-							name,
-							value: asn1Item
-						})]
-					});
-				}
-				if (item.context !== null && item.context !== void 0) {
-					if (item.implicit) {
-						if (typeof item.type === "number" || (0, helper_1.isConvertible)(item.type)) {
-							const Container = item.repeated ? asn1js.Constructed : asn1js.Primitive;
-							asn1Value.push(new Container({
-								name,
-								optional,
-								idBlock: {
-									tagClass: 3,
-									tagNumber: item.context
-								}
-							}));
-						} else {
-							this.cache(item.type);
-							const isRepeated = !!item.repeated;
-							let value = !isRepeated ? this.get(item.type, true).schema : asn1Item;
-							value = "valueBlock" in value ? value.valueBlock.value : value.value;
-							asn1Value.push(new asn1js.Constructed({
-								name: !isRepeated ? name : "",
-								optional,
-								idBlock: {
-									tagClass: 3,
-									tagNumber: item.context
-								},
-								value
-							}));
-						}
-					} else asn1Value.push(new asn1js.Constructed({
-						optional,
-						idBlock: {
-							tagClass: 3,
-							tagNumber: item.context
-						},
-						value: [asn1Item]
-					}));
-				} else {
-					asn1Item.optional = optional;
-					asn1Value.push(asn1Item);
-				}
-			}
-			switch (schema.type) {
-				case enums_1.AsnTypeTypes.Sequence: return new asn1js.Sequence({
-					value: asn1Value,
-					name: ""
-				});
-				case enums_1.AsnTypeTypes.Set: return new asn1js.Set({
-					value: asn1Value,
-					name: ""
-				});
-				case enums_1.AsnTypeTypes.Choice: return new asn1js.Choice({
-					value: asn1Value,
-					name: ""
-				});
-				default: throw new Error("Unsupported ASN1 type in use");
-			}
-		}
-		set(target, schema) {
-			this.items.set(target, schema);
-			return this;
-		}
-		findParentSchema(target) {
-			const parent = Object.getPrototypeOf(target);
-			if (parent) return this.items.get(parent) || this.findParentSchema(parent);
-			return null;
-		}
-	};
-	exports.AsnSchemaStorage = AsnSchemaStorage;
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/storage.js
-var require_storage = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.schemaStorage = void 0;
-	exports.schemaStorage = new (require_schema()).AsnSchemaStorage();
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/decorators.js
-var require_decorators = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnProp = exports.AsnSequenceType = exports.AsnSetType = exports.AsnChoiceType = exports.AsnType = void 0;
-	const converters = (init_tslib_es6(), __toCommonJS(tslib_es6_exports)).__importStar(require_converters());
-	const enums_1 = require_enums();
-	const storage_1 = require_storage();
-	const AsnType = (options) => (target) => {
-		let schema;
-		if (!storage_1.schemaStorage.has(target)) {
-			schema = storage_1.schemaStorage.createDefault(target);
-			storage_1.schemaStorage.set(target, schema);
-		} else schema = storage_1.schemaStorage.get(target);
-		Object.assign(schema, options);
-	};
-	exports.AsnType = AsnType;
-	const AsnChoiceType = () => (0, exports.AsnType)({ type: enums_1.AsnTypeTypes.Choice });
-	exports.AsnChoiceType = AsnChoiceType;
-	const AsnSetType = (options) => (0, exports.AsnType)({
-		type: enums_1.AsnTypeTypes.Set,
-		...options
-	});
-	exports.AsnSetType = AsnSetType;
-	const AsnSequenceType = (options) => (0, exports.AsnType)({
-		type: enums_1.AsnTypeTypes.Sequence,
-		...options
-	});
-	exports.AsnSequenceType = AsnSequenceType;
-	const AsnProp = (options) => (target, propertyKey) => {
-		let schema;
-		if (!storage_1.schemaStorage.has(target.constructor)) {
-			schema = storage_1.schemaStorage.createDefault(target.constructor);
-			storage_1.schemaStorage.set(target.constructor, schema);
-		} else schema = storage_1.schemaStorage.get(target.constructor);
-		const copyOptions = Object.assign({}, options);
-		if (typeof copyOptions.type === "number" && !copyOptions.converter) {
-			const defaultConverter = converters.defaultConverter(options.type);
-			if (!defaultConverter) throw new Error(`Cannot get default converter for property '${propertyKey}' of ${target.constructor.name}`);
-			copyOptions.converter = defaultConverter;
-		}
-		copyOptions.raw = options.raw;
-		schema.items[propertyKey] = copyOptions;
-	};
-	exports.AsnProp = AsnProp;
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js
-var require_schema_validation = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnSchemaValidationError = void 0;
-	var AsnSchemaValidationError = class extends Error {
-		schemas = [];
-	};
-	exports.AsnSchemaValidationError = AsnSchemaValidationError;
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js
-var require_errors = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	(init_tslib_es6(), __toCommonJS(tslib_es6_exports)).__exportStar(require_schema_validation(), exports);
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/parser.js
-var require_parser = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnParser = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1js = tslib_1.__importStar(require_build());
-	const utils_1 = require_cjs$2();
-	const enums_1 = require_enums();
-	const converters = tslib_1.__importStar(require_converters());
-	const errors_1 = require_errors();
-	const helper_1 = require_helper();
-	const storage_1 = require_storage();
-	var AsnParser = class {
-		static parse(data, target, options) {
-			const asn1Parsed = asn1js.fromBER((0, utils_1.toArrayBuffer)(data), options?.berOptions);
-			if (asn1Parsed.result.error) throw new Error(asn1Parsed.result.error);
-			return this.fromASN(asn1Parsed.result, target, options);
-		}
-		static fromASN(asn1Schema, target, options) {
-			try {
-				if ((0, helper_1.isConvertible)(target)) return new target().fromASN(asn1Schema);
-				const schema = storage_1.schemaStorage.get(target);
-				storage_1.schemaStorage.cache(target);
-				let targetSchema = schema.schema;
-				const choiceResult = this.handleChoiceTypes(asn1Schema, schema, target, targetSchema, options);
-				if (choiceResult?.result) return choiceResult.result;
-				if (choiceResult?.targetSchema) targetSchema = choiceResult.targetSchema;
-				const sequenceResult = this.handleSequenceTypes(asn1Schema, schema, target, targetSchema);
-				const res = new target();
-				if ((0, helper_1.isTypeOfArray)(target)) return this.handleArrayTypes(asn1Schema, schema, target, options);
-				this.processSchemaItems(schema, sequenceResult, res, options);
-				return res;
-			} catch (error) {
-				if (error instanceof errors_1.AsnSchemaValidationError) error.schemas.push(target.name);
-				throw error;
-			}
-		}
-		static handleChoiceTypes(asn1Schema, schema, target, targetSchema, options) {
-			if (asn1Schema.constructor === asn1js.Constructed && schema.type === enums_1.AsnTypeTypes.Choice && asn1Schema.idBlock.tagClass === 3) for (const key in schema.items) {
-				const schemaItem = schema.items[key];
-				if (schemaItem.context === asn1Schema.idBlock.tagNumber && schemaItem.implicit) {
-					if (typeof schemaItem.type === "function" && storage_1.schemaStorage.has(schemaItem.type)) {
-						const fieldSchema = storage_1.schemaStorage.get(schemaItem.type);
-						if (fieldSchema && fieldSchema.type === enums_1.AsnTypeTypes.Sequence) {
-							const newSeq = new asn1js.Sequence();
-							if ("value" in asn1Schema.valueBlock && Array.isArray(asn1Schema.valueBlock.value) && "value" in newSeq.valueBlock) {
-								newSeq.valueBlock.value = asn1Schema.valueBlock.value;
-								const fieldValue = this.fromASN(newSeq, schemaItem.type, options);
-								const res = new target();
-								res[key] = fieldValue;
-								return { result: res };
-							}
-						}
-					}
-				}
-			}
-			else if (asn1Schema.constructor === asn1js.Constructed && schema.type !== enums_1.AsnTypeTypes.Choice) {
-				const newTargetSchema = new asn1js.Constructed({
-					idBlock: {
-						tagClass: 3,
-						tagNumber: asn1Schema.idBlock.tagNumber
-					},
-					value: schema.schema.valueBlock.value
-				});
-				for (const key in schema.items) delete asn1Schema[key];
-				return { targetSchema: newTargetSchema };
-			}
-			return null;
-		}
-		static handleSequenceTypes(asn1Schema, schema, target, targetSchema) {
-			if (schema.type === enums_1.AsnTypeTypes.Sequence) {
-				const asn1ComparedSchema = asn1js.compareSchema({}, asn1Schema, targetSchema);
-				if (!asn1ComparedSchema.verified) throw new errors_1.AsnSchemaValidationError(`Data does not match to ${target.name} ASN1 schema.${asn1ComparedSchema.result.error ? ` ${asn1ComparedSchema.result.error}` : ""}`);
-				return asn1ComparedSchema;
-			} else {
-				const asn1ComparedSchema = asn1js.compareSchema({}, asn1Schema, targetSchema);
-				if (!asn1ComparedSchema.verified) throw new errors_1.AsnSchemaValidationError(`Data does not match to ${target.name} ASN1 schema.${asn1ComparedSchema.result.error ? ` ${asn1ComparedSchema.result.error}` : ""}`);
-				return asn1ComparedSchema;
-			}
-		}
-		static processRepeatedField(asn1Elements, asn1Index, schemaItem) {
-			let elementsToProcess = asn1Elements.slice(asn1Index);
-			if (elementsToProcess.length === 1 && elementsToProcess[0].constructor.name === "Sequence") {
-				const seq = elementsToProcess[0];
-				if (seq.valueBlock && seq.valueBlock.value && Array.isArray(seq.valueBlock.value)) elementsToProcess = seq.valueBlock.value;
-			}
-			if (typeof schemaItem.type === "number") {
-				const converter = converters.defaultConverter(schemaItem.type);
-				if (!converter) throw new Error(`No converter for ASN.1 type ${schemaItem.type}`);
-				return elementsToProcess.filter((el) => el && el.valueBlock).map((el) => {
-					try {
-						return converter.fromASN(el);
-					} catch {
-						return;
-					}
-				}).filter((v) => v !== void 0);
-			} else return elementsToProcess.filter((el) => el && el.valueBlock).map((el) => {
-				try {
-					return this.fromASN(el, schemaItem.type);
-				} catch {
-					return;
-				}
-			}).filter((v) => v !== void 0);
-		}
-		static processPrimitiveField(asn1Element, schemaItem) {
-			const converter = converters.defaultConverter(schemaItem.type);
-			if (!converter) throw new Error(`No converter for ASN.1 type ${schemaItem.type}`);
-			return converter.fromASN(asn1Element);
-		}
-		static isOptionalChoiceField(schemaItem) {
-			return schemaItem.optional && typeof schemaItem.type === "function" && storage_1.schemaStorage.has(schemaItem.type) && storage_1.schemaStorage.get(schemaItem.type).type === enums_1.AsnTypeTypes.Choice;
-		}
-		static processOptionalChoiceField(asn1Element, schemaItem) {
-			try {
-				return {
-					processed: true,
-					value: this.fromASN(asn1Element, schemaItem.type)
-				};
-			} catch (err) {
-				if (err instanceof errors_1.AsnSchemaValidationError && /Wrong values for Choice type/.test(err.message)) return { processed: false };
-				throw err;
-			}
-		}
-		static handleArrayTypes(asn1Schema, schema, target, options) {
-			if (!("value" in asn1Schema.valueBlock && Array.isArray(asn1Schema.valueBlock.value))) throw new Error("Cannot get items from the ASN.1 parsed value. ASN.1 object is not constructed.");
-			const itemType = schema.itemType;
-			if (typeof itemType === "number") {
-				const converter = converters.defaultConverter(itemType);
-				if (!converter) throw new Error(`Cannot get default converter for array item of ${target.name} ASN1 schema`);
-				return target.from(asn1Schema.valueBlock.value, (element) => converter.fromASN(element));
-			} else return target.from(asn1Schema.valueBlock.value, (element) => this.fromASN(element, itemType, options));
-		}
-		static processSchemaItems(schema, asn1ComparedSchema, res, options) {
-			for (const key in schema.items) {
-				const asn1SchemaValue = asn1ComparedSchema.result[key];
-				if (!asn1SchemaValue) continue;
-				const schemaItem = schema.items[key];
-				const schemaItemType = schemaItem.type;
-				let parsedValue;
-				if (typeof schemaItemType === "number" || (0, helper_1.isConvertible)(schemaItemType)) parsedValue = this.processPrimitiveSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options);
-				else parsedValue = this.processComplexSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options);
-				if (parsedValue && typeof parsedValue === "object" && "value" in parsedValue && "raw" in parsedValue) {
-					res[key] = parsedValue.value;
-					res[`${key}Raw`] = parsedValue.raw;
-				} else res[key] = parsedValue;
-			}
-		}
-		static processPrimitiveSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options) {
-			const converter = schemaItem.converter ?? ((0, helper_1.isConvertible)(schemaItemType) ? new schemaItemType() : null);
-			if (!converter) throw new Error("Converter is empty");
-			if (schemaItem.repeated) return this.processRepeatedPrimitiveItem(asn1SchemaValue, schemaItem, converter, options);
-			else return this.processSinglePrimitiveItem(asn1SchemaValue, schemaItem, schemaItemType, converter, options);
-		}
-		static processRepeatedPrimitiveItem(asn1SchemaValue, schemaItem, converter, options) {
-			if (schemaItem.implicit) {
-				const newItem = new (schemaItem.repeated === "sequence" ? asn1js.Sequence : asn1js.Set)();
-				newItem.valueBlock = asn1SchemaValue.valueBlock;
-				const newItemAsn = asn1js.fromBER(newItem.toBER(false), options?.berOptions);
-				if (newItemAsn.offset === -1) throw new Error(`Cannot parse the child item. ${newItemAsn.result.error}`);
-				if (!("value" in newItemAsn.result.valueBlock && Array.isArray(newItemAsn.result.valueBlock.value))) throw new Error("Cannot get items from the ASN.1 parsed value. ASN.1 object is not constructed.");
-				const value = newItemAsn.result.valueBlock.value;
-				return Array.from(value, (element) => converter.fromASN(element));
-			} else return Array.from(asn1SchemaValue, (element) => converter.fromASN(element));
-		}
-		static processSinglePrimitiveItem(asn1SchemaValue, schemaItem, schemaItemType, converter, options) {
-			let value = asn1SchemaValue;
-			if (schemaItem.implicit) {
-				let newItem;
-				if ((0, helper_1.isConvertible)(schemaItemType)) newItem = new schemaItemType().toSchema("");
-				else {
-					const Asn1TypeName = enums_1.AsnPropTypes[schemaItemType];
-					const Asn1Type = asn1js[Asn1TypeName];
-					if (!Asn1Type) throw new Error(`Cannot get '${Asn1TypeName}' class from asn1js module`);
-					newItem = new Asn1Type();
-				}
-				newItem.valueBlock = value.valueBlock;
-				value = asn1js.fromBER(newItem.toBER(false), options?.berOptions).result;
-			}
-			return converter.fromASN(value);
-		}
-		static processComplexSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options) {
-			if (schemaItem.repeated) {
-				if (!Array.isArray(asn1SchemaValue)) throw new Error("Cannot get list of items from the ASN.1 parsed value. ASN.1 value should be iterable.");
-				return Array.from(asn1SchemaValue, (element) => this.fromASN(element, schemaItemType, options));
-			} else {
-				const valueToProcess = this.handleImplicitTagging(asn1SchemaValue, schemaItem, schemaItemType);
-				if (this.isOptionalChoiceField(schemaItem)) try {
-					return this.fromASN(valueToProcess, schemaItemType, options);
-				} catch (err) {
-					if (err instanceof errors_1.AsnSchemaValidationError && /Wrong values for Choice type/.test(err.message)) return;
-					throw err;
-				}
-				else {
-					const parsedValue = this.fromASN(valueToProcess, schemaItemType, options);
-					if (schemaItem.raw) return {
-						value: parsedValue,
-						raw: asn1SchemaValue.valueBeforeDecodeView
-					};
-					return parsedValue;
-				}
-			}
-		}
-		static handleImplicitTagging(asn1SchemaValue, schemaItem, schemaItemType) {
-			if (schemaItem.implicit && typeof schemaItem.context === "number") {
-				const schema = storage_1.schemaStorage.get(schemaItemType);
-				if (schema.type === enums_1.AsnTypeTypes.Sequence) {
-					const newSeq = new asn1js.Sequence();
-					if ("value" in asn1SchemaValue.valueBlock && Array.isArray(asn1SchemaValue.valueBlock.value) && "value" in newSeq.valueBlock) {
-						newSeq.valueBlock.value = asn1SchemaValue.valueBlock.value;
-						return newSeq;
-					}
-				} else if (schema.type === enums_1.AsnTypeTypes.Set) {
-					const newSet = new asn1js.Set();
-					if ("value" in asn1SchemaValue.valueBlock && Array.isArray(asn1SchemaValue.valueBlock.value) && "value" in newSet.valueBlock) {
-						newSet.valueBlock.value = asn1SchemaValue.valueBlock.value;
-						return newSet;
-					}
-				}
-			}
-			return asn1SchemaValue;
-		}
-	};
-	exports.AsnParser = AsnParser;
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/serializer.js
-var require_serializer = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnSerializer = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1js = tslib_1.__importStar(require_build());
-	const utils_1 = require_cjs$2();
-	const converters = tslib_1.__importStar(require_converters());
-	const enums_1 = require_enums();
-	const helper_1 = require_helper();
-	const storage_1 = require_storage();
-	exports.AsnSerializer = class AsnSerializer {
-		static serialize(obj) {
-			if (obj instanceof asn1js.BaseBlock) return obj.toBER(false);
-			return this.toASN(obj).toBER(false);
-		}
-		static toASN(obj) {
-			if (obj && typeof obj === "object" && (0, helper_1.isConvertible)(obj)) return obj.toASN();
-			if (!(obj && typeof obj === "object")) throw new TypeError("Parameter 1 should be type of Object.");
-			const target = obj.constructor;
-			const schema = storage_1.schemaStorage.get(target);
-			storage_1.schemaStorage.cache(target);
-			let asn1Value = [];
-			if (schema.itemType) {
-				if (!Array.isArray(obj)) throw new TypeError("Parameter 1 should be type of Array.");
-				if (typeof schema.itemType === "number") {
-					const converter = converters.defaultConverter(schema.itemType);
-					if (!converter) throw new Error(`Cannot get default converter for array item of ${target.name} ASN1 schema`);
-					asn1Value = obj.map((o) => converter.toASN(o));
-				} else asn1Value = obj.map((o) => this.toAsnItem({ type: schema.itemType }, "[]", target, o));
-			} else for (const key in schema.items) {
-				const schemaItem = schema.items[key];
-				const objProp = obj[key];
-				if (objProp === void 0 || schemaItem.defaultValue === objProp || typeof schemaItem.defaultValue === "object" && typeof objProp === "object" && (0, helper_1.isArrayEqual)(this.serialize(schemaItem.defaultValue), this.serialize(objProp))) continue;
-				const asn1Item = AsnSerializer.toAsnItem(schemaItem, key, target, objProp);
-				if (typeof schemaItem.context === "number") {
-					if (schemaItem.implicit) {
-						if (!schemaItem.repeated && (typeof schemaItem.type === "number" || (0, helper_1.isConvertible)(schemaItem.type))) {
-							const value = {};
-							value.valueHex = asn1Item instanceof asn1js.Null ? (0, utils_1.toArrayBuffer)(asn1Item.valueBeforeDecodeView) : asn1Item.valueBlock.toBER();
-							asn1Value.push(new asn1js.Primitive({
-								optional: schemaItem.optional,
-								idBlock: {
-									tagClass: 3,
-									tagNumber: schemaItem.context
-								},
-								...value
-							}));
-						} else asn1Value.push(new asn1js.Constructed({
-							optional: schemaItem.optional,
-							idBlock: {
-								tagClass: 3,
-								tagNumber: schemaItem.context
-							},
-							value: asn1Item.valueBlock.value
-						}));
-					} else asn1Value.push(new asn1js.Constructed({
-						optional: schemaItem.optional,
-						idBlock: {
-							tagClass: 3,
-							tagNumber: schemaItem.context
-						},
-						value: [asn1Item]
-					}));
-				} else if (schemaItem.repeated) asn1Value = asn1Value.concat(asn1Item);
-				else asn1Value.push(asn1Item);
-			}
-			let asnSchema;
-			switch (schema.type) {
-				case enums_1.AsnTypeTypes.Sequence:
-					asnSchema = new asn1js.Sequence({ value: asn1Value });
-					break;
-				case enums_1.AsnTypeTypes.Set:
-					asnSchema = new asn1js.Set({ value: asn1Value });
-					break;
-				case enums_1.AsnTypeTypes.Choice:
-					if (!asn1Value[0]) throw new Error(`Schema '${target.name}' has wrong data. Choice cannot be empty.`);
-					asnSchema = asn1Value[0];
-			}
-			return asnSchema;
-		}
-		static toAsnItem(schemaItem, key, target, objProp) {
-			let asn1Item;
-			if (typeof schemaItem.type === "number") {
-				const converter = schemaItem.converter;
-				if (!converter) throw new Error(`Property '${key}' doesn't have converter for type ${enums_1.AsnPropTypes[schemaItem.type]} in schema '${target.name}'`);
-				if (schemaItem.repeated) {
-					if (!Array.isArray(objProp)) throw new TypeError("Parameter 'objProp' should be type of Array.");
-					const items = Array.from(objProp, (element) => converter.toASN(element));
-					asn1Item = new (schemaItem.repeated === "sequence" ? asn1js.Sequence : asn1js.Set)({ value: items });
-				} else asn1Item = converter.toASN(objProp);
-			} else if (schemaItem.repeated) {
-				if (!Array.isArray(objProp)) throw new TypeError("Parameter 'objProp' should be type of Array.");
-				const items = Array.from(objProp, (element) => this.toASN(element));
-				asn1Item = new (schemaItem.repeated === "sequence" ? asn1js.Sequence : asn1js.Set)({ value: items });
-			} else asn1Item = this.toASN(objProp);
-			return asn1Item;
-		}
-	};
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/objects.js
-var require_objects = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnArray = void 0;
-	var AsnArray = class extends Array {
-		constructor(items = []) {
-			if (typeof items === "number") super(items);
-			else {
-				super();
-				for (const item of items) this.push(item);
-			}
-		}
-	};
-	exports.AsnArray = AsnArray;
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/convert.js
-var require_convert = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnConvert = void 0;
-	const asn1js = (init_tslib_es6(), __toCommonJS(tslib_es6_exports)).__importStar(require_build());
-	const utils_1 = require_cjs$2();
-	const parser_1 = require_parser();
-	const serializer_1 = require_serializer();
-	exports.AsnConvert = class AsnConvert {
-		static serialize(obj) {
-			return serializer_1.AsnSerializer.serialize(obj);
-		}
-		static parse(data, target, options) {
-			return parser_1.AsnParser.parse(data, target, options);
-		}
-		static toString(data, options) {
-			const buf = (0, utils_1.isBufferSource)(data) ? (0, utils_1.toArrayBuffer)(data) : AsnConvert.serialize(data);
-			const asn = asn1js.fromBER(buf, options?.berOptions);
-			if (asn.offset === -1) throw new Error(`Cannot decode ASN.1 data. ${asn.result.error}`);
-			return asn.result.toString();
-		}
-	};
-}));
-// node_modules/@peculiar/asn1-schema/build/cjs/index.js
-var require_cjs$1 = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AsnSerializer = exports.AsnParser = exports.AsnPropTypes = exports.AsnTypeTypes = exports.AsnSetType = exports.AsnSequenceType = exports.AsnChoiceType = exports.AsnType = exports.AsnProp = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	tslib_1.__exportStar(require_converters(), exports);
-	tslib_1.__exportStar(require_types$1(), exports);
-	var decorators_1 = require_decorators();
-	Object.defineProperty(exports, "AsnProp", {
-		enumerable: true,
-		get: function() {
-			return decorators_1.AsnProp;
-		}
-	});
-	Object.defineProperty(exports, "AsnType", {
-		enumerable: true,
-		get: function() {
-			return decorators_1.AsnType;
-		}
-	});
-	Object.defineProperty(exports, "AsnChoiceType", {
-		enumerable: true,
-		get: function() {
-			return decorators_1.AsnChoiceType;
-		}
-	});
-	Object.defineProperty(exports, "AsnSequenceType", {
-		enumerable: true,
-		get: function() {
-			return decorators_1.AsnSequenceType;
-		}
-	});
-	Object.defineProperty(exports, "AsnSetType", {
-		enumerable: true,
-		get: function() {
-			return decorators_1.AsnSetType;
-		}
-	});
-	var enums_1 = require_enums();
-	Object.defineProperty(exports, "AsnTypeTypes", {
-		enumerable: true,
-		get: function() {
-			return enums_1.AsnTypeTypes;
-		}
-	});
-	Object.defineProperty(exports, "AsnPropTypes", {
-		enumerable: true,
-		get: function() {
-			return enums_1.AsnPropTypes;
-		}
-	});
-	var parser_1 = require_parser();
-	Object.defineProperty(exports, "AsnParser", {
-		enumerable: true,
-		get: function() {
-			return parser_1.AsnParser;
-		}
-	});
-	var serializer_1 = require_serializer();
-	Object.defineProperty(exports, "AsnSerializer", {
-		enumerable: true,
-		get: function() {
-			return serializer_1.AsnSerializer;
-		}
-	});
-	tslib_1.__exportStar(require_errors(), exports);
-	tslib_1.__exportStar(require_objects(), exports);
-	tslib_1.__exportStar(require_convert(), exports);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js
-var require_ip_converter = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.IpConverter = void 0;
-	const encoding_1 = require_encoding();
-	var IpConverter = class {
-		static isIPv4(ip) {
-			return /^(\d{1,3}\.){3}\d{1,3}$/.test(ip);
-		}
-		static parseIPv4(ip) {
-			const parts = ip.split(".");
-			if (parts.length !== 4) throw new Error("Invalid IPv4 address");
-			return parts.map((part) => {
-				const num = parseInt(part, 10);
-				if (isNaN(num) || num < 0 || num > 255) throw new Error("Invalid IPv4 address part");
-				return num;
-			});
-		}
-		static parseIPv6(ip) {
-			const parts = this.expandIPv6(ip).split(":");
-			if (parts.length !== 8) throw new Error("Invalid IPv6 address");
-			return parts.reduce((bytes, part) => {
-				const num = parseInt(part, 16);
-				if (isNaN(num) || num < 0 || num > 65535) throw new Error("Invalid IPv6 address part");
-				bytes.push(num >> 8 & 255);
-				bytes.push(num & 255);
-				return bytes;
-			}, []);
-		}
-		static expandIPv6(ip) {
-			if (!ip.includes("::")) return ip;
-			const parts = ip.split("::");
-			if (parts.length > 2) throw new Error("Invalid IPv6 address");
-			const left = parts[0] ? parts[0].split(":") : [];
-			const right = parts[1] ? parts[1].split(":") : [];
-			const missing = 8 - (left.length + right.length);
-			if (missing < 0) throw new Error("Invalid IPv6 address");
-			return [
-				...left,
-				...Array(missing).fill("0"),
-				...right
-			].join(":");
-		}
-		static formatIPv6(bytes) {
-			const parts = [];
-			for (let i = 0; i < 16; i += 2) parts.push((bytes[i] << 8 | bytes[i + 1]).toString(16));
-			return this.compressIPv6(parts.join(":"));
-		}
-		static compressIPv6(ip) {
-			const parts = ip.split(":");
-			let longestZeroStart = -1;
-			let longestZeroLength = 0;
-			let currentZeroStart = -1;
-			let currentZeroLength = 0;
-			for (let i = 0; i < parts.length; i++) if (parts[i] === "0") {
-				if (currentZeroStart === -1) currentZeroStart = i;
-				currentZeroLength++;
-			} else {
-				if (currentZeroLength > longestZeroLength) {
-					longestZeroStart = currentZeroStart;
-					longestZeroLength = currentZeroLength;
-				}
-				currentZeroStart = -1;
-				currentZeroLength = 0;
-			}
-			if (currentZeroLength > longestZeroLength) {
-				longestZeroStart = currentZeroStart;
-				longestZeroLength = currentZeroLength;
-			}
-			if (longestZeroLength > 1) return `${parts.slice(0, longestZeroStart).join(":")}::${parts.slice(longestZeroStart + longestZeroLength).join(":")}`;
-			return ip;
-		}
-		static parseCIDR(text) {
-			const [addr, prefixStr] = text.split("/");
-			const prefix = parseInt(prefixStr, 10);
-			if (this.isIPv4(addr)) {
-				if (prefix < 0 || prefix > 32) throw new Error("Invalid IPv4 prefix length");
-				return [this.parseIPv4(addr), prefix];
-			} else {
-				if (prefix < 0 || prefix > 128) throw new Error("Invalid IPv6 prefix length");
-				return [this.parseIPv6(addr), prefix];
-			}
-		}
-		static decodeIP(value) {
-			if (value.length === 64 && parseInt(value, 16) === 0) return "::/0";
-			if (value.length !== 16) return value;
-			const mask = parseInt(value.slice(8), 16).toString(2).split("").reduce((a, k) => a + +k, 0);
-			let ip = value.slice(0, 8).replace(/(.{2})/g, (match) => `${parseInt(match, 16)}.`);
-			ip = ip.slice(0, -1);
-			return `${ip}/${mask}`;
-		}
-		static toString(buf) {
-			const uint8 = new Uint8Array(buf);
-			if (uint8.length === 4) return Array.from(uint8).join(".");
-			if (uint8.length === 16) return this.formatIPv6(uint8);
-			if (uint8.length === 8 || uint8.length === 32) {
-				const half = uint8.length / 2;
-				const addrBytes = uint8.slice(0, half);
-				const maskBytes = uint8.slice(half);
-				if (uint8.every((byte) => byte === 0)) return uint8.length === 8 ? "0.0.0.0/0" : "::/0";
-				const prefixLen = maskBytes.reduce((a, b) => a + (b.toString(2).match(/1/g) || []).length, 0);
-				if (uint8.length === 8) return `${Array.from(addrBytes).join(".")}/${prefixLen}`;
-				else return `${this.formatIPv6(addrBytes)}/${prefixLen}`;
-			}
-			return this.decodeIP(encoding_1.hex.encode(buf));
-		}
-		static fromString(text) {
-			if (text.includes("/")) {
-				const [addr, prefix] = this.parseCIDR(text);
-				const maskBytes = new Uint8Array(addr.length);
-				let bitsLeft = prefix;
-				for (let i = 0; i < maskBytes.length; i++) if (bitsLeft >= 8) {
-					maskBytes[i] = 255;
-					bitsLeft -= 8;
-				} else if (bitsLeft > 0) {
-					maskBytes[i] = 255 << 8 - bitsLeft;
-					bitsLeft = 0;
-				}
-				const out = new Uint8Array(addr.length * 2);
-				out.set(addr, 0);
-				out.set(maskBytes, addr.length);
-				return out.buffer;
-			}
-			const bytes = this.isIPv4(text) ? this.parseIPv4(text) : this.parseIPv6(text);
-			return new Uint8Array(bytes).buffer;
-		}
-	};
-	exports.IpConverter = IpConverter;
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/name.js
-var require_name = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var RelativeDistinguishedName_1;
-	var RDNSequence_1;
-	var Name_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Name = exports.RDNSequence = exports.RelativeDistinguishedName = exports.AttributeTypeAndValue = exports.AttributeValue = exports.DirectoryString = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const encoding_1 = require_encoding();
-	let DirectoryString = class DirectoryString {
-		teletexString;
-		printableString;
-		universalString;
-		utf8String;
-		bmpString;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-		toString() {
-			return this.bmpString || this.printableString || this.teletexString || this.universalString || this.utf8String || "";
-		}
-	};
-	exports.DirectoryString = DirectoryString;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.TeletexString })], DirectoryString.prototype, "teletexString", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.PrintableString })], DirectoryString.prototype, "printableString", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.UniversalString })], DirectoryString.prototype, "universalString", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Utf8String })], DirectoryString.prototype, "utf8String", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BmpString })], DirectoryString.prototype, "bmpString", void 0);
-	exports.DirectoryString = DirectoryString = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], DirectoryString);
-	let AttributeValue = class AttributeValue extends DirectoryString {
-		ia5String;
-		anyValue;
-		constructor(params = {}) {
-			super(params);
-			Object.assign(this, params);
-		}
-		toString() {
-			return this.ia5String || (this.anyValue ? encoding_1.hex.encode(this.anyValue) : super.toString());
-		}
-	};
-	exports.AttributeValue = AttributeValue;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })], AttributeValue.prototype, "ia5String", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })], AttributeValue.prototype, "anyValue", void 0);
-	exports.AttributeValue = AttributeValue = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], AttributeValue);
-	var AttributeTypeAndValue = class {
-		type = "";
-		value = new AttributeValue();
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.AttributeTypeAndValue = AttributeTypeAndValue;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], AttributeTypeAndValue.prototype, "type", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: AttributeValue })], AttributeTypeAndValue.prototype, "value", void 0);
-	let RelativeDistinguishedName = RelativeDistinguishedName_1 = class RelativeDistinguishedName extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, RelativeDistinguishedName_1.prototype);
-		}
-	};
-	exports.RelativeDistinguishedName = RelativeDistinguishedName;
-	exports.RelativeDistinguishedName = RelativeDistinguishedName = RelativeDistinguishedName_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Set,
-		itemType: AttributeTypeAndValue
-	})], RelativeDistinguishedName);
-	let RDNSequence = RDNSequence_1 = class RDNSequence extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, RDNSequence_1.prototype);
-		}
-	};
-	exports.RDNSequence = RDNSequence;
-	exports.RDNSequence = RDNSequence = RDNSequence_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: RelativeDistinguishedName
-	})], RDNSequence);
-	let Name = Name_1 = class Name extends RDNSequence {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, Name_1.prototype);
-		}
-	};
-	exports.Name = Name;
-	exports.Name = Name = Name_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })], Name);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/general_name.js
-var require_general_name = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.GeneralName = exports.EDIPartyName = exports.OtherName = exports.AsnIpConverter = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const ip_converter_1 = require_ip_converter();
-	const name_1 = require_name();
-	exports.AsnIpConverter = {
-		fromASN: (value) => ip_converter_1.IpConverter.toString(asn1_schema_1.AsnOctetStringConverter.fromASN(value)),
-		toASN: (value) => asn1_schema_1.AsnOctetStringConverter.toASN(ip_converter_1.IpConverter.fromString(value))
-	};
-	var OtherName = class {
-		typeId = "";
-		value = /* @__PURE__ */ new ArrayBuffer(0);
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.OtherName = OtherName;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], OtherName.prototype, "typeId", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Any,
-		context: 0
-	})], OtherName.prototype, "value", void 0);
-	var EDIPartyName = class {
-		nameAssigner;
-		partyName = new name_1.DirectoryString();
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.EDIPartyName = EDIPartyName;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: name_1.DirectoryString,
-		optional: true,
-		context: 0,
-		implicit: true
-	})], EDIPartyName.prototype, "nameAssigner", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: name_1.DirectoryString,
-		context: 1,
-		implicit: true
-	})], EDIPartyName.prototype, "partyName", void 0);
-	let GeneralName = class GeneralName {
-		otherName;
-		rfc822Name;
-		dNSName;
-		x400Address;
-		directoryName;
-		ediPartyName;
-		uniformResourceIdentifier;
-		iPAddress;
-		registeredID;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.GeneralName = GeneralName;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: OtherName,
-		context: 0,
-		implicit: true
-	})], GeneralName.prototype, "otherName", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.IA5String,
-		context: 1,
-		implicit: true
-	})], GeneralName.prototype, "rfc822Name", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.IA5String,
-		context: 2,
-		implicit: true
-	})], GeneralName.prototype, "dNSName", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Any,
-		context: 3,
-		implicit: true
-	})], GeneralName.prototype, "x400Address", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: name_1.Name,
-		context: 4,
-		implicit: false
-	})], GeneralName.prototype, "directoryName", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: EDIPartyName,
-		context: 5
-	})], GeneralName.prototype, "ediPartyName", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.IA5String,
-		context: 6,
-		implicit: true
-	})], GeneralName.prototype, "uniformResourceIdentifier", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.OctetString,
-		context: 7,
-		implicit: true,
-		converter: exports.AsnIpConverter
-	})], GeneralName.prototype, "iPAddress", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.ObjectIdentifier,
-		context: 8,
-		implicit: true
-	})], GeneralName.prototype, "registeredID", void 0);
-	exports.GeneralName = GeneralName = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], GeneralName);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js
-var require_object_identifiers = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.id_alg_unsigned = exports.id_ce = exports.id_ad_caRepository = exports.id_ad_timeStamping = exports.id_ad_caIssuers = exports.id_ad_ocsp = exports.id_qt_unotice = exports.id_qt_csp = exports.id_ad = exports.id_kp = exports.id_qt = exports.id_pe = exports.id_pkix = void 0;
-	exports.id_pkix = "1.3.6.1.5.5.7";
-	exports.id_pe = `${exports.id_pkix}.1`;
-	exports.id_qt = `${exports.id_pkix}.2`;
-	exports.id_kp = `${exports.id_pkix}.3`;
-	exports.id_ad = `${exports.id_pkix}.48`;
-	exports.id_qt_csp = `${exports.id_qt}.1`;
-	exports.id_qt_unotice = `${exports.id_qt}.2`;
-	exports.id_ad_ocsp = `${exports.id_ad}.1`;
-	exports.id_ad_caIssuers = `${exports.id_ad}.2`;
-	exports.id_ad_timeStamping = `${exports.id_ad}.3`;
-	exports.id_ad_caRepository = `${exports.id_ad}.5`;
-	exports.id_ce = "2.5.29";
-	exports.id_alg_unsigned = "1.3.6.1.5.5.7.6.36";
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js
-var require_authority_information_access = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var AuthorityInfoAccessSyntax_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AuthorityInfoAccessSyntax = exports.AccessDescription = exports.id_pe_authorityInfoAccess = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const general_name_1 = require_general_name();
-	exports.id_pe_authorityInfoAccess = `${require_object_identifiers().id_pe}.1`;
-	var AccessDescription = class {
-		accessMethod = "";
-		accessLocation = new general_name_1.GeneralName();
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.AccessDescription = AccessDescription;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], AccessDescription.prototype, "accessMethod", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: general_name_1.GeneralName })], AccessDescription.prototype, "accessLocation", void 0);
-	let AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax_1 = class AuthorityInfoAccessSyntax extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, AuthorityInfoAccessSyntax_1.prototype);
-		}
-	};
-	exports.AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax;
-	exports.AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: AccessDescription
-	})], AuthorityInfoAccessSyntax);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js
-var require_authority_key_identifier = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AuthorityKeyIdentifier = exports.KeyIdentifier = exports.id_ce_authorityKeyIdentifier = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const general_name_1 = require_general_name();
-	exports.id_ce_authorityKeyIdentifier = `${require_object_identifiers().id_ce}.35`;
-	var KeyIdentifier = class extends asn1_schema_1.OctetString {};
-	exports.KeyIdentifier = KeyIdentifier;
-	var AuthorityKeyIdentifier = class {
-		keyIdentifier;
-		authorityCertIssuer;
-		authorityCertSerialNumber;
-		constructor(params = {}) {
-			if (params) Object.assign(this, params);
-		}
-	};
-	exports.AuthorityKeyIdentifier = AuthorityKeyIdentifier;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: KeyIdentifier,
-		context: 0,
-		optional: true,
-		implicit: true
-	})], AuthorityKeyIdentifier.prototype, "keyIdentifier", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: general_name_1.GeneralName,
-		context: 1,
-		optional: true,
-		implicit: true,
-		repeated: "sequence"
-	})], AuthorityKeyIdentifier.prototype, "authorityCertIssuer", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		context: 2,
-		optional: true,
-		implicit: true,
-		converter: asn1_schema_1.AsnIntegerArrayBufferConverter
-	})], AuthorityKeyIdentifier.prototype, "authorityCertSerialNumber", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js
-var require_basic_constraints = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.BasicConstraints = exports.id_ce_basicConstraints = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_basicConstraints = `${require_object_identifiers().id_ce}.19`;
-	var BasicConstraints = class {
-		cA = false;
-		pathLenConstraint;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.BasicConstraints = BasicConstraints;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Boolean,
-		defaultValue: false
-	})], BasicConstraints.prototype, "cA", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		optional: true
-	})], BasicConstraints.prototype, "pathLenConstraint", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/general_names.js
-var require_general_names = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var GeneralNames_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.GeneralNames = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const general_name_1 = require_general_name();
-	let GeneralNames = GeneralNames_1 = class GeneralNames extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, GeneralNames_1.prototype);
-		}
-	};
-	exports.GeneralNames = GeneralNames;
-	exports.GeneralNames = GeneralNames = GeneralNames_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: general_name_1.GeneralName
-	})], GeneralNames);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js
-var require_certificate_issuer = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var CertificateIssuer_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.CertificateIssuer = exports.id_ce_certificateIssuer = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const general_names_1 = require_general_names();
-	exports.id_ce_certificateIssuer = `${require_object_identifiers().id_ce}.29`;
-	let CertificateIssuer = CertificateIssuer_1 = class CertificateIssuer extends general_names_1.GeneralNames {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, CertificateIssuer_1.prototype);
-		}
-	};
-	exports.CertificateIssuer = CertificateIssuer;
-	exports.CertificateIssuer = CertificateIssuer = CertificateIssuer_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })], CertificateIssuer);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js
-var require_certificate_policies = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var CertificatePolicies_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.CertificatePolicies = exports.PolicyInformation = exports.PolicyQualifierInfo = exports.Qualifier = exports.UserNotice = exports.NoticeReference = exports.DisplayText = exports.id_ce_certificatePolicies_anyPolicy = exports.id_ce_certificatePolicies = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_certificatePolicies = `${require_object_identifiers().id_ce}.32`;
-	exports.id_ce_certificatePolicies_anyPolicy = `${exports.id_ce_certificatePolicies}.0`;
-	let DisplayText = class DisplayText {
-		ia5String;
-		visibleString;
-		bmpString;
-		utf8String;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-		toString() {
-			return this.ia5String || this.visibleString || this.bmpString || this.utf8String || "";
-		}
-	};
-	exports.DisplayText = DisplayText;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })], DisplayText.prototype, "ia5String", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.VisibleString })], DisplayText.prototype, "visibleString", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BmpString })], DisplayText.prototype, "bmpString", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Utf8String })], DisplayText.prototype, "utf8String", void 0);
-	exports.DisplayText = DisplayText = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], DisplayText);
-	var NoticeReference = class {
-		organization = new DisplayText();
-		noticeNumbers = [];
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.NoticeReference = NoticeReference;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: DisplayText })], NoticeReference.prototype, "organization", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		repeated: "sequence"
-	})], NoticeReference.prototype, "noticeNumbers", void 0);
-	var UserNotice = class {
-		noticeRef;
-		explicitText;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.UserNotice = UserNotice;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: NoticeReference,
-		optional: true
-	})], UserNotice.prototype, "noticeRef", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: DisplayText,
-		optional: true
-	})], UserNotice.prototype, "explicitText", void 0);
-	let Qualifier = class Qualifier {
-		cPSuri;
-		userNotice;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.Qualifier = Qualifier;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })], Qualifier.prototype, "cPSuri", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: UserNotice })], Qualifier.prototype, "userNotice", void 0);
-	exports.Qualifier = Qualifier = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], Qualifier);
-	var PolicyQualifierInfo = class {
-		policyQualifierId = "";
-		qualifier = /* @__PURE__ */ new ArrayBuffer(0);
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.PolicyQualifierInfo = PolicyQualifierInfo;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], PolicyQualifierInfo.prototype, "policyQualifierId", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })], PolicyQualifierInfo.prototype, "qualifier", void 0);
-	var PolicyInformation = class {
-		policyIdentifier = "";
-		policyQualifiers;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.PolicyInformation = PolicyInformation;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], PolicyInformation.prototype, "policyIdentifier", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: PolicyQualifierInfo,
-		repeated: "sequence",
-		optional: true
-	})], PolicyInformation.prototype, "policyQualifiers", void 0);
-	let CertificatePolicies = CertificatePolicies_1 = class CertificatePolicies extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, CertificatePolicies_1.prototype);
-		}
-	};
-	exports.CertificatePolicies = CertificatePolicies;
-	exports.CertificatePolicies = CertificatePolicies = CertificatePolicies_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: PolicyInformation
-	})], CertificatePolicies);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js
-var require_crl_number = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.CRLNumber = exports.id_ce_cRLNumber = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_cRLNumber = `${require_object_identifiers().id_ce}.20`;
-	let CRLNumber = class CRLNumber {
-		value;
-		constructor(value = 0) {
-			this.value = value;
-		}
-	};
-	exports.CRLNumber = CRLNumber;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })], CRLNumber.prototype, "value", void 0);
-	exports.CRLNumber = CRLNumber = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], CRLNumber);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js
-var require_crl_delta_indicator = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.BaseCRLNumber = exports.id_ce_deltaCRLIndicator = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const object_identifiers_1 = require_object_identifiers();
-	const crl_number_1 = require_crl_number();
-	exports.id_ce_deltaCRLIndicator = `${object_identifiers_1.id_ce}.27`;
-	let BaseCRLNumber = class BaseCRLNumber extends crl_number_1.CRLNumber {};
-	exports.BaseCRLNumber = BaseCRLNumber;
-	exports.BaseCRLNumber = BaseCRLNumber = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], BaseCRLNumber);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js
-var require_crl_distribution_points = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var CRLDistributionPoints_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.CRLDistributionPoints = exports.DistributionPoint = exports.DistributionPointName = exports.Reason = exports.ReasonFlags = exports.id_ce_cRLDistributionPoints = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const name_1 = require_name();
-	const general_name_1 = require_general_name();
-	exports.id_ce_cRLDistributionPoints = `${require_object_identifiers().id_ce}.31`;
-	var ReasonFlags;
-	(function(ReasonFlags) {
-		ReasonFlags[ReasonFlags["unused"] = 1] = "unused";
-		ReasonFlags[ReasonFlags["keyCompromise"] = 2] = "keyCompromise";
-		ReasonFlags[ReasonFlags["cACompromise"] = 4] = "cACompromise";
-		ReasonFlags[ReasonFlags["affiliationChanged"] = 8] = "affiliationChanged";
-		ReasonFlags[ReasonFlags["superseded"] = 16] = "superseded";
-		ReasonFlags[ReasonFlags["cessationOfOperation"] = 32] = "cessationOfOperation";
-		ReasonFlags[ReasonFlags["certificateHold"] = 64] = "certificateHold";
-		ReasonFlags[ReasonFlags["privilegeWithdrawn"] = 128] = "privilegeWithdrawn";
-		ReasonFlags[ReasonFlags["aACompromise"] = 256] = "aACompromise";
-	})(ReasonFlags || (exports.ReasonFlags = ReasonFlags = {}));
-	var Reason = class extends asn1_schema_1.BitString {
-		toJSON() {
-			const res = [];
-			const flags = this.toNumber();
-			if (flags & ReasonFlags.aACompromise) res.push("aACompromise");
-			if (flags & ReasonFlags.affiliationChanged) res.push("affiliationChanged");
-			if (flags & ReasonFlags.cACompromise) res.push("cACompromise");
-			if (flags & ReasonFlags.certificateHold) res.push("certificateHold");
-			if (flags & ReasonFlags.cessationOfOperation) res.push("cessationOfOperation");
-			if (flags & ReasonFlags.keyCompromise) res.push("keyCompromise");
-			if (flags & ReasonFlags.privilegeWithdrawn) res.push("privilegeWithdrawn");
-			if (flags & ReasonFlags.superseded) res.push("superseded");
-			if (flags & ReasonFlags.unused) res.push("unused");
-			return res;
-		}
-		toString() {
-			return `[${this.toJSON().join(", ")}]`;
-		}
-	};
-	exports.Reason = Reason;
-	let DistributionPointName = class DistributionPointName {
-		fullName;
-		nameRelativeToCRLIssuer;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.DistributionPointName = DistributionPointName;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: general_name_1.GeneralName,
-		context: 0,
-		repeated: "sequence",
-		implicit: true
-	})], DistributionPointName.prototype, "fullName", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: name_1.RelativeDistinguishedName,
-		context: 1,
-		implicit: true
-	})], DistributionPointName.prototype, "nameRelativeToCRLIssuer", void 0);
-	exports.DistributionPointName = DistributionPointName = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], DistributionPointName);
-	var DistributionPoint = class {
-		distributionPoint;
-		reasons;
-		cRLIssuer;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.DistributionPoint = DistributionPoint;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: DistributionPointName,
-		context: 0,
-		optional: true
-	})], DistributionPoint.prototype, "distributionPoint", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: Reason,
-		context: 1,
-		optional: true,
-		implicit: true
-	})], DistributionPoint.prototype, "reasons", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: general_name_1.GeneralName,
-		context: 2,
-		optional: true,
-		repeated: "sequence",
-		implicit: true
-	})], DistributionPoint.prototype, "cRLIssuer", void 0);
-	let CRLDistributionPoints = CRLDistributionPoints_1 = class CRLDistributionPoints extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, CRLDistributionPoints_1.prototype);
-		}
-	};
-	exports.CRLDistributionPoints = CRLDistributionPoints;
-	exports.CRLDistributionPoints = CRLDistributionPoints = CRLDistributionPoints_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: DistributionPoint
-	})], CRLDistributionPoints);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js
-var require_crl_freshest = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var FreshestCRL_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.FreshestCRL = exports.id_ce_freshestCRL = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const object_identifiers_1 = require_object_identifiers();
-	const crl_distribution_points_1 = require_crl_distribution_points();
-	exports.id_ce_freshestCRL = `${object_identifiers_1.id_ce}.46`;
-	let FreshestCRL = FreshestCRL_1 = class FreshestCRL extends crl_distribution_points_1.CRLDistributionPoints {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, FreshestCRL_1.prototype);
-		}
-	};
-	exports.FreshestCRL = FreshestCRL;
-	exports.FreshestCRL = FreshestCRL = FreshestCRL_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: crl_distribution_points_1.DistributionPoint
-	})], FreshestCRL);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js
-var require_crl_issuing_distribution_point = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.IssuingDistributionPoint = exports.id_ce_issuingDistributionPoint = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const object_identifiers_1 = require_object_identifiers();
-	const crl_distribution_points_1 = require_crl_distribution_points();
-	exports.id_ce_issuingDistributionPoint = `${object_identifiers_1.id_ce}.28`;
-	var IssuingDistributionPoint = class IssuingDistributionPoint {
-		static ONLY = false;
-		distributionPoint;
-		onlyContainsUserCerts = IssuingDistributionPoint.ONLY;
-		onlyContainsCACerts = IssuingDistributionPoint.ONLY;
-		onlySomeReasons;
-		indirectCRL = IssuingDistributionPoint.ONLY;
-		onlyContainsAttributeCerts = IssuingDistributionPoint.ONLY;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.IssuingDistributionPoint = IssuingDistributionPoint;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: crl_distribution_points_1.DistributionPointName,
-		context: 0,
-		optional: true
-	})], IssuingDistributionPoint.prototype, "distributionPoint", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Boolean,
-		context: 1,
-		defaultValue: IssuingDistributionPoint.ONLY,
-		implicit: true
-	})], IssuingDistributionPoint.prototype, "onlyContainsUserCerts", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Boolean,
-		context: 2,
-		defaultValue: IssuingDistributionPoint.ONLY,
-		implicit: true
-	})], IssuingDistributionPoint.prototype, "onlyContainsCACerts", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: crl_distribution_points_1.Reason,
-		context: 3,
-		optional: true,
-		implicit: true
-	})], IssuingDistributionPoint.prototype, "onlySomeReasons", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Boolean,
-		context: 4,
-		defaultValue: IssuingDistributionPoint.ONLY,
-		implicit: true
-	})], IssuingDistributionPoint.prototype, "indirectCRL", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Boolean,
-		context: 5,
-		defaultValue: IssuingDistributionPoint.ONLY,
-		implicit: true
-	})], IssuingDistributionPoint.prototype, "onlyContainsAttributeCerts", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js
-var require_crl_reason = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.CRLReason = exports.CRLReasons = exports.id_ce_cRLReasons = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_cRLReasons = `${require_object_identifiers().id_ce}.21`;
-	var CRLReasons;
-	(function(CRLReasons) {
-		CRLReasons[CRLReasons["unspecified"] = 0] = "unspecified";
-		CRLReasons[CRLReasons["keyCompromise"] = 1] = "keyCompromise";
-		CRLReasons[CRLReasons["cACompromise"] = 2] = "cACompromise";
-		CRLReasons[CRLReasons["affiliationChanged"] = 3] = "affiliationChanged";
-		CRLReasons[CRLReasons["superseded"] = 4] = "superseded";
-		CRLReasons[CRLReasons["cessationOfOperation"] = 5] = "cessationOfOperation";
-		CRLReasons[CRLReasons["certificateHold"] = 6] = "certificateHold";
-		CRLReasons[CRLReasons["removeFromCRL"] = 8] = "removeFromCRL";
-		CRLReasons[CRLReasons["privilegeWithdrawn"] = 9] = "privilegeWithdrawn";
-		CRLReasons[CRLReasons["aACompromise"] = 10] = "aACompromise";
-	})(CRLReasons || (exports.CRLReasons = CRLReasons = {}));
-	let CRLReason = class CRLReason {
-		reason = CRLReasons.unspecified;
-		constructor(reason = CRLReasons.unspecified) {
-			this.reason = reason;
-		}
-		toJSON() {
-			return CRLReasons[this.reason];
-		}
-		toString() {
-			return this.toJSON();
-		}
-	};
-	exports.CRLReason = CRLReason;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Enumerated })], CRLReason.prototype, "reason", void 0);
-	exports.CRLReason = CRLReason = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], CRLReason);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js
-var require_extended_key_usage = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var ExtendedKeyUsage_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.id_kp_OCSPSigning = exports.id_kp_timeStamping = exports.id_kp_emailProtection = exports.id_kp_codeSigning = exports.id_kp_clientAuth = exports.id_kp_serverAuth = exports.anyExtendedKeyUsage = exports.ExtendedKeyUsage = exports.id_ce_extKeyUsage = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const object_identifiers_1 = require_object_identifiers();
-	exports.id_ce_extKeyUsage = `${object_identifiers_1.id_ce}.37`;
-	let ExtendedKeyUsage = ExtendedKeyUsage_1 = class ExtendedKeyUsage extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, ExtendedKeyUsage_1.prototype);
-		}
-	};
-	exports.ExtendedKeyUsage = ExtendedKeyUsage;
-	exports.ExtendedKeyUsage = ExtendedKeyUsage = ExtendedKeyUsage_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: asn1_schema_1.AsnPropTypes.ObjectIdentifier
-	})], ExtendedKeyUsage);
-	exports.anyExtendedKeyUsage = `${exports.id_ce_extKeyUsage}.0`;
-	exports.id_kp_serverAuth = `${object_identifiers_1.id_kp}.1`;
-	exports.id_kp_clientAuth = `${object_identifiers_1.id_kp}.2`;
-	exports.id_kp_codeSigning = `${object_identifiers_1.id_kp}.3`;
-	exports.id_kp_emailProtection = `${object_identifiers_1.id_kp}.4`;
-	exports.id_kp_timeStamping = `${object_identifiers_1.id_kp}.8`;
-	exports.id_kp_OCSPSigning = `${object_identifiers_1.id_kp}.9`;
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js
-var require_inhibit_any_policy = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.InhibitAnyPolicy = exports.id_ce_inhibitAnyPolicy = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_inhibitAnyPolicy = `${require_object_identifiers().id_ce}.54`;
-	let InhibitAnyPolicy = class InhibitAnyPolicy {
-		value;
-		constructor(value = /* @__PURE__ */ new ArrayBuffer(0)) {
-			this.value = value;
-		}
-	};
-	exports.InhibitAnyPolicy = InhibitAnyPolicy;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		converter: asn1_schema_1.AsnIntegerArrayBufferConverter
-	})], InhibitAnyPolicy.prototype, "value", void 0);
-	exports.InhibitAnyPolicy = InhibitAnyPolicy = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], InhibitAnyPolicy);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js
-var require_invalidity_date = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.InvalidityDate = exports.id_ce_invalidityDate = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_invalidityDate = `${require_object_identifiers().id_ce}.24`;
-	let InvalidityDate = class InvalidityDate {
-		value = /* @__PURE__ */ new Date();
-		constructor(value) {
-			if (value) this.value = value;
-		}
-	};
-	exports.InvalidityDate = InvalidityDate;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralizedTime })], InvalidityDate.prototype, "value", void 0);
-	exports.InvalidityDate = InvalidityDate = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], InvalidityDate);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js
-var require_issuer_alternative_name = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var IssueAlternativeName_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.IssueAlternativeName = exports.id_ce_issuerAltName = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const general_names_1 = require_general_names();
-	exports.id_ce_issuerAltName = `${require_object_identifiers().id_ce}.18`;
-	let IssueAlternativeName = IssueAlternativeName_1 = class IssueAlternativeName extends general_names_1.GeneralNames {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, IssueAlternativeName_1.prototype);
-		}
-	};
-	exports.IssueAlternativeName = IssueAlternativeName;
-	exports.IssueAlternativeName = IssueAlternativeName = IssueAlternativeName_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })], IssueAlternativeName);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js
-var require_key_usage = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.KeyUsage = exports.KeyUsageFlags = exports.id_ce_keyUsage = void 0;
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_keyUsage = `${require_object_identifiers().id_ce}.15`;
-	var KeyUsageFlags;
-	(function(KeyUsageFlags) {
-		KeyUsageFlags[KeyUsageFlags["digitalSignature"] = 1] = "digitalSignature";
-		KeyUsageFlags[KeyUsageFlags["nonRepudiation"] = 2] = "nonRepudiation";
-		KeyUsageFlags[KeyUsageFlags["keyEncipherment"] = 4] = "keyEncipherment";
-		KeyUsageFlags[KeyUsageFlags["dataEncipherment"] = 8] = "dataEncipherment";
-		KeyUsageFlags[KeyUsageFlags["keyAgreement"] = 16] = "keyAgreement";
-		KeyUsageFlags[KeyUsageFlags["keyCertSign"] = 32] = "keyCertSign";
-		KeyUsageFlags[KeyUsageFlags["cRLSign"] = 64] = "cRLSign";
-		KeyUsageFlags[KeyUsageFlags["encipherOnly"] = 128] = "encipherOnly";
-		KeyUsageFlags[KeyUsageFlags["decipherOnly"] = 256] = "decipherOnly";
-	})(KeyUsageFlags || (exports.KeyUsageFlags = KeyUsageFlags = {}));
-	var KeyUsage = class extends asn1_schema_1.BitString {
-		toJSON() {
-			const flag = this.toNumber();
-			const res = [];
-			if (flag & KeyUsageFlags.cRLSign) res.push("crlSign");
-			if (flag & KeyUsageFlags.dataEncipherment) res.push("dataEncipherment");
-			if (flag & KeyUsageFlags.decipherOnly) res.push("decipherOnly");
-			if (flag & KeyUsageFlags.digitalSignature) res.push("digitalSignature");
-			if (flag & KeyUsageFlags.encipherOnly) res.push("encipherOnly");
-			if (flag & KeyUsageFlags.keyAgreement) res.push("keyAgreement");
-			if (flag & KeyUsageFlags.keyCertSign) res.push("keyCertSign");
-			if (flag & KeyUsageFlags.keyEncipherment) res.push("keyEncipherment");
-			if (flag & KeyUsageFlags.nonRepudiation) res.push("nonRepudiation");
-			return res;
-		}
-		toString() {
-			return `[${this.toJSON().join(", ")}]`;
-		}
-	};
-	exports.KeyUsage = KeyUsage;
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js
-var require_name_constraints = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var GeneralSubtrees_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.NameConstraints = exports.GeneralSubtrees = exports.GeneralSubtree = exports.id_ce_nameConstraints = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const general_name_1 = require_general_name();
-	exports.id_ce_nameConstraints = `${require_object_identifiers().id_ce}.30`;
-	var GeneralSubtree = class {
-		base = new general_name_1.GeneralName();
-		minimum = 0;
-		maximum;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.GeneralSubtree = GeneralSubtree;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: general_name_1.GeneralName })], GeneralSubtree.prototype, "base", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		context: 0,
-		defaultValue: 0,
-		implicit: true
-	})], GeneralSubtree.prototype, "minimum", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		context: 1,
-		optional: true,
-		implicit: true
-	})], GeneralSubtree.prototype, "maximum", void 0);
-	let GeneralSubtrees = GeneralSubtrees_1 = class GeneralSubtrees extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, GeneralSubtrees_1.prototype);
-		}
-	};
-	exports.GeneralSubtrees = GeneralSubtrees;
-	exports.GeneralSubtrees = GeneralSubtrees = GeneralSubtrees_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: GeneralSubtree
-	})], GeneralSubtrees);
-	var NameConstraints = class {
-		permittedSubtrees;
-		excludedSubtrees;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.NameConstraints = NameConstraints;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: GeneralSubtrees,
-		context: 0,
-		optional: true,
-		implicit: true
-	})], NameConstraints.prototype, "permittedSubtrees", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: GeneralSubtrees,
-		context: 1,
-		optional: true,
-		implicit: true
-	})], NameConstraints.prototype, "excludedSubtrees", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js
-var require_policy_constraints = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.PolicyConstraints = exports.id_ce_policyConstraints = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_policyConstraints = `${require_object_identifiers().id_ce}.36`;
-	var PolicyConstraints = class {
-		requireExplicitPolicy;
-		inhibitPolicyMapping;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.PolicyConstraints = PolicyConstraints;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		context: 0,
-		implicit: true,
-		optional: true,
-		converter: asn1_schema_1.AsnIntegerArrayBufferConverter
-	})], PolicyConstraints.prototype, "requireExplicitPolicy", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		context: 1,
-		implicit: true,
-		optional: true,
-		converter: asn1_schema_1.AsnIntegerArrayBufferConverter
-	})], PolicyConstraints.prototype, "inhibitPolicyMapping", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js
-var require_policy_mappings = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var PolicyMappings_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.PolicyMappings = exports.PolicyMapping = exports.id_ce_policyMappings = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_policyMappings = `${require_object_identifiers().id_ce}.33`;
-	var PolicyMapping = class {
-		issuerDomainPolicy = "";
-		subjectDomainPolicy = "";
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.PolicyMapping = PolicyMapping;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], PolicyMapping.prototype, "issuerDomainPolicy", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], PolicyMapping.prototype, "subjectDomainPolicy", void 0);
-	let PolicyMappings = PolicyMappings_1 = class PolicyMappings extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, PolicyMappings_1.prototype);
-		}
-	};
-	exports.PolicyMappings = PolicyMappings;
-	exports.PolicyMappings = PolicyMappings = PolicyMappings_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: PolicyMapping
-	})], PolicyMappings);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js
-var require_subject_alternative_name = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var SubjectAlternativeName_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.SubjectAlternativeName = exports.id_ce_subjectAltName = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const general_names_1 = require_general_names();
-	exports.id_ce_subjectAltName = `${require_object_identifiers().id_ce}.17`;
-	let SubjectAlternativeName = SubjectAlternativeName_1 = class SubjectAlternativeName extends general_names_1.GeneralNames {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, SubjectAlternativeName_1.prototype);
-		}
-	};
-	exports.SubjectAlternativeName = SubjectAlternativeName;
-	exports.SubjectAlternativeName = SubjectAlternativeName = SubjectAlternativeName_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })], SubjectAlternativeName);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/attribute.js
-var require_attribute = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Attribute = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	var Attribute = class {
-		type = "";
-		values = [];
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.Attribute = Attribute;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], Attribute.prototype, "type", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Any,
-		repeated: "set"
-	})], Attribute.prototype, "values", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js
-var require_subject_directory_attributes = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var SubjectDirectoryAttributes_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.SubjectDirectoryAttributes = exports.id_ce_subjectDirectoryAttributes = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const attribute_1 = require_attribute();
-	exports.id_ce_subjectDirectoryAttributes = `${require_object_identifiers().id_ce}.9`;
-	let SubjectDirectoryAttributes = SubjectDirectoryAttributes_1 = class SubjectDirectoryAttributes extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, SubjectDirectoryAttributes_1.prototype);
-		}
-	};
-	exports.SubjectDirectoryAttributes = SubjectDirectoryAttributes;
-	exports.SubjectDirectoryAttributes = SubjectDirectoryAttributes = SubjectDirectoryAttributes_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: attribute_1.Attribute
-	})], SubjectDirectoryAttributes);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js
-var require_subject_key_identifier = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.SubjectKeyIdentifier = exports.id_ce_subjectKeyIdentifier = void 0;
-	const object_identifiers_1 = require_object_identifiers();
-	const authority_key_identifier_1 = require_authority_key_identifier();
-	exports.id_ce_subjectKeyIdentifier = `${object_identifiers_1.id_ce}.14`;
-	var SubjectKeyIdentifier = class extends authority_key_identifier_1.KeyIdentifier {};
-	exports.SubjectKeyIdentifier = SubjectKeyIdentifier;
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js
-var require_private_key_usage_period = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.PrivateKeyUsagePeriod = exports.id_ce_privateKeyUsagePeriod = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_ce_privateKeyUsagePeriod = `${require_object_identifiers().id_ce}.16`;
-	var PrivateKeyUsagePeriod = class {
-		notBefore;
-		notAfter;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.PrivateKeyUsagePeriod = PrivateKeyUsagePeriod;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.GeneralizedTime,
-		context: 0,
-		implicit: true,
-		optional: true
-	})], PrivateKeyUsagePeriod.prototype, "notBefore", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.GeneralizedTime,
-		context: 1,
-		implicit: true,
-		optional: true
-	})], PrivateKeyUsagePeriod.prototype, "notAfter", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js
-var require_entrust_version_info = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.EntrustVersionInfo = exports.EntrustInfo = exports.EntrustInfoFlags = exports.id_entrust_entrustVersInfo = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	exports.id_entrust_entrustVersInfo = "1.2.840.113533.7.65.0";
-	var EntrustInfoFlags;
-	(function(EntrustInfoFlags) {
-		EntrustInfoFlags[EntrustInfoFlags["keyUpdateAllowed"] = 1] = "keyUpdateAllowed";
-		EntrustInfoFlags[EntrustInfoFlags["newExtensions"] = 2] = "newExtensions";
-		EntrustInfoFlags[EntrustInfoFlags["pKIXCertificate"] = 4] = "pKIXCertificate";
-	})(EntrustInfoFlags || (exports.EntrustInfoFlags = EntrustInfoFlags = {}));
-	var EntrustInfo = class extends asn1_schema_1.BitString {
-		toJSON() {
-			const res = [];
-			const flags = this.toNumber();
-			if (flags & EntrustInfoFlags.pKIXCertificate) res.push("pKIXCertificate");
-			if (flags & EntrustInfoFlags.newExtensions) res.push("newExtensions");
-			if (flags & EntrustInfoFlags.keyUpdateAllowed) res.push("keyUpdateAllowed");
-			return res;
-		}
-		toString() {
-			return `[${this.toJSON().join(", ")}]`;
-		}
-	};
-	exports.EntrustInfo = EntrustInfo;
-	var EntrustVersionInfo = class {
-		entrustVers = "";
-		entrustInfoFlags = new EntrustInfo();
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.EntrustVersionInfo = EntrustVersionInfo;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralString })], EntrustVersionInfo.prototype, "entrustVers", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: EntrustInfo })], EntrustVersionInfo.prototype, "entrustInfoFlags", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js
-var require_subject_info_access = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var SubjectInfoAccessSyntax_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.SubjectInfoAccessSyntax = exports.id_pe_subjectInfoAccess = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const object_identifiers_1 = require_object_identifiers();
-	const authority_information_access_1 = require_authority_information_access();
-	exports.id_pe_subjectInfoAccess = `${object_identifiers_1.id_pe}.11`;
-	let SubjectInfoAccessSyntax = SubjectInfoAccessSyntax_1 = class SubjectInfoAccessSyntax extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, SubjectInfoAccessSyntax_1.prototype);
-		}
-	};
-	exports.SubjectInfoAccessSyntax = SubjectInfoAccessSyntax;
-	exports.SubjectInfoAccessSyntax = SubjectInfoAccessSyntax = SubjectInfoAccessSyntax_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: authority_information_access_1.AccessDescription
-	})], SubjectInfoAccessSyntax);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js
-var require_extensions = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	tslib_1.__exportStar(require_authority_information_access(), exports);
-	tslib_1.__exportStar(require_authority_key_identifier(), exports);
-	tslib_1.__exportStar(require_basic_constraints(), exports);
-	tslib_1.__exportStar(require_certificate_issuer(), exports);
-	tslib_1.__exportStar(require_certificate_policies(), exports);
-	tslib_1.__exportStar(require_crl_delta_indicator(), exports);
-	tslib_1.__exportStar(require_crl_distribution_points(), exports);
-	tslib_1.__exportStar(require_crl_freshest(), exports);
-	tslib_1.__exportStar(require_crl_issuing_distribution_point(), exports);
-	tslib_1.__exportStar(require_crl_number(), exports);
-	tslib_1.__exportStar(require_crl_reason(), exports);
-	tslib_1.__exportStar(require_extended_key_usage(), exports);
-	tslib_1.__exportStar(require_inhibit_any_policy(), exports);
-	tslib_1.__exportStar(require_invalidity_date(), exports);
-	tslib_1.__exportStar(require_issuer_alternative_name(), exports);
-	tslib_1.__exportStar(require_key_usage(), exports);
-	tslib_1.__exportStar(require_name_constraints(), exports);
-	tslib_1.__exportStar(require_policy_constraints(), exports);
-	tslib_1.__exportStar(require_policy_mappings(), exports);
-	tslib_1.__exportStar(require_subject_alternative_name(), exports);
-	tslib_1.__exportStar(require_subject_directory_attributes(), exports);
-	tslib_1.__exportStar(require_subject_key_identifier(), exports);
-	tslib_1.__exportStar(require_private_key_usage_period(), exports);
-	tslib_1.__exportStar(require_entrust_version_info(), exports);
-	tslib_1.__exportStar(require_subject_info_access(), exports);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js
-var require_algorithm_identifier = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.AlgorithmIdentifier = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const bytes_1 = require_bytes();
-	var AlgorithmIdentifier = class AlgorithmIdentifier {
-		algorithm = "";
-		parameters;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-		isEqual(data) {
-			return data instanceof AlgorithmIdentifier && data.algorithm == this.algorithm && (data.parameters && this.parameters && (0, bytes_1.equal)(data.parameters, this.parameters) || data.parameters === this.parameters);
-		}
-	};
-	exports.AlgorithmIdentifier = AlgorithmIdentifier;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], AlgorithmIdentifier.prototype, "algorithm", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Any,
-		optional: true
-	})], AlgorithmIdentifier.prototype, "parameters", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js
-var require_subject_public_key_info = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.SubjectPublicKeyInfo = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const algorithm_identifier_1 = require_algorithm_identifier();
-	var SubjectPublicKeyInfo = class {
-		algorithm = new algorithm_identifier_1.AlgorithmIdentifier();
-		subjectPublicKey = /* @__PURE__ */ new ArrayBuffer(0);
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.SubjectPublicKeyInfo = SubjectPublicKeyInfo;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })], SubjectPublicKeyInfo.prototype, "algorithm", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })], SubjectPublicKeyInfo.prototype, "subjectPublicKey", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/time.js
-var require_time = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Time = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	let Time = class Time {
-		utcTime;
-		generalTime;
-		constructor(time) {
-			if (time) {
-				if (typeof time === "string" || typeof time === "number" || time instanceof Date) {
-					const date = new Date(time);
-					date.setUTCMilliseconds(0);
-					if (date.getUTCFullYear() > 2049) this.generalTime = date;
-					else this.utcTime = date;
-				} else Object.assign(this, time);
-			}
-		}
-		getTime() {
-			const time = this.utcTime || this.generalTime;
-			if (!time) throw new Error("Cannot get time from CHOICE object");
-			return time;
-		}
-	};
-	exports.Time = Time;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.UTCTime })], Time.prototype, "utcTime", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralizedTime })], Time.prototype, "generalTime", void 0);
-	exports.Time = Time = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })], Time);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/validity.js
-var require_validity = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Validity = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const time_1 = require_time();
-	var Validity = class {
-		notBefore = new time_1.Time(/* @__PURE__ */ new Date());
-		notAfter = new time_1.Time(/* @__PURE__ */ new Date());
-		constructor(params) {
-			if (params) {
-				this.notBefore = new time_1.Time(params.notBefore);
-				this.notAfter = new time_1.Time(params.notAfter);
-			}
-		}
-	};
-	exports.Validity = Validity;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: time_1.Time })], Validity.prototype, "notBefore", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: time_1.Time })], Validity.prototype, "notAfter", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/extension.js
-var require_extension = /* @__PURE__ */ __commonJSMin(((exports) => {
-	var Extensions_1;
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Extensions = exports.Extension = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	var Extension = class Extension {
-		static CRITICAL = false;
-		extnID = "";
-		critical = Extension.CRITICAL;
-		extnValue = new asn1_schema_1.OctetString();
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.Extension = Extension;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })], Extension.prototype, "extnID", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Boolean,
-		defaultValue: Extension.CRITICAL
-	})], Extension.prototype, "critical", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })], Extension.prototype, "extnValue", void 0);
-	let Extensions = Extensions_1 = class Extensions extends asn1_schema_1.AsnArray {
-		constructor(items) {
-			super(items);
-			Object.setPrototypeOf(this, Extensions_1.prototype);
-		}
-	};
-	exports.Extensions = Extensions;
-	exports.Extensions = Extensions = Extensions_1 = tslib_1.__decorate([(0, asn1_schema_1.AsnType)({
-		type: asn1_schema_1.AsnTypeTypes.Sequence,
-		itemType: Extension
-	})], Extensions);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/types.js
-var require_types = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Version = void 0;
-	var Version;
-	(function(Version) {
-		Version[Version["v1"] = 0] = "v1";
-		Version[Version["v2"] = 1] = "v2";
-		Version[Version["v3"] = 2] = "v3";
-	})(Version || (exports.Version = Version = {}));
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js
-var require_tbs_certificate = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.TBSCertificate = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const algorithm_identifier_1 = require_algorithm_identifier();
-	const name_1 = require_name();
-	const subject_public_key_info_1 = require_subject_public_key_info();
-	const validity_1 = require_validity();
-	const extension_1 = require_extension();
-	const types_1 = require_types();
-	var TBSCertificate = class {
-		version = types_1.Version.v1;
-		serialNumber = /* @__PURE__ */ new ArrayBuffer(0);
-		signature = new algorithm_identifier_1.AlgorithmIdentifier();
-		issuer = new name_1.Name();
-		validity = new validity_1.Validity();
-		subject = new name_1.Name();
-		subjectPublicKeyInfo = new subject_public_key_info_1.SubjectPublicKeyInfo();
-		issuerUniqueID;
-		subjectUniqueID;
-		extensions;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.TBSCertificate = TBSCertificate;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		context: 0,
-		defaultValue: types_1.Version.v1
-	})], TBSCertificate.prototype, "version", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		converter: asn1_schema_1.AsnIntegerArrayBufferConverter
-	})], TBSCertificate.prototype, "serialNumber", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })], TBSCertificate.prototype, "signature", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: name_1.Name })], TBSCertificate.prototype, "issuer", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: validity_1.Validity })], TBSCertificate.prototype, "validity", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: name_1.Name })], TBSCertificate.prototype, "subject", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: subject_public_key_info_1.SubjectPublicKeyInfo })], TBSCertificate.prototype, "subjectPublicKeyInfo", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.BitString,
-		context: 1,
-		implicit: true,
-		optional: true
-	})], TBSCertificate.prototype, "issuerUniqueID", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.BitString,
-		context: 2,
-		implicit: true,
-		optional: true
-	})], TBSCertificate.prototype, "subjectUniqueID", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: extension_1.Extensions,
-		context: 3,
-		optional: true
-	})], TBSCertificate.prototype, "extensions", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/certificate.js
-var require_certificate = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.Certificate = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const algorithm_identifier_1 = require_algorithm_identifier();
-	const tbs_certificate_1 = require_tbs_certificate();
-	var Certificate = class {
-		tbsCertificate = new tbs_certificate_1.TBSCertificate();
-		tbsCertificateRaw;
-		signatureAlgorithm = new algorithm_identifier_1.AlgorithmIdentifier();
-		signatureValue = /* @__PURE__ */ new ArrayBuffer(0);
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.Certificate = Certificate;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: tbs_certificate_1.TBSCertificate,
-		raw: true
-	})], Certificate.prototype, "tbsCertificate", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })], Certificate.prototype, "signatureAlgorithm", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })], Certificate.prototype, "signatureValue", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js
-var require_tbs_cert_list = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.TBSCertList = exports.RevokedCertificate = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const algorithm_identifier_1 = require_algorithm_identifier();
-	const name_1 = require_name();
-	const time_1 = require_time();
-	const extension_1 = require_extension();
-	var RevokedCertificate = class {
-		userCertificate = /* @__PURE__ */ new ArrayBuffer(0);
-		revocationDate = new time_1.Time();
-		crlEntryExtensions;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.RevokedCertificate = RevokedCertificate;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		converter: asn1_schema_1.AsnIntegerArrayBufferConverter
-	})], RevokedCertificate.prototype, "userCertificate", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: time_1.Time })], RevokedCertificate.prototype, "revocationDate", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: extension_1.Extension,
-		optional: true,
-		repeated: "sequence"
-	})], RevokedCertificate.prototype, "crlEntryExtensions", void 0);
-	var TBSCertList = class {
-		version;
-		signature = new algorithm_identifier_1.AlgorithmIdentifier();
-		issuer = new name_1.Name();
-		thisUpdate = new time_1.Time();
-		nextUpdate;
-		revokedCertificates;
-		crlExtensions;
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.TBSCertList = TBSCertList;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: asn1_schema_1.AsnPropTypes.Integer,
-		optional: true
-	})], TBSCertList.prototype, "version", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })], TBSCertList.prototype, "signature", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: name_1.Name })], TBSCertList.prototype, "issuer", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: time_1.Time })], TBSCertList.prototype, "thisUpdate", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: time_1.Time,
-		optional: true
-	})], TBSCertList.prototype, "nextUpdate", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: RevokedCertificate,
-		repeated: "sequence",
-		optional: true
-	})], TBSCertList.prototype, "revokedCertificates", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: extension_1.Extension,
-		optional: true,
-		context: 0,
-		repeated: "sequence"
-	})], TBSCertList.prototype, "crlExtensions", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js
-var require_certificate_list = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	exports.CertificateList = void 0;
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	const asn1_schema_1 = require_cjs$1();
-	const algorithm_identifier_1 = require_algorithm_identifier();
-	const tbs_cert_list_1 = require_tbs_cert_list();
-	var CertificateList = class {
-		tbsCertList = new tbs_cert_list_1.TBSCertList();
-		tbsCertListRaw;
-		signatureAlgorithm = new algorithm_identifier_1.AlgorithmIdentifier();
-		signature = /* @__PURE__ */ new ArrayBuffer(0);
-		constructor(params = {}) {
-			Object.assign(this, params);
-		}
-	};
-	exports.CertificateList = CertificateList;
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({
-		type: tbs_cert_list_1.TBSCertList,
-		raw: true
-	})], CertificateList.prototype, "tbsCertList", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })], CertificateList.prototype, "signatureAlgorithm", void 0);
-	tslib_1.__decorate([(0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })], CertificateList.prototype, "signature", void 0);
-}));
-// node_modules/@peculiar/asn1-x509/build/cjs/index.js
-var require_cjs = /* @__PURE__ */ __commonJSMin(((exports) => {
-	Object.defineProperty(exports, "__esModule", { value: true });
-	const tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-	tslib_1.__exportStar(require_extensions(), exports);
-	tslib_1.__exportStar(require_algorithm_identifier(), exports);
-	tslib_1.__exportStar(require_attribute(), exports);
-	tslib_1.__exportStar(require_certificate(), exports);
-	tslib_1.__exportStar(require_certificate_list(), exports);
-	tslib_1.__exportStar(require_extension(), exports);
-	tslib_1.__exportStar(require_general_name(), exports);
-	tslib_1.__exportStar(require_general_names(), exports);
-	tslib_1.__exportStar(require_name(), exports);
-	tslib_1.__exportStar(require_object_identifiers(), exports);
-	tslib_1.__exportStar(require_subject_public_key_info(), exports);
-	tslib_1.__exportStar(require_tbs_cert_list(), exports);
-	tslib_1.__exportStar(require_tbs_certificate(), exports);
-	tslib_1.__exportStar(require_time(), exports);
-	tslib_1.__exportStar(require_types(), exports);
-	tslib_1.__exportStar(require_validity(), exports);
-}));
 // src/certificate/inspect.ts
-var import_cjs = require_cjs$1();
-var import_cjs$1 = require_cjs();
 /** Parses DER as X.509; throws when it is not a certificate. */
 function inspectCertificate(der) {
 	const x509 = new X509Certificate(der);
-	const asn = import_cjs.AsnConvert.parse(der, import_cjs$1.Certificate);
-	const extensions = new Map((asn.tbsCertificate.extensions ?? []).map((e) => [e.extnID, e.extnValue.buffer]));
-	const read = (oid, type) => {
-		const value = extensions.get(oid);
-		return value === void 0 ? void 0 : import_cjs.AsnConvert.parse(value, type);
-	};
-	const basic = read(import_cjs$1.id_ce_basicConstraints, import_cjs$1.BasicConstraints);
-	const ski = read(import_cjs$1.id_ce_subjectKeyIdentifier, import_cjs$1.SubjectKeyIdentifier);
-	const aki = read(import_cjs$1.id_ce_authorityKeyIdentifier, import_cjs$1.AuthorityKeyIdentifier);
-	const usage = read(import_cjs$1.id_ce_keyUsage, import_cjs$1.KeyUsage);
 	return {
 		pem: toPem(der),
 		subject: oneLineName(x509.subject),
@@ -32175,21 +27305,12 @@ function inspectCertificate(der) {
 		fingerprint: x509.fingerprint256,
 		selfSigned: x509.checkIssued(x509),
 		publicKey: describeKey(x509),
-		basicConstraints: basic && {
-			ca: basic.cA,
-			...basic.pathLenConstraint === void 0 ? {} : { pathLength: basic.pathLenConstraint }
-		},
-		subjectKeyId: ski && hex(ski.buffer),
-		authorityKeyId: aki && { keyId: aki.keyIdentifier && hex(aki.keyIdentifier.buffer) },
-		keyUsage: usage?.toJSON()
+		...readCaExtensions(der)
 	};
 }
 /** `CN=Example CA\nO=Example` (node:crypto's form) as `CN=Example CA, O=Example`. */
 function oneLineName(name) {
 	return name.split("\n").filter(Boolean).join(", ");
-}
-function hex(bytes) {
-	return Buffer.from(bytes).toString("hex").toUpperCase().replace(/(..)(?!$)/g, "$1:");
 }
 function describeKey(x509) {
 	const key = x509.publicKey;
@@ -33046,7 +28167,7 @@ async function writeReport(report, settings) {
 		warning(`Could not write the job summary: ${error.message}`);
 	}
 	if (settings?.commentOnPr) {
-		const { commentOnPullRequest } = await import("./comment-DNvCDrqM.js");
+		const { commentOnPullRequest } = await import("./comment-Bj5M3DS1.js");
 		await commentOnPullRequest(markdown, settings.githubToken);
 	}
 }

@@ -6,7 +6,22 @@
  * is named for what it is instead of being taken for a certificate. Pure: nothing is logged here.
  */
 
-import * as asn1js from 'asn1js';
+import {
+  BIT_STRING,
+  CONTEXT_0,
+  GENERALIZED_TIME,
+  INTEGER,
+  OCTET_STRING,
+  OID,
+  SEQUENCE,
+  UTC_TIME,
+  bytesOf,
+  childrenOf,
+  oidOf,
+  parseObject,
+  tagOf,
+  type Asn,
+} from './asn1.js';
 
 export type InputEncoding = 'pem' | 'base64-pem' | 'der' | 'base64-der' | 'unknown';
 
@@ -149,26 +164,7 @@ function unwrapBase64(text: string): Buffer | undefined {
 }
 
 // ----- DER ----------------------------------------------------------------------------------------
-// Parsed with asn1js (the ASN.1 library under @peculiar/asn1-x509); only the outline is read here.
-
-type Asn = asn1js.AsnType;
-
-/** The identifier byte of a node, as DER writes it: 0x30 SEQUENCE, 0x02 INTEGER, 0xa0 [0] constructed... */
-function tagOf(node: Asn): number {
-  const id = node.idBlock;
-  return ((id.tagClass - 1) << 6) | (id.isConstructed ? 0x20 : 0) | id.tagNumber;
-}
-
-function childrenOf(node: Asn): Asn[] {
-  const value = (node.valueBlock as { value?: unknown }).value;
-  return node.idBlock.isConstructed && Array.isArray(value) ? (value as Asn[]) : [];
-}
-
-/** The first BER object in `bytes` and how many bytes it spans, or undefined when the bytes are not one. */
-function parseObject(bytes: Buffer): { node: Asn; length: number } | undefined {
-  const { offset, result } = asn1js.fromBER(bytes);
-  return offset > 0 && !result.error ? { node: result, length: offset } : undefined;
-}
+// Parsed with asn1js (asn1.ts); only the outline is read here.
 
 /**
  * Splits the input into DER objects when it is nothing but SEQUENCEs back to back (trailing white
@@ -193,14 +189,6 @@ function splitDer(bytes: Buffer): Buffer[] | undefined {
   return objects.length > 0 ? objects : undefined;
 }
 
-const SEQUENCE = 0x30;
-const INTEGER = 0x02;
-const BIT_STRING = 0x03;
-const OCTET_STRING = 0x04;
-const OID = 0x06;
-const UTC_TIME = 0x17;
-const GENERALIZED_TIME = 0x18;
-const CONTEXT_0 = 0xa0;
 const SIGNED_DATA_OID = '1.2.840.113549.1.7.2';
 const BER_PKCS12_START = Buffer.from([0x30, 0x80, 0x02, 0x01, 0x03]);
 const MAX_DER_OBJECTS = 100;
@@ -214,7 +202,7 @@ export function classifyDer(der: Buffer): string {
   const tags = kids.map(tagOf);
   const small = (i: number): number | undefined => {
     const kid = kids[i];
-    const bytes = kid && tagOf(kid) === INTEGER ? (kid as asn1js.Integer).valueBlock.valueHexView : undefined;
+    const bytes = kid && tagOf(kid) === INTEGER ? bytesOf(kid) : undefined;
     return bytes?.length === 1 ? bytes[0] : undefined;
   };
   const is = (...expected: number[]): boolean => expected.every((tag, i) => tags[i] === tag);
@@ -226,7 +214,7 @@ export function classifyDer(der: Buffer): string {
     if (tbsTags.length === 4 && tbsTags[0] === INTEGER && tbsTags[3] === CONTEXT_0) return 'CERTIFICATE REQUEST';
     return 'CERTIFICATE';
   }
-  if (is(OID)) return (kids[0] as asn1js.ObjectIdentifier).valueBlock.toString() === SIGNED_DATA_OID ? 'PKCS7' : 'CMS';
+  if (is(OID)) return oidOf(kids[0] as Asn) === SIGNED_DATA_OID ? 'PKCS7' : 'CMS';
   if (is(INTEGER, SEQUENCE) && small(0) === 3 && tags.length <= 3) return 'PKCS12';
   if (is(INTEGER, SEQUENCE, OCTET_STRING)) return 'PRIVATE KEY';
   if (is(SEQUENCE, OCTET_STRING) && tags.length === 2) return 'ENCRYPTED PRIVATE KEY';

@@ -1,4 +1,4 @@
-import { i as __require, t as __commonJSMin } from "./rolldown-runtime-C1I3wEg2.js";
+import { r as __require, t as __commonJSMin } from "./rolldown-runtime-DYf_mQCB.js";
 // node_modules/undici/lib/core/symbols.js
 var require_symbols = /* @__PURE__ */ __commonJSMin(((exports, module) => {
 	module.exports = {

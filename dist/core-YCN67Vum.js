@@ -1,4 +1,4 @@
-import "./rolldown-runtime-C1I3wEg2.js";
+import "./rolldown-runtime-DYf_mQCB.js";
 import * as os$1 from "os";
 import os, { EOL } from "os";
 import * as crypto from "crypto";

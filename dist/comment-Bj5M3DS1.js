@@ -1,5 +1,5 @@
-import "./rolldown-runtime-C1I3wEg2.js";
-import { a as info, d as warning } from "./core-BtQre4zN.js";
+import "./rolldown-runtime-DYf_mQCB.js";
+import { a as info, d as warning } from "./core-YCN67Vum.js";
 // src/report/comment.ts
 /** Finds the action's own comment again; one per job and step, so two uses in a workflow do not fight. */
 function commentMarker(env = process.env) {
@@ -13,7 +13,7 @@ const PULL_REQUEST_EVENTS = /* @__PURE__ */ new Set(["pull_request", "pull_reque
 * read-only token, for example) is a warning, never a failure.
 */
 async function commentOnPullRequest(body, token) {
-	const { context, getOctokit } = await import("./github-CEdUhfWz.js");
+	const { context, getOctokit } = await import("./github-ByBKoJ6f.js");
 	if (!PULL_REQUEST_EVENTS.has(context.eventName)) {
 		info(`comment-on-pr: the event is ${context.eventName || "unknown"}, not a pull request; no comment.`);
 		return "skipped";

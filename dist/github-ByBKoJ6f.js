@@ -1,4 +1,4 @@
-import { i as __require, o as __toESM, t as __commonJSMin } from "./rolldown-runtime-C1I3wEg2.js";
+import { i as __toESM, r as __require, t as __commonJSMin } from "./rolldown-runtime-DYf_mQCB.js";
 import { EOL } from "os";
 import { existsSync, readFileSync } from "fs";
 // node_modules/tunnel/lib/tunnel.js
