@@ -1,7 +1,9 @@
 // npm run bench: start-up and fan-out figures for the compiled action, against the local emulator.
-//   node bench/bench.mjs [--pairs N] [--smoke]
+//   node bench/bench.mjs [--pairs N] [--smoke] [--dist path/to/index.js]
 // Cold start: dist/index.js doing a plain upload (one list, one upload) as the runner runs it, against
-// a bare Node script making the same single POST with fetch; alternating runs after a warm-up.
+// a bare Node script making the same single POST with fetch, and against the official SDK alone making
+// that POST (with its default fetch, and over the action's node:http transport); N rounds after a
+// warm-up, the order rotated every round, each ratio taken against the bare fetch of the same round.
 // Fan-out: upload plus activation in 25 projects with 100 ms of emulated latency on every request,
 // against the same calls made one after another.
 import { spawn } from 'node:child_process';
@@ -64,73 +66,66 @@ const ca = makeCa({ cn: 'Bench CA' });
 // --- cold start -------------------------------------------------------------------------------
 {
   const emu = await startEmulator();
-  const actionRun = () => {
-    emu.certificates.length = 0;
-    const before = emu.requests.length;
-    return timed(
-      process.execPath,
-      [dist],
-      actionEnv({ 'admin-api-key': adminKey, certificate: ca.pem, name: 'bench', 'base-url': emu.baseURL }),
-    ).then((ms) => ({
-      ms,
-      calls: emu.requests.length - before,
-    }));
-  };
   const bareEnv = { PATH: process.env.PATH, BENCH_BASE_URL: emu.baseURL, BENCH_ADMIN_KEY: adminKey, BENCH_CERTIFICATE: ca.pem };
+  // The SDK-alone floors, bundled as the action is: with the SDK's default fetch, and over the
+  // action's own node:http transport.
   const sdkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sdk-'));
-  await build({
-    input: path.join(root, 'bench', 'sdk-floor.mjs'),
-    platform: 'node',
-    logLevel: 'silent',
-    output: { file: path.join(sdkDir, 'index.mjs'), format: 'esm' },
-  });
-  const sdkRun = () => {
-    emu.certificates.length = 0;
-    const before = emu.requests.length;
-    return timed(process.execPath, [path.join(sdkDir, 'index.mjs')], bareEnv).then((ms) => ({ ms, calls: emu.requests.length - before }));
-  };
-  const bareRun = () => {
-    emu.certificates.length = 0;
-    const before = emu.requests.length;
-    return timed(process.execPath, [path.join(root, 'bench', 'bare-fetch.mjs')], bareEnv).then((ms) => ({
-      ms,
-      calls: emu.requests.length - before,
-    }));
-  };
-  for (let i = 0; i < 3; i++) {
-    await actionRun();
-    await bareRun();
+  for (const name of ['sdk-floor', 'sdk-floor-http']) {
+    await build({
+      input: path.join(root, 'bench', `${name}.mjs`),
+      platform: 'node',
+      logLevel: 'silent',
+      output: { file: path.join(sdkDir, `${name}.mjs`), format: 'esm' },
+    });
   }
-  const action = [];
-  const bare = [];
-  const ratios = [];
-  const sdk = [];
-  const sdkRatios = [];
-  let sdkCalls = 0;
-  let actionCalls = 0;
-  let bareCalls = 0;
+  const contenders = [
+    { key: 'bare', label: 'bare fetch (floor)', argv: [path.join(root, 'bench', 'bare-fetch.mjs')], env: () => bareEnv },
+    { key: 'sdk', label: 'official SDK alone, bundled: one upload', argv: [path.join(sdkDir, 'sdk-floor.mjs')], env: () => bareEnv },
+    {
+      key: 'sdk-http',
+      label: "same, over the action's node:http transport",
+      argv: [path.join(sdkDir, 'sdk-floor-http.mjs')],
+      env: () => bareEnv,
+    },
+    {
+      key: 'action',
+      label: 'action: plain upload',
+      argv: [dist],
+      env: () => actionEnv({ 'admin-api-key': adminKey, certificate: ca.pem, name: 'bench', 'base-url': emu.baseURL }),
+    },
+  ];
+  const runOnce = async (c) => {
+    emu.certificates.length = 0;
+    const before = emu.requests.length;
+    const ms = await timed(process.execPath, c.argv, c.env());
+    return { ms, calls: emu.requests.length - before };
+  };
+  for (let i = 0; i < 3; i++) for (const c of contenders) await runOnce(c);
+  const times = Object.fromEntries(contenders.map((c) => [c.key, []]));
+  const ratios = Object.fromEntries(contenders.map((c) => [c.key, []]));
+  const calls = {};
   for (let i = 0; i < pairs; i++) {
-    // Alternate which goes first, so neither always runs on a warmer machine.
-    const [a, b] = i % 2 ? [await actionRun(), await bareRun()] : (([y, x]) => [x, y])([await bareRun(), await actionRun()]);
-    action.push(a.ms);
-    bare.push(b.ms);
-    ratios.push(a.ms / b.ms);
-    const f = await sdkRun();
-    sdk.push(f.ms);
-    sdkRatios.push(f.ms / b.ms);
-    sdkCalls = f.calls;
-    actionCalls = a.calls;
-    bareCalls = b.calls;
+    // Rotate the order every round, so that no contender always runs first or last.
+    const round = {};
+    for (let j = 0; j < contenders.length; j++) {
+      const c = contenders[(i + j) % contenders.length];
+      const { ms, calls: made } = await runOnce(c);
+      round[c.key] = ms;
+      calls[c.key] = made;
+      times[c.key].push(ms);
+    }
+    for (const c of contenders) ratios[c.key].push(round[c.key] / round.bare);
   }
   await emu.close();
-  rows.push({ scenario: 'bare fetch (floor)', calls: bareCalls, ms: median(bare), ratio: 1 });
-  rows.push({ scenario: 'official SDK alone, bundled: one upload', calls: sdkCalls, ms: median(sdk), ratio: median(sdkRatios) });
-  rows.push({ scenario: 'action: plain upload', calls: actionCalls, ms: median(action), ratio: median(ratios) });
-  console.log(`cold start: ${pairs} alternating pairs after 3 warm-up pairs`);
-  console.log(`  bare fetch   median ${median(bare).toFixed(1)} ms   [${bare.map((x) => x.toFixed(0)).join(' ')}]`);
-  console.log(`  action       median ${median(action).toFixed(1)} ms   [${action.map((x) => x.toFixed(0)).join(' ')}]`);
-  console.log(`  SDK alone    median ${median(sdk).toFixed(1)} ms   [${sdk.map((x) => x.toFixed(0)).join(' ')}]`);
-  console.log(`  median of pairwise ratios: ${median(ratios).toFixed(3)} (target <= 1.25); the SDK alone: ${median(sdkRatios).toFixed(3)}`);
+  console.log(`cold start: ${pairs} rounds after 3 warm-up rounds, the order rotated every round`);
+  for (const c of contenders) {
+    rows.push({ scenario: c.label, calls: calls[c.key], ms: median(times[c.key]), ratio: median(ratios[c.key]) });
+    console.log(`  ${c.key.padEnd(9)} median ${median(times[c.key]).toFixed(1)} ms   [${times[c.key].map((x) => x.toFixed(0)).join(' ')}]`);
+  }
+  console.log(
+    `  median of ratios to the bare fetch in the same round: action ${median(ratios.action).toFixed(3)} (target <= 1.25); ` +
+      `SDK alone ${median(ratios.sdk).toFixed(3)}, over node:http ${median(ratios['sdk-http']).toFixed(3)}`,
+  );
 }
 
 // --- fan-out ----------------------------------------------------------------------------------
