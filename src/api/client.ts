@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { Settings } from '../inputs.js';
-import { nodeFetch } from './transport.js';
+import { createNodeFetch } from './transport.js';
 
 export interface ClientTarget {
   client: OpenAI;
@@ -16,14 +16,15 @@ export interface ClientTarget {
  * OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response is printed.
  * (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
  *
- * A plain run goes over Node's `http`/`https` modules (transport.ts), the quickest way to start.
- * When a proxy is set, or a client certificate is to be presented, requests go through undici's
- * EnvHttpProxyAgent, which honours HTTP(S)_PROXY and NO_PROXY in either case. undici is loaded only
- * then, so a plain run does not pay for it.
+ * Requests go over Node's `http`/`https` modules (transport.ts), the quickest way to start, with the
+ * client certificate when one is to be presented. When the environment names a proxy, they go through
+ * undici's EnvHttpProxyAgent instead, which honours HTTP(S)_PROXY and NO_PROXY; undici is loaded only
+ * then, so other runs do not pay for it.
  */
 export async function createClient(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<ClientTarget> {
-  const mtls = settings.clientCertificate !== undefined && settings.clientKey !== undefined;
-  const baseURL = mtls ? settings.mtlsBaseURL : settings.baseURL;
+  const { clientCertificate: cert, clientKey: key } = settings;
+  const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
+  const baseURL = tls ? settings.mtlsBaseURL : settings.baseURL;
   const proxy = proxyFromEnv(baseURL, env);
   const options: ConstructorParameters<typeof OpenAI>[0] = {
     adminAPIKey: settings.adminApiKey,
@@ -35,14 +36,14 @@ export async function createClient(settings: Settings, env: NodeJS.ProcessEnv = 
     timeout: settings.timeoutMs,
     logLevel: 'off',
   };
-  if (mtls || proxy) {
+  if (proxy) {
     const { EnvHttpProxyAgent } = await import('undici');
-    // `connect` applies to direct connections, `requestTls` to the TLS session tunnelled through a proxy.
-    const tls = mtls ? { cert: settings.clientCertificate, key: settings.clientKey } : {};
-    const dispatcher = new EnvHttpProxyAgent({ connect: tls, requestTls: tls });
+    // `connect` applies to direct connections (hosts in NO_PROXY), `requestTls` to the TLS session
+    // tunnelled through the proxy.
+    const dispatcher = new EnvHttpProxyAgent({ connect: tls ?? {}, requestTls: tls ?? {} });
     options.fetchOptions = { dispatcher } as NonNullable<typeof options.fetchOptions>;
   } else {
-    options.fetch = nodeFetch;
+    options.fetch = createNodeFetch(tls);
   }
   return { client: new OpenAI(options), baseURL, proxy };
 }

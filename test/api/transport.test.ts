@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { nodeFetch } from '../../src/api/transport.ts';
+import { createNodeFetch, nodeFetch } from '../../src/api/transport.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator } from '../emulator/emulator.ts';
-import { makeCa } from '../helpers/certs.ts';
+import { makeCa, makeLeaf } from '../helpers/certs.ts';
 import { closedPort } from '../helpers/net.ts';
 import { closeAfterEach } from '../helpers/servers.ts';
 
@@ -134,6 +134,14 @@ describe('nodeFetch', () => {
     const early = new AbortController();
     early.abort();
     await expect(nodeFetch(url, { signal: early.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('with a client certificate, still reaches a plain-HTTP URL (the certificate is for HTTPS; e2e/mtls covers that)', async () => {
+    const client = makeLeaf(makeCa({ cn: 'Transport client CA' }), 'transport-client');
+    const withCert = createNodeFetch({ cert: client.pem, key: client.keyPem });
+    const { url, seen } = await serve((_req, res) => res.end('ok'));
+    expect(await (await withCert(url)).text()).toBe('ok');
+    expect(seen).toHaveLength(1);
   });
 
   it('refuses protocols and bodies it does not carry, without connecting', async () => {

@@ -2,12 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { leaks, runAction } from '../helpers/action.ts';
 import { makeCa, makeLeaf } from '../helpers/certs.ts';
+import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 
 const key = 'sk-admin-emulator-test-key';
 let emu: Emulator | undefined;
+let proxy: TestProxy | undefined;
 afterEach(async () => {
-  await emu?.close();
+  await Promise.all([emu?.close(), proxy?.close()]);
   emu = undefined;
+  proxy = undefined;
 });
 
 /** The mTLS host: HTTPS with a server certificate from a test CA, demanding a client certificate that chains to an active CA. */
@@ -46,6 +49,27 @@ describe('compiled action: calls through the mTLS host', () => {
     for (const request of emu.requests) expect(request.clientCertSubject).toMatch(/ci-runner/);
     expect(leaks(run, [client.keyPem, key])).toEqual([]);
     for (const line of client.keyPem.split('\n').filter((l) => l.length > 8 && !l.startsWith('-----'))) expect(run.masked).toContain(line);
+  });
+
+  it('presents the client certificate through an HTTPS_PROXY tunnel as well', async () => {
+    const { emu, serverCa, client } = await mtlsHost();
+    proxy = await startProxy();
+    const run = await runAction(
+      {
+        'admin-api-key': key,
+        certificate: makeCa({ cn: 'Proxied CA' }).pem,
+        'mtls-base-url': emu.baseURL,
+        'client-certificate': client.pem,
+        'client-key': client.keyPem,
+      },
+      { env: { HTTPS_PROXY: proxy.url, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toContain('POST /v1/organization/certificates');
+    for (const request of emu.requests) expect(request.clientCertSubject).toMatch(/ci-runner/);
+    expect(proxy.seen.length).toBeGreaterThan(0);
+    expect(proxy.seen.every((line) => line === `CONNECT 127.0.0.1:${new URL(emu.baseURL).port}`)).toBe(true);
   });
 
   it('without a client certificate, fails and says how to present one', async () => {
