@@ -1,5 +1,6 @@
 // The floor for an action that uses the official SDK over the action's own node:http transport
-// (src/api/transport.ts): as sdk-floor.mjs, with the SDK's `fetch` option set.
+// (src/api/transport.ts): as sdk-floor.mjs, with the SDK's `fetch` option set. With BENCH_LIST_FIRST=1
+// it first lists the organization's certificates, as the action's plain upload does (two calls).
 import OpenAI from 'openai';
 import { nodeFetch } from '../src/api/transport.ts';
 
@@ -11,5 +12,6 @@ const client = new OpenAI({
   maxRetries: 0,
   fetch: nodeFetch,
 });
+if (process.env.BENCH_LIST_FIRST === '1') await client.admin.organization.certificates.list({ limit: 100 });
 const created = await client.admin.organization.certificates.create({ certificate: process.env.BENCH_CERTIFICATE, name: 'bench' });
 process.stdout.write(`${created.id}\n`);
