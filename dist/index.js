@@ -23113,44 +23113,46 @@ function createNodeFetch(tls) {
 	return (input, init) => send(input, init ?? {}, tlsAgent);
 }
 createNodeFetch();
-const send = (input, init, tlsAgent) => new Promise((resolve, reject) => {
-	const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
-	const secure = url.protocol === "https:";
-	const request = secure ? https.request : url.protocol === "http:" ? http.request : void 0;
-	if (!request) {
-		reject(/* @__PURE__ */ new TypeError(`fetch failed: unsupported protocol ${url.protocol}`));
-		return;
-	}
-	const body = requestBody(init.body);
-	const headers = {};
-	new Headers(init.headers).forEach((value, name) => headers[name] = value);
-	headers["accept-encoding"] ??= "gzip, deflate, br";
-	const failed = (error) => reject(new TypeError("fetch failed", { cause: error }));
-	if (init.signal?.aborted) {
-		reject(init.signal.reason);
-		return;
-	}
-	const agent = secure ? tlsAgent : void 0;
-	const req = request(url, {
-		method: init.method ?? "GET",
-		headers,
-		signal: init.signal ?? void 0,
-		...agent ? { agent } : {}
-	}, (res) => {
-		const chunks = [];
-		res.on("data", (chunk) => chunks.push(chunk));
-		res.on("error", failed);
-		res.on("end", () => {
-			try {
-				resolve(toResponse(res, Buffer.concat(chunks), init.method));
-			} catch (error) {
-				failed(error);
-			}
+function send(input, init, tlsAgent) {
+	return new Promise((resolve, reject) => {
+		const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+		const secure = url.protocol === "https:";
+		const request = secure ? https.request : url.protocol === "http:" ? http.request : void 0;
+		if (!request) {
+			reject(/* @__PURE__ */ new TypeError(`fetch failed: unsupported protocol ${url.protocol}`));
+			return;
+		}
+		const body = requestBody(init.body);
+		const headers = {};
+		new Headers(init.headers).forEach((value, name) => headers[name] = value);
+		headers["accept-encoding"] ??= "gzip, deflate, br";
+		const failed = (error) => reject(new TypeError("fetch failed", { cause: error }));
+		if (init.signal?.aborted) {
+			reject(init.signal.reason);
+			return;
+		}
+		const agent = secure ? tlsAgent : void 0;
+		const req = request(url, {
+			method: init.method ?? "GET",
+			headers,
+			signal: init.signal ?? void 0,
+			...agent ? { agent } : {}
+		}, (res) => {
+			const chunks = [];
+			res.on("data", (chunk) => chunks.push(chunk));
+			res.on("error", failed);
+			res.on("end", () => {
+				try {
+					resolve(toResponse(res, Buffer.concat(chunks), init.method));
+				} catch (error) {
+					failed(error);
+				}
+			});
 		});
+		req.on("error", (error) => error.name === "AbortError" ? reject(error) : failed(error));
+		req.end(body);
 	});
-	req.on("error", (error) => error.name === "AbortError" ? reject(error) : failed(error));
-	req.end(body);
-});
+}
 function requestBody(body) {
 	if (body === void 0 || body === null) return void 0;
 	if (typeof body === "string" || body instanceof Uint8Array) return body;

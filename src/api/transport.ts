@@ -30,8 +30,8 @@ export function createNodeFetch(tls?: ClientTls): typeof fetch {
 /** The plain transport: Node's global agents, no client certificate. */
 export const nodeFetch: typeof fetch = createNodeFetch();
 
-const send = (input: Parameters<typeof fetch>[0], init: RequestInit, tlsAgent: https.Agent | undefined): Promise<Response> =>
-  new Promise<Response>((resolve, reject) => {
+function send(input: Parameters<typeof fetch>[0], init: RequestInit, tlsAgent: https.Agent | undefined): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const secure = url.protocol === 'https:';
     const request = secure ? https.request : url.protocol === 'http:' ? http.request : undefined;
@@ -69,6 +69,7 @@ const send = (input: Parameters<typeof fetch>[0], init: RequestInit, tlsAgent: h
     req.on('error', (error) => (error.name === 'AbortError' ? reject(error) : failed(error)));
     req.end(body);
   });
+}
 
 function requestBody(body: RequestInit['body']): string | Uint8Array | undefined {
   if (body === undefined || body === null) return undefined;
