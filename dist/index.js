@@ -23126,7 +23126,7 @@ function send(input, init, tlsAgent) {
 		const headers = {};
 		new Headers(init.headers).forEach((value, name) => headers[name] = value);
 		headers["accept-encoding"] ??= "gzip, deflate, br";
-		const failed = (error) => reject(new TypeError("fetch failed", { cause: error }));
+		const failed = (error) => reject(error?.name === "AbortError" ? error : new TypeError("fetch failed", { cause: error }));
 		if (init.signal?.aborted) {
 			reject(init.signal.reason);
 			return;
@@ -23149,7 +23149,7 @@ function send(input, init, tlsAgent) {
 				}
 			});
 		});
-		req.on("error", (error) => error.name === "AbortError" ? reject(error) : failed(error));
+		req.on("error", failed);
 		req.end(body);
 	});
 }

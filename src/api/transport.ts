@@ -43,7 +43,9 @@ function send(input: Parameters<typeof fetch>[0], init: RequestInit, tlsAgent: h
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, name) => (headers[name] = value));
     headers['accept-encoding'] ??= 'gzip, deflate, br';
-    const failed = (error: unknown) => reject(new TypeError('fetch failed', { cause: error }));
+    // An abort (the SDK's timeout) rejects as itself, at any point, so that the SDK reports a timeout.
+    const failed = (error: unknown) =>
+      reject((error as Error | undefined)?.name === 'AbortError' ? error : new TypeError('fetch failed', { cause: error }));
     if (init.signal?.aborted) {
       reject(init.signal.reason);
       return;
@@ -66,7 +68,7 @@ function send(input: Parameters<typeof fetch>[0], init: RequestInit, tlsAgent: h
         });
       },
     );
-    req.on('error', (error) => (error.name === 'AbortError' ? reject(error) : failed(error)));
+    req.on('error', failed);
     req.end(body);
   });
 }

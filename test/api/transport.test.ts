@@ -122,7 +122,7 @@ describe('nodeFetch', () => {
     expect((error as Error).message).toBe('fetch failed');
   });
 
-  it('rejects with an AbortError when the signal fires, before or during the request', async () => {
+  it('rejects with an AbortError when the signal fires: before the request, waiting for the answer, or in the middle of the body', async () => {
     const { url } = await serve(() => {
       /* never answers */
     });
@@ -130,6 +130,15 @@ describe('nodeFetch', () => {
     const pending = nodeFetch(url, { signal: late.signal });
     setTimeout(() => late.abort(), 50);
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+
+    const { url: stalling } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"id":');
+    });
+    const midBody = new AbortController();
+    const halfRead = nodeFetch(stalling, { signal: midBody.signal });
+    setTimeout(() => midBody.abort(), 50);
+    await expect(halfRead).rejects.toMatchObject({ name: 'AbortError' });
 
     const early = new AbortController();
     early.abort();
