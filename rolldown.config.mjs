@@ -1,5 +1,5 @@
 // The bundle GitHub runs: dist/index.js (ES module) plus chunks that are loaded only when needed
-// (the pull-request comment's Octokit, undici for a proxy or a client certificate).
+// (the pull-request comment's Octokit, undici for a proxy).
 //
 // Rolldown rather than ncc: it hoists modules into one scope instead of wrapping each in a function,
 // and drops what nothing uses. Measured with `npm run bench` (see the README's Performance section).

@@ -23131,12 +23131,11 @@ function send(input, init, tlsAgent) {
 			reject(init.signal.reason);
 			return;
 		}
-		const agent = secure ? tlsAgent : void 0;
 		const req = request(url, {
 			method: init.method ?? "GET",
 			headers,
 			signal: init.signal ?? void 0,
-			...agent ? { agent } : {}
+			agent: secure ? tlsAgent : void 0
 		}, (res) => {
 			const chunks = [];
 			res.on("data", (chunk) => chunks.push(chunk));
@@ -27265,8 +27264,7 @@ function extensionValues(der) {
 	const list = expect(childrenOf(wrapper)[0], 48, "Extensions");
 	for (const extension of childrenOf(list)) {
 		const parts = childrenOf(expect(extension, 48, "Extension"));
-		const critical = parts.length === 3 && tagOf(parts[1]) === 1;
-		if (parts.length !== (critical ? 3 : 2)) throw new Error("malformed Extension");
+		if (parts.length === 3 ? tagOf(parts[1]) !== 1 : parts.length !== 2) throw new Error("malformed Extension");
 		values.set(oidOf(parts[0]), bytesOf(expect(parts.at(-1), 4, "extnValue")));
 	}
 	return values;
@@ -27277,10 +27275,10 @@ function basicConstraints(node) {
 	let at = 0;
 	let ca = false;
 	if (parts[at] && tagOf(parts[at]) === 1) ca = bytesOf(parts[at++])[0] !== 0;
-	const length = parts[at] && expect(parts[at++], 2, "pathLenConstraint");
+	const pathLen = parts[at] && expect(parts[at++], 2, "pathLenConstraint");
 	if (at !== parts.length) throw new Error("malformed basicConstraints");
-	if (!length) return { ca };
-	const pathLength = Number(length.valueBlock.valueDec);
+	if (!pathLen) return { ca };
+	const pathLength = Number(pathLen.valueBlock.valueDec);
 	if (!Number.isSafeInteger(pathLength) || pathLength < 0) throw new Error("malformed pathLenConstraint");
 	return {
 		ca,

@@ -51,10 +51,10 @@ function send(input: Parameters<typeof fetch>[0], init: RequestInit, tlsAgent: h
       return;
     }
 
-    const agent = secure ? tlsAgent : undefined;
+    // No agent means Node's global one; the client certificate's agent is for HTTPS only.
     const req = request(
       url,
-      { method: init.method ?? 'GET', headers, signal: init.signal ?? undefined, ...(agent ? { agent } : {}) },
+      { method: init.method ?? 'GET', headers, signal: init.signal ?? undefined, agent: secure ? tlsAgent : undefined },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -75,8 +75,8 @@ function extensionValues(der: Uint8Array): Map<string, Uint8Array> {
   const list = expect(childrenOf(wrapper)[0], SEQUENCE, 'Extensions');
   for (const extension of childrenOf(list)) {
     const parts = childrenOf(expect(extension, SEQUENCE, 'Extension'));
-    const critical = parts.length === 3 && tagOf(parts[1]!) === BOOLEAN;
-    if (parts.length !== (critical ? 3 : 2)) throw new Error('malformed Extension');
+    // extnID, then `critical` (a BOOLEAN) when present, then extnValue.
+    if (parts.length === 3 ? tagOf(parts[1]!) !== BOOLEAN : parts.length !== 2) throw new Error('malformed Extension');
     values.set(oidOf(parts[0]!), bytesOf(expect(parts.at(-1), OCTET_STRING, 'extnValue')));
   }
   return values;
@@ -88,10 +88,10 @@ function basicConstraints(node: Asn): CaExtensions['basicConstraints'] {
   let at = 0;
   let ca = false;
   if (parts[at] && tagOf(parts[at]!) === BOOLEAN) ca = bytesOf(parts[at++]!)[0] !== 0;
-  const length = parts[at] && expect(parts[at++], INTEGER, 'pathLenConstraint');
+  const pathLen = parts[at] && expect(parts[at++], INTEGER, 'pathLenConstraint');
   if (at !== parts.length) throw new Error('malformed basicConstraints');
-  if (!length) return { ca };
-  const pathLength = Number((length as unknown as { valueBlock: { valueDec: number } }).valueBlock.valueDec);
+  if (!pathLen) return { ca };
+  const pathLength = Number((pathLen as unknown as { valueBlock: { valueDec: number } }).valueBlock.valueDec);
   if (!Number.isSafeInteger(pathLength) || pathLength < 0) throw new Error('malformed pathLenConstraint');
   return { ca, pathLength };
 }
