@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'rolldown';
+import { execFileSync } from 'node:child_process';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { startEmulator } = await import('../test/emulator/emulator.ts');
@@ -72,26 +72,27 @@ const ca = makeCa({ cn: 'Bench CA' });
   // action's own node:http transport.
   const sdkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sdk-'));
   for (const name of ['sdk-floor', 'sdk-floor-http']) {
-    await build({
-      input: path.join(root, 'bench', `${name}.mjs`),
-      platform: 'node',
-      logLevel: 'silent',
-      output: { file: path.join(sdkDir, `${name}.mjs`), format: 'esm' },
-    });
+    const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
+    execFileSync(process.execPath, [ncc, 'build', path.join(root, 'bench', `${name}.mjs`), '-o', path.join(sdkDir, name), '-C', '-q']);
   }
   const contenders = [
     { key: 'bare', label: 'bare fetch (floor)', argv: [path.join(root, 'bench', 'bare-fetch.mjs')], env: () => bareEnv },
-    { key: 'sdk', label: 'official SDK alone, bundled: one upload', argv: [path.join(sdkDir, 'sdk-floor.mjs')], env: () => bareEnv },
+    {
+      key: 'sdk',
+      label: 'official SDK alone, bundled: one upload',
+      argv: [path.join(sdkDir, 'sdk-floor', 'index.mjs')],
+      env: () => bareEnv,
+    },
     {
       key: 'sdk-http',
       label: "same, over the action's node:http transport",
-      argv: [path.join(sdkDir, 'sdk-floor-http.mjs')],
+      argv: [path.join(sdkDir, 'sdk-floor-http', 'index.mjs')],
       env: () => bareEnv,
     },
     {
       key: 'sdk-2',
       label: 'same, two calls (list, upload) as the action makes',
-      argv: [path.join(sdkDir, 'sdk-floor-http.mjs')],
+      argv: [path.join(sdkDir, 'sdk-floor-http', 'index.mjs')],
       env: () => ({ ...bareEnv, BENCH_LIST_FIRST: '1' }),
     },
     {

@@ -1,5 +1,5 @@
 // The floor for an action that must use the official SDK: Node starting, loading the bundled `openai`
-// package, and making the one upload call. bench.mjs bundles this file with rolldown, as the action is bundled.
+// package, and making the one upload call. bench.mjs bundles this file with ncc, as the action is bundled.
 import OpenAI from 'openai';
 
 const client = new OpenAI({

@@ -1,0 +1,36 @@
+// npm run build: bundles each action's entry with @vercel/ncc into dist/, then writes dist/licenses.txt.
+//   src/index.ts -> dist/index.js (action.yml)
+// ncc writes ES modules (package.json is "type": "module", and ncc adds dist/package.json saying so), puts
+// what a dynamic import() loads into a chunk of its own (Octokit for the comment, undici for a proxy or a
+// client certificate), and adds no source-map registration (no --source-map). It type-checks the whole
+// tsconfig project as it goes, so a type error fails the build. ncc never deletes stale files, so dist/
+// is emptied first; its cache is off (-C) so that every build starts from the same state.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
+
+export const ENTRIES = [{ input: 'src/index.ts', out: 'dist' }];
+
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+const started = performance.now();
+// The entries are independent: build them side by side (each ncc type-checks on its own).
+await Promise.all(
+  ENTRIES.map(async ({ input, out }) => {
+    try {
+      await promisify(execFile)(process.execPath, [ncc, 'build', input, '-o', out, '--target', 'es2022', '-C', '-q'], {
+        cwd: root,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } catch (error) {
+      process.stderr.write(`ncc could not build ${input}:\n${error.stdout ?? ''}${error.stderr ?? ''}\n`);
+      process.exit(1);
+    }
+  }),
+);
+console.log(`dist/: ${ENTRIES.map((e) => e.input).join(', ')} bundled with ncc in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+await import('./licenses.mjs');
