@@ -17,7 +17,7 @@ import OpenAI, {
 } from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ADMIN_KEY, startEmulator } from './emulator.ts';
-import type { Emulator, EmulatorOptions } from './emulator.ts';
+import type { Emulator, EmulatorOptions, ProjectDefinition, RecordedRequest } from './emulator.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Certificates generated at test time with the openssl CLI
@@ -636,6 +636,297 @@ describe('emulator (HTTP) through the openai SDK', () => {
     expect(e.code).toBe('mtls_required');
     expect(e.message).toMatch(/client certificate is required on the mTLS host/);
     expect(emu.activeIn('organization')).toEqual([a.id]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Late commits, thin answers and x-should-retry
+// ---------------------------------------------------------------------------------------------------
+
+describe('emulator faults: late commits, thin answers, x-should-retry', () => {
+  let emu: Emulator;
+  let client: OpenAI;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    client = sdk(emu);
+  });
+  afterEach(() => emu.close());
+
+  const uploads = (): RecordedRequest[] => emu.requests.filter((r) => r.method === 'POST' && r.path === '/v1/organization/certificates');
+
+  it('late: the SDK times out, and the upload is stored after the delay all the same', async () => {
+    emu.addFault({ kind: 'late', method: 'POST', path: '/organization/certificates', delayMs: 1000 });
+    const certs = sdk(emu, { timeout: 300, maxRetries: 0 }).admin.organization.certificates;
+    const e = await failure(certs.create({ certificate: ca1.cert, name: 'late' }));
+    expect(e).toBeInstanceOf(APIConnectionTimeoutError);
+    // Still held: the client has given up, the service has not committed yet.
+    expect(await collect(client.admin.organization.certificates.list())).toEqual([]);
+    await emu.settled();
+    const received = uploads()[0]!.time;
+    expect(Date.now() - received).toBeGreaterThanOrEqual(990);
+    const listed = await collect(client.admin.organization.certificates.list());
+    expect(listed.map((c) => c.name)).toEqual(['late']);
+    // created_at is the commit time, not the time the request arrived.
+    expect(listed[0]!.created_at).toBeGreaterThanOrEqual(Math.floor((received + 990) / 1000));
+    expect(uploads()).toHaveLength(1);
+    expect(emu.faults).toEqual([]);
+    await emu.settled(); // nothing pending: resolves at once
+  });
+
+  it("late: the SDK's blind retry after a timeout stores a second copy", async () => {
+    emu.addFault({ kind: 'late', method: 'POST', path: '/organization/certificates', delayMs: 700 });
+    const certs = sdk(emu, { timeout: 300, maxRetries: 1 }).admin.organization.certificates;
+    const created = await certs.create({ certificate: ca1.cert, name: 'twice' });
+    await emu.settled();
+    expect(uploads()).toHaveLength(2);
+    expect(uploads()[1]!.body).toEqual(uploads()[0]!.body); // no idempotency: the same upload again
+    expect(emu.certificates.map((c) => c.name)).toEqual(['twice', 'twice']);
+    expect(new Set(emu.certificates.map((c) => c.id)).size).toBe(2);
+    expect(emu.certificates.map((c) => c.id)).toContain(created.id);
+  });
+
+  it('late: close() with a commit pending resolves promptly and nothing is stored afterwards', async () => {
+    emu.addFault({ kind: 'late', method: 'POST', delayMs: 1500 });
+    const pending = client.admin.organization.certificates.create({ certificate: ca1.cert }).catch((err: unknown) => err);
+    while (uploads().length === 0) await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    await emu.close();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await emu.settled(); // the cancelled commit is no longer pending
+    expect(await pending).toBeInstanceOf(APIConnectionError);
+    // Well past the moment the commit would have happened.
+    const due = uploads()[0]!.time + 1500;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now()) + 500));
+    expect(emu.certificates).toEqual([]);
+  });
+
+  it('late with times: Infinity: concurrent uploads of the same PEM interleave and are all stored', async () => {
+    emu.addFault({ kind: 'late', method: 'POST', path: '/organization/certificates', times: Infinity, delayMs: 400 });
+    const certs = client.admin.organization.certificates;
+    const requestsAtAnswer: number[] = [];
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        certs.create({ certificate: ca1.cert, name: `run ${i}` }).then((c) => {
+          requestsAtAnswer.push(uploads().length);
+          return c;
+        }),
+      ),
+    );
+    // All five were in flight together: the first answer came after the fifth request had arrived.
+    expect(requestsAtAnswer[0]).toBe(5);
+    // Identical PEMs are not refused: five certificates, five ids.
+    expect(new Set(results.map((c) => c.id)).size).toBe(5);
+    expect(emu.certificates).toHaveLength(5);
+    const stored = emu.certificates.map((c) => c.id);
+    expect(new Set(stored)).toEqual(new Set(results.map((c) => c.id)));
+    // Equal delays: committed (created) in the order the requests arrived.
+    expect(emu.certificates.map((c) => c.name)).toEqual(uploads().map((r) => (r.body as { name: string }).name));
+    expect(emu.faults).toHaveLength(1); // the rule stays for later uploads
+
+    const asc = await collect(certs.list({ order: 'asc' }));
+    expect(asc.map((c) => c.id)).toEqual(stored);
+    const times = asc.map((c) => c.created_at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect((await collect(certs.list())).map((c) => c.id)).toEqual([...stored].reverse());
+    // Ties on created_at (the usual case within one second) are ordered by creation, both ways.
+    for (const c of emu.certificates) c.created_at = 1_700_000_000;
+    expect((await collect(certs.list({ order: 'asc', limit: 2 }))).map((c) => c.id)).toEqual(stored);
+    expect((await collect(certs.list({ limit: 2 }))).map((c) => c.id)).toEqual([...stored].reverse());
+  });
+
+  it('thin: answers without content, with replaced content, or lists without expires_at', async () => {
+    const certs = client.admin.organization.certificates;
+    const a = emu.addCertificate(ca1.cert, { name: 'a' });
+    const b = emu.addCertificate(ca2.cert, { name: 'b' });
+    const one = /^\/v1\/organization\/certificates\/cert_/;
+
+    emu.addFault({ kind: 'thin', method: 'GET', path: one });
+    const thin = await certs.retrieve(a.id, { include: ['content'] });
+    expect(thin).toEqual({
+      object: 'certificate',
+      id: a.id,
+      name: 'a',
+      created_at: a.created_at,
+      certificate_details: { valid_at: a.valid_at, expires_at: a.expires_at },
+    });
+    expect(emu.requests.at(-1)?.query).toEqual({ 'include[]': 'content' });
+
+    emu.addFault({ kind: 'thin', method: 'GET', path: one, times: 2, replaceContent: 'not a certificate' });
+    const replaced = await certs.retrieve(a.id, { include: ['content'] });
+    expect(replaced.certificate_details).toEqual({ valid_at: a.valid_at, expires_at: a.expires_at, content: 'not a certificate' });
+    const noContentAsked = await certs.retrieve(a.id); // replaced only where there is content
+    expect(noContentAsked.certificate_details).toEqual({ valid_at: a.valid_at, expires_at: a.expires_at });
+    const normal = await certs.retrieve(a.id, { include: ['content'] });
+    expect(normal.certificate_details.content).toBe(ca1.cert.replace(/\n/g, ''));
+
+    emu.addFault({ kind: 'thin', method: 'GET', path: '/organization/certificates', omit: ['expires_at'] });
+    const page = await certs.list();
+    expect(page.data.map((c) => c.id)).toEqual([b.id, a.id]);
+    for (const c of page.data) expect(c.certificate_details).toEqual({ valid_at: expect.any(Number) });
+    emu.addFault({ kind: 'thin', path: /\/projects\/[^/]+\/certificates$/, omit: ['valid_at', 'expires_at'] });
+    const projectItems = await collect(client.admin.organization.projects.certificates.list('proj_alpha'));
+    expect(projectItems.map((c) => c.certificate_details)).toEqual([{}, {}]);
+    expect((await certs.list()).data[0]?.certificate_details.expires_at).toBe(b.expires_at); // consumed
+    expect(emu.faults).toEqual([]);
+
+    // The request is applied as usual, and an error answer is not thinned.
+    emu.addFault({ kind: 'thin', method: 'POST', times: 2 });
+    const renamed = await certs.update(a.id, { name: 'a2' });
+    expect(renamed.certificate_details).toEqual({ valid_at: a.valid_at, expires_at: a.expires_at });
+    expect(a.name).toBe('a2');
+    const missing = await failure(certs.update('cert_missing', { name: 'x' }));
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing.error as any).message).toBe("No certificate found with id 'cert_missing'.");
+    expect(emu.faults).toEqual([]);
+  });
+
+  it('x-should-retry: the SDK obeys it over its own status rules', async () => {
+    const retrying = sdk(emu, { maxRetries: 2 });
+    emu.addFault({ kind: 'status', status: 500, method: 'GET', shouldRetry: false });
+    const noRetry = await failure(retrying.admin.organization.certificates.list());
+    expect(noRetry).toBeInstanceOf(InternalServerError);
+    expect(noRetry.headers?.get('x-should-retry')).toBe('false');
+    expect(emu.requests).toHaveLength(1); // a 500 is normally retried
+
+    emu.addFault({ kind: 'status', status: 400, method: 'POST', shouldRetry: true, headers: { 'retry-after-ms': '10' } });
+    const created = await retrying.admin.organization.certificates.create({ certificate: ca1.cert });
+    expect(emu.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'POST']); // a 400 is normally final
+    expect(emu.certificates.map((c) => c.id)).toEqual([created.id]);
+
+    // Without shouldRetry, no header and the SDK's own rules.
+    emu.addFault({ kind: 'status', status: 400, method: 'POST' });
+    const final = await failure(retrying.admin.organization.certificates.create({ certificate: ca1.cert }));
+    expect(final).toBeInstanceOf(BadRequestError);
+    expect(final.headers?.get('x-should-retry')).toBeNull();
+    expect(emu.requests).toHaveLength(4);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Project listing
+// ---------------------------------------------------------------------------------------------------
+
+describe('emulator project listing through the openai SDK', () => {
+  let emu: Emulator | undefined;
+  afterEach(async () => {
+    await emu?.close();
+    emu = undefined;
+  });
+
+  it('lists the default projects as organization.project objects', async () => {
+    emu = await startEmulator();
+    const projects = await collect(sdk(emu).admin.organization.projects.list());
+    expect(projects.map((p) => p.id)).toEqual(['proj_alpha', 'proj_beta', 'proj_gamma']);
+    expect(projects[0]).toEqual({
+      object: 'organization.project',
+      id: 'proj_alpha',
+      name: 'proj_alpha',
+      created_at: expect.any(Number),
+      archived_at: null,
+      status: 'active',
+    });
+    const created = projects.map((p) => p.created_at);
+    expect(created).toEqual([...created].sort((x, y) => x - y));
+    expect(created[2]).toBeLessThan(Date.now() / 1000);
+    expect(emu.requests).toMatchObject([{ method: 'GET', path: '/v1/organization/projects', query: {}, body: null }]);
+  });
+
+  it('pages through 230 projects with for await; archived ones only on request, their certificates still work', async () => {
+    // 240 projects, mixed ids and objects; every 24th one archived (10), so 230 active.
+    const defs: Array<string | ProjectDefinition> = Array.from({ length: 240 }, (_, i) => {
+      const id = `proj_p${String(i).padStart(3, '0')}`;
+      if (i % 24 === 5) return { id, name: `Project ${i}`, archived: true };
+      return i % 2 === 0 ? id : { id, name: `Project ${i}` };
+    });
+    const ids = defs.map((d) => (typeof d === 'string' ? d : d.id));
+    const activeIds = ids.filter((_, i) => i % 24 !== 5);
+    emu = await startEmulator({ projects: defs });
+    const client = sdk(emu);
+    const projects = client.admin.organization.projects;
+
+    const active = await collect(projects.list({ limit: 100 }));
+    expect(active.map((p) => p.id)).toEqual(activeIds);
+    expect(active.every((p) => p.status === 'active' && p.archived_at === null)).toBe(true);
+    expect(active[0]?.name).toBe('proj_p000');
+    expect(active[1]?.name).toBe('Project 1');
+    expect(emu.requests.map((r) => r.query)).toEqual([
+      { limit: '100' },
+      { limit: '100', after: activeIds[99] },
+      { limit: '100', after: activeIds[199] },
+    ]);
+
+    emu.requests.length = 0;
+    const all = await collect(projects.list({ limit: 100, include_archived: true }));
+    expect(all.map((p) => p.id)).toEqual(ids);
+    expect(emu.requests.map((r) => r.query['include_archived'])).toEqual(['true', 'true', 'true']);
+    const archived = all.filter((p) => p.status === 'archived');
+    expect(archived.map((p) => p.id)).toEqual(ids.filter((_, i) => i % 24 === 5));
+    expect(archived[0]).toEqual({
+      object: 'organization.project',
+      id: 'proj_p005',
+      name: 'Project 5',
+      created_at: expect.any(Number),
+      archived_at: expect.any(Number),
+      status: 'archived',
+    });
+    expect(archived[0]!.archived_at).toBeGreaterThanOrEqual(archived[0]!.created_at);
+
+    // Default page size and the page fields, as the certificate lists give them.
+    const first = await raw(emu, 'GET', '/v1/organization/projects');
+    expect(first.status).toBe(200);
+    expect(first.json).toMatchObject({ object: 'list', first_id: 'proj_p000', last_id: activeIds[19], has_more: true });
+    expect(first.json.data).toHaveLength(20);
+    const explicit = await projects.list({ include_archived: false, limit: 5 });
+    expect(explicit.data.map((p) => p.id)).toEqual(activeIds.slice(0, 5));
+    const last = await raw(emu, 'GET', `/v1/organization/projects?after=${ids[238]}`);
+    expect(last.json).toMatchObject({ data: [{ id: 'proj_p239' }], first_id: 'proj_p239', last_id: 'proj_p239', has_more: false });
+    const afterArchived = await projects.list({ after: 'proj_p005', limit: 2 }); // an archived id still works as a cursor
+    expect(afterArchived.data.map((p) => p.id)).toEqual(['proj_p006', 'proj_p007']);
+
+    // An archived project's certificate endpoints keep working.
+    const c = emu.addCertificate(ca1.cert);
+    await projects.certificates.activate('proj_p005', { certificate_ids: [c.id] });
+    expect(emu.activeIn('proj_p005')).toEqual([c.id]);
+    expect((await collect(projects.certificates.list('proj_p005'))).map((x) => [x.id, x.active])).toEqual([[c.id, true]]);
+  });
+
+  it('checks the project list query strictly', async () => {
+    emu = await startEmulator({ projects: ['proj_a1', { id: 'proj_b2', archived: true }] });
+    const projects = sdk(emu).admin.organization.projects;
+    for (const limit of [0, 101, 2.5]) {
+      const e = await failure(projects.list({ limit }));
+      expect(e).toBeInstanceOf(BadRequestError);
+      expect(e.param).toBe('limit');
+    }
+    const unknownAfter = await failure(projects.list({ after: 'proj_missing' }));
+    expect(unknownAfter).toBeInstanceOf(NotFoundError);
+    expect([unknownAfter.param, (unknownAfter.error as any).message]).toEqual(['after', "No project found with id 'proj_missing'."]);
+    const badAfter = await failure(projects.list({ after: 'cert_abc' }));
+    expect([badAfter.status, badAfter.param]).toEqual([400, 'after']);
+
+    const path = '/v1/organization/projects';
+    const badLimit = await raw(emu, 'GET', `${path}?limit=abc`);
+    expect([badLimit.status, badLimit.json.error.param]).toEqual([400, 'limit']);
+    expectErrorShape(badLimit.json);
+    const badArchived = await raw(emu, 'GET', `${path}?include_archived=yes`);
+    expect([badArchived.status, badArchived.json.error.param]).toEqual([400, 'include_archived']);
+    const twice = await raw(emu, 'GET', `${path}?include_archived=true&include_archived=false`);
+    expect(twice.status).toBe(400);
+    const unknownQuery = await raw(emu, 'GET', `${path}?order=asc`);
+    expect([unknownQuery.status, unknownQuery.json.error.param]).toEqual([400, 'order']);
+    const post = await raw(emu, 'POST', path, { body: '{"name":"x"}' });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET']);
+    expect((await raw(emu, 'GET', path, { auth: null })).status).toBe(401);
+
+    expect((await projects.list()).data.map((p) => p.id)).toEqual(['proj_a1']);
+    const empty = await startEmulator({ projects: [] });
+    try {
+      const page = await raw(empty, 'GET', path);
+      expect(page.json).toEqual({ object: 'list', data: [], first_id: null, last_id: null, has_more: false });
+      expect(await collect(sdk(empty).admin.organization.projects.list())).toEqual([]);
+    } finally {
+      await empty.close();
+    }
   });
 });
 

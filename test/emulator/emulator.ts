@@ -3,7 +3,13 @@
  *
  * A real HTTP(S) server on 127.0.0.1 (random port) that behaves strictly like the documented API
  * (see the OpenAPI excerpt for /organization/certificates and /organization/projects/{id}/certificates),
- * so that tests, the demo script and benchmarks can drive it with the real `openai` SDK.
+ * so that tests, the demo script and benchmarks can drive it with the real `openai` SDK. It also lists
+ * projects (GET /organization/projects, as `client.admin.organization.projects.list()` sends it), since
+ * a caller that targets "every project" has to page through them.
+ *
+ * Faults reproduce what the real service does on a bad day: error statuses (with the SDK's
+ * `x-should-retry` hint), dropped connections, hangs, late commits (the request is applied after the
+ * client gave up, so a blind retry stores a second copy) and thin answers (fields missing).
  *
  * Only Node built-ins are used, and only erasable TypeScript syntax, so Node >= 24 can import this file
  * directly (built-in type stripping): `import { startEmulator } from '../test/emulator/emulator.ts'`.
@@ -22,8 +28,14 @@ import type { TLSSocket } from 'node:tls';
 export interface EmulatorOptions {
   /** Accepted bearer token. Default `'sk-admin-emulator-test-key'`. */
   adminKey?: string;
-  /** Existing project ids. Default `['proj_alpha', 'proj_beta', 'proj_gamma']`. */
-  projects?: string[];
+  /**
+   * Existing projects, in creation order (the order GET /organization/projects lists them): ids, or
+   * objects for a name or an archived project; both may be mixed. Default
+   * `['proj_alpha', 'proj_beta', 'proj_gamma']`. A project given as a bare id is active and named after
+   * its id. Archived projects are listed only with `include_archived=true`; their certificate endpoints
+   * keep working.
+   */
+  projects?: ReadonlyArray<string | ProjectDefinition>;
   /** Delay added before answering every request (also mutable later through `Emulator.latencyMs`). */
   latencyMs?: number;
   /** Serve HTTPS with this server key/cert (PEM) instead of HTTP. */
@@ -44,6 +56,15 @@ export interface EmulatorOptions {
    * shows (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`), or `as-uploaded`.
    */
   contentStyle?: 'as-uploaded' | 'single-line';
+}
+
+export interface ProjectDefinition {
+  /** `proj_` + alphanumerics. */
+  id: string;
+  /** Default: the id. */
+  name?: string;
+  /** Default false. An archived project has `archived_at` set and `status: 'archived'`. */
+  archived?: boolean;
 }
 
 export interface RecordedRequest {
@@ -71,7 +92,21 @@ export interface Fault {
   path?: string | RegExp;
   /** How many matching requests this rule applies to. Default 1. `Infinity` is allowed. */
   times?: number;
-  kind: 'status' | 'drop-before' | 'drop-after' | 'hang';
+  /**
+   * - `status`: answer an error (`status`, `code`, `message`, `type`, `headers`, `shouldRetry`); nothing is applied.
+   * - `drop-before`: close the connection without applying the request.
+   * - `drop-after`: apply the request, then close the connection without an answer.
+   * - `hang`: never answer and never apply (until `close()`).
+   * - `late` (late commit): hold the request for `delayMs`, then apply it (an upload gets its `created_at`
+   *   at that moment) WHETHER OR NOT the client is still connected, then answer normally if it still is.
+   *   This is what a slow service does to a client that timed out, and to the SDK's blind retry: both
+   *   copies end up stored. Pending late commits are cancelled by `close()`; see `Emulator.settled()`.
+   * - `thin` (thin answer): apply the request and answer it as usual, but, when the answer is a 200, with
+   *   `omit` keys removed from `certificate_details` of every certificate object in it (the object itself
+   *   or each item of its `data`), and `certificate_details.content` replaced by `replaceContent` where
+   *   present. An error answer is sent unchanged (the rule is consumed all the same).
+   */
+  kind: 'status' | 'drop-before' | 'drop-after' | 'hang' | 'late' | 'thin';
   /** For `status`: the HTTP status. Default 500. */
   status?: number;
   /** For `status`: error code. Default null (`rate_limit_exceeded` for 429). */
@@ -82,6 +117,17 @@ export interface Fault {
   type?: string;
   /** For `status`: extra response headers, e.g. `{ 'Retry-After': '1' }` or `{ 'retry-after-ms': '10' }`. */
   headers?: Record<string, string>;
+  /**
+   * For `status`: send `x-should-retry: true|false`. The SDK obeys it before anything else: `false`
+   * stops its retry of a 5xx/429, `true` makes it retry even a 400. Not sent when omitted.
+   */
+  shouldRetry?: boolean;
+  /** For `late`: how long the request is held before it is applied, in ms. Default 500. */
+  delayMs?: number;
+  /** For `thin`: keys removed from `certificate_details`. Default `['content']`, or `[]` with `replaceContent`. */
+  omit?: Array<'content' | 'valid_at' | 'expires_at'>;
+  /** For `thin`: replaces `certificate_details.content` (where the answer has it), e.g. `'not a certificate'`. */
+  replaceContent?: string;
 }
 
 export interface StoredCertificate {
@@ -129,6 +175,14 @@ export interface Emulator {
   addFault(f: Fault): void;
   /** Ids of the certificates active at organization level (`'organization'`) or in the given project. */
   activeIn(scope: 'organization' | string): string[];
+  /**
+   * Resolves once no late commit (fault kind `late`) is pending: immediately when none is, else when the
+   * last pending one has been applied, or cancelled by `close()`. A late commit is pending from the
+   * moment its request is recorded in `requests`, so await this after the client call has returned or
+   * failed (or after the request shows up in `requests`), then check the state.
+   */
+  settled(): Promise<void>;
+  /** Stops the server: destroys open connections and cancels timers, including pending late commits. */
   close(): Promise<void>;
 }
 
@@ -142,6 +196,7 @@ export const MAX_CERTIFICATES = 50;
 export const MAX_IDS_PER_TOGGLE = 10;
 export const MAX_CERTIFICATE_BYTES = 16384;
 export const MIN_REMAINING_VALIDITY_SECONDS = 86400;
+export const DEFAULT_LATE_DELAY_MS = 500;
 
 const CERT_ID_RE = /^cert_[A-Za-z0-9]+$/;
 const PROJECT_ID_RE = /^proj_[A-Za-z0-9]+$/;
@@ -299,12 +354,64 @@ function readBody(req: IncomingMessage): Promise<{ raw: Buffer; tooLarge: boolea
   });
 }
 
+/**
+ * A `thin` fault's answer: drop `omit` keys from `certificate_details` of the certificate object, or of
+ * each item of a list's `data`, and replace the content where there is one. Mutates the fresh answer.
+ */
+function thinOut(body: unknown, omit: readonly string[], replaceContent: string | undefined): void {
+  const items: unknown[] = isPlainObject(body) && Array.isArray(body['data']) ? body['data'] : [body];
+  for (const item of items) {
+    if (!isPlainObject(item)) continue;
+    const d = item['certificate_details'];
+    if (!isPlainObject(d)) continue;
+    for (const k of omit) delete d[k];
+    if (replaceContent !== undefined && 'content' in d) d['content'] = replaceContent;
+  }
+}
+
 function faultMatches(f: Fault, method: string, path: string): boolean {
   if (f.method && f.method.toUpperCase() !== method) return false;
   if (f.path === undefined) return true;
   if (typeof f.path === 'string') return f.path === path || `/v1${f.path}` === path;
   f.path.lastIndex = 0;
   return f.path.test(path);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Projects
+// ---------------------------------------------------------------------------------------------------
+
+interface ProjectRecord {
+  id: string;
+  name: string;
+  created_at: number;
+  archived_at: number | null;
+}
+
+/** Projects in creation order; a repeated id keeps its first definition. Created one day apart, in the past. */
+function projectRecords(defs: ReadonlyArray<string | ProjectDefinition>): ProjectRecord[] {
+  const now = nowSeconds();
+  const out: ProjectRecord[] = [];
+  const seen = new Set<string>();
+  defs.forEach((d, i) => {
+    const def = typeof d === 'string' ? { id: d } : d;
+    if (seen.has(def.id)) return;
+    seen.add(def.id);
+    const created = now - 86400 * (defs.length - i);
+    out.push({ id: def.id, name: def.name ?? def.id, created_at: created, archived_at: def.archived ? created + 3600 : null });
+  });
+  return out;
+}
+
+function projectObject(p: ProjectRecord): unknown {
+  return {
+    object: 'organization.project',
+    id: p.id,
+    name: p.name,
+    created_at: p.created_at,
+    archived_at: p.archived_at,
+    status: p.archived_at === null ? 'active' : 'archived',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -344,7 +451,8 @@ interface Route {
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const adminKey = opts.adminKey ?? DEFAULT_ADMIN_KEY;
-  const projects = new Set(opts.projects ?? DEFAULT_PROJECTS);
+  const projectList = projectRecords(opts.projects ?? DEFAULT_PROJECTS);
+  const projects = new Set(projectList.map((p) => p.id));
   const requireClientCert = Boolean(opts.tls && opts.requireClientCertificate);
   const enforceOrgMtls = Boolean(opts.enforceOrgMtlsOnPlainHost) && !requireClientCert;
   const contentOf = (pem: string): string => (opts.contentStyle !== 'as-uploaded' ? pem.replace(/\r?\n/g, '') : pem);
@@ -356,6 +464,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const timers = new Set<NodeJS.Timeout>();
   const x509Cache = new Map<string, X509Certificate | null>();
   let closed = false;
+  // Late commits not applied yet, and the `settled()` callers waiting for them to be.
+  let pendingLate = 0;
+  let settledWaiters: Array<() => void> = [];
+
+  function wakeSettled(): void {
+    const waiters = settledWaiters;
+    settledWaiters = [];
+    for (const w of waiters) w();
+  }
 
   // ---- state helpers ----
 
@@ -449,15 +566,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return v;
   }
 
-  function listPage(ctx: Ctx, project: string | null): unknown {
+  function limitOf(ctx: Ctx): number {
     const limitRaw = single(ctx, 'limit');
-    let limit = 20;
-    if (limitRaw !== undefined) {
-      if (!/^\d+$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > 100) {
-        throw new ApiError(400, `Invalid 'limit': '${limitRaw}'. Expected an integer between 1 and 100.`, null, 'limit');
-      }
-      limit = Number(limitRaw);
+    if (limitRaw === undefined) return 20;
+    if (!/^\d+$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > 100) {
+      throw new ApiError(400, `Invalid 'limit': '${limitRaw}'. Expected an integer between 1 and 100.`, null, 'limit');
     }
+    return Number(limitRaw);
+  }
+
+  function listPage(ctx: Ctx, project: string | null): unknown {
+    const limit = limitOf(ctx);
     const orderRaw = single(ctx, 'order') ?? 'desc';
     if (orderRaw !== 'asc' && orderRaw !== 'desc') {
       throw new ApiError(400, `Invalid 'order': '${orderRaw}'. Expected 'asc' or 'desc'.`, null, 'order');
@@ -478,6 +597,35 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       first_id: page[0]?.id ?? null,
       last_id: page[page.length - 1]?.id ?? null,
       has_more: start + limit < all.length,
+    };
+  }
+
+  /** GET /organization/projects: creation order, archived ones only on request. */
+  function listProjects(ctx: Ctx): unknown {
+    const limit = limitOf(ctx);
+    const archivedRaw = single(ctx, 'include_archived') ?? 'false';
+    if (archivedRaw !== 'true' && archivedRaw !== 'false') {
+      throw new ApiError(400, `Invalid 'include_archived': '${archivedRaw}'. Expected 'true' or 'false'.`, null, 'include_archived');
+    }
+    const after = single(ctx, 'after');
+    let start = 0;
+    if (after !== undefined) {
+      if (!PROJECT_ID_RE.test(after)) {
+        throw new ApiError(400, `Invalid 'after': '${after}'. Expected an ID that begins with 'proj_'.`, null, 'after');
+      }
+      // The cursor is a position in the full list, so an archived id still works as a cursor.
+      const i = projectList.findIndex((p) => p.id === after);
+      if (i < 0) throw new ApiError(404, `No project found with id '${after}'.`, null, 'after');
+      start = i + 1;
+    }
+    const rest = projectList.slice(start).filter((p) => archivedRaw === 'true' || p.archived_at === null);
+    const page = rest.slice(0, limit);
+    return {
+      object: 'list',
+      data: page.map(projectObject),
+      first_id: page[0]?.id ?? null,
+      last_id: page[page.length - 1]?.id ?? null,
+      has_more: rest.length > limit,
     };
   }
 
@@ -638,6 +786,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
             return { object: 'certificate.deleted', id };
           },
         },
+      },
+    },
+    {
+      re: /^\/v1\/organization\/projects$/,
+      methods: {
+        GET: { query: ['limit', 'after', 'include_archived'], run: listProjects },
       },
     },
     {
@@ -846,15 +1000,39 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         processRequest(inc); // state changes happen, the answer is lost
         req.socket.destroy();
         return;
+      case 'late': {
+        // Held, not refused: the client may time out, close the socket and retry meanwhile, and the
+        // commit still happens when the timer fires (a retry is a separate request, so two copies).
+        pendingLate++;
+        const t = setTimeout(() => {
+          timers.delete(t);
+          if (closed) return;
+          const reply = processRequest(inc); // `created_at` of an upload is taken now
+          pendingLate--;
+          send(res, reply); // no-op when the client has gone
+          if (pendingLate === 0) wakeSettled();
+        }, fault.delayMs ?? DEFAULT_LATE_DELAY_MS);
+        timers.add(t);
+        return;
+      }
+      case 'thin': {
+        const reply = processRequest(inc);
+        const omit = fault.omit ?? (fault.replaceContent === undefined ? ['content'] : []);
+        if (reply.status === 200) thinOut(reply.body, omit, fault.replaceContent); // errors stay whole
+        send(res, reply);
+        return;
+      }
       case 'status': {
         const status = fault.status ?? 500;
+        const headers = { ...(fault.headers ?? {}) };
+        if (fault.shouldRetry !== undefined) headers['x-should-retry'] = String(fault.shouldRetry);
         const err = new ApiError(
           status,
           fault.message ?? `Emulated fault: HTTP ${status}.`,
           fault.code ?? (status === 429 ? 'rate_limit_exceeded' : null),
           null,
           fault.type,
-          fault.headers ?? {},
+          headers,
         );
         send(res, { status, body: errorBody(err), headers: err.headers });
         return;
@@ -932,11 +1110,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     activeIn(scope: string): string[] {
       return certificates.filter((c) => (scope === 'organization' ? c.activeOrg : c.activeProjects.has(scope))).map((c) => c.id);
     },
+    settled(): Promise<void> {
+      if (pendingLate === 0) return Promise.resolve();
+      return new Promise((resolve) => settledWaiters.push(resolve));
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) clearTimeout(t); // includes pending late commits: they never apply
       timers.clear();
+      pendingLate = 0;
+      wakeSettled();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
