@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { STAMP, sourceHash } from './source-hash.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
@@ -17,6 +18,7 @@ const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cl
 export const ENTRIES = [{ input: 'src/index.ts', out: 'dist' }];
 
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+const sources = sourceHash(root);
 const started = performance.now();
 // The entries are independent: build them side by side (each ncc type-checks on its own).
 await Promise.all(
@@ -34,3 +36,6 @@ await Promise.all(
 );
 console.log(`dist/: ${ENTRIES.map((e) => e.input).join(', ')} bundled with ncc in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 await import('./licenses.mjs');
+// What this dist/ was built from, for the end-to-end tests' check (scripts/source-hash.mjs).
+fs.mkdirSync(path.dirname(path.join(root, STAMP)), { recursive: true });
+fs.writeFileSync(path.join(root, STAMP), `${sources}\n`);

@@ -1,16 +1,13 @@
-// npm run demo: the action's main job, offline. Builds dist/ if it is missing or older than src/,
+// npm run demo: the action's main job, offline. Builds dist/ unless it was built from src/ as it is,
 // starts the local emulator of OpenAI's certificate endpoints, makes a sample CA with openssl, and runs
 // the compiled dist/index.js against it as the runner would; then a second run rotates to a new CA.
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staleDist } from './source-hash.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const newest = (dir) =>
-  fs.readdirSync(dir, { recursive: true }).reduce((max, f) => Math.max(max, fs.statSync(path.join(dir, f)).mtimeMs), 0);
-const dist = path.join(root, 'dist', 'index.js');
-if (!fs.existsSync(dist) || fs.statSync(dist).mtimeMs < newest(path.join(root, 'src'))) {
+if (staleDist(root)) {
   console.log('Building dist/ ...');
   execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
 }

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { tempDir } from './certs.ts';
+// @ts-expect-error: a plain .mjs script without types
+import { staleDist } from '../../scripts/source-hash.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = path.join(ROOT, 'dist', 'index.js');
@@ -59,7 +61,18 @@ function inputEnv(inputs: Record<string, string>): Record<string, string> {
   return env;
 }
 
+let checkedDist = false;
+
+/** Refuses, loudly, to test a bundle that was not built from the sources as they are now. */
+export function assertFreshDist(): void {
+  if (checkedDist) return;
+  const stale = staleDist(ROOT) as string | undefined;
+  if (stale) throw new Error(`${stale}: run \`npm run build\` first (\`npm test\` builds before it tests).`);
+  checkedDist = true;
+}
+
 export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+  assertFreshDist();
   const workspace = options.workspace ?? tempDir('mtls-ws-');
   for (const [file, content] of Object.entries(options.files ?? {})) {
     fs.mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
