@@ -32928,7 +32928,7 @@ exports.debug = debug; // for test
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8004);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4946);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -32937,7 +32937,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8004:
+/***/ 4946:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64013,6 +64013,16 @@ class InputError extends ActionError {
         this.name = 'InputError';
     }
 }
+/**
+ * The certificate's source cannot be used: no source or several, a file that is missing, unreadable or
+ * too large. It fails the first preflight rule (`source`), so its title is that rule's name.
+ */
+class SourceError extends ActionError {
+    constructor(message, hint) {
+        super(message, { title: 'source', hint });
+        this.name = 'SourceError';
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/api/errors.ts
 
@@ -64141,8 +64151,9 @@ const ORGANIZATION = 'organization';
 /** The most ids OpenAI takes in one activate or deactivate call. */
 const IDS_PER_CALL = 10;
 /**
- * The certificate endpoints the action uses, through the official SDK. Every failure comes out as an
- * ActionError that names the call. Upload is separate (see upload.ts): it must never be retried blindly.
+ * The certificate endpoints the actions use, through the official SDK, and nothing more: every failure
+ * comes out as an ActionError that names the call, with the SDK's error as its `cause`. When to retry
+ * and what a failure means is decided by the rotation logic (src/rotation/).
  */
 class CertificateApi {
     client;
@@ -64152,12 +64163,15 @@ class CertificateApi {
         this.client = client;
         this.host = proxy ? `${hostOf(baseURL)} through the proxy ${proxy}` : hostOf(baseURL);
     }
+    /** Every certificate of the organization, or of a project with its project-level `active`, all pages. */
     async listScope(scope) {
         const isOrg = scope === ORGANIZATION;
         return this.call({ action: `list the certificates of ${describeScope(scope)}`, ...(isOrg ? {} : { projectId: scope }) }, async () => {
+            // Oldest first: the order the rotation logic reads as creation order.
+            const query = { limit: 100, order: 'asc' };
             const page = isOrg
-                ? this.client.admin.organization.certificates.list({ limit: 100 })
-                : this.client.admin.organization.projects.certificates.list(scope, { limit: 100 });
+                ? this.client.admin.organization.certificates.list(query)
+                : this.client.admin.organization.projects.certificates.list(scope, query);
             const all = [];
             for await (const item of page)
                 all.push(fromListed(item));
@@ -64167,30 +64181,27 @@ class CertificateApi {
     async retrieve(id, withContent) {
         return this.call({ action: `read certificate ${id}`, certificateId: id }, async () => fromStored(await this.client.admin.organization.certificates.retrieve(id, withContent ? { include: ['content'] } : {})));
     }
+    async create(pem, name, options = {}) {
+        return this.call({ action: 'upload the certificate' }, async () => fromStored(await this.client.admin.organization.certificates.create({ certificate: pem, ...(name ? { name } : {}) }, options)));
+    }
     /** Activates or deactivates ids in one scope, in calls of at most 10 ids. */
-    async toggle(scope, ids, activate) {
-        const isOrg = scope === ORGANIZATION;
+    async toggle(scope, ids, activate, options = {}) {
         const verb = activate ? 'activate' : 'deactivate';
+        const send = scope === ORGANIZATION
+            ? async (certificate_ids) => this.client.admin.organization.certificates[verb]({ certificate_ids }, options)
+            : async (certificate_ids) => this.client.admin.organization.projects.certificates[verb](scope, { certificate_ids }, options);
         for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
             const certificate_ids = ids.slice(i, i + IDS_PER_CALL);
             const context = {
                 action: `${verb} ${certificate_ids.join(', ')} for ${describeScope(scope)}`,
-                host: this.host,
-                ...(isOrg ? {} : { projectId: scope }),
+                ...(scope === ORGANIZATION ? {} : { projectId: scope }),
                 ...(certificate_ids.length === 1 ? { certificateId: certificate_ids[0] } : {}),
             };
-            await this.call(context, async () => {
-                const resource = isOrg ? this.client.admin.organization.certificates : null;
-                const projects = this.client.admin.organization.projects.certificates;
-                if (resource)
-                    await (activate ? resource.activate({ certificate_ids }) : resource.deactivate({ certificate_ids }));
-                else
-                    await (activate ? projects.activate(scope, { certificate_ids }) : projects.deactivate(scope, { certificate_ids }));
-            });
+            await this.call(context, () => send(certificate_ids));
         }
     }
-    async delete(id) {
-        await this.call({ action: `delete certificate ${id}`, certificateId: id }, () => this.client.admin.organization.certificates.delete(id));
+    async delete(id, options = {}) {
+        await this.call({ action: `delete certificate ${id}`, certificateId: id }, () => this.client.admin.organization.certificates.delete(id, options));
     }
     async call(context, fn) {
         try {
@@ -64220,158 +64231,63 @@ function fromStored(item) {
     return { ...common(item), content: item.certificate_details?.content };
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/api/transport.ts
-
-
-
-/**
- * A `fetch` for the SDK over Node's `http`/`https` modules, used when no proxy is involved (proxied
- * requests go through undici, see client.ts). With `tls`, every HTTPS connection presents that client
- * certificate, over connections of its own that are kept alive between calls.
- *
- * Why not the built-in fetch: on a cold start it compiles undici's WebAssembly HTTP parser, and after a
- * second response V8 re-compiles that parser on a worker thread which the process then waits for at
- * exit. `http` parses with Node's native llhttp. Measured: a plain run about 80 ms shorter (README, Performance).
- *
- * It does what the certificate endpoints need and no more: string or byte bodies, no redirects
- * (a 3xx is handed to the SDK as an error status), gzip/deflate/br bodies decoded, the SDK's
- * AbortSignal honoured for its timeout. Failures reject with a `TypeError('fetch failed')` whose
- * `cause` is Node's error, the shape Node's own fetch gives, so error reporting sees one shape.
- */
-function createNodeFetch(tls) {
-    const tlsAgent = tls && new external_node_https_namespaceObject.Agent({ keepAlive: true, cert: tls.cert, key: tls.key });
-    return (input, init) => send(input, init ?? {}, tlsAgent);
-}
-/** The plain transport: Node's global agents, no client certificate. */
-const nodeFetch = createNodeFetch();
-function send(input, init, tlsAgent) {
-    return new Promise((resolve, reject) => {
-        const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
-        const secure = url.protocol === 'https:';
-        const request = secure ? external_node_https_namespaceObject.request : url.protocol === 'http:' ? external_node_http_.request : undefined;
-        if (!request) {
-            reject(new TypeError(`fetch failed: unsupported protocol ${url.protocol}`));
-            return;
-        }
-        const body = requestBody(init.body);
-        const headers = {};
-        new Headers(init.headers).forEach((value, name) => (headers[name] = value));
-        headers['accept-encoding'] ??= 'gzip, deflate, br';
-        // An abort (the SDK's timeout) rejects as itself, at any point, so that the SDK reports a timeout.
-        const failed = (error) => reject(error?.name === 'AbortError' ? error : new TypeError('fetch failed', { cause: error }));
-        if (init.signal?.aborted) {
-            reject(init.signal.reason);
-            return;
-        }
-        // No agent means Node's global one; the client certificate's agent is for HTTPS only.
-        const req = request(url, { method: init.method ?? 'GET', headers, signal: init.signal ?? undefined, agent: secure ? tlsAgent : undefined }, (res) => {
-            const chunks = [];
-            res.on('data', (chunk) => chunks.push(chunk));
-            res.on('error', failed);
-            res.on('end', () => {
-                try {
-                    resolve(toResponse(res, Buffer.concat(chunks), init.method));
-                }
-                catch (error) {
-                    failed(error);
-                }
-            });
-        });
-        req.on('error', failed);
-        req.end(body);
-    });
-}
-function requestBody(body) {
-    if (body === undefined || body === null)
-        return undefined;
-    if (typeof body === 'string' || body instanceof Uint8Array)
-        return body;
-    if (body instanceof ArrayBuffer)
-        return new Uint8Array(body);
-    throw new TypeError('fetch failed: only string and byte request bodies are supported');
-}
-const noBody = new Set([101, 204, 205, 304]);
-function toResponse(res, raw, method) {
-    const headers = new Headers();
-    for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
-        headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
-    const status = res.statusCode ?? 0;
-    const empty = noBody.has(status) || method === 'HEAD';
-    const encoding = headers.get('content-encoding')?.trim().toLowerCase();
-    let bytes = raw;
-    if (!empty && raw.length > 0 && encoding && encoding !== 'identity') {
-        bytes = transport_decode(raw, encoding);
-        headers.delete('content-encoding');
-        headers.delete('content-length');
-    }
-    return new Response(empty ? null : bytes, { status, statusText: res.statusMessage ?? '', headers });
-}
-function transport_decode(raw, encoding) {
-    switch (encoding) {
-        case 'gzip':
-        case 'x-gzip':
-            return external_node_zlib_.gunzipSync(raw);
-        case 'deflate':
-            return external_node_zlib_.inflateSync(raw);
-        case 'br':
-            return external_node_zlib_.brotliDecompressSync(raw);
-        default:
-            throw new Error(`unsupported content-encoding "${encoding}"`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/api/client.ts
 
-
 /**
- * The SDK client, configured only from settings: base URL, key, retries and timeout are passed
- * explicitly so nothing is inherited from the environment by accident (OPENAI_API_KEY,
- * OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response is printed.
- * (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
+ * The SDK client, configured only from the connection settings: base URL, key, retries and timeout are
+ * passed explicitly so nothing is inherited from the environment by accident (OPENAI_BASE_URL,
+ * OPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response
+ * is printed. (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
  *
- * Requests go over Node's `http`/`https` modules (transport.ts), the quickest way to start, with the
- * client certificate when one is to be presented. When the environment names a proxy, they go through
- * undici's EnvHttpProxyAgent instead, which honours HTTP(S)_PROXY and NO_PROXY; undici is loaded only
- * then, so other runs do not pay for it.
+ * Transport, maintained by others in every case, and the same behaviour on every path: redirects are
+ * never followed (a 3xx reaches the SDK as an error status, so the admin key is not sent on to another
+ * host), and bodies are decoded as `fetch` decodes them.
+ * - Plain runs use the SDK's default: Node's built-in `fetch`.
+ * - A proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) or a client certificate uses undici's own `fetch` with a
+ *   dispatcher from the same package, as the SDK's documentation asks: an `EnvHttpProxyAgent` (which
+ *   honours NO_PROXY) or an `Agent`, presenting the client certificate when there is one. undici is
+ *   loaded only then.
  */
-async function createClient(settings, env = process.env) {
-    const { clientCertificate: cert, clientKey: key } = settings;
+async function createClient(connection, env = process.env) {
+    const { clientCertificate: cert, clientKey: key } = connection;
     const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
-    const baseURL = tls ? settings.mtlsBaseURL : settings.baseURL;
+    const baseURL = tls ? connection.mtlsBaseURL : connection.baseURL;
     const proxy = proxyFromEnv(baseURL, env);
     const options = {
-        adminAPIKey: settings.adminApiKey,
+        adminAPIKey: connection.adminApiKey,
         apiKey: null,
         organization: null,
         project: null,
         baseURL,
-        maxRetries: settings.maxRetries,
-        timeout: settings.timeoutMs,
+        maxRetries: connection.maxRetries,
+        timeout: connection.timeoutMs,
         logLevel: 'off',
+        fetchOptions: { redirect: 'manual' },
     };
-    if (proxy) {
-        const { EnvHttpProxyAgent } = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
-        // `connect` applies to direct connections (hosts in NO_PROXY), `requestTls` to the TLS session
-        // tunnelled through the proxy.
-        const dispatcher = new EnvHttpProxyAgent({ connect: tls ?? {}, requestTls: tls ?? {} });
-        options.fetchOptions = { dispatcher };
-    }
-    else {
-        options.fetch = createNodeFetch(tls);
+    if (proxy || tls) {
+        const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
+        // undici's own limits must not cut a request shorter than timeout-seconds (the SDK's timeout).
+        const limits = { headersTimeout: connection.timeoutMs, bodyTimeout: connection.timeoutMs };
+        // `connect` applies to direct connections (all of them without a proxy, hosts in NO_PROXY with one),
+        // `requestTls` to the TLS session tunnelled through the proxy. The proxy variables are passed as read
+        // here, so that the proxy named in the log is the one used.
+        const dispatcher = proxy
+            ? new undici.EnvHttpProxyAgent({ ...limits, ...proxyVariables(env), connect: tls ?? {}, requestTls: tls ?? {} })
+            : new undici.Agent({ ...limits, connect: tls ?? {} });
+        options.fetch = undici.fetch;
+        options.fetchOptions = { dispatcher, redirect: 'manual' };
     }
     return { client: new OpenAI(options), baseURL, proxy };
 }
-/** The proxy the environment names for this URL's scheme (as undici reads it), credentials removed. */
+/** HTTP(S)_PROXY and NO_PROXY, lower case first, as undici reads them. */
+function proxyVariables(env) {
+    const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
+    return { httpProxy, httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? httpProxy, noProxy: env.no_proxy ?? env.NO_PROXY ?? '' };
+}
+/** The proxy the environment names for this URL's scheme, credentials removed. */
 function proxyFromEnv(url, env) {
-    const https = url.startsWith('https:');
-    const http = env.http_proxy ?? env.HTTP_PROXY;
-    const raw = https ? (env.https_proxy ?? env.HTTPS_PROXY ?? http) : http;
+    const { httpProxy, httpsProxy } = proxyVariables(env);
+    const raw = url.startsWith('https:') ? httpsProxy : httpProxy;
     if (!raw)
         return undefined;
     try {
@@ -64385,8 +64301,6 @@ function proxyFromEnv(url, env) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/asn1js/build/index.js
 var build = __nccwpck_require__(4549);
 ;// CONCATENATED MODULE: ./src/certificate/asn1.ts
@@ -64628,366 +64542,8 @@ function classifyDer(der) {
     return 'CERTIFICATE';
 }
 
-;// CONCATENATED MODULE: ./src/api/find.ts
-
-
-
-
-/**
- * Finds a certificate of the organization with the same content, without downloading every PEM:
- * candidates are those whose validity equals the certificate's notBefore and notAfter (or whose list
- * entry does not say, as `certificate_details` fields are optional), and each is confirmed by its
- * content's SHA-256 fingerprint (`include[]=content`).
- */
-async function findIdentical(api, certificate, listed) {
-    const validAt = seconds(certificate.notBefore);
-    const expiresAt = seconds(certificate.notAfter);
-    const matches = (listedValue, value) => listedValue === undefined || listedValue === value;
-    const candidates = listed.filter((c) => matches(c.validAt, validAt) && matches(c.expiresAt, expiresAt));
-    for (const candidate of candidates) {
-        let stored;
-        try {
-            stored = await api.retrieve(candidate.id, true);
-        }
-        catch (error) {
-            // Deleted since it was listed: not this one.
-            if (error instanceof ActionError && error.cause instanceof APIError && error.cause.status === 404)
-                continue;
-            throw error;
-        }
-        if (stored.content && fingerprintOf(stored.content) === certificate.fingerprint)
-            return stored;
-    }
-    return undefined;
-}
-function seconds(date) {
-    return Math.floor(date.getTime() / 1000);
-}
-/**
- * The fingerprint of the certificate in an API `content` field. OpenAI's documentation shows that PEM on
- * one line (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`), which OpenSSL's PEM reader
- * refuses, so it goes through the same decoder as the user's input.
- */
-function fingerprintOf(content) {
-    const block = decodeInput(content).blocks.find((b) => b.label === 'CERTIFICATE');
-    if (!block)
-        return undefined;
-    try {
-        return new external_node_crypto_.X509Certificate(block.der).fingerprint256;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/api/upload.ts
-
-
-
-
-const BASE_DELAY_MS = 1000;
-const MAX_DELAY_MS = 30_000;
-const MAX_RETRY_AFTER_MS = 60_000;
-/**
- * Uploads once, retrying on its own terms: the SDK does not retry this call (it sends no idempotency
- * key, so a retry after a lost answer stores a duplicate). After an ambiguous failure (timeout,
- * dropped connection, 5xx) the organization is searched for the certificate first, and an upload
- * that did go through is taken as the result.
- */
-async function uploadWithoutDuplicates(api, certificate, name, findStored, options) {
-    const context = { action: 'upload the certificate', host: api.host, timeoutMs: api.client.timeout };
-    for (let attempt = 0;; attempt++) {
-        let failure;
-        try {
-            const created = await api.client.admin.organization.certificates.create({ certificate: certificate.pem, ...(name ? { name } : {}) }, { maxRetries: 0 });
-            return { certificate: fromStored(created), uploaded: true, attempts: attempt + 1 };
-        }
-        catch (error) {
-            failure = error;
-        }
-        const kind = classify(failure);
-        if (kind === 'final')
-            throw explainApiError(failure, context);
-        if (kind === 'ambiguous') {
-            options.log(`${whatHappened(failure)}; checking whether the certificate was stored anyway.`);
-            let stored;
-            try {
-                stored = await findStored();
-            }
-            catch (error) {
-                throw unverifiable(failure, error, context);
-            }
-            if (stored) {
-                options.log(`It was: ${stored.id} holds this certificate, so it is not uploaded again.`);
-                return { certificate: stored, uploaded: true, attempts: attempt + 1 };
-            }
-            options.log('It was not: the organization holds no certificate with this fingerprint.');
-        }
-        if (attempt >= options.maxRetries) {
-            const error = explainApiError(failure, context);
-            const attempts = `The action tried ${attempt + 1} time${attempt === 0 ? '' : 's'}${kind === 'ambiguous' ? '; the organization was checked afterwards and does not hold the certificate' : ''}.`;
-            throw new ActionError(`${error.message} ${attempts}`, { title: error.title, hint: error.hint, cause: failure });
-        }
-        const delay = retryDelay(failure, attempt, options.random, options.now);
-        options.log(`Upload attempt ${attempt + 1} failed (${describe(failure)}); retrying in ${(delay / 1000).toFixed(1)} s (${options.maxRetries - attempt} retries left).`);
-        await options.sleep(delay);
-    }
-}
-/** The upload's answer was lost and the check that would tell whether it was stored failed too. */
-function unverifiable(uploadFailure, checkFailure, context) {
-    const check = explainApiError(checkFailure, { ...context, action: 'check whether the certificate was stored' });
-    return new ActionError(`${whatHappened(uploadFailure)}, and ${lowerFirst(check.message)} So it is not known whether the certificate was stored; it was not uploaded again, to avoid a duplicate.`, {
-        title: 'api',
-        hint: `${check.hint ? `${check.hint} ` : ''}Then run the action again: with reuse-existing: true (the default) it finds the certificate if it was stored, and uploads it otherwise.`,
-        cause: checkFailure,
-    });
-}
-function lowerFirst(text) {
-    return text.charAt(0).toLowerCase() + text.slice(1);
-}
-/** `final`: retrying cannot help; `refused`: nothing was stored, retry; `ambiguous`: it may have been stored. */
-function classify(error) {
-    if (error instanceof APIConnectionError)
-        return 'ambiguous';
-    if (!(error instanceof APIError) || error.status === undefined)
-        return 'final';
-    if (error.status === 429)
-        return 'refused';
-    if (error.status === 408 || error.status === 409 || error.status >= 500)
-        return 'ambiguous';
-    return 'final';
-}
-/**
- * Exponential backoff with jitter (between half and all of 1 s, 2 s, 4 s, ... up to 30 s), or the
- * server's `retry-after-ms` / `Retry-After` (seconds or an HTTP date) when it gives one, capped at 60 s.
- */
-function retryDelay(error, attempt, random, now = Date.now) {
-    const retryAfter = retryAfterMs(error, now);
-    if (retryAfter !== undefined)
-        return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
-    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
-    return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-function retryAfterMs(error, now = Date.now) {
-    const headers = error instanceof APIError ? error.headers : undefined;
-    if (!headers)
-        return undefined;
-    const msValue = headers.get('retry-after-ms')?.trim();
-    if (msValue && /^\d+(\.\d+)?$/.test(msValue))
-        return Math.ceil(Number(msValue));
-    const value = headers.get('retry-after')?.trim();
-    if (!value)
-        return undefined;
-    if (/^\d+(\.\d+)?$/.test(value))
-        return Math.ceil(Number(value) * 1000);
-    // An HTTP date (IMF-fixdate, RFC 850 or asctime, all in GMT and all starting with the day's name):
-    // Date.parse alone would also read "-3" or "1 2" as dates.
-    if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(value))
-        return undefined;
-    const date = Date.parse(/\b(GMT|UTC)\b/i.test(value) ? value : `${value} GMT`);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now());
-}
-/** An ambiguous failure of the upload, in words. */
-function whatHappened(error) {
-    if (error instanceof APIError && error.status !== undefined)
-        return `The upload failed with HTTP ${error.status}, which does not tell whether it was stored`;
-    return `The upload's answer was lost (${describe(error)})`;
-}
-function describe(error) {
-    if (error instanceof APIError && error.status !== undefined)
-        return `HTTP ${error.status}`;
-    if (error instanceof error_APIConnectionTimeoutError)
-        return 'timed out';
-    if (error instanceof APIConnectionError)
-        return 'connection failed';
-    return 'error';
-}
-
-;// CONCATENATED MODULE: ./src/concurrency.ts
-/**
- * Maps over items with at most `limit` calls in flight, keeping the order of results. The first
- * failure is thrown once every call already started has settled, so no call is left running unseen.
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failure;
-    const worker = async () => {
-        while (next < items.length && !failure) {
-            const index = next++;
-            try {
-                results[index] = await fn(items[index], index);
-            }
-            catch (error) {
-                failure ??= { error };
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    if (failure)
-        throw failure.error;
-    return results;
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-
-
-
-/** OpenAI's cap on certificates per organization. */
-const MAX_CERTIFICATES = 50;
-/** How many project calls run at once. */
-const PROJECT_CONCURRENCY = 8;
-/**
- * Reads the organization (one list) and each requested project (one list each, which also proves the
- * project exists), and decides everything before anything is written.
- */
-async function makePlan(api, settings, certificate, existing, now) {
-    const [organization, projectLists] = await Promise.all([
-        api.listScope(ORGANIZATION),
-        mapLimit(settings.activateProjects, PROJECT_CONCURRENCY, (project) => api.listScope(project)),
-    ]);
-    let target;
-    if (existing)
-        target = { kind: 'existing', certificate: existing };
-    else {
-        const identical = settings.reuseExisting ? await findIdentical(api, certificate, organization) : undefined;
-        target = identical ? { kind: 'reuse', certificate: identical } : { kind: 'upload' };
-    }
-    const targetId = target.kind === 'upload' ? undefined : target.certificate.id;
-    const retireName = settings.retirePrevious
-        ? (settings.name ?? (target.kind === 'upload' ? undefined : target.certificate.name) ?? undefined)
-        : undefined;
-    if (settings.retirePrevious && !retireName) {
-        throw new ActionError(`retire-previous is on, but certificate ${targetId} has no name to match.`, {
-            title: 'input retire-previous',
-            hint: 'Set name: the action retires only active certificates with that name.',
-        });
-    }
-    const scopeLists = [];
-    if (settings.activateOrganization)
-        scopeLists.push([ORGANIZATION, organization]);
-    settings.activateProjects.forEach((project, i) => scopeLists.push([project, projectLists[i] ?? []]));
-    const scopes = scopeLists.map(([scope, listed]) => {
-        const activeBefore = listed.filter((c) => c.active);
-        return {
-            scope,
-            activeBefore,
-            activate: !activeBefore.some((c) => c.id === targetId),
-            retire: retireName ? activeBefore.filter((c) => c.id !== targetId && c.name === retireName) : [],
-        };
-    });
-    const expired = settings.deleteExpired ? deletable(organization, projectLists, targetId, now) : [];
-    let deleteFirst = [];
-    if (target.kind === 'upload' && organization.length >= MAX_CERTIFICATES) {
-        if (organization.length - expired.length >= MAX_CERTIFICATES)
-            throw fullOrganization(organization.length, settings.deleteExpired, expired.length);
-        deleteFirst = expired;
-    }
-    const deleteAfter = expired.filter((c) => !deleteFirst.includes(c));
-    return { target, retireName, scopes, deleteFirst, deleteAfter, organization };
-}
-/** Expired certificates that are inactive for the organization and every project that was listed. */
-function deletable(organization, projectLists, targetId, now) {
-    const activeSomewhere = new Set(projectLists
-        .flat()
-        .filter((c) => c.active)
-        .map((c) => c.id));
-    const nowSeconds = now.getTime() / 1000;
-    return organization.filter((c) => c.id !== targetId && !c.active && !activeSomewhere.has(c.id) && c.expiresAt !== undefined && c.expiresAt <= nowSeconds);
-}
-function fullOrganization(count, deleteExpired, expired) {
-    return new ActionError(`The organization already holds ${count} certificates, the most OpenAI allows (${MAX_CERTIFICATES}); nothing was uploaded.`, {
-        title: 'certificate limit',
-        hint: deleteExpired
-            ? `Only ${expired} of them are expired and inactive, which is not enough to make room: delete certificates that are no longer used (deactivate them everywhere first).`
-            : 'Delete certificates that are no longer used, or set delete-expired: true to delete expired, inactive ones first.',
-    });
-}
-
-;// CONCATENATED MODULE: ./src/apply.ts
-
-
-
-
-
-
-
-function emptyOutcome() {
-    return { certificate: undefined, uploaded: false, activeIn: [], activated: [], retired: [], deleted: [], keptInUse: [] };
-}
-/**
- * Carries out a plan in the safe order: make room, upload (or reuse), activate in every scope, and
- * only then retire the previous certificates and delete expired ones. A scope never loses its last
- * active CA: nothing is deactivated anywhere unless every activation succeeded.
- */
-async function applyPlan(api, plan, certificate, options, outcome) {
-    await deleteExpired(api, plan.deleteFirst, options, outcome, 'to make room under the 50-certificate cap');
-    if (plan.target.kind === 'upload') {
-        // Only a certificate that was not there before this run can be this run's lost upload: with
-        // reuse-existing off, an older identical one must not be taken for it.
-        const before = new Set(plan.organization.map((c) => c.id));
-        const findStored = async () => findIdentical(api, certificate, (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)));
-        const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
-        outcome.certificate = result.certificate;
-        outcome.uploaded = result.uploaded;
-        options.log(`Uploaded ${result.certificate.id}${result.attempts > 1 ? ` (after ${result.attempts} attempts)` : ''}.`);
-    }
-    else {
-        outcome.certificate = plan.target.certificate;
-        if (plan.target.kind === 'reuse')
-            reportReuse(plan.target.certificate, options);
-    }
-    const id = outcome.certificate.id;
-    const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
-    const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
-    const activate = async (scope, needed) => {
-        if (needed) {
-            await api.toggle(scope, [id], true);
-            outcome.activated.push(scope);
-            options.log(`Activated ${id} for ${describeScope(scope)}.`);
-        }
-        else {
-            options.log(`${id} was already active for ${describeScope(scope)}.`);
-        }
-        outcome.activeIn.push(scope);
-    };
-    for (const scope of organization)
-        await activate(scope.scope, scope.activate);
-    await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activate(scope.scope, scope.activate));
-    await mapLimit(plan.scopes.filter((s) => s.retire.length > 0), PROJECT_CONCURRENCY, async (scope) => {
-        const ids = scope.retire.map((c) => c.id);
-        await api.toggle(scope.scope, ids, false);
-        for (const retired of ids)
-            outcome.retired.push({ scope: scope.scope, id: retired });
-        options.log(`Retired ${ids.join(', ')} for ${describeScope(scope.scope)} (same name "${plan.retireName}", replaced by ${id}).`);
-    });
-    await deleteExpired(api, plan.deleteAfter, options, outcome, 'expired and inactive');
-}
-async function deleteExpired(api, certificates, options, outcome, why) {
-    for (const certificate of certificates) {
-        try {
-            await api.delete(certificate.id);
-            outcome.deleted.push(certificate.id);
-            options.log(`Deleted ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: ${why}.`);
-        }
-        catch (error) {
-            const cause = error instanceof ActionError ? error.cause : error;
-            if (!(cause instanceof APIError) || cause.code !== 'certificate_in_use')
-                throw error;
-            outcome.keptInUse.push(certificate.id);
-            options.notice(`Kept ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`);
-        }
-    }
-}
-function reportReuse(stored, options) {
-    options.log(`The organization already holds this certificate as ${stored.id}: reused, not uploaded again.`);
-    if (options.name && stored.name !== options.name) {
-        options.notice(`${stored.id} keeps its name ${stored.name === null ? '(none)' : `"${stored.name}"`}; the name "${options.name}" was not applied. ` +
-            'Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.');
-    }
-}
-
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/certificate/extensions.ts
 /**
  * The four X.509 v3 extensions a CA is checked for (RFC 5280 §4.2.1), read from the certificate's DER
@@ -65124,6 +64680,22 @@ function describeKey(x509) {
     return (key.asymmetricKeyType ?? 'unknown').toUpperCase();
 }
 
+;// CONCATENATED MODULE: ./src/time.ts
+/** Time as the API and the outputs give it: unix seconds, whole days, ISO 8601 without milliseconds. */
+const DAY_MS = 86_400_000;
+/** A date as unix seconds, rounded down (the API's `created_at`, `valid_at`, `expires_at`). */
+function seconds(date) {
+    return Math.floor(date.getTime() / 1000);
+}
+/** Whole days from `now` until `unixSeconds`, rounded down (negative once it has passed). */
+function daysUntil(unixSeconds, now) {
+    return Math.floor((unixSeconds * 1000 - now.getTime()) / DAY_MS);
+}
+/** `2027-11-28T22:25:18Z`: RFC 3339 UTC, without milliseconds. */
+function isoSeconds(unixSeconds) {
+    return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 ;// CONCATENATED MODULE: ./src/certificate/checks.ts
 
 
@@ -65143,28 +64715,29 @@ const CHECK_NAMES = [
     'size',
 ];
 const MAX_PEM_BYTES = 16 * 1024;
-const DAY_MS = 86_400_000;
 const CA_PROFILE_FIX = 'A conforming CA is made with openssl like this: openssl req -x509 -new -key ca.key -days 730 -subj "/CN=Example mTLS CA" ' +
     '-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" ' +
     '-addext "subjectKeyIdentifier=hash" -addext "authorityKeyIdentifier=keyid:always" -out ca.pem';
+/** Every rule in order, those not in `results` marked as not run. */
+function table(results) {
+    return CHECK_NAMES.map((name) => results.get(name) ?? { name, status: 'not run', message: 'not run: an earlier check failed' });
+}
+/** The checks when the source itself cannot be used: rule 1 (`source`) failed, the others not run. */
+function sourceFailure(error) {
+    return table(new Map([['source', { name: 'source', status: 'fail', message: error.message, ...(error.hint ? { hint: error.hint } : {}) }]]));
+}
 /**
- * Runs every rule on the raw source. `source` is either the bytes read or the error reading them.
- * Rules 1-5 stop the run when they fail (there is nothing further to look at); rules 6-11 all run.
+ * Runs every rule on the bytes of the source. Rules 2-5 stop the run when they fail (there is nothing
+ * further to look at); rules 6-11 all run.
  */
 function runPreflight(source, options) {
     const results = new Map();
     const set = (check) => void results.set(check.name, check);
-    const finish = (certificate) => {
-        const checks = CHECK_NAMES.map((name) => results.get(name) ?? { name, status: 'not run', message: 'not run: an earlier check failed' });
-        return { checks, certificate, ok: !checks.some((c) => c.status === 'fail') };
-    };
-    if (source instanceof ActionError) {
-        set({ name: 'source', status: 'fail', message: source.message, ...(source.hint ? { hint: source.hint } : {}) });
-        return finish();
-    }
+    const finish = (certificate) => ({ checks: table(results), certificate });
     set({ name: 'source', status: 'pass', message: `${source.length} bytes read` });
     const decoded = decodeInput(source);
-    maskKeyMaterial(decoded.keyMaterial, options.mask);
+    for (const key of decoded.keyMaterial)
+        options.mask(key);
     const truncated = [...new Set(decoded.unterminated)].slice(0, MAX_LISTED);
     const truncation = {
         name: 'decoding',
@@ -65229,22 +64802,6 @@ function runPreflight(source, options) {
     for (const check of profileChecks(certificate, options))
         set(check);
     return finish(certificate);
-}
-/**
- * Hands every private key to the masker: each key text whole (so a multi-line echo is masked), then
- * every line of it on its own, except PEM armour (not secret) and lines under 8 characters (the tail
- * of the base64, at most a few bytes; masking such short strings would blank ordinary words in the log).
- */
-function maskKeyMaterial(keyMaterial, mask) {
-    for (const key of keyMaterial) {
-        if (key.trim())
-            mask(key.trim());
-        for (const line of key.split(/\r\n|\r|\n/)) {
-            const trimmed = line.trim();
-            if (trimmed.length >= 8 && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(trimmed) && trimmed !== key.trim())
-                mask(trimmed);
-        }
-    }
 }
 function describeEncoding(decoded) {
     switch (decoded.encoding) {
@@ -65387,7 +64944,7 @@ function profileChecks(cert, options) {
 function validityCheck(cert, options) {
     const now = options.now.getTime();
     const daysLeft = (cert.notAfter.getTime() - now) / DAY_MS;
-    const until = cert.notAfter.toISOString().replace('.000Z', 'Z');
+    const until = isoSeconds(seconds(cert.notAfter));
     const renew = 'Issue a new CA certificate (or renew this one with the same key) and upload that.';
     if (daysLeft <= 0) {
         return { name: 'validity', status: 'fail', message: `The certificate expired on ${until}.`, hint: renew };
@@ -65405,7 +64962,7 @@ function validityCheck(cert, options) {
         return {
             name: 'validity',
             status: 'warning',
-            message: `The certificate is not valid yet: it becomes valid on ${cert.notBefore.toISOString().replace('.000Z', 'Z')}.`,
+            message: `The certificate is not valid yet: it becomes valid on ${isoSeconds(seconds(cert.notBefore))}.`,
             hint: 'Client certificates chaining to it will fail until then; check the clock of the machine that issued it.',
         };
     }
@@ -65445,17 +65002,11 @@ function readSourceBytes(source) {
         const code = error.code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR')
             throw unreadable(where, code);
-        throw new ActionError(`${where} does not exist.`, {
-            title: 'source',
-            hint: 'The path is relative to GITHUB_WORKSPACE: check the step that writes the file ran before this one, and the spelling of the path.',
-        });
+        throw new SourceError(`${where} does not exist.`, 'The path is relative to GITHUB_WORKSPACE: check the step that writes the file ran before this one, and the spelling of the path.');
     }
     if (!stat.isFile()) {
         const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
-        throw new ActionError(`${where} is ${kind}, not the certificate file.`, {
-            title: 'source',
-            hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
-        });
+        throw new SourceError(`${where} is ${kind}, not the certificate file.`, 'Point certificate-file at the PEM or DER file of the CA certificate itself.');
     }
     if (stat.size > MAX_SOURCE_BYTES)
         throw tooLarge(where);
@@ -65464,10 +65015,7 @@ function readSourceBytes(source) {
     try {
         fd = external_node_fs_namespaceObject.openSync(source.path, 'r');
         if (!external_node_fs_namespaceObject.fstatSync(fd).isFile())
-            throw new ActionError(`${where} is not a regular file.`, {
-                title: 'source',
-                hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
-            });
+            throw new SourceError(`${where} is not a regular file.`, 'Point certificate-file at the PEM or DER file of the CA certificate itself.');
         const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
         let length = 0;
         while (length < buffer.length) {
@@ -65481,7 +65029,7 @@ function readSourceBytes(source) {
         return buffer.subarray(0, length);
     }
     catch (error) {
-        if (error instanceof ActionError)
+        if (error instanceof SourceError)
             throw error;
         throw unreadable(where, error.code);
     }
@@ -65491,166 +65039,48 @@ function readSourceBytes(source) {
     }
 }
 function unreadable(where, code) {
-    return new ActionError(`${where} cannot be read (${code ?? 'error'}).`, {
-        title: 'source',
-        hint: 'Check the file permissions of the runner user.',
-    });
+    return new SourceError(`${where} cannot be read (${code ?? 'error'}).`, 'Check the file permissions of the runner user.');
 }
 function tooLarge(what) {
-    return new ActionError(`${what} is larger than 1 MiB: it cannot be one CA certificate.`, {
-        title: 'source',
-        hint: 'Pass only the CA certificate in PEM (a few kilobytes), not a bundle or an archive.',
-    });
+    return new SourceError(`${what} is larger than 1 MiB: it cannot be one CA certificate.`, 'Pass only the CA certificate in PEM (a few kilobytes), not a bundle or an archive.');
 }
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/secrets.ts
 
+const ARMOUR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
 /**
- * Registers a secret with the runner's masker before it can reach any log line: the whole value
- * and every line of it, so that a multi-line secret (a PEM key) is masked wherever a line of it shows.
+ * What is registered with the masker for one secret: the whole value, trimmed, and every line of it of 8
+ * characters or more, so that a multi-line secret (a PEM key) is masked wherever one of its lines shows.
  * PEM armour lines (`-----BEGIN ... -----`) are left out: they are not secret, and masking them would
- * blank out harmless messages.
+ * blank out harmless messages. Shorter lines (the tail of the base64, a few bytes) are left out too:
+ * masking such short strings would blank ordinary words in the log.
  */
-const masked = new Set();
-function maskText(secret) {
+function secretParts(secret) {
     const whole = secret.trim();
     if (!whole)
-        return;
+        return [];
     const parts = new Set([whole]);
     for (const line of whole.split(/\r\n|\r|\n/)) {
         const trimmed = line.trim();
-        if (trimmed.length >= 8 && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(trimmed))
+        if (trimmed.length >= 8 && !ARMOUR.test(trimmed))
             parts.add(trimmed);
     }
-    for (const part of parts)
+    return [...parts];
+}
+const masked = new Set();
+/** Registers a secret with the runner's masker before it can reach any log line (each part once). */
+function maskText(secret) {
+    for (const part of secretParts(secret))
         if (!masked.has(part)) {
             masked.add(part);
             core/* setSecret */.Pq(part);
         }
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/inputs/read.ts
 
 
-
-
-const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
-const DEFAULT_MTLS_BASE_URL = 'https://mtls.api.openai.com/v1';
-const CERTIFICATE_ID_PATTERN = /^cert_[A-Za-z0-9]+$/;
-const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
-/** Raw input, trimmed, as the runner passes it (`INPUT_<NAME>` with hyphens kept). */
 const readInput = (name) => core/* getInput */.V4(name);
-/**
- * Registers every secret the inputs hold with the runner's masker, line by line, before anything
- * else is logged: the admin key (input or OPENAI_ADMIN_KEY), the client key and the GitHub token.
- */
-function maskSecrets(read = readInput, env = process.env) {
-    const secrets = [read('admin-api-key'), env.OPENAI_ADMIN_KEY ?? '', read('client-key'), read('github-token')];
-    for (const secret of secrets)
-        maskText(secret);
-}
-function readSettings(read = readInput, env = process.env) {
-    const dryRun = readBoolean(read, 'dry-run', false);
-    const adminApiKey = read('admin-api-key') || (env.OPENAI_ADMIN_KEY ?? '').trim();
-    checkAdminKey(adminApiKey, dryRun);
-    const clientCertificate = read('client-certificate') || undefined;
-    const clientKey = read('client-key') || undefined;
-    if (Boolean(clientCertificate) !== Boolean(clientKey)) {
-        throw new InputError(clientCertificate ? 'client-key' : 'client-certificate', 'client-certificate and client-key go together: only one of them is set.', 'Set both (the PEM client certificate and its private key, from secrets), or neither.');
-    }
-    const settings = {
-        adminApiKey,
-        source: readSource(read, env),
-        name: readName(read),
-        baseURL: readUrl(read, 'base-url', (env.OPENAI_BASE_URL ?? '').trim() || DEFAULT_BASE_URL),
-        maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
-        timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
-        dryRun,
-        strict: readBoolean(read, 'strict', true),
-        minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 0, max: 3650 }),
-        warnValidityDays: readNumber(read, 'warn-validity-days', 30, { min: 0, max: 3650 }),
-        activateOrganization: readBoolean(read, 'activate-organization', false),
-        activateProjects: readProjects(read),
-        retirePrevious: readBoolean(read, 'retire-previous', false),
-        reuseExisting: readBoolean(read, 'reuse-existing', true),
-        deleteExpired: readBoolean(read, 'delete-expired', false),
-        clientCertificate,
-        clientKey,
-        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL),
-        githubToken: read('github-token'),
-        commentOnPr: readBoolean(read, 'comment-on-pr', false),
-    };
-    if (settings.retirePrevious && !settings.name && settings.source.kind !== 'id') {
-        throw new InputError('retire-previous', 'retire-previous needs a name: it retires only certificates with the same name as the new one.', 'Set name (for example "corp-mtls-ca"), and use the same name for every generation of this CA.');
-    }
-    if (settings.retirePrevious && !settings.activateOrganization && settings.activateProjects.length === 0) {
-        throw new InputError('retire-previous', 'retire-previous retires the previous CA only in a scope where the new one is activated, and no scope is set.', 'Set activate-organization: true and/or activate-projects.');
-    }
-    if (settings.commentOnPr && !settings.githubToken) {
-        throw new InputError('github-token', 'comment-on-pr is true but github-token is empty.', 'Leave github-token at its default (${{ github.token }}) or pass a token that may write pull-request comments.');
-    }
-    return settings;
-}
-function checkAdminKey(key, dryRun) {
-    if (!key && !dryRun) {
-        throw new InputError('admin-api-key', 'No OpenAI Admin API key: admin-api-key is empty and OPENAI_ADMIN_KEY is not set.', 'Pass it from a secret: `admin-api-key: ${{ secrets.OPENAI_ADMIN_KEY }}` (or use dry-run: true to run the local checks only).');
-    }
-    if (/^sk-(proj|svcacct|None)-/.test(key)) {
-        throw new InputError('admin-api-key', 'admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys.', 'Create an Admin API key (organization settings → Admin keys) with the api.mtls.read and api.mtls.write permissions.');
-    }
-    if (/\s/.test(key)) {
-        throw new InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
-    }
-}
-function readSource(read, env) {
-    const text = read('certificate');
-    const file = read('certificate-file');
-    const id = read('certificate-id');
-    const given = [text && 'certificate', file && 'certificate-file', id && 'certificate-id'].filter(Boolean);
-    if (given.length !== 1) {
-        // Titled as the preflight rule it is (rule 1, `source`), so the annotation and summary row agree.
-        throw new ActionError(given.length === 0
-            ? 'No certificate given: certificate, certificate-file and certificate-id are all empty.'
-            : `Only one certificate source may be set, but ${given.join(' and ')} are set.`, {
-            title: 'source',
-            hint: 'Set exactly one: certificate (PEM text, usually from a secret), certificate-file (a path in the workspace) or certificate-id (a certificate already uploaded).' +
-                (given.length === 0 ? ' If you pass a secret, check that the secret exists and is available to this workflow.' : ''),
-        });
-    }
-    if (text)
-        return { kind: 'inline', text };
-    if (file) {
-        const workspace = env.GITHUB_WORKSPACE || process.cwd();
-        return { kind: 'file', path: external_node_path_.resolve(workspace, file), given: file };
-    }
-    if (!CERTIFICATE_ID_PATTERN.test(id)) {
-        throw new InputError('certificate-id', `certificate-id "${id}" is not a certificate id.`, 'Certificate ids look like cert_abc123: use the certificate-id output of the step that uploaded it.');
-    }
-    return { kind: 'id', id };
-}
-function readName(read) {
-    const name = read('name');
-    if (!name)
-        return undefined;
-    if (/[\r\n]/.test(name) || name.length > 200) {
-        throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
-    }
-    return name;
-}
-function readProjects(read) {
-    const ids = [
-        ...new Set(read('activate-projects')
-            .split(/[\s,]+/)
-            .filter(Boolean)),
-    ];
-    const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
-    if (bad.length > 0) {
-        throw new InputError('activate-projects', `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
-    }
-    return ids;
-}
 function readBoolean(read, name, fallback) {
     const raw = read(name);
     if (!raw)
@@ -65673,17 +65103,78 @@ function readNumber(read, name, fallback, limits) {
     }
     return value;
 }
+const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
+/** Project ids separated by commas or new lines, blanks and repeats dropped; each must look like proj_... */
+function readProjectIds(read, name) {
+    const ids = [
+        ...new Set(read(name)
+            .split(/[\s,]+/)
+            .filter(Boolean)),
+    ];
+    const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
+    if (bad.length > 0) {
+        throw new InputError(name, `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
+    }
+    return ids;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+
+
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const DEFAULT_MTLS_BASE_URL = 'https://mtls.api.openai.com/v1';
+/**
+ * Registers every secret among the inputs with the runner's masker, before anything else is logged: the
+ * admin key (input or OPENAI_ADMIN_KEY), the client key, and the other inputs named (the GitHub token).
+ */
+function maskSecrets(read = readInput, env = process.env, others = []) {
+    for (const secret of [read('admin-api-key'), env.OPENAI_ADMIN_KEY ?? '', read('client-key'), ...others.map(read)])
+        maskText(secret);
+}
+/** `keyOptional`: a missing admin key is not an error (the main action's dry run checks locally only). */
+function readConnection(read, env, keyOptional = false) {
+    const adminApiKey = read('admin-api-key') || (env.OPENAI_ADMIN_KEY ?? '').trim();
+    checkAdminKey(adminApiKey, keyOptional);
+    const clientCertificate = read('client-certificate') || undefined;
+    const clientKey = read('client-key') || undefined;
+    if (Boolean(clientCertificate) !== Boolean(clientKey)) {
+        throw new InputError(clientCertificate ? 'client-key' : 'client-certificate', 'client-certificate and client-key go together: only one of them is set.', 'Set both (the PEM client certificate and its private key, from secrets), or neither.');
+    }
+    return {
+        adminApiKey,
+        baseURL: readUrl(read, 'base-url', (env.OPENAI_BASE_URL ?? '').trim() || DEFAULT_BASE_URL),
+        maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
+        timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
+        clientCertificate,
+        clientKey,
+        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL),
+    };
+}
+function checkAdminKey(key, optional) {
+    if (!key && !optional) {
+        throw new InputError('admin-api-key', 'No OpenAI Admin API key: admin-api-key is empty and OPENAI_ADMIN_KEY is not set.', 'Pass it from a secret: `admin-api-key: ${{ secrets.OPENAI_ADMIN_KEY }}`' +
+            (optional ? ' (or use dry-run: true to run the local checks only).' : '.'));
+    }
+    if (/^sk-(proj|svcacct|None)-/.test(key)) {
+        throw new InputError('admin-api-key', 'admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys.', 'Create an Admin API key (organization settings → Admin keys) with the api.mtls.read and api.mtls.write permissions.');
+    }
+    if (/\s/.test(key)) {
+        throw new InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
+    }
+}
 function readUrl(read, name, fallback) {
     const raw = read(name) || fallback;
+    const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
     let url;
     try {
         url = new URL(raw);
     }
     catch {
-        throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL}.`);
+        throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${example}.`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new InputError(name, `${name} must be an http(s) URL, not "${raw}".`, `Use a full URL such as ${DEFAULT_BASE_URL}.`);
+        throw new InputError(name, `${name} must be an http(s) URL, not "${raw}".`, `Use a full URL such as ${example}.`);
     }
     if (url.username || url.password) {
         throw new InputError(name, `${name} must not carry credentials.`, 'Remove the user and password from the URL; the admin key is passed separately.');
@@ -65691,7 +65182,77 @@ function readUrl(read, name, fallback) {
     return raw.replace(/\/+$/, '');
 }
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/inputs/settings.ts
+
+
+
+
+const CERTIFICATE_ID_PATTERN = /^cert_[A-Za-z0-9]+$/;
+function readSettings(read = readInput, env = process.env) {
+    const dryRun = readBoolean(read, 'dry-run', false);
+    const settings = {
+        ...readConnection(read, env, dryRun),
+        source: readSource(read, env),
+        name: readName(read),
+        dryRun,
+        strict: readBoolean(read, 'strict', true),
+        minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 0, max: 3650 }),
+        warnValidityDays: readNumber(read, 'warn-validity-days', 30, { min: 0, max: 3650 }),
+        activateOrganization: readBoolean(read, 'activate-organization', false),
+        activateProjects: readProjectIds(read, 'activate-projects'),
+        retirePrevious: readBoolean(read, 'retire-previous', false),
+        reuseExisting: readBoolean(read, 'reuse-existing', true),
+        deleteExpired: readBoolean(read, 'delete-expired', false),
+        githubToken: read('github-token'),
+        commentOnPr: readBoolean(read, 'comment-on-pr', false),
+    };
+    if (settings.retirePrevious && !settings.name && settings.source.kind !== 'id') {
+        throw new InputError('retire-previous', 'retire-previous needs a name: it retires only certificates with the same name as the new one.', 'Set name (for example "corp-mtls-ca"), and use the same name for every generation of this CA.');
+    }
+    if (settings.retirePrevious && !settings.activateOrganization && settings.activateProjects.length === 0) {
+        throw new InputError('retire-previous', 'retire-previous retires the previous CA only in a scope where the new one is activated, and no scope is set.', 'Set activate-organization: true and/or activate-projects.');
+    }
+    if (settings.commentOnPr && !settings.githubToken) {
+        throw new InputError('github-token', 'comment-on-pr is true but github-token is empty.', 'Leave github-token at its default (${{ github.token }}) or pass a token that may write pull-request comments.');
+    }
+    return settings;
+}
+function readSource(read, env) {
+    const text = read('certificate');
+    const file = read('certificate-file');
+    const id = read('certificate-id');
+    const given = [text && 'certificate', file && 'certificate-file', id && 'certificate-id'].filter(Boolean);
+    if (given.length !== 1) {
+        throw new SourceError(given.length === 0
+            ? 'No certificate given: certificate, certificate-file and certificate-id are all empty.'
+            : `Only one certificate source may be set, but ${given.join(' and ')} are set.`, 'Set exactly one: certificate (PEM text, usually from a secret), certificate-file (a path in the workspace) or certificate-id (a certificate already uploaded).' +
+            (given.length === 0 ? ' If you pass a secret, check that the secret exists and is available to this workflow.' : ''));
+    }
+    if (text)
+        return { kind: 'inline', text };
+    if (file) {
+        const workspace = env.GITHUB_WORKSPACE || process.cwd();
+        return { kind: 'file', path: external_node_path_.resolve(workspace, file), given: file };
+    }
+    if (!CERTIFICATE_ID_PATTERN.test(id)) {
+        throw new InputError('certificate-id', `certificate-id "${id}" is not a certificate id.`, 'Certificate ids look like cert_abc123: use the certificate-id output of the step that uploaded it.');
+    }
+    return { kind: 'id', id };
+}
+function readName(read) {
+    const name = read('name');
+    if (!name)
+        return undefined;
+    if (/[\r\n]/.test(name) || name.length > 200) {
+        throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
+    }
+    return name;
+}
+
 ;// CONCATENATED MODULE: ./src/report/model.ts
+
 /** The certificate the outputs describe: the stored one when there is one, else the local one. */
 function storedCertificate(report) {
     if (report.outcome.certificate)
@@ -65703,18 +65264,13 @@ function validity(report) {
     const stored = storedCertificate(report);
     const local = report.certificate;
     return {
-        validAt: stored?.validAt ?? (local ? Math.floor(local.notBefore.getTime() / 1000) : undefined),
-        expiresAt: stored?.expiresAt ?? (local ? Math.floor(local.notAfter.getTime() / 1000) : undefined),
+        validAt: stored?.validAt ?? (local ? seconds(local.notBefore) : undefined),
+        expiresAt: stored?.expiresAt ?? (local ? seconds(local.notAfter) : undefined),
     };
-}
-function daysUntil(expiresAt, now) {
-    return Math.floor((expiresAt * 1000 - now.getTime()) / 86_400_000);
-}
-function isoSeconds(unixSeconds) {
-    return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
+
 
 const OUTPUT_NAMES = (/* unused pure expression or super */ null && ([
     'certificate-id',
@@ -65750,6 +65306,7 @@ function computeOutputs(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
+
 
 
 
@@ -65907,6 +65464,413 @@ function capitalise(text) {
     return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+;// CONCATENATED MODULE: ./src/rotation/identical.ts
+
+
+
+
+
+/**
+ * Finds a certificate of the organization with the same content, without downloading every PEM:
+ * candidates are those whose validity equals the certificate's notBefore and notAfter (or whose list
+ * entry does not say, as `certificate_details` fields are optional), and each is confirmed by its
+ * content's SHA-256 fingerprint (`include[]=content`).
+ */
+async function findIdentical(api, certificate, listed) {
+    const validAt = seconds(certificate.notBefore);
+    const expiresAt = seconds(certificate.notAfter);
+    const matches = (listedValue, value) => listedValue === undefined || listedValue === value;
+    const candidates = listed.filter((c) => matches(c.validAt, validAt) && matches(c.expiresAt, expiresAt));
+    for (const candidate of candidates) {
+        let stored;
+        try {
+            stored = await api.retrieve(candidate.id, true);
+        }
+        catch (error) {
+            // Deleted since it was listed: not this one.
+            if (error instanceof ActionError && error.cause instanceof APIError && error.cause.status === 404)
+                continue;
+            throw error;
+        }
+        if (stored.content && fingerprintOf(stored.content) === certificate.fingerprint)
+            return stored;
+    }
+    return undefined;
+}
+/**
+ * The fingerprint of the certificate in an API `content` field. OpenAI's documentation shows that PEM on
+ * one line (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`), which OpenSSL's PEM reader
+ * refuses, so it goes through the same decoder as the user's input.
+ */
+function fingerprintOf(content) {
+    const block = decodeInput(content).blocks.find((b) => b.label === 'CERTIFICATE');
+    if (!block)
+        return undefined;
+    try {
+        return new external_node_crypto_.X509Certificate(block.der).fingerprint256;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rotation/upload.ts
+
+
+
+const BASE_DELAY_MS = 1000;
+const MAX_DELAY_MS = 30_000;
+const MAX_RETRY_AFTER_MS = 60_000;
+/**
+ * Uploads once, retrying on its own terms: the SDK does not retry this call (it sends no idempotency
+ * key, so a retry after a lost answer stores a duplicate). After an ambiguous failure (timeout,
+ * dropped connection, 5xx) the organization is searched for the certificate first, and an upload
+ * that did go through is taken as the result.
+ */
+async function uploadWithoutDuplicates(api, certificate, name, findStored, options) {
+    const context = { action: 'upload the certificate', host: api.host, timeoutMs: api.client.timeout };
+    for (let attempt = 0;; attempt++) {
+        let failure;
+        try {
+            return { certificate: await api.create(certificate.pem, name, { maxRetries: 0 }), attempts: attempt + 1 };
+        }
+        catch (error) {
+            // The SDK's own error: what it says decides whether to retry.
+            failure = error instanceof ActionError ? error.cause : error;
+        }
+        const kind = classify(failure);
+        if (kind === 'final')
+            throw explainApiError(failure, context);
+        if (kind === 'ambiguous') {
+            options.log(`${whatHappened(failure)}; checking whether the certificate was stored anyway.`);
+            let stored;
+            try {
+                stored = await findStored();
+            }
+            catch (error) {
+                throw unverifiable(failure, error, context);
+            }
+            if (stored) {
+                options.log(`It was: ${stored.id} holds this certificate, so it is not uploaded again.`);
+                return { certificate: stored, attempts: attempt + 1 };
+            }
+            options.log('It was not: the organization holds no certificate with this fingerprint.');
+        }
+        if (attempt >= options.maxRetries) {
+            const error = explainApiError(failure, context);
+            const attempts = `The action tried ${attempt + 1} time${attempt === 0 ? '' : 's'}${kind === 'ambiguous' ? '; the organization was checked afterwards and does not hold the certificate' : ''}.`;
+            throw new ActionError(`${error.message} ${attempts}`, { title: error.title, hint: error.hint, cause: failure });
+        }
+        const delay = retryDelay(failure, attempt, options.random, options.now);
+        options.log(`Upload attempt ${attempt + 1} failed (${describe(failure)}); retrying in ${(delay / 1000).toFixed(1)} s (${options.maxRetries - attempt} retries left).`);
+        await options.sleep(delay);
+    }
+}
+/** The upload's answer was lost and the check that would tell whether it was stored failed too. */
+function unverifiable(uploadFailure, checkFailure, context) {
+    const check = explainApiError(checkFailure, { ...context, action: 'check whether the certificate was stored' });
+    return new ActionError(`${whatHappened(uploadFailure)}, and ${lowerFirst(check.message)} So it is not known whether the certificate was stored; it was not uploaded again, to avoid a duplicate.`, {
+        title: 'api',
+        hint: `${check.hint ? `${check.hint} ` : ''}Then run the action again: with reuse-existing: true (the default) it finds the certificate if it was stored, and uploads it otherwise.`,
+        cause: checkFailure,
+    });
+}
+function lowerFirst(text) {
+    return text.charAt(0).toLowerCase() + text.slice(1);
+}
+/** `final`: retrying cannot help; `refused`: nothing was stored, retry; `ambiguous`: it may have been stored. */
+function classify(error) {
+    if (error instanceof APIConnectionError)
+        return 'ambiguous';
+    if (!(error instanceof APIError) || error.status === undefined)
+        return 'final';
+    if (error.status === 429)
+        return 'refused';
+    if (error.status === 408 || error.status === 409 || error.status >= 500)
+        return 'ambiguous';
+    return 'final';
+}
+/**
+ * Exponential backoff with jitter (between half and all of 1 s, 2 s, 4 s, ... up to 30 s), or the
+ * server's `retry-after-ms` / `Retry-After` (seconds or an HTTP date) when it gives one, capped at 60 s.
+ */
+function retryDelay(error, attempt, random, now = Date.now) {
+    const retryAfter = retryAfterMs(error, now);
+    if (retryAfter !== undefined)
+        return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+    return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+function retryAfterMs(error, now = Date.now) {
+    const headers = error instanceof APIError ? error.headers : undefined;
+    if (!headers)
+        return undefined;
+    const msValue = headers.get('retry-after-ms')?.trim();
+    if (msValue && /^\d+(\.\d+)?$/.test(msValue))
+        return Math.ceil(Number(msValue));
+    const value = headers.get('retry-after')?.trim();
+    if (!value)
+        return undefined;
+    if (/^\d+(\.\d+)?$/.test(value))
+        return Math.ceil(Number(value) * 1000);
+    // An HTTP date (IMF-fixdate, RFC 850 or asctime, all in GMT and all starting with the day's name):
+    // Date.parse alone would also read "-3" or "1 2" as dates.
+    if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(value))
+        return undefined;
+    const date = Date.parse(/\b(GMT|UTC)\b/i.test(value) ? value : `${value} GMT`);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now());
+}
+/** An ambiguous failure of the upload, in words. */
+function whatHappened(error) {
+    if (error instanceof APIError && error.status !== undefined)
+        return `The upload failed with HTTP ${error.status}, which does not tell whether it was stored`;
+    return `The upload's answer was lost (${describe(error)})`;
+}
+function describe(error) {
+    if (error instanceof APIError && error.status !== undefined)
+        return `HTTP ${error.status}`;
+    if (error instanceof error_APIConnectionTimeoutError)
+        return 'timed out';
+    if (error instanceof APIConnectionError)
+        return 'connection failed';
+    return 'error';
+}
+
+;// CONCATENATED MODULE: ./src/concurrency.ts
+/**
+ * Maps over items with at most `limit` calls in flight, keeping the order of results. The first
+ * failure is thrown once every call already started has settled, so no call is left running unseen.
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failure;
+    const worker = async () => {
+        while (next < items.length && !failure) {
+            const index = next++;
+            try {
+                results[index] = await fn(items[index], index);
+            }
+            catch (error) {
+                failure ??= { error };
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failure)
+        throw failure.error;
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/rotation/plan.ts
+
+
+
+
+/** OpenAI's cap on certificates per organization. */
+const MAX_CERTIFICATES = 50;
+/** How many project calls run at once. */
+const PROJECT_CONCURRENCY = 8;
+/**
+ * Reads the organization (one list) and each requested project (one list each, which also proves the
+ * project exists), and decides everything before anything is written.
+ */
+async function makePlan(api, settings, certificate, existing, now) {
+    const [organization, projectLists] = await Promise.all([
+        api.listScope(ORGANIZATION),
+        mapLimit(settings.activateProjects, PROJECT_CONCURRENCY, (project) => api.listScope(project)),
+    ]);
+    let target;
+    if (existing)
+        target = { kind: 'existing', certificate: existing };
+    else {
+        const identical = settings.reuseExisting ? await findIdentical(api, certificate, organization) : undefined;
+        target = identical ? { kind: 'reuse', certificate: identical } : { kind: 'upload' };
+    }
+    const targetId = target.kind === 'upload' ? undefined : target.certificate.id;
+    const retireName = settings.retirePrevious
+        ? (settings.name ?? (target.kind === 'upload' ? undefined : target.certificate.name) ?? undefined)
+        : undefined;
+    if (settings.retirePrevious && !retireName) {
+        throw new ActionError(`retire-previous is on, but certificate ${targetId} has no name to match.`, {
+            title: 'input retire-previous',
+            hint: 'Set name: the action retires only active certificates with that name.',
+        });
+    }
+    const scopeLists = [];
+    if (settings.activateOrganization)
+        scopeLists.push([ORGANIZATION, organization]);
+    settings.activateProjects.forEach((project, i) => scopeLists.push([project, projectLists[i] ?? []]));
+    const scopes = scopeLists.map(([scope, listed]) => {
+        const activeBefore = listed.filter((c) => c.active);
+        return {
+            scope,
+            activeBefore,
+            activate: !activeBefore.some((c) => c.id === targetId),
+            retire: retireName ? activeBefore.filter((c) => c.id !== targetId && c.name === retireName) : [],
+        };
+    });
+    const expired = settings.deleteExpired ? deletable(organization, projectLists, targetId, now) : [];
+    let deleteFirst = [];
+    if (target.kind === 'upload' && organization.length >= MAX_CERTIFICATES) {
+        if (organization.length - expired.length >= MAX_CERTIFICATES)
+            throw fullOrganization(organization.length, settings.deleteExpired, expired.length);
+        deleteFirst = expired;
+    }
+    const deleteAfter = expired.filter((c) => !deleteFirst.includes(c));
+    return { target, retireName, scopes, deleteFirst, deleteAfter, organization };
+}
+/** Expired certificates that are inactive for the organization and every project that was listed. */
+function deletable(organization, projectLists, targetId, now) {
+    const activeSomewhere = new Set(projectLists
+        .flat()
+        .filter((c) => c.active)
+        .map((c) => c.id));
+    const nowSeconds = now.getTime() / 1000;
+    return organization.filter((c) => c.id !== targetId && !c.active && !activeSomewhere.has(c.id) && c.expiresAt !== undefined && c.expiresAt <= nowSeconds);
+}
+function fullOrganization(count, deleteExpired, expired) {
+    return new ActionError(`The organization already holds ${count} certificates, the most OpenAI allows (${MAX_CERTIFICATES}); nothing was uploaded.`, {
+        title: 'certificate limit',
+        hint: deleteExpired
+            ? `Only ${expired} of them are expired and inactive, which is not enough to make room: delete certificates that are no longer used (deactivate them everywhere first).`
+            : 'Delete certificates that are no longer used, or set delete-expired: true to delete expired, inactive ones first.',
+    });
+}
+
+;// CONCATENATED MODULE: ./src/rotation/apply.ts
+
+
+
+
+
+
+
+function emptyOutcome() {
+    return { certificate: undefined, uploaded: false, activeIn: [], activated: [], retired: [], deleted: [], keptInUse: [] };
+}
+/**
+ * Carries out a plan in the safe order: make room, upload (or reuse), activate in every scope, and
+ * only then retire the previous certificates and delete expired ones. A scope never loses its last
+ * active CA: nothing is deactivated anywhere unless every activation succeeded.
+ */
+async function applyPlan(api, plan, certificate, options, outcome) {
+    await deleteExpired(api, plan.deleteFirst, options, outcome, 'to make room under the 50-certificate cap');
+    if (plan.target.kind === 'upload') {
+        // Only a certificate that was not there before this run can be this run's lost upload: with
+        // reuse-existing off, an older identical one must not be taken for it.
+        const before = new Set(plan.organization.map((c) => c.id));
+        const findStored = async () => findIdentical(api, certificate, (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)));
+        const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
+        outcome.certificate = result.certificate;
+        outcome.uploaded = true;
+        options.log(`Uploaded ${result.certificate.id}${result.attempts > 1 ? ` (after ${result.attempts} attempts)` : ''}.`);
+    }
+    else {
+        outcome.certificate = plan.target.certificate;
+        if (plan.target.kind === 'reuse')
+            reportReuse(plan.target.certificate, options);
+    }
+    const id = outcome.certificate.id;
+    const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
+    const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
+    const activate = async (scope, needed) => {
+        if (needed) {
+            await api.toggle(scope, [id], true);
+            outcome.activated.push(scope);
+            options.log(`Activated ${id} for ${describeScope(scope)}.`);
+        }
+        else {
+            options.log(`${id} was already active for ${describeScope(scope)}.`);
+        }
+        outcome.activeIn.push(scope);
+    };
+    for (const scope of organization)
+        await activate(scope.scope, scope.activate);
+    await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activate(scope.scope, scope.activate));
+    await mapLimit(plan.scopes.filter((s) => s.retire.length > 0), PROJECT_CONCURRENCY, async (scope) => {
+        const ids = scope.retire.map((c) => c.id);
+        await api.toggle(scope.scope, ids, false);
+        for (const retired of ids)
+            outcome.retired.push({ scope: scope.scope, id: retired });
+        options.log(`Retired ${ids.join(', ')} for ${describeScope(scope.scope)} (same name "${plan.retireName}", replaced by ${id}).`);
+    });
+    await deleteExpired(api, plan.deleteAfter, options, outcome, 'expired and inactive');
+}
+async function deleteExpired(api, certificates, options, outcome, why) {
+    for (const certificate of certificates) {
+        try {
+            await api.delete(certificate.id);
+            outcome.deleted.push(certificate.id);
+            options.log(`Deleted ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: ${why}.`);
+        }
+        catch (error) {
+            const cause = error instanceof ActionError ? error.cause : error;
+            if (!(cause instanceof APIError) || cause.code !== 'certificate_in_use')
+                throw error;
+            outcome.keptInUse.push(certificate.id);
+            options.notice(`Kept ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`);
+        }
+    }
+}
+function reportReuse(stored, options) {
+    options.log(`The organization already holds this certificate as ${stored.id}: reused, not uploaded again.`);
+    if (options.name && stored.name !== options.name) {
+        options.notice(`${stored.id} keeps its name ${stored.name === null ? '(none)' : `"${stored.name}"`}; the name "${options.name}" was not applied. ` +
+            'Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime.ts
+/**
+ * What both actions share at run time: the replaceable clock and sleep, the one place an error becomes
+ * a failed step, and writing the outputs and the job summary.
+ */
+
+
+const defaultDependencies = {
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: Math.random,
+};
+/**
+ * Turns an error into a failed step: an error annotation with its hint (titled by the input, check or
+ * step it concerns) and exit code 1, never a stack trace unless debug logging is on. Returns the failure
+ * in words, for the job summary.
+ */
+function failRun(error) {
+    let failure;
+    if (error instanceof ActionError) {
+        failure = error.message;
+        core/* error */.z3(error.annotation, error.title ? { title: error.title } : {});
+        process.exitCode = core/* ExitCode */.yU.Failure;
+    }
+    else {
+        const message = error instanceof Error ? error.message : String(error);
+        failure = `unexpected error: ${message}`;
+        core/* setFailed */.C1(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
+    }
+    if (core/* isDebug */._o() && error instanceof Error && error.stack)
+        core/* debug */.Yz(error.stack);
+    return failure;
+}
+/** Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too. */
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs))
+        core/* setOutput */.uH(name, value);
+}
+/** Appends the job summary; a summary that cannot be written is a warning, never a failure. */
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await core/* summary */.z.addRaw(markdown, true).write();
+    }
+    catch (error) {
+        core/* warning */.$e(`Could not write the job summary: ${error.message}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -65920,14 +65884,11 @@ function capitalise(text) {
 
 
 
-const main_defaults = {
-    now: () => new Date(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    random: Math.random,
-};
+
+
 /** The action: inputs → certificate → plan → apply → report. Never throws; failures set the exit code. */
 async function run(overrides = {}) {
-    const deps = { ...main_defaults, ...overrides };
+    const deps = { ...defaultDependencies, ...overrides };
     const report = {
         now: deps.now(),
         dryRun: false,
@@ -65941,22 +65902,18 @@ async function run(overrides = {}) {
     };
     let settings;
     try {
-        maskSecrets();
+        maskSecrets(undefined, undefined, ['github-token']);
         settings = readSettings();
         report.dryRun = settings.dryRun;
         report.requestedName = settings.name;
         await execute(settings, report, deps);
     }
     catch (error) {
-        if (error instanceof ActionError && error.title === 'source')
-            report.checks = sourceFailed(error);
-        fail(error, report);
+        if (error instanceof SourceError)
+            report.checks = sourceFailure(error);
+        report.failure = failRun(error);
     }
     await writeReport(report, settings);
-}
-/** The checks table when the sources themselves are wrong: rule 1 failed, the others not run. */
-function sourceFailed(error) {
-    return runPreflight(error, { strict: true, minValidityDays: 0, warnValidityDays: 0, now: new Date(), mask: maskText }).checks;
 }
 async function execute(settings, report, deps) {
     const preflightOptions = {
@@ -65967,17 +65924,15 @@ async function execute(settings, report, deps) {
         mask: maskText,
     };
     if (settings.source.kind !== 'id') {
-        const source = settings.source;
-        let bytes;
+        let preflight;
         try {
-            bytes = readSourceBytes(source);
+            preflight = runPreflight(readSourceBytes(settings.source), preflightOptions);
         }
         catch (error) {
-            if (!(error instanceof ActionError))
+            if (!(error instanceof SourceError))
                 throw error;
-            bytes = error;
+            preflight = { checks: sourceFailure(error), certificate: undefined };
         }
-        const preflight = runPreflight(bytes, preflightOptions);
         if (!concludePreflight(preflight, report))
             return;
     }
@@ -66061,36 +66016,12 @@ function logPlan(report) {
         core/* info */.pq(`${scope.scope}: active now ${active}; ${scope.activate ? 'will activate the certificate' : 'already active'}${scope.retire.length ? `; will retire ${scope.retire.map((c) => c.id).join(', ')}` : ''}.`);
     }
 }
-/** The one place an error becomes a failed run: an annotation with a hint, no stack trace unless debugging. */
-function fail(error, report) {
-    if (error instanceof ActionError) {
-        report.failure = error.message;
-        core/* error */.z3(error.annotation, error.title ? { title: error.title } : {});
-        process.exitCode = core/* ExitCode */.yU.Failure;
-    }
-    else {
-        const message = error instanceof Error ? error.message : String(error);
-        report.failure = `unexpected error: ${message}`;
-        core/* setFailed */.C1(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
-    }
-    if (core/* isDebug */._o() && error instanceof Error && error.stack)
-        core/* debug */.Yz(error.stack);
-}
 async function writeReport(report, settings) {
-    const outputs = computeOutputs(report);
-    for (const [name, value] of Object.entries(outputs))
-        core/* setOutput */.uH(name, value);
+    setOutputs(computeOutputs(report));
     if (!report.failure)
         core/* info */.pq(headline(report));
     const markdown = renderSummary(report);
-    if (process.env.GITHUB_STEP_SUMMARY) {
-        try {
-            await core/* summary */.z.addRaw(markdown, true).write();
-        }
-        catch (error) {
-            core/* warning */.$e(`Could not write the job summary: ${error.message}`);
-        }
-    }
+    await writeSummary(markdown);
     if (settings?.commentOnPr) {
         const { commentOnPullRequest } = await __nccwpck_require__.e(/* import() */ 231).then(__nccwpck_require__.bind(__nccwpck_require__, 4231));
         await commentOnPullRequest(markdown, settings.githubToken);

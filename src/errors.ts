@@ -27,3 +27,14 @@ export class InputError extends ActionError {
     this.name = 'InputError';
   }
 }
+
+/**
+ * The certificate's source cannot be used: no source or several, a file that is missing, unreadable or
+ * too large. It fails the first preflight rule (`source`), so its title is that rule's name.
+ */
+export class SourceError extends ActionError {
+  constructor(message: string, hint: string) {
+    super(message, { title: 'source', hint });
+    this.name = 'SourceError';
+  }
+}

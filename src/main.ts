@@ -1,33 +1,22 @@
 import * as core from '@actions/core';
 import { CertificateApi } from './api/certificates.js';
 import { createClient } from './api/client.js';
-import { applyPlan, emptyOutcome } from './apply.js';
-import { runPreflight, type Check, type Preflight } from './certificate/checks.js';
+import { runPreflight, sourceFailure, type Check, type Preflight } from './certificate/checks.js';
 import { readSourceBytes } from './certificate/source.js';
-import { ActionError } from './errors.js';
-import { maskSecrets, readSettings, type Settings } from './inputs.js';
-import { makePlan } from './plan.js';
+import { ActionError, SourceError } from './errors.js';
+import { maskSecrets } from './inputs/connection.js';
+import { readSettings, type Settings } from './inputs/settings.js';
 import { computeOutputs } from './report/outputs.js';
 import { headline, renderSummary } from './report/summary.js';
 import type { RunReport } from './report/model.js';
+import { applyPlan, emptyOutcome } from './rotation/apply.js';
+import { makePlan } from './rotation/plan.js';
+import { defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from './runtime.js';
 import { maskText } from './secrets.js';
-
-/** What tests replace: the clock, the sleep between retries and the jitter. */
-export interface RunDependencies {
-  now: () => Date;
-  sleep: (ms: number) => Promise<void>;
-  random: () => number;
-}
-
-const defaults: RunDependencies = {
-  now: () => new Date(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  random: Math.random,
-};
 
 /** The action: inputs → certificate → plan → apply → report. Never throws; failures set the exit code. */
 export async function run(overrides: Partial<RunDependencies> = {}): Promise<void> {
-  const deps = { ...defaults, ...overrides };
+  const deps = { ...defaultDependencies, ...overrides };
   const report: RunReport = {
     now: deps.now(),
     dryRun: false,
@@ -41,21 +30,16 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
   };
   let settings: Settings | undefined;
   try {
-    maskSecrets();
+    maskSecrets(undefined, undefined, ['github-token']);
     settings = readSettings();
     report.dryRun = settings.dryRun;
     report.requestedName = settings.name;
     await execute(settings, report, deps);
   } catch (error) {
-    if (error instanceof ActionError && error.title === 'source') report.checks = sourceFailed(error);
-    fail(error, report);
+    if (error instanceof SourceError) report.checks = sourceFailure(error);
+    report.failure = failRun(error);
   }
   await writeReport(report, settings);
-}
-
-/** The checks table when the sources themselves are wrong: rule 1 failed, the others not run. */
-function sourceFailed(error: ActionError): Check[] {
-  return runPreflight(error, { strict: true, minValidityDays: 0, warnValidityDays: 0, now: new Date(), mask: maskText }).checks;
 }
 
 async function execute(settings: Settings, report: RunReport, deps: RunDependencies): Promise<void> {
@@ -68,15 +52,13 @@ async function execute(settings: Settings, report: RunReport, deps: RunDependenc
   };
 
   if (settings.source.kind !== 'id') {
-    const source = settings.source;
-    let bytes: Uint8Array | ActionError;
+    let preflight: Preflight;
     try {
-      bytes = readSourceBytes(source);
+      preflight = runPreflight(readSourceBytes(settings.source), preflightOptions);
     } catch (error) {
-      if (!(error instanceof ActionError)) throw error;
-      bytes = error;
+      if (!(error instanceof SourceError)) throw error;
+      preflight = { checks: sourceFailure(error), certificate: undefined };
     }
-    const preflight = runPreflight(bytes, preflightOptions);
     if (!concludePreflight(preflight, report)) return;
   }
 
@@ -168,34 +150,11 @@ function logPlan(report: RunReport): void {
   }
 }
 
-/** The one place an error becomes a failed run: an annotation with a hint, no stack trace unless debugging. */
-function fail(error: unknown, report: RunReport): void {
-  if (error instanceof ActionError) {
-    report.failure = error.message;
-    core.error(error.annotation, error.title ? { title: error.title } : {});
-    process.exitCode = core.ExitCode.Failure;
-  } else {
-    const message = error instanceof Error ? error.message : String(error);
-    report.failure = `unexpected error: ${message}`;
-    core.setFailed(
-      `Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`,
-    );
-  }
-  if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);
-}
-
 async function writeReport(report: RunReport, settings: Settings | undefined): Promise<void> {
-  const outputs = computeOutputs(report);
-  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+  setOutputs(computeOutputs(report));
   if (!report.failure) core.info(headline(report));
   const markdown = renderSummary(report);
-  if (process.env.GITHUB_STEP_SUMMARY) {
-    try {
-      await core.summary.addRaw(markdown, true).write();
-    } catch (error) {
-      core.warning(`Could not write the job summary: ${(error as Error).message}`);
-    }
-  }
+  await writeSummary(markdown);
   if (settings?.commentOnPr) {
     const { commentOnPullRequest } = await import('./report/comment.js');
     await commentOnPullRequest(markdown, settings.githubToken);

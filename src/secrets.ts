@@ -1,22 +1,30 @@
 import * as core from '@actions/core';
 
-/**
- * Registers a secret with the runner's masker before it can reach any log line: the whole value
- * and every line of it, so that a multi-line secret (a PEM key) is masked wherever a line of it shows.
- * PEM armour lines (`-----BEGIN ... -----`) are left out: they are not secret, and masking them would
- * blank out harmless messages.
- */
-const masked = new Set<string>();
+const ARMOUR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
 
-export function maskText(secret: string): void {
+/**
+ * What is registered with the masker for one secret: the whole value, trimmed, and every line of it of 8
+ * characters or more, so that a multi-line secret (a PEM key) is masked wherever one of its lines shows.
+ * PEM armour lines (`-----BEGIN ... -----`) are left out: they are not secret, and masking them would
+ * blank out harmless messages. Shorter lines (the tail of the base64, a few bytes) are left out too:
+ * masking such short strings would blank ordinary words in the log.
+ */
+export function secretParts(secret: string): string[] {
   const whole = secret.trim();
-  if (!whole) return;
+  if (!whole) return [];
   const parts = new Set([whole]);
   for (const line of whole.split(/\r\n|\r|\n/)) {
     const trimmed = line.trim();
-    if (trimmed.length >= 8 && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(trimmed)) parts.add(trimmed);
+    if (trimmed.length >= 8 && !ARMOUR.test(trimmed)) parts.add(trimmed);
   }
-  for (const part of parts)
+  return [...parts];
+}
+
+const masked = new Set<string>();
+
+/** Registers a secret with the runner's masker before it can reach any log line (each part once). */
+export function maskText(secret: string): void {
+  for (const part of secretParts(secret))
     if (!masked.has(part)) {
       masked.add(part);
       core.setSecret(part);

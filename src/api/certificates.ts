@@ -27,11 +27,17 @@ export type Scope = string;
 export const ORGANIZATION: Scope = 'organization';
 
 /** The most ids OpenAI takes in one activate or deactivate call. */
-export const IDS_PER_CALL = 10;
+const IDS_PER_CALL = 10;
+
+/** Per-call SDK options: `maxRetries: 0` for a call whose retries the rotation logic runs itself. */
+export interface CallOptions {
+  maxRetries?: number;
+}
 
 /**
- * The certificate endpoints the action uses, through the official SDK. Every failure comes out as an
- * ActionError that names the call. Upload is separate (see upload.ts): it must never be retried blindly.
+ * The certificate endpoints the actions use, through the official SDK, and nothing more: every failure
+ * comes out as an ActionError that names the call, with the SDK's error as its `cause`. When to retry
+ * and what a failure means is decided by the rotation logic (src/rotation/).
  */
 export class CertificateApi {
   readonly client: OpenAI;
@@ -43,12 +49,15 @@ export class CertificateApi {
     this.host = proxy ? `${hostOf(baseURL)} through the proxy ${proxy}` : hostOf(baseURL);
   }
 
+  /** Every certificate of the organization, or of a project with its project-level `active`, all pages. */
   async listScope(scope: Scope): Promise<ListedCertificate[]> {
     const isOrg = scope === ORGANIZATION;
     return this.call({ action: `list the certificates of ${describeScope(scope)}`, ...(isOrg ? {} : { projectId: scope }) }, async () => {
+      // Oldest first: the order the rotation logic reads as creation order.
+      const query = { limit: 100, order: 'asc' } as const;
       const page = isOrg
-        ? this.client.admin.organization.certificates.list({ limit: 100 })
-        : this.client.admin.organization.projects.certificates.list(scope, { limit: 100 });
+        ? this.client.admin.organization.certificates.list(query)
+        : this.client.admin.organization.projects.certificates.list(scope, query);
       const all: ListedCertificate[] = [];
       for await (const item of page) all.push(fromListed(item));
       return all;
@@ -61,34 +70,37 @@ export class CertificateApi {
     );
   }
 
-  /** Activates or deactivates ids in one scope, in calls of at most 10 ids. */
-  async toggle(scope: Scope, ids: string[], activate: boolean): Promise<void> {
-    const isOrg = scope === ORGANIZATION;
-    const verb = activate ? 'activate' : 'deactivate';
-    for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
-      const certificate_ids = ids.slice(i, i + IDS_PER_CALL);
-      const context: CallContext = {
-        action: `${verb} ${certificate_ids.join(', ')} for ${describeScope(scope)}`,
-        host: this.host,
-        ...(isOrg ? {} : { projectId: scope }),
-        ...(certificate_ids.length === 1 ? { certificateId: certificate_ids[0] } : {}),
-      };
-      await this.call(context, async () => {
-        const resource = isOrg ? this.client.admin.organization.certificates : null;
-        const projects = this.client.admin.organization.projects.certificates;
-        if (resource) await (activate ? resource.activate({ certificate_ids }) : resource.deactivate({ certificate_ids }));
-        else await (activate ? projects.activate(scope, { certificate_ids }) : projects.deactivate(scope, { certificate_ids }));
-      });
-    }
-  }
-
-  async delete(id: string): Promise<void> {
-    await this.call({ action: `delete certificate ${id}`, certificateId: id }, () =>
-      this.client.admin.organization.certificates.delete(id),
+  async create(pem: string, name: string | undefined, options: CallOptions = {}): Promise<StoredCertificate> {
+    return this.call({ action: 'upload the certificate' }, async () =>
+      fromStored(await this.client.admin.organization.certificates.create({ certificate: pem, ...(name ? { name } : {}) }, options)),
     );
   }
 
-  async call<T>(context: Omit<CallContext, 'host'> & { host?: string }, fn: () => Promise<T>): Promise<T> {
+  /** Activates or deactivates ids in one scope, in calls of at most 10 ids. */
+  async toggle(scope: Scope, ids: string[], activate: boolean, options: CallOptions = {}): Promise<void> {
+    const verb = activate ? 'activate' : 'deactivate';
+    const send: (certificate_ids: string[]) => Promise<unknown> =
+      scope === ORGANIZATION
+        ? async (certificate_ids) => this.client.admin.organization.certificates[verb]({ certificate_ids }, options)
+        : async (certificate_ids) => this.client.admin.organization.projects.certificates[verb](scope, { certificate_ids }, options);
+    for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
+      const certificate_ids = ids.slice(i, i + IDS_PER_CALL);
+      const context = {
+        action: `${verb} ${certificate_ids.join(', ')} for ${describeScope(scope)}`,
+        ...(scope === ORGANIZATION ? {} : { projectId: scope }),
+        ...(certificate_ids.length === 1 ? { certificateId: certificate_ids[0] } : {}),
+      };
+      await this.call(context, () => send(certificate_ids));
+    }
+  }
+
+  async delete(id: string, options: CallOptions = {}): Promise<void> {
+    await this.call({ action: `delete certificate ${id}`, certificateId: id }, () =>
+      this.client.admin.organization.certificates.delete(id, options),
+    );
+  }
+
+  private async call<T>(context: Omit<CallContext, 'host'>, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
@@ -125,7 +137,7 @@ function common(item: Stored): Omit<StoredCertificate, 'content'> {
   };
 }
 
-export function fromListed(item: Listed): ListedCertificate {
+function fromListed(item: Listed): ListedCertificate {
   return { ...common(item), active: item.active === true };
 }
 

@@ -1,6 +1,5 @@
 import OpenAI from 'openai';
-import type { Settings } from '../inputs.js';
-import { createNodeFetch } from './transport.js';
+import type { Connection } from '../inputs/connection.js';
 
 export interface ClientTarget {
   client: OpenAI;
@@ -10,49 +9,65 @@ export interface ClientTarget {
   proxy: string | undefined;
 }
 
+type ClientOptions = NonNullable<ConstructorParameters<typeof OpenAI>[0]>;
+
 /**
- * The SDK client, configured only from settings: base URL, key, retries and timeout are passed
- * explicitly so nothing is inherited from the environment by accident (OPENAI_API_KEY,
- * OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response is printed.
- * (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
+ * The SDK client, configured only from the connection settings: base URL, key, retries and timeout are
+ * passed explicitly so nothing is inherited from the environment by accident (OPENAI_BASE_URL,
+ * OPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response
+ * is printed. (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
  *
- * Requests go over Node's `http`/`https` modules (transport.ts), the quickest way to start, with the
- * client certificate when one is to be presented. When the environment names a proxy, they go through
- * undici's EnvHttpProxyAgent instead, which honours HTTP(S)_PROXY and NO_PROXY; undici is loaded only
- * then, so other runs do not pay for it.
+ * Transport, maintained by others in every case, and the same behaviour on every path: redirects are
+ * never followed (a 3xx reaches the SDK as an error status, so the admin key is not sent on to another
+ * host), and bodies are decoded as `fetch` decodes them.
+ * - Plain runs use the SDK's default: Node's built-in `fetch`.
+ * - A proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) or a client certificate uses undici's own `fetch` with a
+ *   dispatcher from the same package, as the SDK's documentation asks: an `EnvHttpProxyAgent` (which
+ *   honours NO_PROXY) or an `Agent`, presenting the client certificate when there is one. undici is
+ *   loaded only then.
  */
-export async function createClient(settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<ClientTarget> {
-  const { clientCertificate: cert, clientKey: key } = settings;
+export async function createClient(connection: Connection, env: NodeJS.ProcessEnv = process.env): Promise<ClientTarget> {
+  const { clientCertificate: cert, clientKey: key } = connection;
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
-  const baseURL = tls ? settings.mtlsBaseURL : settings.baseURL;
+  const baseURL = tls ? connection.mtlsBaseURL : connection.baseURL;
   const proxy = proxyFromEnv(baseURL, env);
-  const options: ConstructorParameters<typeof OpenAI>[0] = {
-    adminAPIKey: settings.adminApiKey,
+  const options: ClientOptions = {
+    adminAPIKey: connection.adminApiKey,
     apiKey: null,
     organization: null,
     project: null,
     baseURL,
-    maxRetries: settings.maxRetries,
-    timeout: settings.timeoutMs,
+    maxRetries: connection.maxRetries,
+    timeout: connection.timeoutMs,
     logLevel: 'off',
+    fetchOptions: { redirect: 'manual' },
   };
-  if (proxy) {
-    const { EnvHttpProxyAgent } = await import('undici');
-    // `connect` applies to direct connections (hosts in NO_PROXY), `requestTls` to the TLS session
-    // tunnelled through the proxy.
-    const dispatcher = new EnvHttpProxyAgent({ connect: tls ?? {}, requestTls: tls ?? {} });
-    options.fetchOptions = { dispatcher } as NonNullable<typeof options.fetchOptions>;
-  } else {
-    options.fetch = createNodeFetch(tls);
+  if (proxy || tls) {
+    const undici = await import('undici');
+    // undici's own limits must not cut a request shorter than timeout-seconds (the SDK's timeout).
+    const limits = { headersTimeout: connection.timeoutMs, bodyTimeout: connection.timeoutMs };
+    // `connect` applies to direct connections (all of them without a proxy, hosts in NO_PROXY with one),
+    // `requestTls` to the TLS session tunnelled through the proxy. The proxy variables are passed as read
+    // here, so that the proxy named in the log is the one used.
+    const dispatcher = proxy
+      ? new undici.EnvHttpProxyAgent({ ...limits, ...proxyVariables(env), connect: tls ?? {}, requestTls: tls ?? {} })
+      : new undici.Agent({ ...limits, connect: tls ?? {} });
+    options.fetch = undici.fetch as unknown as NonNullable<ClientOptions['fetch']>;
+    options.fetchOptions = { dispatcher, redirect: 'manual' } as ClientOptions['fetchOptions'];
   }
   return { client: new OpenAI(options), baseURL, proxy };
 }
 
-/** The proxy the environment names for this URL's scheme (as undici reads it), credentials removed. */
-export function proxyFromEnv(url: string, env: NodeJS.ProcessEnv): string | undefined {
-  const https = url.startsWith('https:');
-  const http = env.http_proxy ?? env.HTTP_PROXY;
-  const raw = https ? (env.https_proxy ?? env.HTTPS_PROXY ?? http) : http;
+/** HTTP(S)_PROXY and NO_PROXY, lower case first, as undici reads them. */
+function proxyVariables(env: NodeJS.ProcessEnv): { httpProxy: string | undefined; httpsProxy: string | undefined; noProxy: string } {
+  const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
+  return { httpProxy, httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? httpProxy, noProxy: env.no_proxy ?? env.NO_PROXY ?? '' };
+}
+
+/** The proxy the environment names for this URL's scheme, credentials removed. */
+function proxyFromEnv(url: string, env: NodeJS.ProcessEnv): string | undefined {
+  const { httpProxy, httpsProxy } = proxyVariables(env);
+  const raw = url.startsWith('https:') ? httpsProxy : httpProxy;
   if (!raw) return undefined;
   try {
     const parsed = new URL(raw);

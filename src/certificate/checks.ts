@@ -1,6 +1,7 @@
-import { ActionError } from '../errors.js';
+import type { SourceError } from '../errors.js';
 import { decodeInput, isPrivateKeyLabel, type DecodedInput, type PemBlock } from './decode.js';
 import { inspectCertificate, type CertificateInfo } from './inspect.js';
+import { DAY_MS, isoSeconds, seconds } from '../time.js';
 
 /** The preflight rules, in order, by their stable names (used as annotation titles). */
 export const CHECK_NAMES = [
@@ -33,10 +34,7 @@ export interface PreflightOptions {
   minValidityDays: number;
   warnValidityDays: number;
   now: Date;
-  /**
-   * Registers private-key material with the masker, before anything else happens: each key whole, then
-   * each line of it of 8 characters or more (PEM armour lines are not secret and are left out).
-   */
+  /** Registers private-key material with the runner's masker (secrets.ts), before anything else happens. */
   mask: (secret: string) => void;
 }
 
@@ -44,39 +42,40 @@ export interface Preflight {
   checks: Check[];
   /** The parsed certificate, when the checks got that far. */
   certificate: CertificateInfo | undefined;
-  ok: boolean;
 }
 
 export const MAX_PEM_BYTES = 16 * 1024;
-const DAY_MS = 86_400_000;
 
-export const CA_PROFILE_FIX =
+const CA_PROFILE_FIX =
   'A conforming CA is made with openssl like this: openssl req -x509 -new -key ca.key -days 730 -subj "/CN=Example mTLS CA" ' +
   '-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" ' +
   '-addext "subjectKeyIdentifier=hash" -addext "authorityKeyIdentifier=keyid:always" -out ca.pem';
 
+/** Every rule in order, those not in `results` marked as not run. */
+function table(results: Map<CheckName, Check>): Check[] {
+  return CHECK_NAMES.map((name) => results.get(name) ?? { name, status: 'not run' as const, message: 'not run: an earlier check failed' });
+}
+
+/** The checks when the source itself cannot be used: rule 1 (`source`) failed, the others not run. */
+export function sourceFailure(error: SourceError): Check[] {
+  return table(
+    new Map([['source', { name: 'source', status: 'fail', message: error.message, ...(error.hint ? { hint: error.hint } : {}) }]]),
+  );
+}
+
 /**
- * Runs every rule on the raw source. `source` is either the bytes read or the error reading them.
- * Rules 1-5 stop the run when they fail (there is nothing further to look at); rules 6-11 all run.
+ * Runs every rule on the bytes of the source. Rules 2-5 stop the run when they fail (there is nothing
+ * further to look at); rules 6-11 all run.
  */
-export function runPreflight(source: Uint8Array | ActionError, options: PreflightOptions): Preflight {
+export function runPreflight(source: Uint8Array, options: PreflightOptions): Preflight {
   const results = new Map<CheckName, Check>();
   const set = (check: Check): void => void results.set(check.name, check);
-  const finish = (certificate?: CertificateInfo): Preflight => {
-    const checks = CHECK_NAMES.map(
-      (name) => results.get(name) ?? { name, status: 'not run' as const, message: 'not run: an earlier check failed' },
-    );
-    return { checks, certificate, ok: !checks.some((c) => c.status === 'fail') };
-  };
+  const finish = (certificate?: CertificateInfo): Preflight => ({ checks: table(results), certificate });
 
-  if (source instanceof ActionError) {
-    set({ name: 'source', status: 'fail', message: source.message, ...(source.hint ? { hint: source.hint } : {}) });
-    return finish();
-  }
   set({ name: 'source', status: 'pass', message: `${source.length} bytes read` });
 
   const decoded = decodeInput(source);
-  maskKeyMaterial(decoded.keyMaterial, options.mask);
+  for (const key of decoded.keyMaterial) options.mask(key);
 
   const truncated = [...new Set(decoded.unterminated)].slice(0, MAX_LISTED);
   const truncation: Check = {
@@ -144,21 +143,6 @@ export function runPreflight(source: Uint8Array | ActionError, options: Prefligh
 
   for (const check of profileChecks(certificate, options)) set(check);
   return finish(certificate);
-}
-
-/**
- * Hands every private key to the masker: each key text whole (so a multi-line echo is masked), then
- * every line of it on its own, except PEM armour (not secret) and lines under 8 characters (the tail
- * of the base64, at most a few bytes; masking such short strings would blank ordinary words in the log).
- */
-function maskKeyMaterial(keyMaterial: string[], mask: (secret: string) => void): void {
-  for (const key of keyMaterial) {
-    if (key.trim()) mask(key.trim());
-    for (const line of key.split(/\r\n|\r|\n/)) {
-      const trimmed = line.trim();
-      if (trimmed.length >= 8 && !/^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(trimmed) && trimmed !== key.trim()) mask(trimmed);
-    }
-  }
 }
 
 function describeEncoding(decoded: DecodedInput): string {
@@ -312,7 +296,7 @@ function profileChecks(cert: CertificateInfo, options: PreflightOptions): Check[
 function validityCheck(cert: CertificateInfo, options: PreflightOptions): Check {
   const now = options.now.getTime();
   const daysLeft = (cert.notAfter.getTime() - now) / DAY_MS;
-  const until = cert.notAfter.toISOString().replace('.000Z', 'Z');
+  const until = isoSeconds(seconds(cert.notAfter));
   const renew = 'Issue a new CA certificate (or renew this one with the same key) and upload that.';
   if (daysLeft <= 0) {
     return { name: 'validity', status: 'fail', message: `The certificate expired on ${until}.`, hint: renew };
@@ -330,7 +314,7 @@ function validityCheck(cert: CertificateInfo, options: PreflightOptions): Check 
     return {
       name: 'validity',
       status: 'warning',
-      message: `The certificate is not valid yet: it becomes valid on ${cert.notBefore.toISOString().replace('.000Z', 'Z')}.`,
+      message: `The certificate is not valid yet: it becomes valid on ${isoSeconds(seconds(cert.notBefore))}.`,
       hint: 'Client certificates chaining to it will fail until then; check the clock of the machine that issued it.',
     };
   }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { ActionError } from '../errors.js';
-import type { CertificateSource } from '../inputs.js';
+import { SourceError } from '../errors.js';
+import type { CertificateSource } from '../inputs/settings.js';
 
 export const MAX_SOURCE_BYTES = 1024 * 1024;
 
@@ -17,17 +17,17 @@ export function readSourceBytes(source: Exclude<CertificateSource, { kind: 'id' 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unreadable(where, code);
-    throw new ActionError(`${where} does not exist.`, {
-      title: 'source',
-      hint: 'The path is relative to GITHUB_WORKSPACE: check the step that writes the file ran before this one, and the spelling of the path.',
-    });
+    throw new SourceError(
+      `${where} does not exist.`,
+      'The path is relative to GITHUB_WORKSPACE: check the step that writes the file ran before this one, and the spelling of the path.',
+    );
   }
   if (!stat.isFile()) {
     const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
-    throw new ActionError(`${where} is ${kind}, not the certificate file.`, {
-      title: 'source',
-      hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
-    });
+    throw new SourceError(
+      `${where} is ${kind}, not the certificate file.`,
+      'Point certificate-file at the PEM or DER file of the CA certificate itself.',
+    );
   }
   if (stat.size > MAX_SOURCE_BYTES) throw tooLarge(where);
   // Read through one descriptor, at most 1 MiB and one byte: the file may have changed since the stat.
@@ -35,10 +35,10 @@ export function readSourceBytes(source: Exclude<CertificateSource, { kind: 'id' 
   try {
     fd = fs.openSync(source.path, 'r');
     if (!fs.fstatSync(fd).isFile())
-      throw new ActionError(`${where} is not a regular file.`, {
-        title: 'source',
-        hint: 'Point certificate-file at the PEM or DER file of the CA certificate itself.',
-      });
+      throw new SourceError(
+        `${where} is not a regular file.`,
+        'Point certificate-file at the PEM or DER file of the CA certificate itself.',
+      );
     const buffer = Buffer.alloc(MAX_SOURCE_BYTES + 1);
     let length = 0;
     while (length < buffer.length) {
@@ -49,23 +49,20 @@ export function readSourceBytes(source: Exclude<CertificateSource, { kind: 'id' 
     if (length > MAX_SOURCE_BYTES) throw tooLarge(where);
     return buffer.subarray(0, length);
   } catch (error) {
-    if (error instanceof ActionError) throw error;
+    if (error instanceof SourceError) throw error;
     throw unreadable(where, (error as NodeJS.ErrnoException).code);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
-function unreadable(where: string, code: string | undefined): ActionError {
-  return new ActionError(`${where} cannot be read (${code ?? 'error'}).`, {
-    title: 'source',
-    hint: 'Check the file permissions of the runner user.',
-  });
+function unreadable(where: string, code: string | undefined): SourceError {
+  return new SourceError(`${where} cannot be read (${code ?? 'error'}).`, 'Check the file permissions of the runner user.');
 }
 
-function tooLarge(what: string): ActionError {
-  return new ActionError(`${what} is larger than 1 MiB: it cannot be one CA certificate.`, {
-    title: 'source',
-    hint: 'Pass only the CA certificate in PEM (a few kilobytes), not a bundle or an archive.',
-  });
+function tooLarge(what: string): SourceError {
+  return new SourceError(
+    `${what} is larger than 1 MiB: it cannot be one CA certificate.`,
+    'Pass only the CA certificate in PEM (a few kilobytes), not a bundle or an archive.',
+  );
 }

@@ -1,8 +1,9 @@
 import type { StoredCertificate } from '../api/certificates.js';
-import type { Outcome } from '../apply.js';
+import type { Outcome } from '../rotation/apply.js';
 import type { Check } from '../certificate/checks.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
-import type { Plan } from '../plan.js';
+import type { Plan } from '../rotation/plan.js';
+import { seconds } from '../time.js';
 
 /** Everything a run learned, for the outputs, the job summary and the pull-request comment. */
 export interface RunReport {
@@ -30,15 +31,7 @@ export function validity(report: RunReport): { validAt: number | undefined; expi
   const stored = storedCertificate(report);
   const local = report.certificate;
   return {
-    validAt: stored?.validAt ?? (local ? Math.floor(local.notBefore.getTime() / 1000) : undefined),
-    expiresAt: stored?.expiresAt ?? (local ? Math.floor(local.notAfter.getTime() / 1000) : undefined),
+    validAt: stored?.validAt ?? (local ? seconds(local.notBefore) : undefined),
+    expiresAt: stored?.expiresAt ?? (local ? seconds(local.notAfter) : undefined),
   };
-}
-
-export function daysUntil(expiresAt: number, now: Date): number {
-  return Math.floor((expiresAt * 1000 - now.getTime()) / 86_400_000);
-}
-
-export function isoSeconds(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -1,4 +1,5 @@
-import { daysUntil, isoSeconds, storedCertificate, validity, type RunReport } from './model.js';
+import { daysUntil, isoSeconds } from '../time.js';
+import { storedCertificate, validity, type RunReport } from './model.js';
 
 export const OUTPUT_NAMES = [
   'certificate-id',
@@ -13,7 +14,7 @@ export const OUTPUT_NAMES = [
   'retired',
   'deleted',
 ] as const;
-export type OutputName = (typeof OUTPUT_NAMES)[number];
+type OutputName = (typeof OUTPUT_NAMES)[number];
 
 /** Every output as a string (empty when unknown), so later steps can rely on each being set. */
 export function computeOutputs(report: RunReport): Record<OutputName, string> {

@@ -1,8 +1,9 @@
 import { ORGANIZATION, describeScope, type ListedCertificate } from '../api/certificates.js';
 import type { CheckStatus } from '../certificate/checks.js';
-import type { ScopePlan } from '../plan.js';
+import type { ScopePlan } from '../rotation/plan.js';
 import { computeOutputs } from './outputs.js';
-import { isoSeconds, storedCertificate, validity, type RunReport } from './model.js';
+import { isoSeconds } from '../time.js';
+import { storedCertificate, validity, type RunReport } from './model.js';
 
 const STATUS_ICON: Record<CheckStatus, string> = { pass: '✅ pass', fail: '❌ fail', warning: '⚠️ warning', 'not run': '➖ not run' };
 

@@ -6,12 +6,12 @@ import {
   type ListedCertificate,
   type Scope,
   type StoredCertificate,
-} from './api/certificates.js';
-import { findIdentical } from './api/find.js';
-import { uploadWithoutDuplicates, type RetryOptions } from './api/upload.js';
-import type { CertificateInfo } from './certificate/inspect.js';
-import { mapLimit } from './concurrency.js';
-import { ActionError } from './errors.js';
+} from '../api/certificates.js';
+import { findIdentical } from './identical.js';
+import { uploadWithoutDuplicates, type RetryOptions } from './upload.js';
+import type { CertificateInfo } from '../certificate/inspect.js';
+import { mapLimit } from '../concurrency.js';
+import { ActionError } from '../errors.js';
 import { PROJECT_CONCURRENCY, type Plan } from './plan.js';
 
 /** What the run did, filled in as it goes, so that a failure half-way still reports what was done. */
@@ -65,7 +65,7 @@ export async function applyPlan(
       );
     const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
     outcome.certificate = result.certificate;
-    outcome.uploaded = result.uploaded;
+    outcome.uploaded = true;
     options.log(`Uploaded ${result.certificate.id}${result.attempts > 1 ? ` (after ${result.attempts} attempts)` : ''}.`);
   } else {
     outcome.certificate = plan.target.certificate;

@@ -3,7 +3,8 @@ import { APIError } from 'openai';
 import { ActionError } from '../errors.js';
 import { decodeInput } from '../certificate/decode.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
-import type { CertificateApi, ListedCertificate, StoredCertificate } from './certificates.js';
+import { seconds } from '../time.js';
+import type { CertificateApi, ListedCertificate, StoredCertificate } from '../api/certificates.js';
 
 /**
  * Finds a certificate of the organization with the same content, without downloading every PEM:
@@ -32,10 +33,6 @@ export async function findIdentical(
     if (stored.content && fingerprintOf(stored.content) === certificate.fingerprint) return stored;
   }
   return undefined;
-}
-
-export function seconds(date: Date): number {
-  return Math.floor(date.getTime() / 1000);
 }
 
 /**

@@ -1,9 +1,9 @@
-import { ORGANIZATION, type CertificateApi, type ListedCertificate, type Scope, type StoredCertificate } from './api/certificates.js';
-import { findIdentical } from './api/find.js';
-import { mapLimit } from './concurrency.js';
-import type { CertificateInfo } from './certificate/inspect.js';
-import { ActionError } from './errors.js';
-import type { Settings } from './inputs.js';
+import { ORGANIZATION, type CertificateApi, type ListedCertificate, type Scope, type StoredCertificate } from '../api/certificates.js';
+import { findIdentical } from './identical.js';
+import { mapLimit } from '../concurrency.js';
+import type { CertificateInfo } from '../certificate/inspect.js';
+import { ActionError } from '../errors.js';
+import type { Settings } from '../inputs/settings.js';
 
 /** OpenAI's cap on certificates per organization. */
 export const MAX_CERTIFICATES = 50;

@@ -1,8 +1,8 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';
-import { fromStored, type CertificateApi, type StoredCertificate } from './certificates.js';
-import { explainApiError, type CallContext } from './errors.js';
+import type { CertificateApi, StoredCertificate } from '../api/certificates.js';
+import { explainApiError, type CallContext } from '../api/errors.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. */
@@ -18,8 +18,6 @@ export interface RetryOptions {
 
 export interface UploadResult {
   certificate: StoredCertificate;
-  /** True when this run stored it; false when an earlier, lost answer had stored it already. */
-  uploaded: boolean;
   attempts: number;
 }
 
@@ -44,13 +42,10 @@ export async function uploadWithoutDuplicates(
   for (let attempt = 0; ; attempt++) {
     let failure: unknown;
     try {
-      const created = await api.client.admin.organization.certificates.create(
-        { certificate: certificate.pem, ...(name ? { name } : {}) },
-        { maxRetries: 0 },
-      );
-      return { certificate: fromStored(created), uploaded: true, attempts: attempt + 1 };
+      return { certificate: await api.create(certificate.pem, name, { maxRetries: 0 }), attempts: attempt + 1 };
     } catch (error) {
-      failure = error;
+      // The SDK's own error: what it says decides whether to retry.
+      failure = error instanceof ActionError ? error.cause : error;
     }
     const kind = classify(failure);
     if (kind === 'final') throw explainApiError(failure, context);
@@ -65,7 +60,7 @@ export async function uploadWithoutDuplicates(
       }
       if (stored) {
         options.log(`It was: ${stored.id} holds this certificate, so it is not uploaded again.`);
-        return { certificate: stored, uploaded: true, attempts: attempt + 1 };
+        return { certificate: stored, attempts: attempt + 1 };
       }
       options.log('It was not: the organization holds no certificate with this fingerprint.');
     }

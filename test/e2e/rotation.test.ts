@@ -124,7 +124,7 @@ describe('compiled action: rotation', () => {
   it('reuses an identical certificate instead of uploading it again', async () => {
     const emu = await emulator();
     const ca = makeCa();
-    emu.addCertificate(makeCa({ cn: 'Decoy' }).pem, { name: 'decoy' });
+    emu.addCertificate(makeCa({ cn: 'Decoy', days: 100 }).pem, { name: 'decoy' });
     const existing = emu.addCertificate(ca.pem, { name: 'corp' });
     const run = await runAction({
       'admin-api-key': key,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/errors.js';
-import { readSettings } from '../src/inputs.js';
+import { InputError } from '../../src/errors.js';
+import { readSettings } from '../../src/inputs/settings.js';
 
 const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 const base = { 'admin-api-key': 'sk-admin-abc', certificate: '-----BEGIN CERTIFICATE-----' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyOutcome } from '../../src/apply.js';
+import { emptyOutcome } from '../../src/rotation/apply.js';
 import { decodeInput } from '../../src/certificate/decode.js';
 import { inspectCertificate } from '../../src/certificate/inspect.js';
 import type { RunReport } from '../../src/report/model.js';

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateApi, ORGANIZATION, type ListedCertificate } from '../../src/api/certificates.ts';
-import { findIdentical } from '../../src/api/find.ts';
+import { findIdentical } from '../../src/rotation/identical.ts';
 import { inspectCertificate } from '../../src/certificate/inspect.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa } from '../helpers/certs.ts';

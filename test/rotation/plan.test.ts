@@ -1,13 +1,13 @@
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CertificateApi } from '../src/api/certificates.js';
-import { applyPlan, emptyOutcome } from '../src/apply.js';
-import { decodeInput } from '../src/certificate/decode.js';
-import { inspectCertificate } from '../src/certificate/inspect.js';
-import type { Settings } from '../src/inputs.js';
-import { makePlan } from '../src/plan.js';
-import { startEmulator, type Emulator } from './emulator/emulator.ts';
-import { makeCa, makeDatedCa } from './helpers/certs.ts';
+import { CertificateApi } from '../../src/api/certificates.js';
+import { applyPlan, emptyOutcome } from '../../src/rotation/apply.js';
+import { decodeInput } from '../../src/certificate/decode.js';
+import { inspectCertificate } from '../../src/certificate/inspect.js';
+import type { Settings } from '../../src/inputs/settings.js';
+import { makePlan } from '../../src/rotation/plan.js';
+import { startEmulator, type Emulator } from '../emulator/emulator.ts';
+import { makeCa, makeDatedCa } from '../helpers/certs.ts';
 
 let emu: Emulator;
 let api: CertificateApi;
@@ -78,7 +78,7 @@ describe('makePlan', () => {
 
   it('finds an identical certificate to reuse, checking content only for candidates with the same validity', async () => {
     const ca = makeCa();
-    emu.addCertificate(makeCa({ cn: 'Decoy' }).pem);
+    emu.addCertificate(makeCa({ cn: 'Decoy', days: 100 }).pem);
     const same = emu.addCertificate(ca.pem, { name: 'corp', activeProjects: ['proj_alpha'] });
     const plan = await makePlan(api, settings({ activateProjects: ['proj_alpha'] }), info(ca.pem), undefined, new Date());
     expect(plan.target).toMatchObject({ kind: 'reuse', certificate: { id: same.id } });

@@ -9,7 +9,7 @@ import OpenAI, {
 } from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CertificateApi, ORGANIZATION, type StoredCertificate } from '../../src/api/certificates.ts';
-import { findIdentical } from '../../src/api/find.ts';
+import { findIdentical } from '../../src/rotation/identical.ts';
 import {
   BASE_DELAY_MS,
   MAX_DELAY_MS,
@@ -19,7 +19,7 @@ import {
   retryDelay,
   uploadWithoutDuplicates,
   type RetryOptions,
-} from '../../src/api/upload.ts';
+} from '../../src/rotation/upload.ts';
 import { inspectCertificate, type CertificateInfo } from '../../src/certificate/inspect.ts';
 import { ActionError } from '../../src/errors.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator } from '../emulator/emulator.ts';
@@ -191,7 +191,7 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
 
   it('uploads once when nothing goes wrong, and sleeps never', async () => {
     const result = await upload(3);
-    expect(result).toMatchObject({ uploaded: true, attempts: 1 });
+    expect(result).toMatchObject({ attempts: 1 });
     expect(result.certificate.id).toBe(emu.certificates[0]!.id);
     expect(result.certificate.name).toBe('corp-ca');
     expect(emu.certificates).toHaveLength(1);
@@ -234,7 +234,7 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
   it('after a 500, looks for the certificate before uploading again', async () => {
     emu.addFault({ kind: 'status', status: 500, method: 'POST', path: UPLOAD });
     const result = await upload(3);
-    expect(result).toMatchObject({ uploaded: true, attempts: 2 });
+    expect(result).toMatchObject({ attempts: 2 });
     expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1/organization/certificates',
       'GET /v1/organization/certificates',
@@ -262,7 +262,7 @@ describe('uploadWithoutDuplicates against the emulator, through the SDK', () => 
     emu.addFault({ kind: 'drop-after', method: 'POST', path: UPLOAD });
     const result = await upload(3);
     expect(emu.certificates).toHaveLength(1);
-    expect(result).toMatchObject({ uploaded: true, attempts: 1 });
+    expect(result).toMatchObject({ attempts: 1 });
     expect(result.certificate.id).toBe(emu.certificates[0]!.id);
     expect(result.certificate.name).toBe('corp-ca');
     expect(uploads()).toBe(1);

@@ -1,0 +1,97 @@
+import { InputError } from '../errors.js';
+import { maskText } from '../secrets.js';
+import { readNumber, readInput, type InputReader } from './read.js';
+
+/** How both actions reach the OpenAI API: validated once, the same way, by the same code. */
+export interface Connection {
+  adminApiKey: string;
+  baseURL: string;
+  maxRetries: number;
+  timeoutMs: number;
+  clientCertificate: string | undefined;
+  clientKey: string | undefined;
+  mtlsBaseURL: string;
+}
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const DEFAULT_MTLS_BASE_URL = 'https://mtls.api.openai.com/v1';
+
+/**
+ * Registers every secret among the inputs with the runner's masker, before anything else is logged: the
+ * admin key (input or OPENAI_ADMIN_KEY), the client key, and the other inputs named (the GitHub token).
+ */
+export function maskSecrets(read: InputReader = readInput, env: NodeJS.ProcessEnv = process.env, others: string[] = []): void {
+  for (const secret of [read('admin-api-key'), env.OPENAI_ADMIN_KEY ?? '', read('client-key'), ...others.map(read)]) maskText(secret);
+}
+
+/** `keyOptional`: a missing admin key is not an error (the main action's dry run checks locally only). */
+export function readConnection(read: InputReader, env: NodeJS.ProcessEnv, keyOptional = false): Connection {
+  const adminApiKey = read('admin-api-key') || (env.OPENAI_ADMIN_KEY ?? '').trim();
+  checkAdminKey(adminApiKey, keyOptional);
+
+  const clientCertificate = read('client-certificate') || undefined;
+  const clientKey = read('client-key') || undefined;
+  if (Boolean(clientCertificate) !== Boolean(clientKey)) {
+    throw new InputError(
+      clientCertificate ? 'client-key' : 'client-certificate',
+      'client-certificate and client-key go together: only one of them is set.',
+      'Set both (the PEM client certificate and its private key, from secrets), or neither.',
+    );
+  }
+  return {
+    adminApiKey,
+    baseURL: readUrl(read, 'base-url', (env.OPENAI_BASE_URL ?? '').trim() || DEFAULT_BASE_URL),
+    maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
+    timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
+    clientCertificate,
+    clientKey,
+    mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL),
+  };
+}
+
+function checkAdminKey(key: string, optional: boolean): void {
+  if (!key && !optional) {
+    throw new InputError(
+      'admin-api-key',
+      'No OpenAI Admin API key: admin-api-key is empty and OPENAI_ADMIN_KEY is not set.',
+      'Pass it from a secret: `admin-api-key: ${{ secrets.OPENAI_ADMIN_KEY }}`' +
+        (optional ? ' (or use dry-run: true to run the local checks only).' : '.'),
+    );
+  }
+  if (/^sk-(proj|svcacct|None)-/.test(key)) {
+    throw new InputError(
+      'admin-api-key',
+      'admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys.',
+      'Create an Admin API key (organization settings → Admin keys) with the api.mtls.read and api.mtls.write permissions.',
+    );
+  }
+  if (/\s/.test(key)) {
+    throw new InputError(
+      'admin-api-key',
+      'admin-api-key contains white space or several lines.',
+      'Store the key alone in the secret, with no spaces or line breaks.',
+    );
+  }
+}
+
+function readUrl(read: InputReader, name: string, fallback: string): string {
+  const raw = read(name) || fallback;
+  const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${example}.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InputError(name, `${name} must be an http(s) URL, not "${raw}".`, `Use a full URL such as ${example}.`);
+  }
+  if (url.username || url.password) {
+    throw new InputError(
+      name,
+      `${name} must not carry credentials.`,
+      'Remove the user and password from the URL; the admin key is passed separately.',
+    );
+  }
+  return raw.replace(/\/+$/, '');
+}

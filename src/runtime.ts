@@ -1,0 +1,56 @@
+/**
+ * What both actions share at run time: the replaceable clock and sleep, the one place an error becomes
+ * a failed step, and writing the outputs and the job summary.
+ */
+import * as core from '@actions/core';
+import { ActionError } from './errors.js';
+
+/** What tests replace: the clock, the sleep between retries and the jitter. */
+export interface RunDependencies {
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+}
+
+export const defaultDependencies: RunDependencies = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+/**
+ * Turns an error into a failed step: an error annotation with its hint (titled by the input, check or
+ * step it concerns) and exit code 1, never a stack trace unless debug logging is on. Returns the failure
+ * in words, for the job summary.
+ */
+export function failRun(error: unknown): string {
+  let failure: string;
+  if (error instanceof ActionError) {
+    failure = error.message;
+    core.error(error.annotation, error.title ? { title: error.title } : {});
+    process.exitCode = core.ExitCode.Failure;
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    failure = `unexpected error: ${message}`;
+    core.setFailed(
+      `Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`,
+    );
+  }
+  if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);
+  return failure;
+}
+
+/** Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too. */
+export function setOutputs(outputs: Record<string, string>): void {
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+}
+
+/** Appends the job summary; a summary that cannot be written is a warning, never a failure. */
+export async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await core.summary.addRaw(markdown, true).write();
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,161 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/api/client.ts';
+import type { Connection } from '../../src/inputs/connection.ts';
+import { DEFAULT_ADMIN_KEY, startEmulator } from '../emulator/emulator.ts';
+import { makeCa, makeLeaf } from '../helpers/certs.ts';
+import { closedPort } from '../helpers/net.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { closeAfterEach } from '../helpers/servers.ts';
+
+const track = closeAfterEach();
+
+/** A plain HTTP server on 127.0.0.1 answering with `handler`, noting every request it saw. */
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; seen: IncomingMessage[] }> {
+  const seen: IncomingMessage[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req);
+    req.resume();
+    req.on('end', () => handler(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  track({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen };
+}
+
+function connection(baseURL: string, overrides: Partial<Connection> = {}): Connection {
+  return {
+    adminApiKey: DEFAULT_ADMIN_KEY,
+    baseURL,
+    maxRetries: 0,
+    timeoutMs: 5000,
+    clientCertificate: undefined,
+    clientKey: undefined,
+    mtlsBaseURL: baseURL,
+    ...overrides,
+  };
+}
+
+const clientTls = (() => {
+  let made: { clientCertificate: string; clientKey: string } | undefined;
+  return () => {
+    if (!made) {
+      const leaf = makeLeaf(makeCa({ cn: 'Client test CA' }), 'client-test');
+      made = { clientCertificate: leaf.pem, clientKey: leaf.keyPem };
+    }
+    return made;
+  };
+})();
+
+/** The three transports: the SDK's default fetch; undici's fetch with an Agent (client certificate); with an EnvHttpProxyAgent. */
+const transports = [
+  { name: 'plain (the default fetch)', env: () => ({}), tls: () => ({}) },
+  { name: 'client certificate (undici Agent)', env: () => ({}), tls: clientTls },
+  { name: 'proxy (undici EnvHttpProxyAgent)', env: (proxy: string) => ({ HTTP_PROXY: proxy }), tls: () => ({}) },
+] as const;
+
+describe('createClient', () => {
+  it.each(transports)('$name: uploads and lists on the emulator through the SDK', async (transport) => {
+    const emu = track(await startEmulator());
+    const proxy = track(await startProxy());
+    const target = await createClient(connection(emu.baseURL, transport.tls()), transport.env(proxy.url));
+    const ca = makeCa({ cn: 'Client CA' });
+    const created = await target.client.admin.organization.certificates.create({ certificate: ca.pem, name: 'client' });
+    const listed = await target.client.admin.organization.certificates.list({ limit: 10 });
+    expect(listed.data.map((c) => c.id)).toEqual([created.id]);
+    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/organization/certificates',
+      'GET /v1/organization/certificates',
+    ]);
+    expect(proxy.seen.length).toBe(transport.name.startsWith('proxy') ? 2 : 0);
+    expect(target.proxy).toBe(transport.name.startsWith('proxy') ? proxy.url : undefined);
+    expect(target.baseURL).toBe(emu.baseURL);
+  });
+
+  it.each(transports)('$name: never follows a redirect, so the admin key goes nowhere else', async (transport) => {
+    const elsewhere = await serve((_req, res) => res.end('{}'));
+    const redirecting = await serve((_req, res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/v1/organization/certificates`, 'content-type': 'application/json' });
+      res.end('{"error":{"message":"moved","type":"invalid_request_error","param":null,"code":null}}');
+    });
+    const proxy = track(await startProxy());
+    const { client } = await createClient(connection(`${redirecting.url}/v1`, transport.tls()), transport.env(proxy.url));
+    const error = await client.admin.organization.certificates.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(307);
+    expect(redirecting.seen).toHaveLength(1);
+    expect(elsewhere.seen).toHaveLength(0);
+  });
+
+  it.each(transports)('$name: decodes a gzip body as fetch does', async (transport) => {
+    const body = gzipSync(JSON.stringify({ object: 'list', data: [], first_id: null, last_id: null, has_more: false }));
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+      res.end(body);
+    });
+    const proxy = track(await startProxy());
+    const { client } = await createClient(connection(`${server.url}/v1`, transport.tls()), transport.env(proxy.url));
+    const page = await client.admin.organization.certificates.list();
+    expect(page.data).toEqual([]);
+  });
+
+  it.each(transports)(
+    '$name: gives the SDK its APIError for a status, its timeout error for a hang, its connection error for a refusal',
+    async (transport) => {
+      const emu = track(await startEmulator());
+      const proxy = track(await startProxy());
+      const env = transport.env(proxy.url);
+      const { client } = await createClient(connection(emu.baseURL, { ...transport.tls(), timeoutMs: 300 }), env);
+      emu.addFault({ kind: 'status', status: 429 });
+      await expect(client.admin.organization.certificates.list()).rejects.toBeInstanceOf(APIError);
+      emu.addFault({ kind: 'hang' });
+      await expect(client.admin.organization.certificates.list()).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+      // Refused: the API host, or with a proxy the proxy itself (the proxy would answer 502 for the host).
+      const dead = `http://127.0.0.1:${await closedPort()}`;
+      const closed = transport.name.startsWith('proxy')
+        ? await createClient(connection(emu.baseURL, transport.tls()), transport.env(dead))
+        : await createClient(connection(`${dead}/v1`, transport.tls()), env);
+      const refused = await closed.client.admin.organization.certificates.list().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(APIConnectionError);
+      expect(refused).not.toBeInstanceOf(APIConnectionTimeoutError);
+    },
+  );
+
+  it('names the proxy without its credentials, and goes to mtls-base-url when a client certificate is given', async () => {
+    const target = await createClient(
+      connection('https://api.example.test/v1', { ...clientTls(), mtlsBaseURL: 'https://mtls.example.test/v1' }),
+      { https_proxy: 'http://user:secret@proxy.example.test:3128' },
+    );
+    expect(target.proxy).toBe('http://proxy.example.test:3128');
+    expect(target.baseURL).toBe('https://mtls.example.test/v1');
+    expect(target.client.baseURL).toBe('https://mtls.example.test/v1');
+  });
+
+  it('passes the base URL and key explicitly, so OPENAI_BASE_URL and OPENAI_ADMIN_KEY in the environment change nothing', async () => {
+    const emu = track(await startEmulator());
+    const saved = { url: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_ADMIN_KEY };
+    process.env.OPENAI_BASE_URL = `http://127.0.0.1:${await closedPort()}/v1`;
+    process.env.OPENAI_ADMIN_KEY = 'sk-admin-from-the-environment';
+    try {
+      const { client } = await createClient(connection(emu.baseURL));
+      await client.admin.organization.certificates.list();
+      expect(emu.requests).toHaveLength(1);
+    } finally {
+      for (const [name, value] of [
+        ['OPENAI_BASE_URL', saved.url],
+        ['OPENAI_ADMIN_KEY', saved.key],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
