@@ -53,7 +53,7 @@ export async function createClient(connection: Connection, env: NodeJS.ProcessEn
       ? new undici.EnvHttpProxyAgent({ ...limits, ...proxyVariables(env), connect: tls ?? {}, requestTls: tls ?? {} })
       : new undici.Agent({ ...limits, connect: tls ?? {} });
     options.fetch = undici.fetch as unknown as NonNullable<ClientOptions['fetch']>;
-    options.fetchOptions = { dispatcher, redirect: 'manual' } as ClientOptions['fetchOptions'];
+    options.fetchOptions = { dispatcher, redirect: 'manual' };
   }
   return { client: new OpenAI(options), baseURL, proxy };
 }

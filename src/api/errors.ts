@@ -1,6 +1,14 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { ActionError } from '../errors.js';
 
+/** The SDK's APIError with its type parameters spelt out (an `instanceof` check leaves them `any`). */
+export type ApiFailure = APIError<number | undefined, Headers | undefined, object | undefined>;
+
+/** The error as the SDK's APIError, when it is one. */
+export function apiFailure(error: unknown): ApiFailure | undefined {
+  return error instanceof APIError ? (error as ApiFailure) : undefined;
+}
+
 /** What was being done when a call failed, so the message can name it. */
 export interface CallContext {
   /** e.g. "upload the certificate", "list the certificates of project proj_abc". */
@@ -30,23 +38,24 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
     });
   }
   if (error instanceof APIConnectionError) {
-    const reason = connectionReason(error);
+    const reason = connectionCode(error);
     return new ActionError(`${failed}: could not connect to ${context.host}${reason ? ` (${reason})` : ''}.`, {
       title: 'api',
       hint: connectionHint(reason),
       cause: error,
     });
   }
-  if (!(error instanceof APIError)) {
+  const failure = apiFailure(error);
+  if (!failure) {
     return new ActionError(`${failed}: ${error instanceof Error ? error.message : String(error)}`, { title: 'api', cause: error });
   }
 
-  const apiMessage = apiMessageOf(error);
-  const said = `${failed}: the API answered ${error.status ?? 'with an error'}${error.code ? ` ${error.code}` : ''}${apiMessage ? `: "${apiMessage}"` : ''}`;
-  const request = error.requestID ? ` (request id ${error.requestID})` : '';
-  const make = (what: string, hint: string): ActionError => new ActionError(`${what}${request}.`, { title: 'api', hint, cause: error });
+  const apiMessage = apiMessageOf(failure);
+  const said = `${failed}: the API answered ${failure.status ?? 'with an error'}${failure.code ? ` ${failure.code}` : ''}${apiMessage ? `: "${apiMessage}"` : ''}`;
+  const request = failure.requestID ? ` (request id ${failure.requestID})` : '';
+  const make = (what: string, hint: string): ActionError => new ActionError(`${what}${request}.`, { title: 'api', hint, cause: failure });
 
-  switch (error.code) {
+  switch (failure.code) {
     case 'certificate_in_use':
       return make(
         said,
@@ -65,13 +74,13 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
         'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).',
       );
   }
-  if (isClientCertificateRefusal(error)) {
+  if (isClientCertificateRefusal(failure)) {
     return make(
       said,
       'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host; if you already do, the client certificate must chain to a CA that is active for the organization and be within its validity.',
     );
   }
-  switch (error.status) {
+  switch (failure.status) {
     case 401:
       return make(
         `${failed}: the admin key was rejected (401)${apiMessage ? `: "${apiMessage}"` : ''}`,
@@ -83,7 +92,7 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
         `Give the Admin API key the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission, or use a key that has it.`,
       );
     case 404:
-      if (context.projectId && context.certificateId && /certificate/.test(error.param ?? '')) {
+      if (context.projectId && context.certificateId && /certificate/.test(failure.param ?? '')) {
         return make(
           `${failed}: certificate ${context.certificateId} was not found (404)`,
           'It may have been deleted while the action ran: run the action again.',
@@ -103,13 +112,13 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
     case 429:
       return make(said, 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.');
   }
-  if (error.status !== undefined && error.status >= 500) {
+  if (failure.status !== undefined && failure.status >= 500) {
     return make(said, 'The OpenAI API failed on its side after the action retried. Try again later (see status.openai.com).');
   }
   return make(said, 'See the API message above; the action sent only the certificate, its name and certificate ids.');
 }
 
-function apiMessageOf(error: APIError): string {
+function apiMessageOf(error: ApiFailure): string {
   const body = error.error as { message?: unknown } | undefined;
   const message = typeof body?.message === 'string' ? body.message : '';
   return message.length > 300 ? `${message.slice(0, 300)}…` : message;
@@ -119,7 +128,7 @@ function apiMessageOf(error: APIError): string {
  * A refusal for want of a client certificate (codes like `mtls_required`), not a missing permission:
  * "Missing scopes: api.mtls.write" mentions mTLS too, so the permission names are left out first.
  */
-function isClientCertificateRefusal(error: APIError): boolean {
+function isClientCertificateRefusal(error: ApiFailure): boolean {
   const text = `${error.code ?? ''} ${apiMessageOf(error)}`.toLowerCase().replace(/api\.mtls\.(read|write)/g, '');
   return (error.status === 401 || error.status === 403) && /mtls|client certificate|client_certificate/.test(text);
 }
@@ -141,7 +150,8 @@ function connectionHint(reason: string): string {
   return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
 }
 
-function connectionReason(error: APIConnectionError): string {
+/** The error code Node, undici or OpenSSL gave a connection failure (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID...), or "". */
+export function connectionCode(error: APIConnectionError): string {
   let cause: unknown = error.cause;
   for (let depth = 0; cause && depth < 4; depth++) {
     const code = (cause as { code?: unknown }).code;

@@ -206,7 +206,7 @@ function checkSingleCertificate(blocks: PemBlock[]): { check: Check; block?: Pem
       },
     };
   }
-  return { check: { name: 'single-certificate', status: 'pass', message: 'exactly one certificate' }, block: certificates[0] as PemBlock };
+  return { check: { name: 'single-certificate', status: 'pass', message: 'exactly one certificate' }, block: certificates[0] };
 }
 
 const MAX_LISTED = 10;
