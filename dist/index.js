@@ -32928,7 +32928,7 @@ exports.debug = debug; // for test
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4946);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7022);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -32937,7 +32937,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4946:
+/***/ 7022:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64027,6 +64027,10 @@ class SourceError extends ActionError {
 ;// CONCATENATED MODULE: ./src/api/errors.ts
 
 
+/** The error as the SDK's APIError, when it is one. */
+function apiFailure(error) {
+    return error instanceof APIError ? error : undefined;
+}
 /**
  * Turns an SDK error into an ActionError that says what happened and what to do, with the API's
  * request id. Only the API's `message`, `code` and `param` are used: never the raw response body.
@@ -64044,21 +64048,22 @@ function explainApiError(error, context) {
         });
     }
     if (error instanceof APIConnectionError) {
-        const reason = connectionReason(error);
+        const reason = connectionCode(error);
         return new ActionError(`${failed}: could not connect to ${context.host}${reason ? ` (${reason})` : ''}.`, {
             title: 'api',
             hint: connectionHint(reason),
             cause: error,
         });
     }
-    if (!(error instanceof APIError)) {
+    const failure = apiFailure(error);
+    if (!failure) {
         return new ActionError(`${failed}: ${error instanceof Error ? error.message : String(error)}`, { title: 'api', cause: error });
     }
-    const apiMessage = apiMessageOf(error);
-    const said = `${failed}: the API answered ${error.status ?? 'with an error'}${error.code ? ` ${error.code}` : ''}${apiMessage ? `: "${apiMessage}"` : ''}`;
-    const request = error.requestID ? ` (request id ${error.requestID})` : '';
-    const make = (what, hint) => new ActionError(`${what}${request}.`, { title: 'api', hint, cause: error });
-    switch (error.code) {
+    const apiMessage = apiMessageOf(failure);
+    const said = `${failed}: the API answered ${failure.status ?? 'with an error'}${failure.code ? ` ${failure.code}` : ''}${apiMessage ? `: "${apiMessage}"` : ''}`;
+    const request = failure.requestID ? ` (request id ${failure.requestID})` : '';
+    const make = (what, hint) => new ActionError(`${what}${request}.`, { title: 'api', hint, cause: failure });
+    switch (failure.code) {
         case 'certificate_in_use':
             return make(said, 'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.');
         case 'mtls_certificate_invalid':
@@ -64068,16 +64073,16 @@ function explainApiError(error, context) {
         case 'certificate_limit_exceeded':
             return make(said, 'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).');
     }
-    if (isClientCertificateRefusal(error)) {
+    if (isClientCertificateRefusal(failure)) {
         return make(said, 'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host; if you already do, the client certificate must chain to a CA that is active for the organization and be within its validity.');
     }
-    switch (error.status) {
+    switch (failure.status) {
         case 401:
             return make(`${failed}: the admin key was rejected (401)${apiMessage ? `: "${apiMessage}"` : ''}`, 'admin-api-key must be an Admin API key of the organization (organization settings → Admin keys), not a project key; check that the secret holds the whole key and that the key was not revoked.');
         case 403:
             return make(`${failed}: the admin key is not allowed to (403)${apiMessage ? `: "${apiMessage}"` : ''}`, `Give the Admin API key the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission, or use a key that has it.`);
         case 404:
-            if (context.projectId && context.certificateId && /certificate/.test(error.param ?? '')) {
+            if (context.projectId && context.certificateId && /certificate/.test(failure.param ?? '')) {
                 return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'It may have been deleted while the action ran: run the action again.');
             }
             if (context.projectId)
@@ -64088,7 +64093,7 @@ function explainApiError(error, context) {
         case 429:
             return make(said, 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.');
     }
-    if (error.status !== undefined && error.status >= 500) {
+    if (failure.status !== undefined && failure.status >= 500) {
         return make(said, 'The OpenAI API failed on its side after the action retried. Try again later (see status.openai.com).');
     }
     return make(said, 'See the API message above; the action sent only the certificate, its name and certificate ids.');
@@ -64122,7 +64127,8 @@ function connectionHint(reason) {
     }
     return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
 }
-function connectionReason(error) {
+/** The error code Node, undici or OpenSSL gave a connection failure (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID...), or "". */
+function connectionCode(error) {
     let cause = error.cause;
     for (let depth = 0; cause && depth < 4; depth++) {
         const code = cause.code;
@@ -65143,12 +65149,14 @@ function readConnection(read, env, keyOptional = false) {
     }
     return {
         adminApiKey,
-        baseURL: readUrl(read, 'base-url', (env.OPENAI_BASE_URL ?? '').trim() || DEFAULT_BASE_URL),
+        // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
+        // go only where this action's inputs say.
+        baseURL: readUrl(read, 'base-url', DEFAULT_BASE_URL, false),
         maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
         timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
         clientCertificate,
         clientKey,
-        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL),
+        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
     };
 }
 function checkAdminKey(key, optional) {
@@ -65163,7 +65171,12 @@ function checkAdminKey(key, optional) {
         throw new InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
     }
 }
-function readUrl(read, name, fallback) {
+/** Loopback hosts: the only ones plain http may reach (a local emulator); nothing leaves the machine. */
+function isLoopback(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+/** `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have. */
+function readUrl(read, name, fallback, httpsOnly) {
     const raw = read(name) || fallback;
     const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
     let url;
@@ -65174,12 +65187,36 @@ function readUrl(read, name, fallback) {
         throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${example}.`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new InputError(name, `${name} must be an http(s) URL, not "${raw}".`, `Use a full URL such as ${example}.`);
+        throw new InputError(name, `${name} must be an https URL, not "${raw}".`, `Use a full URL such as ${example}.`);
     }
     if (url.username || url.password) {
         throw new InputError(name, `${name} must not carry credentials.`, 'Remove the user and password from the URL; the admin key is passed separately.');
     }
+    if (url.protocol === 'http:' && httpsOnly) {
+        throw new InputError(name, `${name} must be https, not "${raw}": the client certificate is presented in the TLS handshake, which http does not have.`, `Use the mTLS host over https, such as ${DEFAULT_MTLS_BASE_URL}.`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new InputError(name, `${name} is plain http to ${url.host}: the admin key would cross the network unencrypted. Nothing was sent.`, `Use https (such as ${example}); http is accepted only for a loopback host (127.0.0.1, localhost), such as a local emulator.`);
+    }
     return raw.replace(/\/+$/, '');
+}
+/** Notices and warnings about the connection inputs, said once they are read. */
+function connectionAdvisories(connection, env) {
+    const advisories = [];
+    if ((env.OPENAI_BASE_URL ?? '').trim()) {
+        advisories.push({
+            level: 'notice',
+            message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
+        });
+    }
+    const path = new URL(connection.baseURL).pathname.replace(/\/+$/, '');
+    if (!path.endsWith('/v1')) {
+        advisories.push({
+            level: 'warning',
+            message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
+        });
+    }
+    return advisories;
 }
 
 // EXTERNAL MODULE: external "node:path"
@@ -65360,6 +65397,8 @@ function describePlannedChanges(report) {
 /** The job summary (and the body of the pull-request comment), in GitHub-flavoured Markdown. */
 function renderSummary(report) {
     const lines = ['## OpenAI mTLS certificate', '', headline(report), ''];
+    if (report.cautions.length)
+        lines.push(...report.cautions.map((c) => `> ⚠️ ${c.replace(/\r?\n/g, ' ')}`), '');
     const cert = report.certificate;
     const outputs = computeOutputs(report);
     if (cert || outputs['certificate-id']) {
@@ -65445,6 +65484,8 @@ function touchedIds(report) {
     const id = storedCertificate(report)?.id;
     if (id && !report.dryRun)
         lines.push(`\`${id}\`: ${out.uploaded ? 'uploaded' : 'used'}${out.activated.length ? `, activated for ${out.activated.join(', ')}` : ''}`);
+    for (const duplicate of out.duplicates)
+        lines.push(`\`${duplicate}\`: uploaded by this run, then deleted: an older identical copy${id ? ` (\`${id}\`)` : ''} is kept`);
     for (const retired of out.retired)
         lines.push(`\`${retired.id}\`: deactivated for ${retired.scope === ORGANIZATION ? 'the organization' : retired.scope}`);
     for (const deleted of out.deleted)
@@ -65462,178 +65503,6 @@ function cell(text) {
 }
 function capitalise(text) {
     return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-;// CONCATENATED MODULE: ./src/rotation/identical.ts
-
-
-
-
-
-/**
- * Finds a certificate of the organization with the same content, without downloading every PEM:
- * candidates are those whose validity equals the certificate's notBefore and notAfter (or whose list
- * entry does not say, as `certificate_details` fields are optional), and each is confirmed by its
- * content's SHA-256 fingerprint (`include[]=content`).
- */
-async function findIdentical(api, certificate, listed) {
-    const validAt = seconds(certificate.notBefore);
-    const expiresAt = seconds(certificate.notAfter);
-    const matches = (listedValue, value) => listedValue === undefined || listedValue === value;
-    const candidates = listed.filter((c) => matches(c.validAt, validAt) && matches(c.expiresAt, expiresAt));
-    for (const candidate of candidates) {
-        let stored;
-        try {
-            stored = await api.retrieve(candidate.id, true);
-        }
-        catch (error) {
-            // Deleted since it was listed: not this one.
-            if (error instanceof ActionError && error.cause instanceof APIError && error.cause.status === 404)
-                continue;
-            throw error;
-        }
-        if (stored.content && fingerprintOf(stored.content) === certificate.fingerprint)
-            return stored;
-    }
-    return undefined;
-}
-/**
- * The fingerprint of the certificate in an API `content` field. OpenAI's documentation shows that PEM on
- * one line (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`), which OpenSSL's PEM reader
- * refuses, so it goes through the same decoder as the user's input.
- */
-function fingerprintOf(content) {
-    const block = decodeInput(content).blocks.find((b) => b.label === 'CERTIFICATE');
-    if (!block)
-        return undefined;
-    try {
-        return new external_node_crypto_.X509Certificate(block.der).fingerprint256;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rotation/upload.ts
-
-
-
-const BASE_DELAY_MS = 1000;
-const MAX_DELAY_MS = 30_000;
-const MAX_RETRY_AFTER_MS = 60_000;
-/**
- * Uploads once, retrying on its own terms: the SDK does not retry this call (it sends no idempotency
- * key, so a retry after a lost answer stores a duplicate). After an ambiguous failure (timeout,
- * dropped connection, 5xx) the organization is searched for the certificate first, and an upload
- * that did go through is taken as the result.
- */
-async function uploadWithoutDuplicates(api, certificate, name, findStored, options) {
-    const context = { action: 'upload the certificate', host: api.host, timeoutMs: api.client.timeout };
-    for (let attempt = 0;; attempt++) {
-        let failure;
-        try {
-            return { certificate: await api.create(certificate.pem, name, { maxRetries: 0 }), attempts: attempt + 1 };
-        }
-        catch (error) {
-            // The SDK's own error: what it says decides whether to retry.
-            failure = error instanceof ActionError ? error.cause : error;
-        }
-        const kind = classify(failure);
-        if (kind === 'final')
-            throw explainApiError(failure, context);
-        if (kind === 'ambiguous') {
-            options.log(`${whatHappened(failure)}; checking whether the certificate was stored anyway.`);
-            let stored;
-            try {
-                stored = await findStored();
-            }
-            catch (error) {
-                throw unverifiable(failure, error, context);
-            }
-            if (stored) {
-                options.log(`It was: ${stored.id} holds this certificate, so it is not uploaded again.`);
-                return { certificate: stored, attempts: attempt + 1 };
-            }
-            options.log('It was not: the organization holds no certificate with this fingerprint.');
-        }
-        if (attempt >= options.maxRetries) {
-            const error = explainApiError(failure, context);
-            const attempts = `The action tried ${attempt + 1} time${attempt === 0 ? '' : 's'}${kind === 'ambiguous' ? '; the organization was checked afterwards and does not hold the certificate' : ''}.`;
-            throw new ActionError(`${error.message} ${attempts}`, { title: error.title, hint: error.hint, cause: failure });
-        }
-        const delay = retryDelay(failure, attempt, options.random, options.now);
-        options.log(`Upload attempt ${attempt + 1} failed (${describe(failure)}); retrying in ${(delay / 1000).toFixed(1)} s (${options.maxRetries - attempt} retries left).`);
-        await options.sleep(delay);
-    }
-}
-/** The upload's answer was lost and the check that would tell whether it was stored failed too. */
-function unverifiable(uploadFailure, checkFailure, context) {
-    const check = explainApiError(checkFailure, { ...context, action: 'check whether the certificate was stored' });
-    return new ActionError(`${whatHappened(uploadFailure)}, and ${lowerFirst(check.message)} So it is not known whether the certificate was stored; it was not uploaded again, to avoid a duplicate.`, {
-        title: 'api',
-        hint: `${check.hint ? `${check.hint} ` : ''}Then run the action again: with reuse-existing: true (the default) it finds the certificate if it was stored, and uploads it otherwise.`,
-        cause: checkFailure,
-    });
-}
-function lowerFirst(text) {
-    return text.charAt(0).toLowerCase() + text.slice(1);
-}
-/** `final`: retrying cannot help; `refused`: nothing was stored, retry; `ambiguous`: it may have been stored. */
-function classify(error) {
-    if (error instanceof APIConnectionError)
-        return 'ambiguous';
-    if (!(error instanceof APIError) || error.status === undefined)
-        return 'final';
-    if (error.status === 429)
-        return 'refused';
-    if (error.status === 408 || error.status === 409 || error.status >= 500)
-        return 'ambiguous';
-    return 'final';
-}
-/**
- * Exponential backoff with jitter (between half and all of 1 s, 2 s, 4 s, ... up to 30 s), or the
- * server's `retry-after-ms` / `Retry-After` (seconds or an HTTP date) when it gives one, capped at 60 s.
- */
-function retryDelay(error, attempt, random, now = Date.now) {
-    const retryAfter = retryAfterMs(error, now);
-    if (retryAfter !== undefined)
-        return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
-    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
-    return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-function retryAfterMs(error, now = Date.now) {
-    const headers = error instanceof APIError ? error.headers : undefined;
-    if (!headers)
-        return undefined;
-    const msValue = headers.get('retry-after-ms')?.trim();
-    if (msValue && /^\d+(\.\d+)?$/.test(msValue))
-        return Math.ceil(Number(msValue));
-    const value = headers.get('retry-after')?.trim();
-    if (!value)
-        return undefined;
-    if (/^\d+(\.\d+)?$/.test(value))
-        return Math.ceil(Number(value) * 1000);
-    // An HTTP date (IMF-fixdate, RFC 850 or asctime, all in GMT and all starting with the day's name):
-    // Date.parse alone would also read "-3" or "1 2" as dates.
-    if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(value))
-        return undefined;
-    const date = Date.parse(/\b(GMT|UTC)\b/i.test(value) ? value : `${value} GMT`);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now());
-}
-/** An ambiguous failure of the upload, in words. */
-function whatHappened(error) {
-    if (error instanceof APIError && error.status !== undefined)
-        return `The upload failed with HTTP ${error.status}, which does not tell whether it was stored`;
-    return `The upload's answer was lost (${describe(error)})`;
-}
-function describe(error) {
-    if (error instanceof APIError && error.status !== undefined)
-        return `HTTP ${error.status}`;
-    if (error instanceof error_APIConnectionTimeoutError)
-        return 'timed out';
-    if (error instanceof APIConnectionError)
-        return 'connection failed';
-    return 'error';
 }
 
 ;// CONCATENATED MODULE: ./src/concurrency.ts
@@ -65660,6 +65529,75 @@ async function mapLimit(items, limit, fn) {
     if (failure)
         throw failure.error;
     return results;
+}
+
+;// CONCATENATED MODULE: ./src/rotation/identical.ts
+
+
+
+
+
+/**
+ * Whether a listed certificate may be this one: the same validity dates, or dates the list does not give
+ * (`certificate_details` fields are optional). Only these are worth reading the content of.
+ */
+function mayBeIdentical(listed, certificate) {
+    const same = (listedValue, value) => listedValue === undefined || listedValue === value;
+    return same(listed.validAt, seconds(certificate.notBefore)) && same(listed.expiresAt, seconds(certificate.notAfter));
+}
+/**
+ * Reads a candidate's content (`include[]=content`) and compares its SHA-256 fingerprint with the
+ * certificate's. `gone` when it was deleted since it was listed. A content the API does not give, or
+ * that does not decode, is an error, not a "no": nothing is decided on a guess.
+ */
+async function compare(api, candidate, certificate) {
+    let stored;
+    try {
+        stored = await api.retrieve(candidate.id, true);
+    }
+    catch (error) {
+        if (error instanceof ActionError && error.cause instanceof APIError && error.cause.status === 404)
+            return 'gone';
+        throw error;
+    }
+    const fingerprint = fingerprintOf(stored.content);
+    if (typeof fingerprint !== 'string') {
+        throw new ActionError(`Could not tell whether ${candidate.id}${candidate.name ? ` ("${candidate.name}")` : ''} is this certificate: the API ${fingerprint.why}. Nothing was written, so as not to act on a guess.`, {
+            title: 'api',
+            hint: `Run the action again; if it persists, compare ${candidate.id} with fingerprint ${certificate.fingerprint} by hand (the dashboard, or GET /organization/certificates/${candidate.id}?include[]=content), and report the API's answer.`,
+        });
+    }
+    return fingerprint === certificate.fingerprint ? stored : 'different';
+}
+/**
+ * The first certificate of `listed`, in its order, that is this one; undefined when none is. Only those
+ * that may be identical (same validity dates) are read, one at a time.
+ */
+async function findIdentical(api, certificate, listed) {
+    for (const candidate of listed.filter((c) => mayBeIdentical(c, certificate))) {
+        const result = await compare(api, candidate, certificate);
+        if (typeof result === 'object')
+            return result;
+    }
+    return undefined;
+}
+/**
+ * The fingerprint of the certificate in an API `content` field, or why there is none. OpenAI's
+ * documentation shows that PEM on one line (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`),
+ * which OpenSSL's PEM reader refuses, so it goes through the same decoder as the user's input.
+ */
+function fingerprintOf(content) {
+    if (!content)
+        return { why: 'returned no content for it' };
+    const block = decodeInput(content).blocks.find((b) => b.label === 'CERTIFICATE');
+    if (!block)
+        return { why: 'returned a content that holds no certificate' };
+    try {
+        return new external_node_crypto_.X509Certificate(block.der).fingerprint256;
+    }
+    catch {
+        return { why: 'returned a content that does not parse as X.509' };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/plan.ts
@@ -65737,6 +65675,301 @@ function fullOrganization(count, deleteExpired, expired) {
             : 'Delete certificates that are no longer used, or set delete-expired: true to delete expired, inactive ones first.',
     });
 }
+/**
+ * What organization-level activation does to later runs: OpenAI then enforces client certificates on
+ * Admin API key requests, so a run without one is locked out (and calls later in this run may be too).
+ */
+function lockoutCaution(settings) {
+    if (!settings.activateOrganization || settings.clientCertificate)
+        return undefined;
+    return ('activate-organization is on and no client-certificate is given. Once a CA is active for the organization, OpenAI enforces client ' +
+        'certificates on Admin API key requests: later runs of this action (and every other Admin API call) will need client-certificate and ' +
+        'client-key (a client certificate that chains to an active CA, and its key, from secrets), and calls later in this run, such as ' +
+        'retiring the previous CA, may be refused. Pass them now, or activate per project (activate-projects) instead.');
+}
+
+;// CONCATENATED MODULE: ./src/rotation/retry.ts
+/**
+ * When a write is tried again, and what its failure says about the organization. The SDK retries reads
+ * and idempotent calls itself; uploads, deletions and deactivations run with the SDK's retries off and
+ * go through `withRetries`, which can look at the organization between attempts.
+ */
+
+
+
+const BASE_DELAY_MS = 1000;
+const MAX_DELAY_MS = 30_000;
+const MAX_RETRY_AFTER_MS = 60_000;
+/** Connection failures that happen before a request is sent: nothing can have been applied. */
+const NOT_SENT = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPROTO|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|ERR_OSSL_)/;
+function describeFailure(thrown) {
+    const error = thrown instanceof ActionError && thrown.cause !== undefined ? thrown.cause : thrown;
+    if (error instanceof error_APIConnectionTimeoutError)
+        return { error, maybeApplied: true, retryable: true };
+    if (error instanceof APIConnectionError)
+        return { error, maybeApplied: !NOT_SENT.test(connectionCode(error)), retryable: true };
+    const api = apiFailure(error);
+    if (api?.status === undefined)
+        return { error, maybeApplied: false, retryable: false };
+    const status = api.status;
+    const maybeApplied = status === 408 || status === 409 || status >= 500;
+    // The SDK obeys the server's x-should-retry before its own rules; so does the action.
+    const hint = api.headers?.get('x-should-retry');
+    const retryable = hint === 'true' ? true : hint === 'false' ? false : maybeApplied || status === 429;
+    return { error, maybeApplied, retryable };
+}
+/**
+ * Exponential backoff with jitter (between half and all of 1 s, 2 s, 4 s, ... up to 30 s), or the
+ * server's `retry-after-ms` / `Retry-After` (seconds or an HTTP date) when it gives one, capped at 60 s.
+ */
+function retryDelay(error, attempt, random, now = Date.now) {
+    const retryAfter = retryAfterMs(error, now);
+    if (retryAfter !== undefined)
+        return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+    return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+function retryAfterMs(error, now = Date.now) {
+    const headers = apiFailure(error)?.headers;
+    if (!headers)
+        return undefined;
+    const msValue = headers.get('retry-after-ms')?.trim();
+    if (msValue && /^\d+(\.\d+)?$/.test(msValue))
+        return Math.ceil(Number(msValue));
+    const value = headers.get('retry-after')?.trim();
+    if (!value)
+        return undefined;
+    if (/^\d+(\.\d+)?$/.test(value))
+        return Math.ceil(Number(value) * 1000);
+    // An HTTP date (IMF-fixdate, RFC 850 or asctime, all in GMT and all starting with the day's name):
+    // Date.parse alone would also read "-3" or "1 2" as dates.
+    if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(value))
+        return undefined;
+    const date = Date.parse(/\b(GMT|UTC)\b/i.test(value) ? value : `${value} GMT`);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now());
+}
+/** A failure in words for the log: `HTTP 500`, `timed out`, `connection failed`. */
+function describe(error) {
+    if (error instanceof APIError && error.status !== undefined)
+        return `HTTP ${error.status}`;
+    if (error instanceof error_APIConnectionTimeoutError)
+        return 'timed out';
+    if (error instanceof APIConnectionError)
+        return 'connection failed';
+    return 'error';
+}
+/**
+ * Tries a write at most `maxRetries + 1` times. After a failure that may have been applied, it waits the
+ * back-off first (so that a late commit has time to land), then checks, then retries; after one that
+ * was refused (429, nothing sent) it waits and retries; anything else is final. When the attempts end
+ * after a failure that may have been applied and was not confirmed, the error says that it is not known
+ * whether the write took effect, never more.
+ */
+async function withRetries(write, options) {
+    let maybeApplied = false;
+    for (let attempt = 0;; attempt++) {
+        try {
+            return { value: await write.attempt(), attempts: attempt + 1, maybeApplied, recovered: false };
+        }
+        catch (error) {
+            if (!(error instanceof ActionError))
+                throw error;
+            const failure = describeFailure(error);
+            const settled = write.settle?.(failure, maybeApplied);
+            if (settled !== undefined)
+                return { value: settled, attempts: attempt + 1, maybeApplied, recovered: true };
+            maybeApplied ||= failure.maybeApplied;
+            const left = options.maxRetries - attempt;
+            const retry = failure.retryable && left > 0;
+            const next = retry ? `${left} ${left === 1 ? 'retry' : 'retries'} left` : 'no retry left';
+            const failed = `Attempt ${attempt + 1} to ${write.what} failed (${describe(failure.error)})`;
+            if (failure.maybeApplied && write.check) {
+                const delay = retryDelay(failure.error, attempt, options.random, options.now);
+                options.log(`${failed}, which does not tell whether it took effect; checking in ${retry_seconds(delay)} (${next}).`);
+                await options.sleep(delay);
+                const found = await write.check();
+                if (found !== undefined)
+                    return { value: found, attempts: attempt + 1, maybeApplied, recovered: true };
+            }
+            else if (retry) {
+                const delay = retryDelay(failure.error, attempt, options.random, options.now);
+                options.log(`${failed}; trying again in ${retry_seconds(delay)} (${next}).`);
+                await options.sleep(delay);
+            }
+            if (retry)
+                continue;
+            if (attempt === 0 && !maybeApplied)
+                throw error;
+            const tried = `The action tried ${attempt + 1} time${attempt === 0 ? '' : 's'}.`;
+            const message = maybeApplied ? `${error.message} ${tried} ${write.unconfirmed}` : `${error.message} ${tried}`;
+            throw new ActionError(message, { title: error.title, hint: error.hint, cause: error.cause });
+        }
+    }
+}
+function retry_seconds(ms) {
+    return `${(ms / 1000).toFixed(1)} s`;
+}
+
+;// CONCATENATED MODULE: ./src/rotation/writes.ts
+/**
+ * Deletions and deactivations, retried by the action (see retry.ts) so that a lost answer is told
+ * apart from a real failure: a DELETE whose answer was lost and whose retry finds nothing to delete did
+ * its work; a certificate that is gone is no longer active anywhere.
+ */
+
+
+/** The API answered 404 for the certificate (not for a project). */
+function certificateNotFound(failure) {
+    const error = failure.error;
+    return error instanceof APIError && error.status === 404 && !/project/.test(error.param ?? '');
+}
+/**
+ * Deletes one certificate. `deleted`: this run deleted it (a 404 after an attempt whose answer was lost
+ * means that attempt did); `gone`: it was gone before this run asked (deleted by someone else).
+ */
+async function deleteCertificate(api, id, retry) {
+    const result = await withRetries({
+        what: `delete ${id}`,
+        attempt: async () => {
+            await api.delete(id, { maxRetries: 0 });
+            return 'deleted';
+        },
+        settle: (failure, afterMaybeApplied) => (certificateNotFound(failure) ? (afterMaybeApplied ? 'deleted' : 'gone') : undefined),
+        unconfirmed: `It is not known whether ${id} was deleted: an answer was lost. Look for it in the organization's certificates before running again.`,
+    }, retry);
+    if (result.recovered && result.value === 'deleted')
+        retry.log(`${id} is gone: the attempt whose answer was lost deleted it.`);
+    return result.value;
+}
+/**
+ * Deactivates certificates in one scope. A certificate that is gone (404) is not active anywhere, so it
+ * counts as deactivated; as the API refuses a whole call for one missing id, such a call is split.
+ */
+async function deactivate(api, scope, ids, retry) {
+    const once = (batch) => withRetries({
+        what: `deactivate ${batch.join(', ')}`,
+        attempt: async () => {
+            await api.toggle(scope, batch, false, { maxRetries: 0 });
+            return 'done';
+        },
+        settle: (failure) => (certificateNotFound(failure) ? 'gone' : undefined),
+        unconfirmed: `It is not known whether ${batch.join(', ')} ${batch.length === 1 ? 'was' : 'were'} deactivated: an answer was lost.`,
+    }, retry);
+    if ((await once(ids)).value === 'done')
+        return;
+    if (ids.length === 1) {
+        retry.log(`${ids[0]} is gone: it is no longer active anywhere.`);
+        return;
+    }
+    for (const id of ids)
+        await deactivate(api, scope, [id], retry);
+}
+
+;// CONCATENATED MODULE: ./src/rotation/upload.ts
+/**
+ * The upload, exactly once in the real world. The SDK would retry it blindly (it sends no idempotency
+ * key), so the action retries it itself, looking at the organization after any failure that may have
+ * stored it. Runs racing each other (a matrix, a re-run) and a run whose earlier attempt committed late
+ * all end on one copy: after any upload the organization is listed again, and among the identical
+ * copies that were not there when the run planned, the oldest is the one every run keeps.
+ */
+
+
+
+
+
+
+
+/**
+ * Uploads the certificate and converges on one copy. `before`: the ids the organization held when the
+ * run planned; only certificates created since can be this run's or a racing run's copy (so with
+ * reuse-existing off, an older identical certificate is never taken for this run's upload).
+ */
+async function uploadOnce(api, certificate, name, before, options) {
+    const written = await withRetries({
+        what: 'upload the certificate',
+        attempt: () => api.create(certificate.pem, name, { maxRetries: 0 }),
+        check: async () => {
+            const found = await keeperOrFail(api, certificate, before, undefined);
+            options.log(found
+                ? `It was stored: ${found.id} holds this certificate, so it is not uploaded again.`
+                : 'The organization holds no copy of it yet.');
+            return found;
+        },
+        unconfirmed: `It is not known whether the certificate was stored: an answer was lost, and the organization did not hold it when the action last looked, but the API may still store it late. Before running again, look in the organization for a certificate with fingerprint ${certificate.fingerprint}; with reuse-existing: true (the default), the next run finds it and does not upload it again.`,
+    }, options.retry);
+    if (written.recovered) {
+        // The copy came from the check after a lost answer; that check's list is the one converged on.
+        return { certificate: written.value, uploaded: true, attempts: written.attempts, removed: [], leftOver: [] };
+    }
+    const own = written.value;
+    options.log(`Uploaded ${own.id}${written.attempts > 1 ? ` (after ${written.attempts} attempts)` : ''}.`);
+    const keeper = (await keeperOrFail(api, certificate, before, own)) ?? own;
+    if (keeper.id === own.id)
+        return { certificate: own, uploaded: true, attempts: written.attempts, removed: [], leftOver: [] };
+    // After a lost answer, the older copy may be that attempt's, committed late: then it is this run's too.
+    const by = written.maybeApplied ? "by this run's attempt whose answer was lost, or by a run racing this one" : 'by a run racing this one';
+    options.log(`${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)} ${by}, is older than ${own.id}: ` +
+        `every run keeps the oldest copy, so this run goes on with ${keeper.id} and deletes ${own.id}.`);
+    const removed = [];
+    const leftOver = [];
+    try {
+        await deleteCertificate(api, own.id, options.retry);
+        removed.push(own.id);
+        options.log(`Deleted ${own.id}, this run's duplicate.`);
+    }
+    catch (error) {
+        leftOver.push(own.id);
+        options.warning(`${own.id}, this run's duplicate of ${keeper.id}, could not be deleted (${error instanceof Error ? error.message : String(error)}). ` +
+            `It is inactive everywhere; delete it in the dashboard.`);
+    }
+    return { certificate: keeper, uploaded: written.maybeApplied, attempts: written.attempts, removed, leftOver };
+}
+/**
+ * Lists the organization and finds the copy every run keeps: among the certificates created since the
+ * plan that are identical to this one, the oldest (by `created_at`, and within a second by the list's
+ * order, which follows creation). `own` (this run's copy, identical by construction) is never read;
+ * another certificate is read only when it comes before the keeper and has the same validity dates.
+ */
+async function findKeeper(api, certificate, before, own) {
+    const fresh = (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id));
+    for (const candidate of oldestFirst(fresh)) {
+        if (candidate.id === own?.id)
+            return own;
+        if (!mayBeIdentical(candidate, certificate))
+            continue;
+        const result = await compare(api, candidate, certificate);
+        if (typeof result === 'object')
+            return result;
+    }
+    return undefined;
+}
+/** findKeeper, with a failure to look explained: the upload's outcome is then unknown. */
+async function keeperOrFail(api, certificate, before, own) {
+    try {
+        return await findKeeper(api, certificate, before, own);
+    }
+    catch (error) {
+        const check = explainApiError(error, { action: 'look for the uploaded certificate', host: api.host });
+        throw new ActionError(own
+            ? `Uploaded ${own.id}, but ${lowerFirst(check.message)} So it is not known whether a run racing this one stored an older copy; nothing was activated.`
+            : `${check.message} So it is not known whether the certificate was stored; it was not uploaded again, to avoid a duplicate.`, {
+            title: check.title ?? 'api',
+            hint: `${check.hint ? `${check.hint} ` : ''}Then run the action again: with reuse-existing: true (the default) it finds the certificate if it was stored, and uploads it otherwise.`,
+            cause: check.cause,
+        });
+    }
+}
+/** Sorted by `created_at`, keeping the list's order (creation order) within a second. */
+function oldestFirst(listed) {
+    return listed
+        .map((c, i) => ({ c, i }))
+        .sort((a, b) => a.c.createdAt - b.c.createdAt || a.i - b.i)
+        .map((x) => x.c);
+}
+function lowerFirst(text) {
+    return text.charAt(0).toLowerCase() + text.slice(1);
+}
 
 ;// CONCATENATED MODULE: ./src/rotation/apply.ts
 
@@ -65747,7 +65980,7 @@ function fullOrganization(count, deleteExpired, expired) {
 
 
 function emptyOutcome() {
-    return { certificate: undefined, uploaded: false, activeIn: [], activated: [], retired: [], deleted: [], keptInUse: [] };
+    return { certificate: undefined, uploaded: false, duplicates: [], activeIn: [], activated: [], retired: [], deleted: [], keptInUse: [] };
 }
 /**
  * Carries out a plan in the safe order: make room, upload (or reuse), activate in every scope, and
@@ -65756,22 +65989,24 @@ function emptyOutcome() {
  */
 async function applyPlan(api, plan, certificate, options, outcome) {
     await deleteExpired(api, plan.deleteFirst, options, outcome, 'to make room under the 50-certificate cap');
+    let target;
     if (plan.target.kind === 'upload') {
-        // Only a certificate that was not there before this run can be this run's lost upload: with
-        // reuse-existing off, an older identical one must not be taken for it.
-        const before = new Set(plan.organization.map((c) => c.id));
-        const findStored = async () => findIdentical(api, certificate, (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)));
-        const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
-        outcome.certificate = result.certificate;
-        outcome.uploaded = true;
-        options.log(`Uploaded ${result.certificate.id}${result.attempts > 1 ? ` (after ${result.attempts} attempts)` : ''}.`);
+        const upload = await uploadOnce(api, certificate, options.name, new Set(plan.organization.map((c) => c.id)), options);
+        target = upload.certificate;
+        outcome.uploaded = upload.uploaded;
+        outcome.duplicates.push(...upload.removed);
+        if (!upload.uploaded)
+            reportNameKept(target, options);
     }
     else {
-        outcome.certificate = plan.target.certificate;
-        if (plan.target.kind === 'reuse')
-            reportReuse(plan.target.certificate, options);
+        target = plan.target.certificate;
+        if (plan.target.kind === 'reuse') {
+            options.log(`The organization already holds this certificate as ${target.id}: reused, not uploaded again.`);
+            reportNameKept(target, options);
+        }
     }
-    const id = outcome.certificate.id;
+    outcome.certificate = target;
+    const id = target.id;
     const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
     const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
     const activate = async (scope, needed) => {
@@ -65790,7 +66025,7 @@ async function applyPlan(api, plan, certificate, options, outcome) {
     await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activate(scope.scope, scope.activate));
     await mapLimit(plan.scopes.filter((s) => s.retire.length > 0), PROJECT_CONCURRENCY, async (scope) => {
         const ids = scope.retire.map((c) => c.id);
-        await api.toggle(scope.scope, ids, false);
+        await deactivate(api, scope.scope, ids, options.retry);
         for (const retired of ids)
             outcome.retired.push({ scope: scope.scope, id: retired });
         options.log(`Retired ${ids.join(', ')} for ${describeScope(scope.scope)} (same name "${plan.retireName}", replaced by ${id}).`);
@@ -65799,10 +66034,14 @@ async function applyPlan(api, plan, certificate, options, outcome) {
 }
 async function deleteExpired(api, certificates, options, outcome, why) {
     for (const certificate of certificates) {
+        const label = `${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}`;
         try {
-            await api.delete(certificate.id);
+            if ((await deleteCertificate(api, certificate.id, options.retry)) === 'gone') {
+                options.log(`${label} was already gone: deleted by someone else since the plan.`);
+                continue;
+            }
             outcome.deleted.push(certificate.id);
-            options.log(`Deleted ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: ${why}.`);
+            options.log(`Deleted ${label}: ${why}.`);
         }
         catch (error) {
             const cause = error instanceof ActionError ? error.cause : error;
@@ -65813,8 +66052,8 @@ async function deleteExpired(api, certificates, options, outcome, why) {
         }
     }
 }
-function reportReuse(stored, options) {
-    options.log(`The organization already holds this certificate as ${stored.id}: reused, not uploaded again.`);
+/** A certificate this run did not store keeps the name it has: say so when another was asked for. */
+function reportNameKept(stored, options) {
     if (options.name && stored.name !== options.name) {
         options.notice(`${stored.id} keeps its name ${stored.name === null ? '(none)' : `"${stored.name}"`}; the name "${options.name}" was not applied. ` +
             'Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.');
@@ -65898,6 +66137,7 @@ async function run(overrides = {}) {
         certificate: undefined,
         plan: undefined,
         outcome: emptyOutcome(),
+        cautions: [],
         failure: undefined,
     };
     let settings;
@@ -65906,6 +66146,19 @@ async function run(overrides = {}) {
         settings = readSettings();
         report.dryRun = settings.dryRun;
         report.requestedName = settings.name;
+        for (const advisory of connectionAdvisories(settings, process.env)) {
+            if (advisory.level === 'warning') {
+                core/* warning */.$e(advisory.message, { title: 'input base-url' });
+                report.cautions.push(advisory.message);
+            }
+            else
+                core/* notice */.lm(advisory.message, { title: 'OPENAI_BASE_URL' });
+        }
+        const lockout = lockoutCaution(settings);
+        if (lockout) {
+            core/* warning */.$e(lockout, { title: 'activate-organization' });
+            report.cautions.push(lockout);
+        }
         await execute(settings, report, deps);
     }
     catch (error) {
@@ -65943,7 +66196,7 @@ async function execute(settings, report, deps) {
     }
     const { client, baseURL, proxy } = await createClient(settings);
     const api = new CertificateApi(client, baseURL, proxy);
-    core/* info */.pq(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate)' : ''}`);
+    core/* info */.pq(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
     if (proxy)
         core/* info */.pq(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
     let existing;
@@ -65964,6 +66217,8 @@ async function execute(settings, report, deps) {
     const plan = await makePlan(api, settings, certificate, existing, report.now);
     report.plan = plan;
     logPlan(report);
+    if (lockoutCaution(settings))
+        core/* info */.pq('Caution: after this activation for the organization, Admin API calls need a client certificate (see the warning above).');
     if (settings.dryRun) {
         core/* info */.pq('Dry run: nothing was written.');
         return;
@@ -65973,6 +66228,10 @@ async function execute(settings, report, deps) {
         retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, now: () => deps.now().getTime(), log },
         log,
         notice: (line) => core/* notice */.lm(line),
+        warning: (line) => {
+            core/* warning */.$e(line);
+            report.cautions.push(line);
+        },
         name: settings.name,
     }, report.outcome);
 }

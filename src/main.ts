@@ -4,13 +4,13 @@ import { createClient } from './api/client.js';
 import { runPreflight, sourceFailure, type Check, type Preflight } from './certificate/checks.js';
 import { readSourceBytes } from './certificate/source.js';
 import { ActionError, SourceError } from './errors.js';
-import { maskSecrets } from './inputs/connection.js';
+import { connectionAdvisories, maskSecrets } from './inputs/connection.js';
 import { readSettings, type Settings } from './inputs/settings.js';
 import { computeOutputs } from './report/outputs.js';
 import { headline, renderSummary } from './report/summary.js';
 import type { RunReport } from './report/model.js';
 import { applyPlan, emptyOutcome } from './rotation/apply.js';
-import { makePlan } from './rotation/plan.js';
+import { lockoutCaution, makePlan } from './rotation/plan.js';
 import { defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from './runtime.js';
 import { maskText } from './secrets.js';
 
@@ -26,6 +26,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     certificate: undefined,
     plan: undefined,
     outcome: emptyOutcome(),
+    cautions: [],
     failure: undefined,
   };
   let settings: Settings | undefined;
@@ -34,6 +35,17 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     settings = readSettings();
     report.dryRun = settings.dryRun;
     report.requestedName = settings.name;
+    for (const advisory of connectionAdvisories(settings, process.env)) {
+      if (advisory.level === 'warning') {
+        core.warning(advisory.message, { title: 'input base-url' });
+        report.cautions.push(advisory.message);
+      } else core.notice(advisory.message, { title: 'OPENAI_BASE_URL' });
+    }
+    const lockout = lockoutCaution(settings);
+    if (lockout) {
+      core.warning(lockout, { title: 'activate-organization' });
+      report.cautions.push(lockout);
+    }
     await execute(settings, report, deps);
   } catch (error) {
     if (error instanceof SourceError) report.checks = sourceFailure(error);
@@ -70,7 +82,7 @@ async function execute(settings: Settings, report: RunReport, deps: RunDependenc
 
   const { client, baseURL, proxy } = await createClient(settings);
   const api = new CertificateApi(client, baseURL, proxy);
-  core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate)' : ''}`);
+  core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
   if (proxy) core.info(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
 
   let existing;
@@ -90,6 +102,8 @@ async function execute(settings: Settings, report: RunReport, deps: RunDependenc
   const plan = await makePlan(api, settings, certificate, existing, report.now);
   report.plan = plan;
   logPlan(report);
+  if (lockoutCaution(settings))
+    core.info('Caution: after this activation for the organization, Admin API calls need a client certificate (see the warning above).');
   if (settings.dryRun) {
     core.info('Dry run: nothing was written.');
     return;
@@ -104,6 +118,10 @@ async function execute(settings: Settings, report: RunReport, deps: RunDependenc
       retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, now: () => deps.now().getTime(), log },
       log,
       notice: (line) => core.notice(line),
+      warning: (line) => {
+        core.warning(line);
+        report.cautions.push(line);
+      },
       name: settings.name,
     },
     report.outcome,

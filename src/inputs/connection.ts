@@ -40,12 +40,14 @@ export function readConnection(read: InputReader, env: NodeJS.ProcessEnv, keyOpt
   }
   return {
     adminApiKey,
-    baseURL: readUrl(read, 'base-url', (env.OPENAI_BASE_URL ?? '').trim() || DEFAULT_BASE_URL),
+    // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
+    // go only where this action's inputs say.
+    baseURL: readUrl(read, 'base-url', DEFAULT_BASE_URL, false),
     maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
     timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
     clientCertificate,
     clientKey,
-    mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL),
+    mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
   };
 }
 
@@ -74,7 +76,13 @@ function checkAdminKey(key: string, optional: boolean): void {
   }
 }
 
-function readUrl(read: InputReader, name: string, fallback: string): string {
+/** Loopback hosts: the only ones plain http may reach (a local emulator); nothing leaves the machine. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have. */
+function readUrl(read: InputReader, name: string, fallback: string, httpsOnly: boolean): string {
   const raw = read(name) || fallback;
   const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
   let url: URL;
@@ -84,7 +92,7 @@ function readUrl(read: InputReader, name: string, fallback: string): string {
     throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${example}.`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InputError(name, `${name} must be an http(s) URL, not "${raw}".`, `Use a full URL such as ${example}.`);
+    throw new InputError(name, `${name} must be an https URL, not "${raw}".`, `Use a full URL such as ${example}.`);
   }
   if (url.username || url.password) {
     throw new InputError(
@@ -93,5 +101,41 @@ function readUrl(read: InputReader, name: string, fallback: string): string {
       'Remove the user and password from the URL; the admin key is passed separately.',
     );
   }
+  if (url.protocol === 'http:' && httpsOnly) {
+    throw new InputError(
+      name,
+      `${name} must be https, not "${raw}": the client certificate is presented in the TLS handshake, which http does not have.`,
+      `Use the mTLS host over https, such as ${DEFAULT_MTLS_BASE_URL}.`,
+    );
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new InputError(
+      name,
+      `${name} is plain http to ${url.host}: the admin key would cross the network unencrypted. Nothing was sent.`,
+      `Use https (such as ${example}); http is accepted only for a loopback host (127.0.0.1, localhost), such as a local emulator.`,
+    );
+  }
   return raw.replace(/\/+$/, '');
+}
+
+/** Notices and warnings about the connection inputs, said once they are read. */
+export function connectionAdvisories(
+  connection: Connection,
+  env: NodeJS.ProcessEnv,
+): Array<{ level: 'notice' | 'warning'; message: string }> {
+  const advisories: Array<{ level: 'notice' | 'warning'; message: string }> = [];
+  if ((env.OPENAI_BASE_URL ?? '').trim()) {
+    advisories.push({
+      level: 'notice',
+      message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
+    });
+  }
+  const path = new URL(connection.baseURL).pathname.replace(/\/+$/, '');
+  if (!path.endsWith('/v1')) {
+    advisories.push({
+      level: 'warning',
+      message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
+    });
+  }
+  return advisories;
 }

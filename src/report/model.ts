@@ -16,6 +16,8 @@ export interface RunReport {
   certificate: CertificateInfo | undefined;
   plan: Plan | undefined;
   outcome: Outcome;
+  /** Warnings the summary repeats: what a later run will need, what could not be cleaned up. */
+  cautions: string[];
   /** The failure that ended the run, as shown to the user. */
   failure: string | undefined;
 }

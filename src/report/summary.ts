@@ -49,6 +49,7 @@ function describePlannedChanges(report: RunReport): string {
 /** The job summary (and the body of the pull-request comment), in GitHub-flavoured Markdown. */
 export function renderSummary(report: RunReport): string {
   const lines: string[] = ['## OpenAI mTLS certificate', '', headline(report), ''];
+  if (report.cautions.length) lines.push(...report.cautions.map((c) => `> ⚠️ ${c.replace(/\r?\n/g, ' ')}`), '');
   const cert = report.certificate;
   const outputs = computeOutputs(report);
   if (cert || outputs['certificate-id']) {
@@ -131,6 +132,8 @@ function touchedIds(report: RunReport): string[] {
     lines.push(
       `\`${id}\`: ${out.uploaded ? 'uploaded' : 'used'}${out.activated.length ? `, activated for ${out.activated.join(', ')}` : ''}`,
     );
+  for (const duplicate of out.duplicates)
+    lines.push(`\`${duplicate}\`: uploaded by this run, then deleted: an older identical copy${id ? ` (\`${id}\`)` : ''} is kept`);
   for (const retired of out.retired)
     lines.push(`\`${retired.id}\`: deactivated for ${retired.scope === ORGANIZATION ? 'the organization' : retired.scope}`);
   for (const deleted of out.deleted) lines.push(`\`${deleted}\`: deleted`);

@@ -7,35 +7,40 @@ import {
   type Scope,
   type StoredCertificate,
 } from '../api/certificates.js';
-import { findIdentical } from './identical.js';
-import { uploadWithoutDuplicates, type RetryOptions } from './upload.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { mapLimit } from '../concurrency.js';
 import { ActionError } from '../errors.js';
 import { PROJECT_CONCURRENCY, type Plan } from './plan.js';
+import type { RetryOptions } from './retry.js';
+import { uploadOnce } from './upload.js';
+import { deactivate, deleteCertificate } from './writes.js';
 
 /** What the run did, filled in as it goes, so that a failure half-way still reports what was done. */
 export interface Outcome {
   certificate: StoredCertificate | undefined;
   uploaded: boolean;
+  /** This run's own copy, deleted because a racing run's older identical copy is kept. */
+  duplicates: string[];
   /** Requested scopes where the certificate is active now (activated by this run or already). */
   activeIn: Scope[];
   /** Scopes this run activated it in. */
   activated: Scope[];
   retired: Array<{ scope: Scope; id: string }>;
+  /** Deleted by delete-expired. */
   deleted: string[];
   /** Deletions the API refused because the certificate is still in use somewhere. */
   keptInUse: string[];
 }
 
 export function emptyOutcome(): Outcome {
-  return { certificate: undefined, uploaded: false, activeIn: [], activated: [], retired: [], deleted: [], keptInUse: [] };
+  return { certificate: undefined, uploaded: false, duplicates: [], activeIn: [], activated: [], retired: [], deleted: [], keptInUse: [] };
 }
 
 export interface ApplyOptions {
   retry: RetryOptions;
   log: (line: string) => void;
   notice: (line: string) => void;
+  warning: (line: string) => void;
   name: string | undefined;
 }
 
@@ -53,25 +58,22 @@ export async function applyPlan(
 ): Promise<void> {
   await deleteExpired(api, plan.deleteFirst, options, outcome, 'to make room under the 50-certificate cap');
 
+  let target: StoredCertificate;
   if (plan.target.kind === 'upload') {
-    // Only a certificate that was not there before this run can be this run's lost upload: with
-    // reuse-existing off, an older identical one must not be taken for it.
-    const before = new Set(plan.organization.map((c) => c.id));
-    const findStored = async (): Promise<StoredCertificate | undefined> =>
-      findIdentical(
-        api,
-        certificate,
-        (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id)),
-      );
-    const result = await uploadWithoutDuplicates(api, certificate, options.name, findStored, options.retry);
-    outcome.certificate = result.certificate;
-    outcome.uploaded = true;
-    options.log(`Uploaded ${result.certificate.id}${result.attempts > 1 ? ` (after ${result.attempts} attempts)` : ''}.`);
+    const upload = await uploadOnce(api, certificate, options.name, new Set(plan.organization.map((c) => c.id)), options);
+    target = upload.certificate;
+    outcome.uploaded = upload.uploaded;
+    outcome.duplicates.push(...upload.removed);
+    if (!upload.uploaded) reportNameKept(target, options);
   } else {
-    outcome.certificate = plan.target.certificate;
-    if (plan.target.kind === 'reuse') reportReuse(plan.target.certificate, options);
+    target = plan.target.certificate;
+    if (plan.target.kind === 'reuse') {
+      options.log(`The organization already holds this certificate as ${target.id}: reused, not uploaded again.`);
+      reportNameKept(target, options);
+    }
   }
-  const id = outcome.certificate.id;
+  outcome.certificate = target;
+  const id = target.id;
 
   const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
   const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
@@ -93,7 +95,7 @@ export async function applyPlan(
     PROJECT_CONCURRENCY,
     async (scope) => {
       const ids = scope.retire.map((c) => c.id);
-      await api.toggle(scope.scope, ids, false);
+      await deactivate(api, scope.scope, ids, options.retry);
       for (const retired of ids) outcome.retired.push({ scope: scope.scope, id: retired });
       options.log(`Retired ${ids.join(', ')} for ${describeScope(scope.scope)} (same name "${plan.retireName}", replaced by ${id}).`);
     },
@@ -110,10 +112,14 @@ async function deleteExpired(
   why: string,
 ): Promise<void> {
   for (const certificate of certificates) {
+    const label = `${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}`;
     try {
-      await api.delete(certificate.id);
+      if ((await deleteCertificate(api, certificate.id, options.retry)) === 'gone') {
+        options.log(`${label} was already gone: deleted by someone else since the plan.`);
+        continue;
+      }
       outcome.deleted.push(certificate.id);
-      options.log(`Deleted ${certificate.id}${certificate.name ? ` ("${certificate.name}")` : ''}: ${why}.`);
+      options.log(`Deleted ${label}: ${why}.`);
     } catch (error) {
       const cause = error instanceof ActionError ? error.cause : error;
       if (!(cause instanceof APIError) || cause.code !== 'certificate_in_use') throw error;
@@ -125,8 +131,8 @@ async function deleteExpired(
   }
 }
 
-function reportReuse(stored: StoredCertificate, options: ApplyOptions): void {
-  options.log(`The organization already holds this certificate as ${stored.id}: reused, not uploaded again.`);
+/** A certificate this run did not store keeps the name it has: say so when another was asked for. */
+function reportNameKept(stored: StoredCertificate, options: ApplyOptions): void {
   if (options.name && stored.name !== options.name) {
     options.notice(
       `${stored.id} keeps its name ${stored.name === null ? '(none)' : `"${stored.name}"`}; the name "${options.name}" was not applied. ` +

@@ -124,3 +124,17 @@ function fullOrganization(count: number, deleteExpired: boolean, expired: number
     },
   );
 }
+
+/**
+ * What organization-level activation does to later runs: OpenAI then enforces client certificates on
+ * Admin API key requests, so a run without one is locked out (and calls later in this run may be too).
+ */
+export function lockoutCaution(settings: Pick<Settings, 'activateOrganization' | 'clientCertificate'>): string | undefined {
+  if (!settings.activateOrganization || settings.clientCertificate) return undefined;
+  return (
+    'activate-organization is on and no client-certificate is given. Once a CA is active for the organization, OpenAI enforces client ' +
+    'certificates on Admin API key requests: later runs of this action (and every other Admin API call) will need client-certificate and ' +
+    'client-key (a client certificate that chains to an active CA, and its key, from secrets), and calls later in this run, such as ' +
+    'retiring the previous CA, may be refused. Pass them now, or activate per project (activate-projects) instead.'
+  );
+}

@@ -1,145 +1,155 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+/**
+ * The upload, exactly once in the real world. The SDK would retry it blindly (it sends no idempotency
+ * key), so the action retries it itself, looking at the organization after any failure that may have
+ * stored it. Runs racing each other (a matrix, a re-run) and a run whose earlier attempt committed late
+ * all end on one copy: after any upload the organization is listed again, and among the identical
+ * copies that were not there when the run planned, the oldest is the one every run keeps.
+ */
+import { ORGANIZATION, type CertificateApi, type ListedCertificate, type StoredCertificate } from '../api/certificates.js';
+import { explainApiError } from '../api/errors.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';
-import type { CertificateApi, StoredCertificate } from '../api/certificates.js';
-import { explainApiError, type CallContext } from '../api/errors.js';
+import { isoSeconds } from '../time.js';
+import { compare, mayBeIdentical } from './identical.js';
+import { withRetries, type RetryOptions } from './retry.js';
+import { deleteCertificate } from './writes.js';
 
-export interface RetryOptions {
-  /** Retries after the first attempt. */
-  maxRetries: number;
-  sleep: (ms: number) => Promise<void>;
-  /** 0 ≤ random() < 1, for jitter. */
-  random: () => number;
-  /** Progress lines for the log. */
+export interface UploadOptions {
+  retry: RetryOptions;
   log: (line: string) => void;
-  /** The clock, in milliseconds, for a Retry-After given as an HTTP date. Default Date.now. */
-  now?: () => number;
+  warning: (line: string) => void;
 }
 
-export interface UploadResult {
+export interface Upload {
+  /** The copy the run goes on with: its own, or an older identical copy another run (or attempt) stored. */
   certificate: StoredCertificate;
+  /**
+   * This run stored the copy that is kept: its id came back to this run, or the copy appeared after one
+   * of this run's attempts lost its answer (most likely that attempt's late commit).
+   */
+  uploaded: boolean;
   attempts: number;
+  /** This run's own copy, deleted because an older identical one is kept. */
+  removed: string[];
+  /** This run's own copy that should have been deleted and could not be (a warning says so). */
+  leftOver: string[];
 }
-
-export const BASE_DELAY_MS = 1000;
-export const MAX_DELAY_MS = 30_000;
-export const MAX_RETRY_AFTER_MS = 60_000;
 
 /**
- * Uploads once, retrying on its own terms: the SDK does not retry this call (it sends no idempotency
- * key, so a retry after a lost answer stores a duplicate). After an ambiguous failure (timeout,
- * dropped connection, 5xx) the organization is searched for the certificate first, and an upload
- * that did go through is taken as the result.
+ * Uploads the certificate and converges on one copy. `before`: the ids the organization held when the
+ * run planned; only certificates created since can be this run's or a racing run's copy (so with
+ * reuse-existing off, an older identical certificate is never taken for this run's upload).
  */
-export async function uploadWithoutDuplicates(
+export async function uploadOnce(
   api: CertificateApi,
   certificate: CertificateInfo,
   name: string | undefined,
-  findStored: () => Promise<StoredCertificate | undefined>,
-  options: RetryOptions,
-): Promise<UploadResult> {
-  const context: CallContext = { action: 'upload the certificate', host: api.host, timeoutMs: api.client.timeout };
-  for (let attempt = 0; ; attempt++) {
-    let failure: unknown;
-    try {
-      return { certificate: await api.create(certificate.pem, name, { maxRetries: 0 }), attempts: attempt + 1 };
-    } catch (error) {
-      // The SDK's own error: what it says decides whether to retry.
-      failure = error instanceof ActionError ? error.cause : error;
-    }
-    const kind = classify(failure);
-    if (kind === 'final') throw explainApiError(failure, context);
+  before: ReadonlySet<string>,
+  options: UploadOptions,
+): Promise<Upload> {
+  const written = await withRetries<StoredCertificate>(
+    {
+      what: 'upload the certificate',
+      attempt: () => api.create(certificate.pem, name, { maxRetries: 0 }),
+      check: async () => {
+        const found = await keeperOrFail(api, certificate, before, undefined);
+        options.log(
+          found
+            ? `It was stored: ${found.id} holds this certificate, so it is not uploaded again.`
+            : 'The organization holds no copy of it yet.',
+        );
+        return found;
+      },
+      unconfirmed: `It is not known whether the certificate was stored: an answer was lost, and the organization did not hold it when the action last looked, but the API may still store it late. Before running again, look in the organization for a certificate with fingerprint ${certificate.fingerprint}; with reuse-existing: true (the default), the next run finds it and does not upload it again.`,
+    },
+    options.retry,
+  );
 
-    if (kind === 'ambiguous') {
-      options.log(`${whatHappened(failure)}; checking whether the certificate was stored anyway.`);
-      let stored: StoredCertificate | undefined;
-      try {
-        stored = await findStored();
-      } catch (error) {
-        throw unverifiable(failure, error, context);
-      }
-      if (stored) {
-        options.log(`It was: ${stored.id} holds this certificate, so it is not uploaded again.`);
-        return { certificate: stored, attempts: attempt + 1 };
-      }
-      options.log('It was not: the organization holds no certificate with this fingerprint.');
-    }
-    if (attempt >= options.maxRetries) {
-      const error = explainApiError(failure, context);
-      const attempts = `The action tried ${attempt + 1} time${attempt === 0 ? '' : 's'}${kind === 'ambiguous' ? '; the organization was checked afterwards and does not hold the certificate' : ''}.`;
-      throw new ActionError(`${error.message} ${attempts}`, { title: error.title, hint: error.hint, cause: failure });
-    }
+  if (written.recovered) {
+    // The copy came from the check after a lost answer; that check's list is the one converged on.
+    return { certificate: written.value, uploaded: true, attempts: written.attempts, removed: [], leftOver: [] };
+  }
+  const own = written.value;
+  options.log(`Uploaded ${own.id}${written.attempts > 1 ? ` (after ${written.attempts} attempts)` : ''}.`);
+  const keeper = (await keeperOrFail(api, certificate, before, own)) ?? own;
+  if (keeper.id === own.id) return { certificate: own, uploaded: true, attempts: written.attempts, removed: [], leftOver: [] };
 
-    const delay = retryDelay(failure, attempt, options.random, options.now);
-    options.log(
-      `Upload attempt ${attempt + 1} failed (${describe(failure)}); retrying in ${(delay / 1000).toFixed(1)} s (${options.maxRetries - attempt} retries left).`,
+  // After a lost answer, the older copy may be that attempt's, committed late: then it is this run's too.
+  const by = written.maybeApplied ? "by this run's attempt whose answer was lost, or by a run racing this one" : 'by a run racing this one';
+  options.log(
+    `${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)} ${by}, is older than ${own.id}: ` +
+      `every run keeps the oldest copy, so this run goes on with ${keeper.id} and deletes ${own.id}.`,
+  );
+  const removed: string[] = [];
+  const leftOver: string[] = [];
+  try {
+    await deleteCertificate(api, own.id, options.retry);
+    removed.push(own.id);
+    options.log(`Deleted ${own.id}, this run's duplicate.`);
+  } catch (error) {
+    leftOver.push(own.id);
+    options.warning(
+      `${own.id}, this run's duplicate of ${keeper.id}, could not be deleted (${error instanceof Error ? error.message : String(error)}). ` +
+        `It is inactive everywhere; delete it in the dashboard.`,
     );
-    await options.sleep(delay);
+  }
+  return { certificate: keeper, uploaded: written.maybeApplied, attempts: written.attempts, removed, leftOver };
+}
+
+/**
+ * Lists the organization and finds the copy every run keeps: among the certificates created since the
+ * plan that are identical to this one, the oldest (by `created_at`, and within a second by the list's
+ * order, which follows creation). `own` (this run's copy, identical by construction) is never read;
+ * another certificate is read only when it comes before the keeper and has the same validity dates.
+ */
+async function findKeeper(
+  api: CertificateApi,
+  certificate: CertificateInfo,
+  before: ReadonlySet<string>,
+  own: StoredCertificate | undefined,
+): Promise<StoredCertificate | undefined> {
+  const fresh = (await api.listScope(ORGANIZATION)).filter((c) => !before.has(c.id));
+  for (const candidate of oldestFirst(fresh)) {
+    if (candidate.id === own?.id) return own;
+    if (!mayBeIdentical(candidate, certificate)) continue;
+    const result = await compare(api, candidate, certificate);
+    if (typeof result === 'object') return result;
+  }
+  return undefined;
+}
+
+/** findKeeper, with a failure to look explained: the upload's outcome is then unknown. */
+async function keeperOrFail(
+  api: CertificateApi,
+  certificate: CertificateInfo,
+  before: ReadonlySet<string>,
+  own: StoredCertificate | undefined,
+): Promise<StoredCertificate | undefined> {
+  try {
+    return await findKeeper(api, certificate, before, own);
+  } catch (error) {
+    const check = explainApiError(error, { action: 'look for the uploaded certificate', host: api.host });
+    throw new ActionError(
+      own
+        ? `Uploaded ${own.id}, but ${lowerFirst(check.message)} So it is not known whether a run racing this one stored an older copy; nothing was activated.`
+        : `${check.message} So it is not known whether the certificate was stored; it was not uploaded again, to avoid a duplicate.`,
+      {
+        title: check.title ?? 'api',
+        hint: `${check.hint ? `${check.hint} ` : ''}Then run the action again: with reuse-existing: true (the default) it finds the certificate if it was stored, and uploads it otherwise.`,
+        cause: check.cause,
+      },
+    );
   }
 }
 
-/** The upload's answer was lost and the check that would tell whether it was stored failed too. */
-function unverifiable(uploadFailure: unknown, checkFailure: unknown, context: CallContext): ActionError {
-  const check = explainApiError(checkFailure, { ...context, action: 'check whether the certificate was stored' });
-  return new ActionError(
-    `${whatHappened(uploadFailure)}, and ${lowerFirst(check.message)} So it is not known whether the certificate was stored; it was not uploaded again, to avoid a duplicate.`,
-    {
-      title: 'api',
-      hint: `${check.hint ? `${check.hint} ` : ''}Then run the action again: with reuse-existing: true (the default) it finds the certificate if it was stored, and uploads it otherwise.`,
-      cause: checkFailure,
-    },
-  );
+/** Sorted by `created_at`, keeping the list's order (creation order) within a second. */
+function oldestFirst(listed: ListedCertificate[]): ListedCertificate[] {
+  return listed
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => a.c.createdAt - b.c.createdAt || a.i - b.i)
+    .map((x) => x.c);
 }
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
-}
-
-/** `final`: retrying cannot help; `refused`: nothing was stored, retry; `ambiguous`: it may have been stored. */
-export function classify(error: unknown): 'final' | 'refused' | 'ambiguous' {
-  if (error instanceof APIConnectionError) return 'ambiguous';
-  if (!(error instanceof APIError) || error.status === undefined) return 'final';
-  if (error.status === 429) return 'refused';
-  if (error.status === 408 || error.status === 409 || error.status >= 500) return 'ambiguous';
-  return 'final';
-}
-
-/**
- * Exponential backoff with jitter (between half and all of 1 s, 2 s, 4 s, ... up to 30 s), or the
- * server's `retry-after-ms` / `Retry-After` (seconds or an HTTP date) when it gives one, capped at 60 s.
- */
-export function retryDelay(error: unknown, attempt: number, random: () => number, now: () => number = Date.now): number {
-  const retryAfter = retryAfterMs(error, now);
-  if (retryAfter !== undefined) return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
-  const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-
-export function retryAfterMs(error: unknown, now: () => number = Date.now): number | undefined {
-  const headers = error instanceof APIError ? error.headers : undefined;
-  if (!headers) return undefined;
-  const msValue = headers.get('retry-after-ms')?.trim();
-  if (msValue && /^\d+(\.\d+)?$/.test(msValue)) return Math.ceil(Number(msValue));
-  const value = headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
-  // An HTTP date (IMF-fixdate, RFC 850 or asctime, all in GMT and all starting with the day's name):
-  // Date.parse alone would also read "-3" or "1 2" as dates.
-  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(value)) return undefined;
-  const date = Date.parse(/\b(GMT|UTC)\b/i.test(value) ? value : `${value} GMT`);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now());
-}
-
-/** An ambiguous failure of the upload, in words. */
-function whatHappened(error: unknown): string {
-  if (error instanceof APIError && error.status !== undefined)
-    return `The upload failed with HTTP ${error.status}, which does not tell whether it was stored`;
-  return `The upload's answer was lost (${describe(error)})`;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof APIError && error.status !== undefined) return `HTTP ${error.status}`;
-  if (error instanceof APIConnectionTimeoutError) return 'timed out';
-  if (error instanceof APIConnectionError) return 'connection failed';
-  return 'error';
 }

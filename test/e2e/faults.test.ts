@@ -60,31 +60,37 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
     const run = await runAction(base(makeCa()));
     expectOneCertificate(run);
     expect(uploads()).toBe(3);
-    expect(run.stdout).toMatch(/Upload attempt 1 failed \(HTTP 429\); retrying in 1\.0 s/);
-    expect(run.stdout).toMatch(/Upload attempt 2 failed \(HTTP 429\); retrying in 1\.0 s/);
+    expect(run.stdout).toContain('Attempt 1 to upload the certificate failed (HTTP 429); trying again in 1.0 s (3 retries left).');
+    expect(run.stdout).toContain('Attempt 2 to upload the certificate failed (HTTP 429); trying again in 1.0 s (2 retries left).');
     expect(run.stdout).toMatch(/after 3 attempts/);
     const posts = emu.requests.filter((r) => r.method === 'POST');
     // Retry-After was honoured: about a second between attempts.
     expect(posts[1]!.time - posts[0]!.time).toBeGreaterThanOrEqual(950);
     expect(posts[2]!.time - posts[1]!.time).toBeGreaterThanOrEqual(950);
-    // A 429 means nothing was stored: no check between attempts, so only the planning list.
-    expect(emu.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+    // A 429 means nothing was stored: no check between attempts, so only the planning list and the
+    // list after the upload.
+    expect(emu.requests.filter((r) => r.method === 'GET')).toHaveLength(2);
   });
 
-  it('one 500 on the upload: checks, uploads again, one certificate', async () => {
+  it('one 500 on the upload: waits, checks, uploads again, one certificate', async () => {
     emu.addFault({ kind: 'status', status: 500, method: 'POST', path: UPLOAD });
     const run = await runAction(base(makeCa()));
     expectOneCertificate(run);
     expect(uploads()).toBe(2);
     expect(run.stdout).toMatch(
-      /The upload failed with HTTP 500, which does not tell whether it was stored; checking whether the certificate was stored anyway/,
+      /Attempt 1 to upload the certificate failed \(HTTP 500\), which does not tell whether it took effect; checking in \d\.\d s \(3 retries left\)\./,
     );
+    expect(run.stdout).toContain('The organization holds no copy of it yet.');
     expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /v1/organization/certificates',
       'POST /v1/organization/certificates',
       'GET /v1/organization/certificates',
       'POST /v1/organization/certificates',
+      'GET /v1/organization/certificates',
     ]);
+    // The check came after the back-off (0.5 s at least), not at once.
+    const [, post, check] = emu.requests;
+    expect(check!.time - post!.time).toBeGreaterThanOrEqual(450);
   });
 
   it('connection dropped before the upload reached the API: the retry uploads, one certificate', async () => {
@@ -92,7 +98,7 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
     const run = await runAction(base(makeCa()));
     expectOneCertificate(run);
     expect(uploads()).toBe(2);
-    expect(run.stdout).toMatch(/answer was lost \(connection failed\)/);
+    expect(run.stdout).toMatch(/Attempt 1 to upload the certificate failed \(connection failed\)/);
   });
 
   it('the answer lost after the upload was stored: finds it, uploads nothing more, and reports it as uploaded', async () => {
@@ -103,7 +109,7 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
     expect(uploads()).toBe(1);
     expect(run.outputs.fingerprint).toBe(ca.fingerprint);
     expect(run.outputs.name).toBe('corp-ca');
-    expect(run.stdout).toContain(`It was: ${emu.certificates[0]!.id} holds this certificate, so it is not uploaded again.`);
+    expect(run.stdout).toContain(`It was stored: ${emu.certificates[0]!.id} holds this certificate, so it is not uploaded again.`);
   });
 
   it('a hanging API fails in about (max-retries + 1) × timeout, naming the host and the time limit', async () => {
@@ -129,7 +135,8 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
       new RegExp(`^Could not upload the certificate: ${host.replace(/\./g, '\\.')} did not answer within 1 s \\(timeout-seconds\\)`),
       /raise timeout-seconds/,
     );
-    expect(message).toMatch(/tried 2 times; the organization was checked afterwards and does not hold the certificate/);
+    expect(message).toMatch(/The action tried 2 times\. It is not known whether the certificate was stored/);
+    expect(message).not.toMatch(/does not hold/);
     expect(uploads()).toBe(2);
     expect(run.ms).toBeLessThan(15_000);
     expect(emu.certificates).toHaveLength(0);

@@ -31,7 +31,7 @@ describe('compiled action: proxies and private CAs', () => {
         { env: { [variable]: proxy.url, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
       );
       expect(run.code).toBe(0);
-      expect(emu.requests.length).toBe(4);
+      expect(emu.requests.length).toBe(5);
       const port = new URL(emu.baseURL).port;
       expect(proxy.seen.length).toBeGreaterThan(0);
       expect(proxy.seen.every((line) => line === `CONNECT 127.0.0.1:${port}`)).toBe(true);
@@ -51,7 +51,7 @@ describe('compiled action: proxies and private CAs', () => {
       { env: { HTTP_PROXY: withCredentials } },
     );
     expect(run.code).toBe(0);
-    expect(emu.requests).toHaveLength(2);
+    expect(emu.requests).toHaveLength(3);
     const host = new URL(emu.baseURL).host;
     expect(proxy.seen.length).toBeGreaterThan(0);
     for (const line of proxy.seen)
@@ -74,7 +74,7 @@ describe('compiled action: proxies and private CAs', () => {
         { env: { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
       );
       expect(run.code).toBe(0);
-      expect(emu.requests).toHaveLength(2);
+      expect(emu.requests).toHaveLength(3);
       expect(proxy.seen).toEqual([]);
     });
   }

@@ -54,7 +54,8 @@ describe('compiled action: rotation', () => {
     const firstWrite = emu.requests.findIndex((r) => r.method !== 'GET');
     const lists = emu.requests.filter((r, i) => i < firstWrite && /\/projects\/.*\/certificates$/.test(r.path));
     expect(lists).toHaveLength(25);
-    expect(emu.requests).toHaveLength(1 + 25 + 1 + 25);
+    // The organization and each project listed, the upload, the list that converges, the activations.
+    expect(emu.requests).toHaveLength(1 + 25 + 1 + 1 + 25);
   });
 
   it('retire-previous deactivates only same-named certificates, and only after the new one is active there', async () => {

@@ -205,8 +205,10 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     expectNothingLeaked(run, secretsOf(ca.keyPem), ca);
   });
 
-  it('client-certificate and client-key given, calling a plain emulator as the mTLS host', async () => {
-    const emu = await emulator();
+  it('client-certificate and client-key given, calling an HTTPS emulator as the mTLS host', async () => {
+    const serverCa = makeCa({ cn: 'Test server CA' });
+    const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
+    const emu = await emulator({ tls: { key: server.keyPem, cert: server.pem } });
     const anchor = makeCa({ cn: 'Anchor' });
     const client = makeLeaf(anchor, 'ci-runner');
     const ca = makeCa();
@@ -218,7 +220,7 @@ describe('compiled action with debug logging on: nothing leaks', () => {
         'client-certificate': client.pem,
         'client-key': client.keyPem,
       },
-      { env: DEBUG_ENV },
+      { env: { ...DEBUG_ENV, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
     );
     expect(run.code).toBe(0);
     for (const line of bodyLines(client.keyPem)) expect(run.masked).toContain(line);

@@ -54,21 +54,22 @@ describe('compiled action: upload', () => {
     expect(run.masked).toContain(key);
   });
 
-  it('makes at most two requests for a plain upload: one list, one upload', async () => {
+  it('makes at most three requests for a plain upload: one list, the upload, and the list that converges', async () => {
     const ca = makeCa();
     const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL });
     expect(run.code).toBe(0);
     expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /v1/organization/certificates',
       'POST /v1/organization/certificates',
+      'GET /v1/organization/certificates',
     ]);
     expect(emu.requests[1]!.body).toEqual({ certificate: ca.pem });
     expect(run.outputs.name).toBe('');
   });
 
-  it('reads the admin key from OPENAI_ADMIN_KEY and the base URL from OPENAI_BASE_URL when the inputs are empty', async () => {
+  it('reads the admin key from OPENAI_ADMIN_KEY when the input is empty', async () => {
     const ca = makeCa();
-    const run = await runAction({ certificate: ca.pem }, { env: { OPENAI_ADMIN_KEY: key, OPENAI_BASE_URL: emu.baseURL } });
+    const run = await runAction({ certificate: ca.pem, 'base-url': emu.baseURL }, { env: { OPENAI_ADMIN_KEY: key } });
     expect(run.code).toBe(0);
     expect(emu.certificates).toHaveLength(1);
     expect(run.masked).toContain(key);

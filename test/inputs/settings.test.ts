@@ -34,11 +34,11 @@ describe('readSettings', () => {
     });
   });
 
-  it('falls back to OPENAI_ADMIN_KEY and OPENAI_BASE_URL, inputs winning', () => {
-    const env = { OPENAI_ADMIN_KEY: 'sk-admin-env', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1/' };
+  it('falls back to OPENAI_ADMIN_KEY, the input winning; never to OPENAI_BASE_URL', () => {
+    const env = { OPENAI_ADMIN_KEY: 'sk-admin-env', OPENAI_BASE_URL: 'https://gateway.example.test/v1/' };
     expect(readSettings(reader({ certificate: 'x' }), env)).toMatchObject({
       adminApiKey: 'sk-admin-env',
-      baseURL: 'http://127.0.0.1:9/v1',
+      baseURL: 'https://api.openai.com/v1',
     });
     expect(readSettings(reader({ ...base, 'base-url': 'https://proxy.example/v1' }), env)).toMatchObject({
       adminApiKey: 'sk-admin-abc',
@@ -82,6 +82,10 @@ describe('readSettings', () => {
     ['base-url', 'not a url'],
     ['base-url', 'ftp://example.com'],
     ['base-url', 'https://user:pw@example.com/v1'],
+    ['base-url', 'http://api.openai.com/v1'],
+    ['base-url', 'http://10.0.0.7:8080/v1'],
+    ['mtls-base-url', 'http://mtls.api.openai.com/v1'],
+    ['mtls-base-url', 'http://127.0.0.1:8443/v1'],
     ['activate-projects', 'proj_ok, project-2'],
     ['certificate-id', 'abc'],
     ['name', 'two\nlines'],

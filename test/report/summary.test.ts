@@ -19,6 +19,7 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
     certificate: undefined,
     plan: undefined,
     outcome: emptyOutcome(),
+    cautions: [],
     failure: undefined,
     ...overrides,
   };

@@ -5,7 +5,7 @@ import { applyPlan, emptyOutcome } from '../../src/rotation/apply.js';
 import { decodeInput } from '../../src/certificate/decode.js';
 import { inspectCertificate } from '../../src/certificate/inspect.js';
 import type { Settings } from '../../src/inputs/settings.js';
-import { makePlan } from '../../src/rotation/plan.js';
+import { lockoutCaution, makePlan } from '../../src/rotation/plan.js';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa } from '../helpers/certs.ts';
 
@@ -47,9 +47,10 @@ function settings(overrides: Partial<Settings> = {}): Settings {
 }
 const info = (pem: string) => inspectCertificate(decodeInput(pem).blocks[0]!.der);
 const options = {
-  retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: () => undefined },
+  retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: () => undefined, now: Date.now },
   log: () => undefined,
   notice: () => undefined,
+  warning: () => undefined,
   name: 'corp',
 };
 
@@ -117,5 +118,15 @@ describe('applyPlan', () => {
     expect(deactivations.map((r) => (r.body as { certificate_ids: string[] }).certificate_ids.length)).toEqual([10, 2]);
     expect(outcome.retired.map((r) => r.id).sort()).toEqual(olds.map((o) => o.id).sort());
     expect(emu.activeIn('proj_alpha')).toEqual([outcome.certificate!.id]);
+  });
+});
+
+describe('lockoutCaution', () => {
+  it('warns for organization-level activation without a client certificate, and only then', () => {
+    expect(lockoutCaution({ activateOrganization: true, clientCertificate: undefined })).toMatch(
+      /^activate-organization is on and no client-certificate is given\. .* later runs of this action .* will need client-certificate and client-key/,
+    );
+    expect(lockoutCaution({ activateOrganization: true, clientCertificate: '-----BEGIN CERTIFICATE-----' })).toBeUndefined();
+    expect(lockoutCaution({ activateOrganization: false, clientCertificate: undefined })).toBeUndefined();
   });
 });

@@ -1,0 +1,354 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import { ActionError } from '../../src/errors.ts';
+import {
+  BASE_DELAY_MS,
+  MAX_DELAY_MS,
+  MAX_RETRY_AFTER_MS,
+  describeFailure,
+  retryAfterMs,
+  retryDelay,
+  withRetries,
+  type RetryOptions,
+} from '../../src/rotation/retry.ts';
+
+function apiError(status: number, headers: Record<string, string> = {}, code?: string): APIError {
+  return APIError.generate(
+    status,
+    { error: { message: 'x', type: 't', param: null, code: code ?? null } },
+    undefined,
+    new Headers(headers),
+  );
+}
+
+/** A connection error as the SDK gives it: Node's error, with its code, as the cause of fetch's TypeError. */
+function connectionError(code: string): APIConnectionError {
+  return new APIConnectionError({ cause: new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) }) });
+}
+
+/** As api/ throws it: an ActionError carrying the SDK's error. */
+const wrapped = (error: unknown, message = 'Could not do it: failed.'): ActionError =>
+  new ActionError(message, { title: 'api', hint: 'A hint.', cause: error });
+
+describe('describeFailure', () => {
+  it('a 429 is retried, and nothing was applied', () => {
+    expect(describeFailure(apiError(429))).toMatchObject({ maybeApplied: false, retryable: true });
+  });
+
+  it('timeouts, connections that may have sent the request, 408, 409 and 5xx may have been applied, and are retried', () => {
+    for (const error of [new APIConnectionTimeoutError(), connectionError('ECONNRESET'), new APIConnectionError({ message: 'x' })])
+      expect(describeFailure(error)).toMatchObject({ maybeApplied: true, retryable: true });
+    for (const status of [408, 409, 500, 502, 503, 504])
+      expect(describeFailure(apiError(status))).toMatchObject({ maybeApplied: true, retryable: true });
+  });
+
+  it('a connection that failed before anything was sent (refused, no DNS, TLS) is retried, and nothing was applied', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'])
+      expect(describeFailure(connectionError(code)), code).toMatchObject({ maybeApplied: false, retryable: true });
+  });
+
+  it('obeys x-should-retry as the SDK does, without forgetting that a 5xx may have been applied', () => {
+    expect(describeFailure(apiError(500, { 'x-should-retry': 'false' }))).toMatchObject({ maybeApplied: true, retryable: false });
+    expect(describeFailure(apiError(429, { 'x-should-retry': 'false' }))).toMatchObject({ maybeApplied: false, retryable: false });
+    expect(describeFailure(apiError(400, { 'x-should-retry': 'true' }))).toMatchObject({ maybeApplied: false, retryable: true });
+  });
+
+  it('does not retry what retrying cannot fix', () => {
+    for (const status of [400, 401, 403, 404, 413, 422])
+      expect(describeFailure(apiError(status))).toMatchObject({ maybeApplied: false, retryable: false });
+    for (const error of [new APIUserAbortError(), new Error('boom'), 'a string'])
+      expect(describeFailure(error)).toMatchObject({ maybeApplied: false, retryable: false });
+  });
+
+  it("reads the SDK's error inside an ActionError from api/", () => {
+    const failure = describeFailure(wrapped(apiError(503)));
+    expect(failure.error).toBeInstanceOf(APIError);
+    expect(failure).toMatchObject({ maybeApplied: true, retryable: true });
+  });
+});
+
+describe('retryDelay', () => {
+  const plain = apiError(500);
+  it('backs off exponentially, with jitter between half and all of the ceiling', () => {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+      expect(retryDelay(plain, attempt, () => 0)).toBe(ceiling / 2);
+      expect(retryDelay(plain, attempt, () => 0.999999)).toBe(ceiling);
+      expect(retryDelay(plain, attempt, () => 0.5)).toBe(Math.round(ceiling * 0.75));
+    }
+    expect(retryDelay(plain, 0, () => 0.5)).toBe(750);
+    expect(retryDelay(plain, 1, () => 0.5)).toBe(1500);
+    expect(retryDelay(plain, 20, () => 0.999999)).toBe(MAX_DELAY_MS);
+  });
+
+  it('stays within its bounds for any random value', () => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+      for (let i = 0; i < 200; i++) {
+        const delay = retryDelay(plain, attempt, Math.random);
+        expect(delay).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(delay).toBeLessThanOrEqual(ceiling);
+      }
+    }
+  });
+
+  it('honours Retry-After in seconds, without jitter', () => {
+    expect(retryDelay(apiError(429, { 'retry-after': '7' }), 0, () => 0.9)).toBe(7000);
+    expect(retryDelay(apiError(429, { 'retry-after': '0' }), 3, () => 0.9)).toBe(0);
+    expect(retryDelay(apiError(503, { 'retry-after': '1.5' }), 0, () => 0.9)).toBe(1500);
+  });
+
+  it('honours Retry-After as an HTTP date, against the clock it is given', () => {
+    const now = Date.parse('2026-11-28T12:00:00Z');
+    const header = { 'retry-after': new Date(now + 12_000).toUTCString() };
+    expect(
+      retryDelay(
+        apiError(429, header),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(12_000);
+    // RFC 850 and asctime forms (asctime carries no zone: it is GMT).
+    expect(
+      retryDelay(
+        apiError(429, { 'retry-after': 'Saturday, 28-Nov-26 12:00:03 GMT' }),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(3000);
+    expect(
+      retryDelay(
+        apiError(429, { 'retry-after': 'Sat Nov 28 12:00:04 2026' }),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(4000);
+    // A date in the past: retry now.
+    expect(
+      retryDelay(
+        apiError(429, { 'retry-after': new Date(now - 5000).toUTCString() }),
+        0,
+        () => 0.5,
+        () => now,
+      ),
+    ).toBe(0);
+  });
+
+  it('prefers retry-after-ms to Retry-After', () => {
+    expect(retryDelay(apiError(429, { 'retry-after-ms': '250', 'retry-after': '9' }), 0, () => 0.5)).toBe(250);
+    expect(retryAfterMs(apiError(429, { 'retry-after-ms': '10' }))).toBe(10);
+  });
+
+  it('caps what the server asks for at 60 s', () => {
+    expect(retryDelay(apiError(429, { 'retry-after': '3600' }), 0, () => 0.5)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryDelay(apiError(429, { 'retry-after-ms': '600000' }), 0, () => 0.5)).toBe(MAX_RETRY_AFTER_MS);
+  });
+
+  it('falls back to backoff when the header is missing or makes no sense', () => {
+    const cases: Array<Record<string, string>> = [
+      {},
+      { 'retry-after': 'soon' },
+      { 'retry-after': '-3' },
+      { 'retry-after': '1 2' },
+      { 'retry-after-ms': 'abc' },
+      { 'retry-after-ms': '-1' },
+    ];
+    for (const headers of cases) {
+      expect(retryDelay(apiError(429, headers), 1, () => 0)).toBe(1000);
+    }
+    expect(retryAfterMs(new APIConnectionError({ message: 'x' }))).toBeUndefined();
+    expect(retryAfterMs(new Error('x'))).toBeUndefined();
+  });
+});
+
+describe('withRetries', () => {
+  function harness(maxRetries: number) {
+    const events: string[] = [];
+    const options: RetryOptions = {
+      maxRetries,
+      sleep: async (ms) => void events.push(`sleep ${ms}`),
+      random: () => 0.5,
+      log: (line) => void events.push(`log ${line}`),
+      now: () => 0,
+    };
+    return { events, options };
+  }
+  /** An attempt that fails with these errors in turn, then answers `done`. */
+  function attempts(events: string[], ...failures: unknown[]): () => Promise<string> {
+    let n = 0;
+    return async () => {
+      events.push('attempt');
+      const failure = failures[n++];
+      if (failure !== undefined) throw wrapped(failure);
+      return 'done';
+    };
+  }
+  const steps = (events: string[]): string[] => events.filter((e) => !e.startsWith('log '));
+
+  it('answers at once when the first attempt succeeds: no sleep, no check', async () => {
+    const { events, options } = harness(3);
+    const result = await withRetries(
+      { what: 'do it', attempt: attempts(events), check: async () => (events.push('check'), undefined), unconfirmed: 'u' },
+      options,
+    );
+    expect(result).toEqual({ value: 'done', attempts: 1, maybeApplied: false, recovered: false });
+    expect(events).toEqual(['attempt']);
+  });
+
+  it('after a failure that may have been applied: waits the back-off first, then checks, then retries', async () => {
+    const { events, options } = harness(3);
+    const result = await withRetries(
+      {
+        what: 'do it',
+        attempt: attempts(events, apiError(500)),
+        check: async () => (events.push('check'), undefined),
+        unconfirmed: 'u',
+      },
+      options,
+    );
+    expect(steps(events)).toEqual(['attempt', 'sleep 750', 'check', 'attempt']);
+    expect(result).toEqual({ value: 'done', attempts: 2, maybeApplied: true, recovered: false });
+    expect(events).toContain(
+      'log Attempt 1 to do it failed (HTTP 500), which does not tell whether it took effect; checking in 0.8 s (3 retries left).',
+    );
+  });
+
+  it('ends with what the check finds, without another attempt', async () => {
+    const { events, options } = harness(3);
+    const result = await withRetries(
+      {
+        what: 'do it',
+        attempt: attempts(events, new APIConnectionTimeoutError()),
+        check: async () => (events.push('check'), 'found'),
+        unconfirmed: 'u',
+      },
+      options,
+    );
+    expect(steps(events)).toEqual(['attempt', 'sleep 750', 'check']);
+    expect(result).toEqual({ value: 'found', attempts: 1, maybeApplied: true, recovered: true });
+  });
+
+  it('after a refusal (429), waits and retries without checking', async () => {
+    const { events, options } = harness(3);
+    await withRetries(
+      {
+        what: 'do it',
+        attempt: attempts(events, apiError(429, { 'retry-after': '2' })),
+        check: async () => (events.push('check'), undefined),
+        unconfirmed: 'u',
+      },
+      options,
+    );
+    expect(steps(events)).toEqual(['attempt', 'sleep 2000', 'attempt']);
+    expect(events).toContain('log Attempt 1 to do it failed (HTTP 429); trying again in 2.0 s (3 retries left).');
+  });
+
+  it('a final failure on the first attempt is thrown as it is: no sleep, no check, no retry', async () => {
+    const { events, options } = harness(3);
+    const error = await withRetries(
+      { what: 'do it', attempt: attempts(events, apiError(400)), check: async () => (events.push('check'), undefined), unconfirmed: 'u' },
+      options,
+    ).catch((e: unknown) => e);
+    expect(steps(events)).toEqual(['attempt']);
+    expect(error).toBeInstanceOf(ActionError);
+    expect((error as ActionError).message).toBe('Could not do it: failed.');
+  });
+
+  it('when the retries run out after refusals, says how many attempts were made', async () => {
+    const { events, options } = harness(2);
+    const error = (await withRetries(
+      { what: 'do it', attempt: attempts(events, apiError(429), apiError(429), apiError(429)), unconfirmed: 'u' },
+      options,
+    ).catch((e: unknown) => e)) as ActionError;
+    expect(steps(events)).toEqual(['attempt', 'sleep 750', 'attempt', 'sleep 1500', 'attempt']);
+    expect(error.message).toBe('Could not do it: failed. The action tried 3 times.');
+    expect(error.hint).toBe('A hint.');
+    expect(error.cause).toBeInstanceOf(APIError);
+  });
+
+  it('when the retries run out after a failure that may have been applied, checks once more and then says it is not known', async () => {
+    const { events, options } = harness(1);
+    const error = (await withRetries(
+      {
+        what: 'do it',
+        attempt: attempts(events, new APIConnectionTimeoutError(), apiError(502)),
+        check: async () => (events.push('check'), undefined),
+        unconfirmed: 'It is not known whether it was done.',
+      },
+      options,
+    ).catch((e: unknown) => e)) as ActionError;
+    expect(steps(events)).toEqual(['attempt', 'sleep 750', 'check', 'attempt', 'sleep 1500', 'check']);
+    expect(error.message).toBe('Could not do it: failed. The action tried 2 times. It is not known whether it was done.');
+  });
+
+  it('an earlier failure that may have been applied is remembered when a later one is final', async () => {
+    const { events, options } = harness(3);
+    const error = (await withRetries(
+      { what: 'do it', attempt: attempts(events, apiError(500), apiError(400)), check: async () => undefined, unconfirmed: 'Unknown.' },
+      options,
+    ).catch((e: unknown) => e)) as ActionError;
+    expect(steps(events)).toEqual(['attempt', 'sleep 750', 'attempt']);
+    expect(error.message).toBe('Could not do it: failed. The action tried 2 times. Unknown.');
+  });
+
+  it('x-should-retry: false on a 500 is not retried, but checked once', async () => {
+    const { events, options } = harness(3);
+    const error = (await withRetries(
+      {
+        what: 'do it',
+        attempt: attempts(events, apiError(500, { 'x-should-retry': 'false' })),
+        check: async () => (events.push('check'), undefined),
+        unconfirmed: 'Unknown.',
+      },
+      options,
+    ).catch((e: unknown) => e)) as ActionError;
+    expect(steps(events)).toEqual(['attempt', 'sleep 750', 'check']);
+    expect(error.message).toBe('Could not do it: failed. The action tried 1 time. Unknown.');
+  });
+
+  it('settle turns a final failure into an answer, told whether an earlier attempt may have been applied', async () => {
+    const { events, options } = harness(3);
+    const seen: boolean[] = [];
+    const result = await withRetries(
+      {
+        what: 'delete it',
+        attempt: attempts(events, new APIConnectionTimeoutError(), apiError(404)),
+        settle: (failure, after) => {
+          seen.push(after);
+          return failure.error instanceof APIError && failure.error.status === 404 ? (after ? 'deleted' : 'gone') : undefined;
+        },
+        unconfirmed: 'u',
+      },
+      options,
+    );
+    expect(result).toEqual({ value: 'deleted', attempts: 2, maybeApplied: true, recovered: true });
+    expect(seen).toEqual([false, true]);
+  });
+
+  it('with max-retries 0, tries once', async () => {
+    const { events, options } = harness(0);
+    await withRetries({ what: 'do it', attempt: attempts(events, apiError(503)), unconfirmed: 'Unknown.' }, options).catch(() => undefined);
+    expect(steps(events)).toEqual(['attempt']);
+  });
+
+  it('an error that is not an ActionError (a bug) is thrown at once', async () => {
+    const { events, options } = harness(3);
+    const bug = new TypeError('boom');
+    await expect(
+      withRetries(
+        {
+          what: 'do it',
+          attempt: async () => {
+            throw bug;
+          },
+          unconfirmed: 'u',
+        },
+        options,
+      ),
+    ).rejects.toBe(bug);
+    expect(events).toEqual([]);
+  });
+});
