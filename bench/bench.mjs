@@ -10,6 +10,8 @@
 // those ratios is the figure (goal: at most 1.10).
 // Fan-out: upload plus activation in 25 projects with 100 ms of emulated latency on every request,
 // against the same calls made one after another (goal: at most 0.35 of that time).
+// Status: the status action with `projects: all` over 100 projects, 100 ms of latency on every request,
+// against the same calls made one after another (goal: at most 0.15 of that time).
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { startEmulator } = await import('../test/emulator/emulator.ts');
 const { makeCa } = await import('../test/helpers/certs.ts');
-const { actionYml } = await import('../test/helpers/action.ts');
+const { actionYml, statusActionYml, STATUS_DIST } = await import('../test/helpers/action.ts');
 
 const args = process.argv.slice(2);
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -52,14 +54,14 @@ function timed(argv, env) {
 }
 
 /** The environment the runner gives an action: INPUT_* (action.yml defaults filled in), output files. */
-function actionEnv(inputs) {
+function actionEnv(inputs, yml = actionYml) {
   const runner = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-runner-'));
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_ACTIONS: 'true', RUNNER_TEMP: runner, GITHUB_WORKSPACE: runner };
   env.GITHUB_OUTPUT = path.join(runner, 'output');
   env.GITHUB_STEP_SUMMARY = path.join(runner, 'summary');
   fs.writeFileSync(env.GITHUB_OUTPUT, '');
   fs.writeFileSync(env.GITHUB_STEP_SUMMARY, '');
-  for (const [name, spec] of Object.entries(actionYml.inputs)) {
+  for (const [name, spec] of Object.entries(yml.inputs)) {
     env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? (spec.default ?? '').replace('${{ github.token }}', '');
   }
   return env;
@@ -160,12 +162,40 @@ const machine = `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} x${os.cpus().len
   console.log(`  fraction of the sequential time: ${fraction.toFixed(3)} (goal: at most 0.35)`);
 }
 
+// --- status, projects: all ------------------------------------------------------------------
+{
+  const projects = Array.from({ length: 100 }, (_, i) => `proj_status${String(i).padStart(3, '0')}`);
+  const emu = await startEmulator({ projects, latencyMs: 100 });
+  emu.addCertificate(ca.pem, { name: 'bench', activeOrg: true, activeProjects: projects.slice(0, 50) });
+  const runs = smoke ? 1 : 3;
+  const walls = [];
+  const seqs = [];
+  let calls = 0;
+  for (let i = 0; i < runs; i++) {
+    emu.requests.length = 0;
+    walls.push(
+      await timed([STATUS_DIST], actionEnv({ 'admin-api-key': adminKey, 'base-url': emu.baseURL, projects: 'all' }, statusActionYml)),
+    );
+    const requests = emu.requests.map((r) => ({ method: r.method, path: r.path, query: r.query, body: r.body }));
+    calls = requests.length;
+    seqs.push(await replay(emu, requests, false));
+  }
+  await emu.close();
+  const fraction = median(walls) / median(seqs);
+  rows.push({ scenario: 'status: projects: all, 100 projects, 100 ms latency', calls, ms: median(walls), ratio: fraction });
+  rows.push({ scenario: 'same calls one after another', calls, ms: median(seqs), ratio: 1 });
+  console.log(
+    `status: ${calls} calls; ${median(walls).toFixed(0)} ms (process start included) vs ${median(seqs).toFixed(0)} ms one after another`,
+  );
+  console.log(`  fraction of the sequential time: ${fraction.toFixed(3)} (goal: at most 0.15)`);
+}
+
 /**
  * The same requests, one after another, from this warm process: a lower bound for an action that made
  * them in sequence. An id the action got back (the upload's) is replaced by the one this replay gets.
  */
-async function replay(emu, requests) {
-  emu.certificates.length = 0;
+async function replay(emu, requests, fresh = true) {
+  if (fresh) emu.certificates.length = 0;
   const started = performance.now();
   let uploadedId;
   for (const r of requests) {

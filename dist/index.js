@@ -32928,7 +32928,7 @@ exports.debug = debug; // for test
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7022);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1601);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -32937,7 +32937,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7022:
+/***/ 1601:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64080,13 +64080,13 @@ function explainApiError(error, context) {
         case 401:
             return make(`${failed}: the admin key was rejected (401)${apiMessage ? `: "${apiMessage}"` : ''}`, 'admin-api-key must be an Admin API key of the organization (organization settings → Admin keys), not a project key; check that the secret holds the whole key and that the key was not revoked.');
         case 403:
-            return make(`${failed}: the admin key is not allowed to (403)${apiMessage ? `: "${apiMessage}"` : ''}`, `Give the Admin API key the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission, or use a key that has it.`);
+            return make(`${failed}: the admin key is not allowed to (403)${apiMessage ? `: "${apiMessage}"` : ''}`, `Give the Admin API key ${context.permission ?? `the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission`}, or use a key that has it.`);
         case 404:
             if (context.projectId && context.certificateId && /certificate/.test(failure.param ?? '')) {
                 return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'It may have been deleted while the action ran: run the action again.');
             }
             if (context.projectId)
-                return make(`${failed}: project ${context.projectId} was not found (404)`, 'Check the id in activate-projects: it must be a project of the organization of the admin key (organization settings → Projects).');
+                return make(`${failed}: project ${context.projectId} was not found (404)`, `Check the id in ${context.projectInput ?? 'activate-projects'}: it must be a project of the organization of the admin key (organization settings → Projects).`);
             if (context.certificateId)
                 return make(`${failed}: certificate ${context.certificateId} was not found (404)`, 'Check certificate-id: it must be a certificate of this organization, e.g. the certificate-id output of the step that uploaded it; it may have been deleted.');
             return make(said, 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).');
@@ -64151,23 +64151,34 @@ function hostOf(url) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/api/certificates.ts
+;// CONCATENATED MODULE: ./src/api/reader.ts
 
 const ORGANIZATION = 'organization';
-/** The most ids OpenAI takes in one activate or deactivate call. */
-const IDS_PER_CALL = 10;
 /**
- * The certificate endpoints the actions use, through the official SDK, and nothing more: every failure
- * comes out as an ActionError that names the call, with the SDK's error as its `cause`. When to retry
- * and what a failure means is decided by the rotation logic (src/rotation/).
+ * What the actions read, through the official SDK, and nothing more: every failure comes out as an
+ * ActionError that names the call, with the SDK's error as its `cause`. The status action uses only this
+ * class, so its bundle holds no code that writes; CertificateApi (certificates.ts) adds the writes.
  */
-class CertificateApi {
+class CertificateReader {
     client;
     host;
-    /** `proxy`: the proxy in use, named in connection errors. */
-    constructor(client, baseURL, proxy) {
+    projectInput;
+    /** `proxy`: the proxy in use, named in connection errors; `projectInput`: the input project ids come from. */
+    constructor(client, baseURL, proxy, projectInput = 'activate-projects') {
         this.client = client;
         this.host = proxy ? `${hostOf(baseURL)} through the proxy ${proxy}` : hostOf(baseURL);
+        this.projectInput = projectInput;
+    }
+    /** The ids of the organization's projects that are not archived, every page. */
+    async listProjects() {
+        return this.call({ action: 'list the projects of the organization', permission: 'read access to projects (the Projects permission)' }, async () => {
+            const ids = [];
+            for await (const project of this.client.admin.organization.projects.list({ limit: 100 })) {
+                if (project.status !== 'archived' && !project.archived_at)
+                    ids.push(project.id);
+            }
+            return ids;
+        });
     }
     /** Every certificate of the organization, or of a project with its project-level `active`, all pages. */
     async listScope(scope) {
@@ -64187,6 +64198,43 @@ class CertificateApi {
     async retrieve(id, withContent) {
         return this.call({ action: `read certificate ${id}`, certificateId: id }, async () => fromStored(await this.client.admin.organization.certificates.retrieve(id, withContent ? { include: ['content'] } : {})));
     }
+    async call(context, fn) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            throw explainApiError(error, { host: this.host, timeoutMs: this.client.timeout, projectInput: this.projectInput, ...context });
+        }
+    }
+}
+function describeScope(scope) {
+    return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
+}
+function common(item) {
+    return {
+        id: item.id,
+        name: item.name ?? null,
+        createdAt: item.created_at,
+        validAt: item.certificate_details?.valid_at,
+        expiresAt: item.certificate_details?.expires_at,
+    };
+}
+function fromListed(item) {
+    return { ...common(item), active: item.active === true };
+}
+function fromStored(item) {
+    return { ...common(item), content: item.certificate_details?.content };
+}
+
+;// CONCATENATED MODULE: ./src/api/certificates.ts
+
+/** The most ids OpenAI takes in one activate or deactivate call. */
+const IDS_PER_CALL = 10;
+/**
+ * The certificate endpoints the main action uses: the reads of CertificateReader, and the writes. When
+ * to retry and what a failure means is decided by the rotation logic (src/rotation/).
+ */
+class CertificateApi extends CertificateReader {
     async create(pem, name, options = {}) {
         return this.call({ action: 'upload the certificate' }, async () => fromStored(await this.client.admin.organization.certificates.create({ certificate: pem, ...(name ? { name } : {}) }, options)));
     }
@@ -64209,32 +64257,6 @@ class CertificateApi {
     async delete(id, options = {}) {
         await this.call({ action: `delete certificate ${id}`, certificateId: id }, () => this.client.admin.organization.certificates.delete(id, options));
     }
-    async call(context, fn) {
-        try {
-            return await fn();
-        }
-        catch (error) {
-            throw explainApiError(error, { host: this.host, timeoutMs: this.client.timeout, ...context });
-        }
-    }
-}
-function describeScope(scope) {
-    return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
-}
-function common(item) {
-    return {
-        id: item.id,
-        name: item.name ?? null,
-        createdAt: item.created_at,
-        validAt: item.certificate_details?.valid_at,
-        expiresAt: item.certificate_details?.expires_at,
-    };
-}
-function fromListed(item) {
-    return { ...common(item), active: item.active === true };
-}
-function fromStored(item) {
-    return { ...common(item), content: item.certificate_details?.content };
 }
 
 ;// CONCATENATED MODULE: ./src/api/client.ts
@@ -65123,6 +65145,16 @@ function readProjectIds(read, name) {
     }
     return ids;
 }
+/** The `name` input: a certificate's name, one line of at most 200 characters; undefined when empty. */
+function readCertificateName(read) {
+    const name = read('name');
+    if (!name)
+        return undefined;
+    if (/[\r\n]/.test(name) || name.length > 200) {
+        throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
+    }
+    return name;
+}
 
 ;// CONCATENATED MODULE: ./src/inputs/connection.ts
 
@@ -65232,7 +65264,7 @@ function readSettings(read = readInput, env = process.env) {
     const settings = {
         ...readConnection(read, env, dryRun),
         source: readSource(read, env),
-        name: readName(read),
+        name: readCertificateName(read),
         dryRun,
         strict: readBoolean(read, 'strict', true),
         minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 0, max: 3650 }),
@@ -65277,15 +65309,6 @@ function readSource(read, env) {
         throw new InputError('certificate-id', `certificate-id "${id}" is not a certificate id.`, 'Certificate ids look like cert_abc123: use the certificate-id output of the step that uploaded it.');
     }
     return { kind: 'id', id };
-}
-function readName(read) {
-    const name = read('name');
-    if (!name)
-        return undefined;
-    if (/[\r\n]/.test(name) || name.length > 200) {
-        throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
-    }
-    return name;
 }
 
 ;// CONCATENATED MODULE: ./src/report/model.ts
@@ -65342,7 +65365,14 @@ function computeOutputs(report) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/** Makes text safe inside a Markdown table cell: no HTML, no column breaks, one line. */
+function cell(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
 ;// CONCATENATED MODULE: ./src/report/summary.ts
+
 
 
 
@@ -65497,10 +65527,6 @@ function touchedIds(report) {
 function names(certificates) {
     return certificates.map((c) => `${c.id}${c.name ? ` (${c.name})` : ''}`).join(', ');
 }
-/** Makes text safe inside a Markdown table cell. */
-function cell(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
 function capitalise(text) {
     return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -65601,6 +65627,7 @@ function fingerprintOf(content) {
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/plan.ts
+
 
 
 
@@ -65880,6 +65907,7 @@ async function deactivate(api, scope, ids, retry) {
 
 
 
+
 /**
  * Uploads the certificate and converges on one copy. `before`: the ids the organization held when the
  * run planned; only certificates created since can be this run's or a racing run's copy (so with
@@ -65972,6 +66000,7 @@ function lowerFirst(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/apply.ts
+
 
 
 

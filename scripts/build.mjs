@@ -1,5 +1,6 @@
 // npm run build: bundles each action's entry with @vercel/ncc into dist/, then writes dist/licenses.txt.
-//   src/index.ts -> dist/index.js (action.yml)
+//   src/index.ts        -> dist/index.js        (action.yml: upload, activate, rotate)
+//   src/status/index.ts -> dist/status/index.js (status/action.yml: read-only renewal status)
 // ncc writes ES modules (package.json is "type": "module", and ncc adds dist/package.json saying so), puts
 // what a dynamic import() loads into a chunk of its own (Octokit for the comment, undici for a proxy or a
 // client certificate), and adds no source-map registration (no --source-map). It type-checks the whole
@@ -15,7 +16,10 @@ import { STAMP, sourceHash } from './source-hash.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
 
-export const ENTRIES = [{ input: 'src/index.ts', out: 'dist' }];
+const ENTRIES = [
+  { input: 'src/index.ts', out: 'dist' },
+  { input: 'src/status/index.ts', out: 'dist/status' },
+];
 
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 const sources = sourceHash(root);

@@ -19,6 +19,10 @@ export interface CallContext {
   projectId?: string;
   /** The time limit of each request (timeout-seconds), named when a request times out. */
   timeoutMs?: number;
+  /** What the key needs for the call, named on a 403; by default the api.mtls.read or api.mtls.write permission. */
+  permission?: string;
+  /** The input that named the project, in a 404's hint. Default activate-projects. */
+  projectInput?: string;
 }
 
 /**
@@ -89,7 +93,7 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
     case 403:
       return make(
         `${failed}: the admin key is not allowed to (403)${apiMessage ? `: "${apiMessage}"` : ''}`,
-        `Give the Admin API key the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission, or use a key that has it.`,
+        `Give the Admin API key ${context.permission ?? `the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission`}, or use a key that has it.`,
       );
     case 404:
       if (context.projectId && context.certificateId && /certificate/.test(failure.param ?? '')) {
@@ -101,7 +105,7 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
       if (context.projectId)
         return make(
           `${failed}: project ${context.projectId} was not found (404)`,
-          'Check the id in activate-projects: it must be a project of the organization of the admin key (organization settings → Projects).',
+          `Check the id in ${context.projectInput ?? 'activate-projects'}: it must be a project of the organization of the admin key (organization settings → Projects).`,
         );
       if (context.certificateId)
         return make(

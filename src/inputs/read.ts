@@ -57,3 +57,17 @@ export function readProjectIds(read: InputReader, name: string): string[] {
   }
   return ids;
 }
+
+/** The `name` input: a certificate's name, one line of at most 200 characters; undefined when empty. */
+export function readCertificateName(read: InputReader): string | undefined {
+  const name = read('name');
+  if (!name) return undefined;
+  if (/[\r\n]/.test(name) || name.length > 200) {
+    throw new InputError(
+      'name',
+      'name must be a single line of at most 200 characters.',
+      'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".',
+    );
+  }
+  return name;
+}

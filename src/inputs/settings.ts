@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { InputError, SourceError } from '../errors.js';
 import { readConnection, type Connection } from './connection.js';
-import { readBoolean, readInput, readNumber, readProjectIds, type InputReader } from './read.js';
+import { readBoolean, readCertificateName, readInput, readNumber, readProjectIds, type InputReader } from './read.js';
 
 /** Where the certificate comes from: exactly one of these. */
 export type CertificateSource =
@@ -31,7 +31,7 @@ export function readSettings(read: InputReader = readInput, env: NodeJS.ProcessE
   const settings: Settings = {
     ...readConnection(read, env, dryRun),
     source: readSource(read, env),
-    name: readName(read),
+    name: readCertificateName(read),
     dryRun,
     strict: readBoolean(read, 'strict', true),
     minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 0, max: 3650 }),
@@ -96,17 +96,4 @@ function readSource(read: InputReader, env: NodeJS.ProcessEnv): CertificateSourc
     );
   }
   return { kind: 'id', id };
-}
-
-function readName(read: InputReader): string | undefined {
-  const name = read('name');
-  if (!name) return undefined;
-  if (/[\r\n]/.test(name) || name.length > 200) {
-    throw new InputError(
-      'name',
-      'name must be a single line of at most 200 characters.',
-      'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".',
-    );
-  }
-  return name;
 }

@@ -1,4 +1,4 @@
-import type { StoredCertificate } from '../api/certificates.js';
+import type { StoredCertificate } from '../api/reader.js';
 import type { Outcome } from '../rotation/apply.js';
 import type { Check } from '../certificate/checks.js';
 import type { CertificateInfo } from '../certificate/inspect.js';

@@ -1,6 +1,7 @@
-import { ORGANIZATION, describeScope, type ListedCertificate } from '../api/certificates.js';
+import { ORGANIZATION, describeScope, type ListedCertificate } from '../api/reader.js';
 import type { CheckStatus } from '../certificate/checks.js';
 import type { ScopePlan } from '../rotation/plan.js';
+import { cell } from './markdown.js';
 import { computeOutputs } from './outputs.js';
 import { isoSeconds } from '../time.js';
 import { storedCertificate, validity, type RunReport } from './model.js';
@@ -143,11 +144,6 @@ function touchedIds(report: RunReport): string[] {
 
 function names(certificates: ListedCertificate[]): string {
   return certificates.map((c) => `${c.id}${c.name ? ` (${c.name})` : ''}`).join(', ');
-}
-
-/** Makes text safe inside a Markdown table cell. */
-export function cell(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
 function capitalise(text: string): string {

@@ -1,12 +1,6 @@
 import { APIError } from 'openai';
-import {
-  ORGANIZATION,
-  describeScope,
-  type CertificateApi,
-  type ListedCertificate,
-  type Scope,
-  type StoredCertificate,
-} from '../api/certificates.js';
+import { type CertificateApi } from '../api/certificates.js';
+import { ORGANIZATION, describeScope, type ListedCertificate, type Scope, type StoredCertificate } from '../api/reader.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { mapLimit } from '../concurrency.js';
 import { ActionError } from '../errors.js';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { APIError } from 'openai';
-import type { CertificateApi, ListedCertificate, StoredCertificate } from '../api/certificates.js';
+import type { CertificateReader, ListedCertificate, StoredCertificate } from '../api/reader.js';
 import { decodeInput } from '../certificate/decode.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';
@@ -21,7 +21,7 @@ export function mayBeIdentical(listed: ListedCertificate, certificate: Certifica
  * that does not decode, is an error, not a "no": nothing is decided on a guess.
  */
 export async function compare(
-  api: CertificateApi,
+  api: CertificateReader,
   candidate: ListedCertificate,
   certificate: CertificateInfo,
 ): Promise<StoredCertificate | 'different' | 'gone'> {
@@ -50,7 +50,7 @@ export async function compare(
  * that may be identical (same validity dates) are read, one at a time.
  */
 export async function findIdentical(
-  api: CertificateApi,
+  api: CertificateReader,
   certificate: CertificateInfo,
   listed: ListedCertificate[],
 ): Promise<StoredCertificate | undefined> {

@@ -1,4 +1,5 @@
-import { ORGANIZATION, type CertificateApi, type ListedCertificate, type Scope, type StoredCertificate } from '../api/certificates.js';
+import { type CertificateApi } from '../api/certificates.js';
+import { ORGANIZATION, type ListedCertificate, type Scope, type StoredCertificate } from '../api/reader.js';
 import { findIdentical } from './identical.js';
 import { mapLimit } from '../concurrency.js';
 import type { CertificateInfo } from '../certificate/inspect.js';

@@ -5,7 +5,8 @@
  * all end on one copy: after any upload the organization is listed again, and among the identical
  * copies that were not there when the run planned, the oldest is the one every run keeps.
  */
-import { ORGANIZATION, type CertificateApi, type ListedCertificate, type StoredCertificate } from '../api/certificates.js';
+import { type CertificateApi } from '../api/certificates.js';
+import { ORGANIZATION, type ListedCertificate, type StoredCertificate } from '../api/reader.js';
 import { explainApiError } from '../api/errors.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';

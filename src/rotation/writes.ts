@@ -4,7 +4,8 @@
  * its work; a certificate that is gone is no longer active anywhere.
  */
 import { APIError } from 'openai';
-import type { CertificateApi, Scope } from '../api/certificates.js';
+import type { CertificateApi } from '../api/certificates.js';
+import type { Scope } from '../api/reader.js';
 import { withRetries, type Failure, type RetryOptions } from './retry.js';
 
 /** The API answered 404 for the certificate (not for a project). */

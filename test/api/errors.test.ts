@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CertificateApi, ORGANIZATION } from '../../src/api/certificates.ts';
+import { CertificateApi } from '../../src/api/certificates.ts';
+import { ORGANIZATION } from '../../src/api/reader.ts';
 import { explainApiError, hostOf } from '../../src/api/errors.ts';
 import { ActionError } from '../../src/errors.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';

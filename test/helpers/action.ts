@@ -1,7 +1,8 @@
 /**
- * Runs the compiled action (dist/index.js) as a child process, the way the runner does: action.yml
- * defaults applied, inputs as INPUT_<NAME> with hyphens kept, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
- * files read back. Always asynchronous, so an emulator in this process keeps answering.
+ * Runs a compiled action (dist/index.js, or dist/status/index.js for status/action.yml) as a child
+ * process, the way the runner does: the action.yml's defaults applied, inputs as INPUT_<NAME> with
+ * hyphens kept, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files read back. Always asynchronous, so an
+ * emulator in this process keeps answering.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -45,11 +46,14 @@ export interface RunOptions {
   files?: Record<string, string | Buffer>;
 }
 
-type ActionYml = { inputs: Record<string, { default?: string }>; outputs: Record<string, unknown> };
-export const actionYml = parse(fs.readFileSync(path.join(ROOT, 'action.yml'), 'utf8')) as ActionYml;
+type ActionYml = { inputs: Record<string, { default?: string }>; outputs: Record<string, unknown>; runs: { main: string } };
+const readYml = (file: string): ActionYml => parse(fs.readFileSync(path.join(ROOT, file), 'utf8')) as ActionYml;
+export const actionYml = readYml('action.yml');
+export const statusActionYml = readYml(path.join('status', 'action.yml'));
+export const STATUS_DIST = path.join(ROOT, 'dist', 'status', 'index.js');
 
 /** The value the runner gives an input: the workflow's, else action.yml's default with expressions evaluated. */
-function inputEnv(inputs: Record<string, string>): Record<string, string> {
+function inputEnv(actionYml: ActionYml, inputs: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, spec] of Object.entries(actionYml.inputs)) {
     const value = inputs[name] ?? (spec.default ?? '').replace('${{ github.token }}', FAKE_GITHUB_TOKEN);
@@ -71,7 +75,17 @@ export function assertFreshDist(): void {
   checkedDist = true;
 }
 
-export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+/** Runs the main action (action.yml). */
+export function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+  return runCompiled(actionYml, DIST, inputs, options);
+}
+
+/** Runs the status action (status/action.yml). */
+export function runStatusAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+  return runCompiled(statusActionYml, STATUS_DIST, inputs, options);
+}
+
+async function runCompiled(actionYml: ActionYml, entry: string, inputs: Record<string, string>, options: RunOptions): Promise<ActionRun> {
   assertFreshDist();
   const workspace = options.workspace ?? tempDir('mtls-ws-');
   for (const [file, content] of Object.entries(options.files ?? {})) {
@@ -95,7 +109,7 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
     GITHUB_REPOSITORY: 'example/repo',
     RUNNER_TEMP: runnerDir,
     RUNNER_OS: 'Linux',
-    ...inputEnv(inputs),
+    ...inputEnv(actionYml, inputs),
   };
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key];
@@ -103,7 +117,7 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
   }
 
   const started = Date.now();
-  const child = spawn(process.execPath, [DIST], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -14,16 +14,31 @@ const chunks = (dir = dist): string[] => fs.readdirSync(dir).filter((f) => /^\d+
 const chunkWith = (marker: string): string | undefined => chunks().find((f) => read(f).includes(marker));
 
 describe('dist/, as ncc builds it', () => {
-  it('is ES modules, the entry action.yml names, with no source-map registration', () => {
-    const action = parse(fs.readFileSync(path.join(ROOT, 'action.yml'), 'utf8')) as { runs: { main: string } };
-    expect(path.resolve(ROOT, action.runs.main)).toBe(path.join(dist, 'index.js'));
-    expect(JSON.parse(read('package.json'))).toEqual({ type: 'module' });
-    const entry = read('index.js');
+  it.each([
+    ['action.yml', 'index.js'],
+    ['status/action.yml', 'status/index.js'],
+  ])('%s runs node24 on its own entry, ES modules with no source-map registration', (yml, entryFile) => {
+    const action = parse(fs.readFileSync(path.join(ROOT, yml), 'utf8')) as { runs: { using: string; main: string } };
+    expect(action.runs.using).toBe('node24');
+    expect(path.resolve(ROOT, path.dirname(yml), action.runs.main)).toBe(path.join(dist, entryFile));
+    expect(JSON.parse(read(path.join(path.dirname(entryFile), 'package.json')))).toEqual({ type: 'module' });
+    const entry = read(entryFile);
     expect(entry).toMatch(/^import /m);
     expect(entry).not.toMatch(/sourcemap-register|source-map-support|SourceMapConsumer/);
     // Packages keep their own sourceMappingURL comments inside the bundle; the bundle itself names no map.
     expect(entry.trimEnd().split('\n').at(-1)).not.toMatch(/sourceMappingURL/);
-    expect(fs.readdirSync(dist).filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(fs.readdirSync(path.join(dist, path.dirname(entryFile))).filter((f) => f.endsWith('.map'))).toEqual([]);
+  });
+
+  it('the status entry holds no code that writes: not the API class with writes, nor upload, apply or delete', () => {
+    const markers = ['class CertificateApi ', 'function uploadOnce(', 'function applyPlan(', 'function deleteCertificate('];
+    const main = read('index.js');
+    const status = read('status/index.js');
+    for (const marker of markers) {
+      expect(main, marker).toContain(marker);
+      expect(status, marker).not.toContain(marker);
+    }
+    expect(status).toContain('class CertificateReader ');
   });
 
   it('keeps Octokit (the comment) and undici 7 (a proxy or a client certificate) in chunks of their own', () => {

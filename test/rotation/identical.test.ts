@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CertificateApi, ORGANIZATION, type ListedCertificate } from '../../src/api/certificates.ts';
+import { CertificateApi } from '../../src/api/certificates.ts';
+import { ORGANIZATION, type ListedCertificate } from '../../src/api/reader.ts';
 import { findIdentical } from '../../src/rotation/identical.ts';
 import { inspectCertificate } from '../../src/certificate/inspect.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator } from '../emulator/emulator.ts';

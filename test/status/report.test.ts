@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { ListedCertificate } from '../../src/api/reader.ts';
+import { assess } from '../../src/status/coverage.ts';
+import { renderStatusSummary, statusHeadline, statusOutputs, STATUS_OUTPUT_NAMES } from '../../src/status/report.ts';
+import { statusActionYml } from '../helpers/action.ts';
+
+const NOW = new Date('2026-12-01T00:00:00Z');
+const T = NOW.getTime() / 1000;
+const DAY = 86_400;
+const cert = (id: string, days: number, active: boolean, name: string | null = 'corp|ca'): ListedCertificate => ({
+  id,
+  name,
+  createdAt: T - 10 * DAY,
+  validAt: T - 10 * DAY,
+  expiresAt: T + days * DAY,
+  active,
+});
+const settings = { renewWithinDays: 30, failWithinDays: 7, name: undefined };
+const of = (list: ListedCertificate[]) => assess(list, [], { ...settings, now: NOW });
+
+describe('status outputs', () => {
+  it('names every output status/action.yml declares', () => {
+    expect([...STATUS_OUTPUT_NAMES].sort()).toEqual(Object.keys(statusActionYml.outputs).sort());
+  });
+
+  it('are all empty strings when nothing could be assessed', () => {
+    expect(Object.values(statusOutputs(undefined))).toEqual(STATUS_OUTPUT_NAMES.map(() => ''));
+  });
+
+  it('describe the certificate giving the shortest coverage, and list every watched certificate as JSON', () => {
+    const outputs = statusOutputs(of([cert('cert_a', 20.5, true), cert('cert_b', 100, false, null)]));
+    expect(outputs).toEqual({
+      'renewal-due': 'true',
+      'certificate-id': 'cert_a',
+      name: 'corp|ca',
+      'expires-at': String(T + 20.5 * DAY),
+      'expires-at-iso': '2026-12-21T12:00:00Z',
+      'days-until-expiry': '20',
+      certificates: expect.any(String),
+      count: '2',
+    });
+    expect(JSON.parse(outputs.certificates)).toEqual([
+      {
+        id: 'cert_a',
+        name: 'corp|ca',
+        created_at: T - 10 * DAY,
+        valid_at: T - 10 * DAY,
+        expires_at: T + 20.5 * DAY,
+        days_until_expiry: 20,
+        active: ['organization'],
+      },
+      {
+        id: 'cert_b',
+        name: null,
+        created_at: T - 10 * DAY,
+        valid_at: T - 10 * DAY,
+        expires_at: T + 100 * DAY,
+        days_until_expiry: 100,
+        active: [],
+      },
+    ]);
+  });
+});
+
+describe('status headline and summary', () => {
+  it('says why, in each case', () => {
+    expect(statusHeadline(of([cert('cert_a', 100, true)]), settings)).toBe(
+      '✅ No renewal due: the shortest coverage, the organization\'s coverage, by cert_a ("corp|ca"), ends on 2027-03-11T00:00:00Z (100 days left), after renew-within-days (30).',
+    );
+    expect(statusHeadline(of([cert('cert_a', 20, true)]), settings)).toMatch(
+      /^🔔 Renewal due: .* \(20 days left\), within renew-within-days \(30\)\.$/,
+    );
+    expect(statusHeadline(of([cert('cert_a', 3, true)]), settings)).toMatch(
+      /^❌ Renewal overdue: .* ends on .* \(3 days left\), within fail-within-days \(7\)\.$/,
+    );
+    expect(statusHeadline(of([cert('cert_a', -2.5, true)]), settings)).toMatch(
+      /^❌ Renewal overdue: .* ended on .* \(ended 2 days ago\), within fail-within-days \(7\)\.$/,
+    );
+    expect(statusHeadline(of([cert('cert_a', 3, false)]), settings)).toMatch(/^➖ No renewal due: no watched certificate is active/);
+  });
+
+  it('counts the other scopes in the same state', () => {
+    const a = assess(
+      [cert('cert_a', 20, true), cert('cert_b', 25, false)],
+      [
+        ['proj_b', [cert('cert_b', 25, true)]],
+        ['proj_c', [cert('cert_b', 25, true)]],
+      ],
+      { ...settings, now: NOW },
+    );
+    expect(statusHeadline(a, settings)).toMatch(/within renew-within-days \(30\)\. 2 more scopes too\.$/);
+  });
+
+  it('the summary has the certificates, the scopes with their coverage, and the count against the cap, safe for Markdown', () => {
+    const md = renderStatusSummary(of([cert('cert_a', 20, true), cert('cert_b', 400, false, '<b>x</b>')]), settings, undefined);
+    expect(md).toContain('| corp\\|ca | `cert_a` | 2026-12-21T00:00:00Z (20 days left) | organization |');
+    expect(md).toContain('| &lt;b&gt;x&lt;/b&gt; | `cert_b` | 2028-01-05T00:00:00Z (400 days left) | — |');
+    expect(md).toContain('| organization | cert_a | 2026-12-21T00:00:00Z (20 days left) | 🔔 renewal due |');
+    expect(md).toContain('The organization holds 2 of the 50 certificates OpenAI allows.');
+  });
+
+  it('a failure before anything was assessed is said, and nothing else', () => {
+    expect(renderStatusSummary(undefined, undefined, 'the admin key was rejected')).toBe(
+      '## OpenAI mTLS certificates: renewal status\n\n❌ Failed: the admin key was rejected\n',
+    );
+  });
+});
