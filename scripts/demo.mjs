@@ -1,6 +1,11 @@
-// npm run demo: the action's main job, offline. Builds dist/ unless it was built from src/ as it is,
-// starts the local emulator of OpenAI's certificate endpoints, makes a sample CA with openssl, and runs
-// the compiled dist/index.js against it as the runner would; then a second run rotates to a new CA.
+// npm run demo: both actions, offline. Builds dist/ unless it was built from src/ as it is, starts the
+// local emulator of OpenAI's certificate endpoints, makes sample certificates with openssl, and runs the
+// compiled actions against it as the runner would:
+//   1. a client certificate passed by mistake is refused, and nothing is sent;
+//   2. a dry run shows the plan, and nothing is written;
+//   3. the CA is uploaded and activated for a project;
+//   4. a new CA replaces it, retiring the previous one;
+//   5. the status action says whether renewal is due.
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +18,8 @@ if (staleDist(root)) {
 }
 
 const { startEmulator } = await import('../test/emulator/emulator.ts');
-const { makeCa } = await import('../test/helpers/certs.ts');
-const { runAction } = await import('../test/helpers/action.ts');
+const { makeCa, makeLeaf } = await import('../test/helpers/certs.ts');
+const { runAction, runStatusAction } = await import('../test/helpers/action.ts');
 
 const emulator = await startEmulator({ projects: ['proj_demo'] });
 const adminKey = 'sk-admin-emulator-test-key';
@@ -32,33 +37,43 @@ const show = (title, run) => {
   for (const [name, value] of Object.entries(run.outputs)) console.log(`${name}=${value}`);
   console.log('--- job summary ---');
   console.log(run.summary.trim());
-  if (run.code !== 0) process.exitCode = 1;
+};
+const expectCode = (run, code) => {
+  if (run.code !== code) {
+    console.log(`(unexpected exit code ${run.code}, expected ${code})`);
+    process.exitCode = 1;
+  }
 };
 
 try {
   const first = makeCa({ cn: 'Demo mTLS CA 2026', days: 365 });
-  show(
-    'Run 1: upload the CA and activate it for proj_demo',
-    await runAction({
-      'admin-api-key': adminKey,
-      certificate: first.pem,
-      name: 'demo-mtls-ca',
-      'base-url': emulator.baseURL,
-      'activate-projects': 'proj_demo',
-    }),
+  const inputs = { 'admin-api-key': adminKey, name: 'demo-mtls-ca', 'base-url': emulator.baseURL, 'activate-projects': 'proj_demo' };
+
+  const leaf = makeLeaf(first, 'a client, not the CA');
+  const refused = await runAction({ ...inputs, certificate: leaf.pem });
+  show('Run 1: a client certificate passed instead of the CA is refused', refused);
+  expectCode(refused, 1);
+  console.log(`\nThe emulator received ${emulator.requests.length} requests: nothing was sent.`);
+
+  const dry = await runAction({ ...inputs, certificate: first.pem, 'dry-run': 'true' });
+  show('Run 2: a dry run reads the organization and shows the plan', dry);
+  expectCode(dry, 0);
+  console.log(
+    `\nRequests so far: ${emulator.requests.map((r) => `${r.method} ${r.path}`).join(', ')}; certificates stored: ${emulator.certificates.length}.`,
   );
+
+  const upload = await runAction({ ...inputs, certificate: first.pem });
+  show('Run 3: upload the CA and activate it for proj_demo', upload);
+  expectCode(upload, 0);
+
   const second = makeCa({ cn: 'Demo mTLS CA 2027', days: 730 });
-  show(
-    'Run 2: rotate to a new CA with the same name, retiring the previous one',
-    await runAction({
-      'admin-api-key': adminKey,
-      certificate: second.pem,
-      name: 'demo-mtls-ca',
-      'base-url': emulator.baseURL,
-      'activate-projects': 'proj_demo',
-      'retire-previous': 'true',
-    }),
-  );
+  const rotate = await runAction({ ...inputs, certificate: second.pem, 'retire-previous': 'true' });
+  show('Run 4: rotate to a new CA with the same name, retiring the previous one', rotate);
+  expectCode(rotate, 0);
+
+  const status = await runStatusAction({ 'admin-api-key': adminKey, name: 'demo-mtls-ca', 'base-url': emulator.baseURL, projects: 'all' });
+  show('Run 5: the status action, as a scheduled job would ask it', status);
+  expectCode(status, 0);
   console.log(
     `\nThe emulator received ${emulator.requests.length} requests; active for proj_demo now: ${emulator.activeIn('proj_demo').join(', ')}`,
   );
