@@ -25,12 +25,12 @@ const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
 async function commentOnPullRequest(body, token) {
     const { context, getOctokit } = await __webpack_require__.e(/* import() */ 413).then(__webpack_require__.bind(__webpack_require__, 2413));
     if (!PULL_REQUEST_EVENTS.has(context.eventName)) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`comment-on-pr: the event is ${context.eventName || 'unknown'}, not a pull request; no comment.`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`comment-on-pr: the event is ${context.eventName || 'unknown'}, not a pull request; no comment.`);
         return 'skipped';
     }
     const number = context.payload.pull_request?.number;
     if (!number) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e('comment-on-pr: the event payload names no pull request; no comment was written.');
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning('comment-on-pr: the event payload names no pull request; no comment was written.');
         return 'skipped';
     }
     const marker = commentMarker();
@@ -42,16 +42,16 @@ async function commentOnPullRequest(body, token) {
         const mine = comments.find((c) => c.body?.includes(marker));
         if (mine) {
             await octokit.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: text });
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Updated the comment on pull request #${number}.`);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`Updated the comment on pull request #${number}.`);
             return 'updated';
         }
         await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body: text });
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Commented on pull request #${number}.`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.info(`Commented on pull request #${number}.`);
         return 'created';
     }
     catch (error) {
         const status = error.status;
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not comment on pull request #${number}${status ? ` (HTTP ${status})` : ''}: ${error.message}. ` +
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.warning(`Could not comment on pull request #${number}${status ? ` (HTTP ${status})` : ''}: ${error.message}. ` +
             'The run itself is unaffected. Give the job `permissions: pull-requests: write`; on pull requests from forks the token is read-only, so no comment is possible there.');
         return 'failed';
     }

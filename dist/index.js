@@ -37,7 +37,7 @@ __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 __webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
+module.exports.kT = ProxyAgent
 __webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
 __webpack_unused_export__ = RetryHandler
@@ -65101,14 +65101,14 @@ function maskText(secret) {
     for (const part of secretParts(secret))
         if (!masked.has(part)) {
             masked.add(part);
-            core/* setSecret */.Pq(part);
+            core.setSecret(part);
         }
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/read.ts
 
 
-const readInput = (name) => core/* getInput */.V4(name);
+const readInput = (name) => core.getInput(name);
 function readBoolean(read, name, fallback) {
     const raw = read(name);
     if (!raw)
@@ -65238,6 +65238,7 @@ function connectionAdvisories(connection, env) {
     if ((env.OPENAI_BASE_URL ?? '').trim()) {
         advisories.push({
             level: 'notice',
+            title: 'OPENAI_BASE_URL',
             message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
         });
     }
@@ -65245,6 +65246,7 @@ function connectionAdvisories(connection, env) {
     if (!path.endsWith('/v1')) {
         advisories.push({
             level: 'warning',
+            title: 'input base-url',
             message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
         });
     }
@@ -66091,8 +66093,8 @@ function reportNameKept(stored, options) {
 
 ;// CONCATENATED MODULE: ./src/runtime.ts
 /**
- * What both actions share at run time: the replaceable clock and sleep, the one place an error becomes
- * a failed step, and writing the outputs and the job summary.
+ * What both actions share at run time: the replaceable clock and sleep, turning an error into a failed
+ * step, saying notices and warnings about the inputs, and writing the outputs and the job summary.
  */
 
 
@@ -66110,33 +66112,39 @@ function failRun(error) {
     let failure;
     if (error instanceof ActionError) {
         failure = error.message;
-        core/* error */.z3(error.annotation, error.title ? { title: error.title } : {});
-        process.exitCode = core/* ExitCode */.yU.Failure;
+        core.error(error.annotation, error.title ? { title: error.title } : {});
+        process.exitCode = core.ExitCode.Failure;
     }
     else {
         const message = error instanceof Error ? error.message : String(error);
         failure = `unexpected error: ${message}`;
-        core/* setFailed */.C1(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
+        core.setFailed(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
     }
-    if (core/* isDebug */._o() && error instanceof Error && error.stack)
-        core/* debug */.Yz(error.stack);
+    if (core.isDebug() && error instanceof Error && error.stack)
+        core.debug(error.stack);
     return failure;
 }
 /** Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too. */
 function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs))
-        core/* setOutput */.uH(name, value);
+        core.setOutput(name, value);
 }
 /** Appends the job summary; a summary that cannot be written is a warning, never a failure. */
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     try {
-        await core/* summary */.z.addRaw(markdown, true).write();
+        await core.summary.addRaw(markdown, true).write();
     }
     catch (error) {
-        core/* warning */.$e(`Could not write the job summary: ${error.message}`);
+        core.warning(`Could not write the job summary: ${error.message}`);
     }
+}
+/** Says each advisory as an annotation titled by what it is about; returns the warnings' texts, for the summary. */
+function announce(advisories) {
+    for (const { level, title, message } of advisories)
+        core[level](message, { title });
+    return advisories.filter((a) => a.level === 'warning').map((a) => a.message);
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -66175,19 +66183,10 @@ async function run(overrides = {}) {
         settings = readSettings();
         report.dryRun = settings.dryRun;
         report.requestedName = settings.name;
-        for (const advisory of connectionAdvisories(settings, process.env)) {
-            if (advisory.level === 'warning') {
-                core/* warning */.$e(advisory.message, { title: 'input base-url' });
-                report.cautions.push(advisory.message);
-            }
-            else
-                core/* notice */.lm(advisory.message, { title: 'OPENAI_BASE_URL' });
-        }
+        report.cautions.push(...announce(connectionAdvisories(settings, process.env)));
         const lockout = lockoutCaution(settings);
-        if (lockout) {
-            core/* warning */.$e(lockout, { title: 'activate-organization' });
-            report.cautions.push(lockout);
-        }
+        if (lockout)
+            report.cautions.push(...announce([{ level: 'warning', title: 'activate-organization', message: lockout }]));
         await execute(settings, report, deps);
     }
     catch (error) {
@@ -66220,18 +66219,18 @@ async function execute(settings, report, deps) {
     }
     if (!settings.adminApiKey) {
         report.offline = true;
-        core/* info */.pq('Dry run without an admin key: the local checks ran, and nothing was sent to OpenAI.');
+        core.info('Dry run without an admin key: the local checks ran, and nothing was sent to OpenAI.');
         return;
     }
     const { client, baseURL, proxy } = await createClient(settings);
     const api = new CertificateApi(client, baseURL, proxy);
-    core/* info */.pq(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
+    core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
     if (proxy)
-        core/* info */.pq(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
+        core.info(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
     let existing;
     if (settings.source.kind === 'id') {
         existing = await api.retrieve(settings.source.id, true);
-        core/* info */.pq(`Certificate ${existing.id}${existing.name ? ` ("${existing.name}")` : ''} found in the organization.`);
+        core.info(`Certificate ${existing.id}${existing.name ? ` ("${existing.name}")` : ''} found in the organization.`);
         if (!existing.content)
             throw new ActionError(`The API returned no content for ${existing.id}.`, {
                 title: 'api',
@@ -66247,18 +66246,18 @@ async function execute(settings, report, deps) {
     report.plan = plan;
     logPlan(report);
     if (lockoutCaution(settings))
-        core/* info */.pq('Caution: after this activation for the organization, Admin API calls need a client certificate (see the warning above).');
+        core.info('Caution: after this activation for the organization, Admin API calls need a client certificate (see the warning above).');
     if (settings.dryRun) {
-        core/* info */.pq('Dry run: nothing was written.');
+        core.info('Dry run: nothing was written.');
         return;
     }
-    const log = (line) => core/* info */.pq(line);
+    const log = (line) => core.info(line);
     await applyPlan(api, plan, certificate, {
         retry: { maxRetries: settings.maxRetries, sleep: deps.sleep, random: deps.random, now: () => deps.now().getTime(), log },
         log,
-        notice: (line) => core/* notice */.lm(line),
+        notice: (line) => core.notice(line),
         warning: (line) => {
-            core/* warning */.$e(line);
+            core.warning(line);
             report.cautions.push(line);
         },
         name: settings.name,
@@ -66270,44 +66269,44 @@ function concludePreflight(preflight, report) {
     report.certificate = preflight.certificate;
     const cert = preflight.certificate;
     if (cert) {
-        core/* info */.pq(`Certificate: ${cert.subject}, issued by ${cert.issuer}`);
-        core/* info */.pq(`  SHA-256 fingerprint ${cert.fingerprint}`);
-        core/* info */.pq(`  valid from ${cert.notBefore.toISOString()} until ${cert.notAfter.toISOString()}`);
+        core.info(`Certificate: ${cert.subject}, issued by ${cert.issuer}`);
+        core.info(`  SHA-256 fingerprint ${cert.fingerprint}`);
+        core.info(`  valid from ${cert.notBefore.toISOString()} until ${cert.notAfter.toISOString()}`);
     }
     for (const check of preflight.checks)
         annotate(check);
     const passed = preflight.checks.filter((c) => c.status === 'pass').length;
     const failed = preflight.checks.filter((c) => c.status === 'fail');
     const warnings = preflight.checks.filter((c) => c.status === 'warning').length;
-    core/* info */.pq(`Preflight: ${passed} of ${preflight.checks.length} checks pass; ${failed.length} fail, ${warnings} warn.`);
+    core.info(`Preflight: ${passed} of ${preflight.checks.length} checks pass; ${failed.length} fail, ${warnings} warn.`);
     if (failed.length === 0)
         return true;
     report.failure = `${failed.length === 1 ? 'the check' : `${failed.length} checks`} ${failed.map((c) => c.name).join(', ')} failed; nothing was sent to OpenAI.`;
-    core/* info */.pq(`Stopped: ${report.failure} Fix the certificate and run again.`);
-    process.exitCode = core/* ExitCode */.yU.Failure;
+    core.info(`Stopped: ${report.failure} Fix the certificate and run again.`);
+    process.exitCode = core.ExitCode.Failure;
     return false;
 }
 function annotate(check) {
     const text = check.hint ? `${check.message} ${check.hint}` : check.message;
     if (check.status === 'fail')
-        core/* error */.z3(text, { title: check.name });
+        core.error(text, { title: check.name });
     else if (check.status === 'warning')
-        core/* warning */.$e(text, { title: check.name });
+        core.warning(text, { title: check.name });
 }
 function logPlan(report) {
     const plan = report.plan;
     if (!plan)
         return;
-    core/* info */.pq(`The organization holds ${plan.organization.length} certificate(s).`);
+    core.info(`The organization holds ${plan.organization.length} certificate(s).`);
     for (const scope of plan.scopes) {
         const active = scope.activeBefore.map((c) => c.id).join(', ') || 'none';
-        core/* info */.pq(`${scope.scope}: active now ${active}; ${scope.activate ? 'will activate the certificate' : 'already active'}${scope.retire.length ? `; will retire ${scope.retire.map((c) => c.id).join(', ')}` : ''}.`);
+        core.info(`${scope.scope}: active now ${active}; ${scope.activate ? 'will activate the certificate' : 'already active'}${scope.retire.length ? `; will retire ${scope.retire.map((c) => c.id).join(', ')}` : ''}.`);
     }
 }
 async function writeReport(report, settings) {
     setOutputs(computeOutputs(report));
     if (!report.failure)
-        core/* info */.pq(headline(report));
+        core.info(headline(report));
     const markdown = renderSummary(report);
     await writeSummary(markdown);
     if (settings?.commentOnPr) {
@@ -66603,24 +66602,52 @@ exports.findX509Credential = WeakMap.prototype.get.bind(approvedX509Credentials)
 /***/ 6257:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
+// ESM COMPAT FLAG
+__nccwpck_require__.r(__webpack_exports__);
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  yU: () => (/* binding */ ExitCode),
-  Yz: () => (/* binding */ core_debug),
-  z3: () => (/* binding */ error),
-  V4: () => (/* binding */ getInput),
-  pq: () => (/* binding */ info),
-  _o: () => (/* binding */ isDebug),
-  lm: () => (/* binding */ notice),
-  C1: () => (/* binding */ setFailed),
-  uH: () => (/* binding */ setOutput),
-  Pq: () => (/* binding */ core_setSecret),
-  z: () => (/* reexport */ summary),
-  $e: () => (/* binding */ warning)
+  ExitCode: () => (/* binding */ ExitCode),
+  addPath: () => (/* binding */ addPath),
+  debug: () => (/* binding */ debug),
+  endGroup: () => (/* binding */ endGroup),
+  error: () => (/* binding */ error),
+  exportVariable: () => (/* binding */ exportVariable),
+  getBooleanInput: () => (/* binding */ getBooleanInput),
+  getIDToken: () => (/* binding */ getIDToken),
+  getInput: () => (/* binding */ getInput),
+  getMultilineInput: () => (/* binding */ getMultilineInput),
+  getState: () => (/* binding */ getState),
+  group: () => (/* binding */ group),
+  info: () => (/* binding */ info),
+  isDebug: () => (/* binding */ isDebug),
+  markdownSummary: () => (/* reexport */ markdownSummary),
+  notice: () => (/* binding */ notice),
+  platform: () => (/* reexport */ platform_namespaceObject),
+  saveState: () => (/* binding */ saveState),
+  setCommandEcho: () => (/* binding */ setCommandEcho),
+  setFailed: () => (/* binding */ setFailed),
+  setOutput: () => (/* binding */ setOutput),
+  setSecret: () => (/* binding */ setSecret),
+  startGroup: () => (/* binding */ startGroup),
+  summary: () => (/* reexport */ summary),
+  toPlatformPath: () => (/* reexport */ toPlatformPath),
+  toPosixPath: () => (/* reexport */ toPosixPath),
+  toWin32Path: () => (/* reexport */ toWin32Path),
+  warning: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, markdownSummary, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -66631,7 +66658,7 @@ var external_os_ = __nccwpck_require__(857);
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -66696,12 +66723,12 @@ function toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -66738,13 +66765,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -66764,7 +66791,7 @@ var external_fs_ = __nccwpck_require__(9896);
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -66772,13 +66799,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -66795,8 +66822,10 @@ function file_command_prepareKeyValueMessage(key, value) {
 const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -66889,7 +66918,7 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
+var tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/node_modules/undici/index.js
 var undici = __nccwpck_require__(3368);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
@@ -66967,7 +66996,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -67013,7 +67042,7 @@ function isHttps(requestUrl) {
     const parsedUrl = new URL(requestUrl);
     return parsedUrl.protocol === 'https:';
 }
-class lib_HttpClient {
+class HttpClient {
     constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -67316,7 +67345,7 @@ class lib_HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -67327,7 +67356,7 @@ class lib_HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -67426,7 +67455,7 @@ class lib_HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -67441,7 +67470,7 @@ class lib_HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -67466,7 +67495,7 @@ class lib_HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -67489,7 +67518,7 @@ class lib_HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -67620,7 +67649,7 @@ class BasicCredentialHandler {
         });
     }
 }
-class auth_BearerCredentialHandler {
+class BearerCredentialHandler {
     constructor(token) {
         this.token = token;
     }
@@ -67678,13 +67707,13 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 
-class oidc_utils_OidcClient {
+class OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -67703,7 +67732,7 @@ class oidc_utils_OidcClient {
     static getCall(id_token_url) {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const httpclient = OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -67722,13 +67751,13 @@ class oidc_utils_OidcClient {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                let id_token_url = OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                const id_token = yield OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -68017,7 +68046,7 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
@@ -68051,7 +68080,7 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_namespaceObject.sep);
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
@@ -69126,16 +69155,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -69155,8 +69184,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -69172,7 +69201,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -69197,10 +69226,10 @@ var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, 
 
 
 const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+    const { stdout: version } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
         silent: true
     });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+    const { stdout: name } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
         silent: true
     });
     return {
@@ -69210,7 +69239,7 @@ const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* 
 });
 const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
     var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+    const { stdout } = yield getExecOutput('sw_vers', undefined, {
         silent: true
     });
     const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
@@ -69221,7 +69250,7 @@ const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
     };
 });
 const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+    const { stdout } = yield getExecOutput('lsb_release', ['-i', '-r', '-s'], {
         silent: true
     });
     const [name, version] = stdout.trim().split('\n');
@@ -69326,8 +69355,8 @@ function exportVariable(name, val) {
  * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
  * ```
  */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -69341,7 +69370,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -69410,10 +69439,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -69448,8 +69477,8 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
+function debug(message) {
+    issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -69457,7 +69486,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -69465,7 +69494,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -69473,7 +69502,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.

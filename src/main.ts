@@ -11,7 +11,7 @@ import { headline, renderSummary } from './report/summary.js';
 import type { RunReport } from './report/model.js';
 import { applyPlan, emptyOutcome } from './rotation/apply.js';
 import { lockoutCaution, makePlan } from './rotation/plan.js';
-import { defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from './runtime.js';
+import { announce, defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from './runtime.js';
 import { maskText } from './secrets.js';
 
 /** The action: inputs → certificate → plan → apply → report. Never throws; failures set the exit code. */
@@ -35,17 +35,9 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     settings = readSettings();
     report.dryRun = settings.dryRun;
     report.requestedName = settings.name;
-    for (const advisory of connectionAdvisories(settings, process.env)) {
-      if (advisory.level === 'warning') {
-        core.warning(advisory.message, { title: 'input base-url' });
-        report.cautions.push(advisory.message);
-      } else core.notice(advisory.message, { title: 'OPENAI_BASE_URL' });
-    }
+    report.cautions.push(...announce(connectionAdvisories(settings, process.env)));
     const lockout = lockoutCaution(settings);
-    if (lockout) {
-      core.warning(lockout, { title: 'activate-organization' });
-      report.cautions.push(lockout);
-    }
+    if (lockout) report.cautions.push(...announce([{ level: 'warning', title: 'activate-organization', message: lockout }]));
     await execute(settings, report, deps);
   } catch (error) {
     if (error instanceof SourceError) report.checks = sourceFailure(error);

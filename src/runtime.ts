@@ -1,9 +1,10 @@
 /**
- * What both actions share at run time: the replaceable clock and sleep, the one place an error becomes
- * a failed step, and writing the outputs and the job summary.
+ * What both actions share at run time: the replaceable clock and sleep, turning an error into a failed
+ * step, saying notices and warnings about the inputs, and writing the outputs and the job summary.
  */
 import * as core from '@actions/core';
 import { ActionError } from './errors.js';
+import type { Advisory } from './inputs/connection.js';
 
 /** What tests replace: the clock, the sleep between retries and the jitter. */
 export interface RunDependencies {
@@ -53,4 +54,10 @@ export async function writeSummary(markdown: string): Promise<void> {
   } catch (error) {
     core.warning(`Could not write the job summary: ${(error as Error).message}`);
   }
+}
+
+/** Says each advisory as an annotation titled by what it is about; returns the warnings' texts, for the summary. */
+export function announce(advisories: Advisory[]): string[] {
+  for (const { level, title, message } of advisories) core[level](message, { title });
+  return advisories.filter((a) => a.level === 'warning').map((a) => a.message);
 }

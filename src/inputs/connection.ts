@@ -118,15 +118,21 @@ function readUrl(read: InputReader, name: string, fallback: string, httpsOnly: b
   return raw.replace(/\/+$/, '');
 }
 
+/** A notice or warning about an input, said once the inputs are read. */
+export interface Advisory {
+  level: 'notice' | 'warning';
+  /** The annotation's title: the input or variable it is about. */
+  title: string;
+  message: string;
+}
+
 /** Notices and warnings about the connection inputs, said once they are read. */
-export function connectionAdvisories(
-  connection: Connection,
-  env: NodeJS.ProcessEnv,
-): Array<{ level: 'notice' | 'warning'; message: string }> {
-  const advisories: Array<{ level: 'notice' | 'warning'; message: string }> = [];
+export function connectionAdvisories(connection: Connection, env: NodeJS.ProcessEnv): Advisory[] {
+  const advisories: Advisory[] = [];
   if ((env.OPENAI_BASE_URL ?? '').trim()) {
     advisories.push({
       level: 'notice',
+      title: 'OPENAI_BASE_URL',
       message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
     });
   }
@@ -134,6 +140,7 @@ export function connectionAdvisories(
   if (!path.endsWith('/v1')) {
     advisories.push({
       level: 'warning',
+      title: 'input base-url',
       message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
     });
   }

@@ -3,7 +3,7 @@ import { CertificateReader, ORGANIZATION, type ListedCertificate, type Scope } f
 import { createClient } from '../api/client.js';
 import { mapLimit } from '../concurrency.js';
 import { connectionAdvisories, maskSecrets } from '../inputs/connection.js';
-import { defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from '../runtime.js';
+import { announce, defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from '../runtime.js';
 import { isoSeconds } from '../time.js';
 import { assess, type Assessment } from './coverage.js';
 import { describeScopeLabel, renderStatusSummary, statusHeadline, statusOutputs } from './report.js';
@@ -26,10 +26,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
   try {
     maskSecrets();
     settings = readStatusSettings();
-    for (const advisory of connectionAdvisories(settings, process.env)) {
-      if (advisory.level === 'warning') core.warning(advisory.message, { title: 'input base-url' });
-      else core.notice(advisory.message, { title: 'OPENAI_BASE_URL' });
-    }
+    announce(connectionAdvisories(settings, process.env));
     const { client, baseURL, proxy } = await createClient(settings);
     const api = new CertificateReader(client, baseURL, proxy, 'projects');
     core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
