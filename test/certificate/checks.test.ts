@@ -591,6 +591,60 @@ describe('rule validity', () => {
   });
 });
 
+describe('rule validity: the bounds, to the millisecond', () => {
+  const at = (ms: number): PreflightOptions => options({ now: new Date(ms) });
+
+  it('valid from the very millisecond of notBefore; exactly warn-validity-days left is not "expiring soon"', () => {
+    const notAfter = ca.notAfter.getTime();
+    expect(check(runPreflight(bytes(ca.pem), at(ca.notBefore.getTime())), 'validity').status).toBe('pass');
+    expect(check(runPreflight(bytes(ca.pem), at(ca.notBefore.getTime() - 1)), 'validity').status).toBe('warning');
+    expect(check(runPreflight(bytes(ca.pem), at(notAfter - 30 * DAY)), 'validity').status).toBe('pass');
+    expect(check(runPreflight(bytes(ca.pem), at(notAfter - 30 * DAY + 1000)), 'validity').status).toBe('warning');
+  });
+
+  it('exactly one day left is said in days, less than a day in hours', () => {
+    const notAfter = ca.notAfter.getTime();
+    expect(check(runPreflight(bytes(ca.pem), at(notAfter - DAY)), 'validity').message).toMatch(
+      /, in 1 day\(s\): within min-validity-days \(1\)\./,
+    );
+    expect(check(runPreflight(bytes(ca.pem), at(notAfter - DAY + 1000)), 'validity').message).toMatch(/, in 24 hour\(s\): within/);
+  });
+});
+
+describe('the longest lists are cut at ten', () => {
+  it('a truncated PEM names at most ten of its unterminated blocks', () => {
+    const labels = Array.from({ length: 12 }, (_, i) => `THING ${String.fromCharCode(65 + i)}`);
+    const text = labels.map((label) => `-----BEGIN ${label}-----\nAAAA\n`).join('');
+    const c = check(runPreflight(bytes(text), options()), 'decoding');
+    expect(c.status).toBe('fail');
+    for (const label of labels.slice(0, 10)) expect(c.message).toContain(`-----BEGIN ${label}-----`);
+    for (const label of labels.slice(10)) expect(c.message).not.toContain(`-----BEGIN ${label}-----`);
+  });
+
+  it('a bundle of ten certificates names all ten; of eleven, ten and "1 more"', () => {
+    const ten = check(runPreflight(bytes(ca.pem.repeat(10)), options()), 'single-certificate');
+    expect(ten.message).toMatch(/^The input holds 10 certificates \(a chain or bundle\): 1\. .*; 10\. [^;]*\.$/);
+    const eleven = check(runPreflight(bytes(ca.pem.repeat(11)), options()), 'single-certificate');
+    expect(eleven.message).toMatch(/^The input holds 11 certificates \(a chain or bundle\): .*; 10\. .*; and 1 more\.$/);
+    expect(eleven.message).not.toMatch(/11\. /);
+  });
+
+  it('a certificate of a bundle that does not parse is named as such', () => {
+    const broken = '-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n';
+    const c = check(runPreflight(bytes(ca.pem + broken), options()), 'single-certificate');
+    expect(c.message).toMatch(/: 1\. .*CN=.*; 2\. \(does not parse as X\.509\)\.$/);
+  });
+});
+
+describe('rule private-key: the encoding named', () => {
+  it('a key in base64 of a PEM is not called DER', () => {
+    const key = privateKeys()['openssl genpkey']!;
+    const c = check(runPreflight(bytes(Buffer.from(key.pem).toString('base64')), options()), 'private-key');
+    expect(c.status).toBe('fail');
+    expect(c.message).toMatch(/^The input contains a private key \([A-Z ]+\)\. Nothing was sent/);
+  });
+});
+
 describe('rule size', () => {
   it('a CA with a huge subjectAltName, over 16 KB as PEM, fails; the message gives the size', () => {
     const huge = makeHugeCa();

@@ -93,6 +93,27 @@ describe('compiled action: faults, nothing lost and nothing doubled', () => {
     expect(check!.time - post!.time).toBeGreaterThanOrEqual(450);
   });
 
+  it('409 on the upload: may have been stored, so it looks after the back-off, then uploads again, one certificate', async () => {
+    emu.addFault({ kind: 'status', status: 409, method: 'POST', path: UPLOAD, code: 'conflict', message: 'Conflict.' });
+    const run = await runAction(base(makeCa()));
+    expectOneCertificate(run);
+    expect(uploads()).toBe(2);
+    expect(run.stdout).toMatch(
+      /Attempt 1 to upload the certificate failed \(HTTP 409\), which does not tell whether it took effect; checking in \d\.\d s \(3 retries left\)\./,
+    );
+    expect(run.stdout).toContain('The organization holds no copy of it yet.');
+    // The look between the two attempts, after the back-off: a 409 is not a final answer.
+    expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /v1/organization/certificates',
+      'POST /v1/organization/certificates',
+      'GET /v1/organization/certificates',
+      'POST /v1/organization/certificates',
+      'GET /v1/organization/certificates',
+    ]);
+    const [, post, look] = emu.requests;
+    expect(look!.time - post!.time).toBeGreaterThanOrEqual(450);
+  });
+
   it('connection dropped before the upload reached the API: the retry uploads, one certificate', async () => {
     emu.addFault({ kind: 'drop-before', method: 'POST', path: UPLOAD });
     const run = await runAction(base(makeCa()));
@@ -150,6 +171,21 @@ describe('compiled action: failures a user can act on', () => {
     expectFailure(run, /the admin key was rejected \(401\).*\(request id req_[0-9a-f]+\)/, /must be an Admin API key.*not a project key/);
     expect(leaks(run, [wrong])).toEqual([]);
     expect(emu.certificates).toHaveLength(0);
+  });
+
+  it('a project key (sk-proj-…) as admin-api-key: refused by name before anything is sent, and not shown', async () => {
+    const projectKey = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789';
+    const run = await runAction(base(makeCa(), { 'admin-api-key': projectKey }));
+    const message = expectFailure(
+      run,
+      /^admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys\./,
+      /Create an Admin API key/,
+    );
+    expect(message).not.toMatch(/401|rejected/);
+    expect(run.annotations.find((a) => a.level === 'error')?.title).toBe('input admin-api-key');
+    expect(emu.requests).toEqual([]);
+    expect(run.masked).toContain(projectKey);
+    expect(leaks(run, [projectKey])).toEqual([]);
   });
 
   it('403 on the list: the key lacks api.mtls.read', async () => {

@@ -8,6 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHECK_NAMES, type CheckName } from '../../src/certificate/checks.js';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { leaks, runAction, type ActionRun } from '../helpers/action.ts';
+import { fixedClockEnv } from '../helpers/clock.ts';
 import { makeCa, makeDatedCa, makeLeaf, type MadeCertificate } from '../helpers/certs.ts';
 import { chainOfTwo, encodingsOf, makeHugeCa, notCertificates, privateKeys, secretLines } from '../certificate/fixtures.ts';
 
@@ -226,6 +227,23 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     const tenDays = await makeDatedCa(new Date(Date.now() - DAY), new Date(Date.now() + 10 * DAY), 'Ten Days Strict E2E CA');
     const run = await runAction(inputs({ certificate: tenDays.pem, 'min-validity-days': '30' }));
     expectRefused(run, 'validity', /within min-validity-days \(30\)/);
+  });
+
+  it('validity: a CA expiring exactly min-validity-days from now is refused (the bound is inclusive); a second more passes', async () => {
+    // The action's clock is held at a whole second (test/helpers/clock.ts), so the time that passes between
+    // making the certificate and checking it cannot move the expiry off the bound.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const exact = await makeDatedCa(new Date(now - DAY), new Date(now + 30 * DAY), 'Thirty Days E2E CA');
+    expect(exact.notAfter.getTime()).toBe(now + 30 * DAY);
+    const atBound = await runAction(inputs({ certificate: exact.pem, 'min-validity-days': '30' }), { env: fixedClockEnv(now) });
+    expectRefused(atBound, 'validity', /expires on .*Z, in 30 day\(s\): within min-validity-days \(30\)\./);
+    // One second earlier, the certificate has 30 days and a second left: it passes (and is not "expiring soon").
+    const secondMore = await runAction(inputs({ certificate: exact.pem, 'min-validity-days': '30' }), {
+      env: fixedClockEnv(now - 1000),
+    });
+    expect(secondMore.code, secondMore.stdout).toBe(0);
+    expect(rowStatus(secondMore, 'validity')).toBe('✅ pass');
+    expect(uploads()).toEqual([{ certificate: exact.pem }]);
   });
 
   it('validity: 10 days left is a warning annotation, and the upload happens', async () => {

@@ -94,6 +94,33 @@ describe('compiled action: rotation', () => {
     expect(run.summary).toContain(`retired ${old.id}`);
   });
 
+  it('retire-previous retires 11 same-named certificates in one project, at most 10 ids a call', async () => {
+    const emu = await emulator();
+    // The API (and the emulator) refuses more than 10 certificate_ids in one activate or deactivate call.
+    const olds = Array.from({ length: 11 }, (_, i) =>
+      emu.addCertificate(makeCa({ cn: `Old ${i}`, days: 200 }).pem, { name: 'corp', activeProjects: ['proj_alpha'] }),
+    );
+    const run = await runAction({
+      'admin-api-key': key,
+      certificate: makeCa({ cn: 'New' }).pem,
+      name: 'corp',
+      'base-url': emu.baseURL,
+      'activate-projects': 'proj_alpha',
+      'retire-previous': 'true',
+    });
+    expect(run.code, run.stdout).toBe(0);
+    const id = run.outputs['certificate-id']!;
+    expect(emu.activeIn('proj_alpha')).toEqual([id]);
+    expect(run.outputs.retired!.split(',').sort()).toEqual(olds.map((o) => o.id).sort());
+    const calls = emu.requests.filter((r) => /\/projects\/proj_alpha\/certificates\/(de)?activate$/.test(r.path));
+    const sizes = calls.map((r) => (r.body as { certificate_ids: string[] }).certificate_ids.length);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(10);
+    expect(sizes).toEqual([1, 10, 1]);
+    const retired = calls.slice(1).flatMap((r) => (r.body as { certificate_ids: string[] }).certificate_ids);
+    expect(retired.sort()).toEqual(olds.map((o) => o.id).sort());
+    expect(emu.requests.filter((r) => r.method !== 'GET' && r.path.endsWith('/deactivate'))).toHaveLength(2);
+  });
+
   it('retires nothing anywhere when an activation fails', async () => {
     const emu = await emulator();
     const old = emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeProjects: ['proj_alpha', 'proj_beta'] });

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { connectionAdvisories, readConnection } from '../../src/inputs/connection.js';
+import { connectionAdvisories, maskSecrets, readConnection } from '../../src/inputs/connection.js';
 
 const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 const key = { 'admin-api-key': 'sk-admin-abc' };
@@ -72,5 +72,110 @@ describe('connectionAdvisories', () => {
       ]);
     }
     expect(connectionAdvisories(read({ 'base-url': 'https://gateway.example.test/openai/v1/' }), {})).toEqual([]);
+  });
+});
+
+describe('readConnection: limits and keys', () => {
+  it('max-retries is a whole number from 0 to 10; timeout-seconds a number from 1 to 600, in ms', () => {
+    expect(read({ 'max-retries': '10', 'timeout-seconds': '600' })).toMatchObject({ maxRetries: 10, timeoutMs: 600_000 });
+    expect(read({ 'max-retries': '0', 'timeout-seconds': '1.5' })).toMatchObject({ maxRetries: 0, timeoutMs: 1500 });
+    for (const [input, value] of [
+      ['max-retries', '11'],
+      ['max-retries', '2.5'],
+      ['timeout-seconds', '601'],
+      ['timeout-seconds', '0.5'],
+    ] as const) {
+      expect(failure({ [input]: value }).title).toBe(`input ${input}`);
+    }
+  });
+
+  it('OPENAI_ADMIN_KEY is trimmed; a key with white space inside is refused', () => {
+    expect(readConnection(reader({}), { OPENAI_ADMIN_KEY: '  sk-admin-env \n' }).adminApiKey).toBe('sk-admin-env');
+    for (const bad of ['sk-admin-a b', 'sk-admin-a\nb', 'sk-admin-a\tb']) {
+      const error = failure({ 'admin-api-key': bad });
+      expect(error.title).toBe('input admin-api-key');
+      expect(error.message).toBe('admin-api-key contains white space or several lines.');
+    }
+  });
+
+  it('refuses project and service-account keys by their prefix only', () => {
+    for (const bad of ['sk-proj-abc', 'sk-svcacct-abc', 'sk-None-abc'])
+      expect(failure({ 'admin-api-key': bad }).title).toBe('input admin-api-key');
+    expect(read({ 'admin-api-key': 'sk-admin-sk-proj-abc' }).adminApiKey).toBe('sk-admin-sk-proj-abc');
+  });
+
+  it('a loopback address is 127.x.y.z with one to three digits each, and nothing around it', () => {
+    for (const url of ['http://127.10.200.30/v1', 'http://127.0.0.100/v1']) expect(read({ 'base-url': url }).baseURL).toBe(url);
+    for (const url of ['http://127.0.0.1.example.test/v1', 'http://10.127.0.0.1.example.test/v1'])
+      expect(failure({ 'base-url': url }).message).toMatch(/plain http to/);
+  });
+
+  it('refuses credentials in the URL, a user or a password alone too', () => {
+    for (const url of ['https://user@example.test/v1', 'https://:secret@example.test/v1', 'https://user:secret@example.test/v1']) {
+      expect(failure({ 'base-url': url }).message).toBe('base-url must not carry credentials.');
+    }
+  });
+
+  it('the hint of a bad URL gives the default of that input as the example', () => {
+    expect(failure({ 'base-url': 'not a url' }).hint).toBe('Use a full URL such as https://api.openai.com/v1.');
+    expect(failure({ 'mtls-base-url': 'not a url' }).hint).toBe('Use a full URL such as https://mtls.api.openai.com/v1.');
+    expect(failure({ 'base-url': 'ftp://example.test/v1' }).hint).toBe('Use a full URL such as https://api.openai.com/v1.');
+    expect(failure({ 'mtls-base-url': 'ftp://example.test/v1' }).hint).toBe('Use a full URL such as https://mtls.api.openai.com/v1.');
+  });
+});
+
+describe('maskSecrets', () => {
+  it('registers the admin key (input and OPENAI_ADMIN_KEY), the client key and the other inputs named, before anything else', () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const values: Record<string, string> = {
+        'admin-api-key': 'sk-admin-mask-input-0001',
+        'client-key': 'client-key-mask-0001',
+        'github-token': 'ghs_mask_token_0001',
+        'base-url': 'https://not-a-secret.example.test/v1',
+      };
+      maskSecrets(reader(values), { OPENAI_ADMIN_KEY: 'sk-admin-mask-env-0001' }, ['github-token']);
+      const masked = write.mock.calls.map(([chunk]) => String(chunk).trim()).filter((line) => line.startsWith('::add-mask::'));
+      expect(masked.sort()).toEqual(
+        ['sk-admin-mask-input-0001', 'sk-admin-mask-env-0001', 'client-key-mask-0001', 'ghs_mask_token_0001']
+          .map((s) => `::add-mask::${s}`)
+          .sort(),
+      );
+      write.mockClear();
+      maskSecrets(reader({}), {});
+      expect(write.mock.calls.filter(([chunk]) => String(chunk).startsWith('::add-mask::'))).toEqual([]);
+    } finally {
+      write.mockRestore();
+    }
+  });
+});
+
+describe('maskSecrets: only the secrets', () => {
+  it('with no other input named, registers the admin key and the client key only', () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      maskSecrets((name) => `value-of-${name}-0002`, {});
+      const masked = write.mock.calls.map(([chunk]) => String(chunk).trim()).filter((line) => line.startsWith('::add-mask::'));
+      expect(masked.sort()).toEqual(['::add-mask::value-of-admin-api-key-0002', '::add-mask::value-of-client-key-0002']);
+    } finally {
+      write.mockRestore();
+    }
+  });
+});
+
+describe('connectionAdvisories: titles, and trailing slashes', () => {
+  it('each advisory is titled by what it is about', () => {
+    const connection = { ...read({}), baseURL: 'https://gateway.example.test/openai' };
+    expect(connectionAdvisories(connection, { OPENAI_BASE_URL: 'https://gateway.example.test/v1' }).map((a) => [a.level, a.title])).toEqual(
+      [
+        ['notice', 'OPENAI_BASE_URL'],
+        ['warning', 'input base-url'],
+      ],
+    );
+  });
+
+  it('a base URL ending in /v1 and slashes is not warned about', () => {
+    expect(connectionAdvisories({ ...read({}), baseURL: 'https://gateway.example.test/v1//' }, {})).toEqual([]);
+    expect(connectionAdvisories({ ...read({}), baseURL: 'https://gateway.example.test/v1/' }, {})).toEqual([]);
   });
 });

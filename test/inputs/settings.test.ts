@@ -113,3 +113,90 @@ describe('readSettings', () => {
     expect(fail({ ...base, 'client-key': 'pem' }).title).toBe('input client-certificate');
   });
 });
+
+describe('readSettings: every input is read under its own name', () => {
+  it('each input changes its own setting', () => {
+    const s = readSettings(
+      reader({
+        ...base,
+        'min-validity-days': '7',
+        'warn-validity-days': '60',
+        'activate-organization': 'true',
+        'reuse-existing': 'false',
+        'delete-expired': 'true',
+        'github-token': 'ghs_token',
+        'comment-on-pr': 'true',
+        'dry-run': 'true',
+        strict: 'false',
+      }),
+      {},
+    );
+    expect(s).toMatchObject({
+      minValidityDays: 7,
+      warnValidityDays: 60,
+      activateOrganization: true,
+      reuseExisting: false,
+      deleteExpired: true,
+      githubToken: 'ghs_token',
+      commentOnPr: true,
+      dryRun: true,
+      strict: false,
+    });
+    expect(readSettings(reader(base), {})).toMatchObject({ deleteExpired: false, commentOnPr: false, githubToken: '' });
+  });
+
+  it('min-validity-days and warn-validity-days go from 0 to 3650 days', () => {
+    for (const input of ['min-validity-days', 'warn-validity-days']) {
+      expect(fail({ ...base, [input]: '3651' }).title).toBe(`input ${input}`);
+      expect(fail({ ...base, [input]: '-1' }).title).toBe(`input ${input}`);
+    }
+    expect(readSettings(reader({ ...base, 'min-validity-days': '3650', 'warn-validity-days': '0' }), {})).toMatchObject({
+      minValidityDays: 3650,
+      warnValidityDays: 0,
+    });
+  });
+
+  it('the certificate input is the inline source', () => {
+    expect(readSettings(reader({ 'admin-api-key': 'k', certificate: 'PEM TEXT' }), {}).source).toEqual({
+      kind: 'inline',
+      text: 'PEM TEXT',
+    });
+  });
+
+  it('certificate-id must be a whole cert_ id', () => {
+    const id = (value: string) => reader({ 'admin-api-key': 'k', 'certificate-id': value });
+    expect(readSettings(id('cert_Ab12'), {}).source).toEqual({ kind: 'id', id: 'cert_Ab12' });
+    for (const value of ['xcert_abc', 'cert_abc-d', 'cert_', 'cert_a b']) {
+      expect(() => readSettings(id(value), {})).toThrow(expect.objectContaining({ title: 'input certificate-id' }));
+    }
+  });
+
+  it('the errors of retire-previous and comment-on-pr are titled by the input to fix', () => {
+    expect(fail({ ...base, 'retire-previous': 'true', 'activate-organization': 'true' }).title).toBe('input retire-previous');
+    expect(fail({ ...base, name: 'n', 'retire-previous': 'true' }).title).toBe('input retire-previous');
+    expect(fail({ ...base, 'comment-on-pr': 'true' }).title).toBe('input github-token');
+    expect(readSettings(reader({ ...base, 'comment-on-pr': 'true', 'github-token': 't' }), {}).commentOnPr).toBe(true);
+  });
+
+  it('with no certificate source, the hint also says to check the secret; with two, it does not', () => {
+    const none = (() => {
+      try {
+        readSettings(reader({ 'admin-api-key': 'k' }), {});
+      } catch (error) {
+        return error as InputError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(none.hint).toMatch(/check that the secret exists/);
+    const two = (() => {
+      try {
+        readSettings(reader({ ...base, 'certificate-file': 'ca.pem' }), {});
+      } catch (error) {
+        return error as InputError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(two.hint).not.toMatch(/check that the secret exists/);
+    expect(two.message).toBe('Only one certificate source may be set, but certificate and certificate-file are set.');
+  });
+});

@@ -246,7 +246,8 @@ describe('scripts/release.sh', () => {
     const literal = source
       .split('\n')
       .filter((line) => !/^\s*(import|export \{|export \* from|type |interface )/.test(line))
-      .flatMap((line) => [...line.matchAll(/'([^'\\\n]* [^'\\\n]*)'/g)].map((m) => m[0]))[0];
+      // Whole literals, left to right (so `'warning', title: 'x'` is two literals, not one with a space).
+      .flatMap((line) => [...line.matchAll(/'[^'\\\n]*'/g)].map((m) => m[0]).filter((literal) => literal.includes(' ')))[0];
     expect(literal, 'a message in src/main.ts').toBeDefined();
     commitAndPush([section('1.0.2'), section('1.0.1'), section('1.0.0')], {
       'src/main.ts': source.replace(literal!, `${literal!.slice(0, -1)} (changed by the release test)'`),
@@ -380,6 +381,6 @@ describe('.github/workflows/release.yml', () => {
         pins.set(use[1]!, pin);
       }
     }
-    expect([...pins.keys()].sort()).toEqual(['actions/checkout', 'actions/setup-node', 'github/codeql-action']);
+    expect([...pins.keys()].sort()).toEqual(['actions/checkout', 'actions/setup-node', 'actions/upload-artifact', 'github/codeql-action']);
   });
 });

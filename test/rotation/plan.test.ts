@@ -8,6 +8,7 @@ import type { Settings } from '../../src/inputs/settings.js';
 import { lockoutCaution, makePlan } from '../../src/rotation/plan.js';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa } from '../helpers/certs.ts';
+import { ActionError } from '../../src/errors.js';
 
 let emu: Emulator;
 let api: CertificateApi;
@@ -128,5 +129,161 @@ describe('lockoutCaution', () => {
     );
     expect(lockoutCaution({ activateOrganization: true, clientCertificate: '-----BEGIN CERTIFICATE-----' })).toBeUndefined();
     expect(lockoutCaution({ activateOrganization: false, clientCertificate: undefined })).toBeUndefined();
+  });
+});
+
+describe('makePlan: the target and what it retires', () => {
+  it('an existing certificate (certificate-id) is the target as it is; retire-previous then matches its name', async () => {
+    const ca = makeCa();
+    const stored = emu.addCertificate(ca.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'] });
+    const old = emu.addCertificate(makeCa({ cn: 'Old', days: 100 }).pem, { name: 'corp-ca', activeProjects: ['proj_alpha'] });
+    const existing = await api.retrieve(stored.id, true);
+    const plan = await makePlan(
+      api,
+      settings({ name: undefined, activateProjects: ['proj_alpha'], retirePrevious: true }),
+      info(ca.pem),
+      existing,
+      new Date(),
+    );
+    expect(plan.target).toEqual({ kind: 'existing', certificate: existing });
+    expect(plan.retireName).toBe('corp-ca');
+    expect(plan.scopes).toEqual([
+      expect.objectContaining({ scope: 'proj_alpha', activate: false, retire: [expect.objectContaining({ id: old.id })] }),
+    ]);
+  });
+
+  it('an existing certificate without a name cannot be matched by retire-previous: refused, titled by the input', async () => {
+    const ca = makeCa();
+    const stored = emu.addCertificate(ca.pem);
+    const existing = await api.retrieve(stored.id, true);
+    const error = await makePlan(
+      api,
+      settings({ name: undefined, activateProjects: ['proj_alpha'], retirePrevious: true }),
+      info(ca.pem),
+      existing,
+      new Date(),
+    ).then(
+      () => undefined,
+      (e: unknown) => e as ActionError,
+    );
+    expect(error).toBeInstanceOf(ActionError);
+    expect(error).toMatchObject({
+      title: 'input retire-previous',
+      message: `retire-previous is on, but certificate ${stored.id} has no name to match.`,
+    });
+  });
+
+  it('an upload without a name has nothing for retire-previous to match: refused as an input error, not a crash', async () => {
+    // readSettings refuses this combination first; makePlan still says it in words if it gets it.
+    const error = await makePlan(
+      api,
+      settings({ name: undefined, activateProjects: ['proj_alpha'], retirePrevious: true }),
+      info(makeCa().pem),
+      undefined,
+      new Date(),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ActionError);
+    expect(error).toMatchObject({ title: 'input retire-previous' });
+  });
+
+  it('a reused target active under the same name is not retired, and nothing is retired when retire-previous is off', async () => {
+    const ca = makeCa();
+    const same = emu.addCertificate(ca.pem, { name: 'corp', activeOrg: true });
+    const old = emu.addCertificate(makeCa({ cn: 'Old', days: 100 }).pem, { name: 'corp', activeOrg: true });
+    const retiring = await makePlan(
+      api,
+      settings({ activateOrganization: true, retirePrevious: true }),
+      info(ca.pem),
+      undefined,
+      new Date(),
+    );
+    expect(retiring.target).toMatchObject({ kind: 'reuse', certificate: { id: same.id } });
+    expect(retiring.scopes.map((s) => [s.scope, s.activate, s.retire.map((c) => c.id)])).toEqual([['organization', false, [old.id]]]);
+    const keeping = await makePlan(api, settings({ activateOrganization: true }), info(ca.pem), undefined, new Date());
+    expect(keeping.retireName).toBeUndefined();
+    expect(keeping.scopes.map((s) => s.retire)).toEqual([[]]);
+    const nowhere = await makePlan(api, settings(), info(ca.pem), undefined, new Date());
+    expect(nowhere.scopes).toEqual([]);
+  });
+});
+
+describe('makePlan: what delete-expired may delete', () => {
+  const expired = (cn: string, daysAgo = 1) =>
+    makeDatedCa(new Date(Date.now() - 100 * 86_400_000), new Date(Date.now() - daysAgo * 86_400_000), cn);
+
+  it('only certificates that have expired and are inactive in the organization and in every project listed', async () => {
+    const free = emu.addCertificate((await expired('Free')).pem, { skipValidation: true });
+    const inactiveInListed = emu.addCertificate((await expired('Inactive in the listed project')).pem, { skipValidation: true });
+    const activeInOrg = emu.addCertificate((await expired('Active for the organization')).pem, { skipValidation: true, activeOrg: true });
+    const activeInListed = emu.addCertificate((await expired('Active in proj_alpha')).pem, {
+      skipValidation: true,
+      activeProjects: ['proj_alpha'],
+    });
+    emu.addCertificate(makeCa({ cn: 'Valid', days: 100 }).pem);
+    const plan = await makePlan(
+      api,
+      settings({ deleteExpired: true, activateProjects: ['proj_alpha', 'proj_beta'] }),
+      info(makeCa().pem),
+      undefined,
+      new Date(),
+    );
+    expect(plan.deleteFirst).toEqual([]);
+    expect(plan.deleteAfter.map((c) => c.id)).toEqual([free.id, inactiveInListed.id]);
+    expect([activeInOrg.id, activeInListed.id].some((id) => plan.deleteAfter.some((c) => c.id === id))).toBe(false);
+    const off = await makePlan(api, settings({ activateProjects: ['proj_alpha'] }), info(makeCa().pem), undefined, new Date());
+    expect(off.deleteAfter).toEqual([]);
+  });
+
+  it('expired means expires_at at or before now, to the second; never the target, and never without an expiry', async () => {
+    const ca = makeCa({ days: 30 });
+    const target = emu.addCertificate(ca.pem, { name: 'corp' });
+    const other = emu.addCertificate(makeCa({ cn: 'Other', days: 30 }).pem, { name: 'other' });
+    // The plan's clock at the second the certificates expire: both have expired, the reused target is kept.
+    const atExpiry = new Date(other.expires_at * 1000);
+    const plan = await makePlan(api, settings({ deleteExpired: true }), info(ca.pem), undefined, atExpiry);
+    expect(plan.target).toMatchObject({ kind: 'reuse', certificate: { id: target.id } });
+    expect(plan.deleteAfter.map((c) => c.id)).toEqual([other.id]);
+    const secondBefore = await makePlan(
+      api,
+      settings({ deleteExpired: true }),
+      info(ca.pem),
+      undefined,
+      new Date(atExpiry.getTime() - 1000),
+    );
+    expect(secondBefore.deleteAfter).toEqual([]);
+    emu.addFault({ kind: 'thin', method: 'GET', path: '/organization/certificates', omit: ['expires_at'] });
+    const unknown = await makePlan(api, settings({ deleteExpired: true, reuseExisting: false }), info(ca.pem), undefined, atExpiry);
+    expect(unknown.deleteAfter).toEqual([]);
+  });
+
+  it('at the cap: only an upload needs room; expired ones are deleted first; the error names the cap and what to do', async () => {
+    const ca = makeCa();
+    const filler = makeCa({ cn: 'Filler', days: 100 }).pem;
+    for (let i = 0; i < 49; i++) emu.addCertificate(filler);
+    const same = emu.addCertificate(ca.pem);
+    const reused = await makePlan(api, settings({ deleteExpired: true }), info(ca.pem), undefined, new Date());
+    expect(reused.target).toMatchObject({ kind: 'reuse', certificate: { id: same.id } });
+    expect(reused.deleteFirst).toEqual([]);
+
+    const full = (deleteExpired: boolean) =>
+      makePlan(api, settings({ deleteExpired }), info(makeCa({ cn: 'New' }).pem), undefined, new Date()).then(
+        () => undefined,
+        (e: unknown) => e as ActionError,
+      );
+    const without = await full(false);
+    expect(without).toBeInstanceOf(ActionError);
+    expect(without).toMatchObject({
+      title: 'certificate limit',
+      message: 'The organization already holds 50 certificates, the most OpenAI allows (50); nothing was uploaded.',
+      hint: expect.stringMatching(/set delete-expired: true/),
+    });
+    const withDelete = await full(true);
+    expect(withDelete).toMatchObject({
+      title: 'certificate limit',
+      hint: expect.stringMatching(/^Only 0 of them are expired and inactive/),
+    });
   });
 });

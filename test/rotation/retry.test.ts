@@ -5,6 +5,7 @@ import {
   BASE_DELAY_MS,
   MAX_DELAY_MS,
   MAX_RETRY_AFTER_MS,
+  describe as wordFailure,
   describeFailure,
   retryAfterMs,
   retryDelay,
@@ -350,5 +351,93 @@ describe('withRetries', () => {
       ),
     ).rejects.toBe(bug);
     expect(events).toEqual([]);
+  });
+});
+
+describe('describeFailure, retryAfterMs and describe: the edges', () => {
+  it('an ActionError without a cause is described as itself', () => {
+    const bare = new ActionError('Could not do it.');
+    expect(describeFailure(bare)).toEqual({ error: bare, maybeApplied: false, retryable: false });
+  });
+
+  it('an API error without headers is read by its status alone', () => {
+    const error = apiError(503);
+    Object.defineProperty(error, 'headers', { value: undefined });
+    expect(describeFailure(error)).toMatchObject({ maybeApplied: true, retryable: true });
+  });
+
+  it('a timeout may have been applied whatever its cause says; other codes count only as prefixes', () => {
+    const timeout = new APIConnectionTimeoutError();
+    Object.defineProperty(timeout, 'cause', { value: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) });
+    expect(describeFailure(timeout)).toMatchObject({ maybeApplied: true, retryable: true });
+    // A code that merely contains one of the not-sent codes (here from a proxy) may have been sent.
+    expect(describeFailure(connectionError('UPSTREAM_ECONNREFUSED'))).toMatchObject({ maybeApplied: true, retryable: true });
+  });
+
+  it('retry-after-ms and Retry-After are plain decimal numbers, or an HTTP date that starts with the day', () => {
+    const at = (headers: Record<string, string>) => retryAfterMs(apiError(429, headers), () => Date.parse('2030-01-01T00:00:00Z'));
+    expect(at({ 'retry-after-ms': '1.25' })).toBe(2);
+    expect(at({ 'retry-after-ms': '5abc' })).toBeUndefined();
+    expect(at({ 'retry-after-ms': '5abc', 'retry-after': '2' })).toBe(2000);
+    expect(at({ 'retry-after': '1.25' })).toBe(1250);
+    expect(at({ 'retry-after': '1.x' })).toBeUndefined();
+    expect(at({ 'retry-after': 'Tue, 01 Jan 2030 00:00:05 GMT' })).toBe(5000);
+    expect(at({ 'retry-after': 'x Tue, 01 Jan 2030 00:00:05 GMT' })).toBeUndefined();
+  });
+
+  it('words a failure for the log by its kind', () => {
+    expect(wordFailure(apiError(500))).toBe('HTTP 500');
+    expect(wordFailure(new APIConnectionTimeoutError())).toBe('timed out');
+    expect(wordFailure(connectionError('ECONNRESET'))).toBe('connection failed');
+    expect(wordFailure(new Error('other'))).toBe('error');
+  });
+});
+
+describe('withRetries: the edges', () => {
+  const options = (log: string[]): RetryOptions => ({
+    maxRetries: 2,
+    sleep: async () => undefined,
+    random: () => 0.5,
+    log: (line) => void log.push(line),
+    now: () => 0,
+  });
+
+  it('counts the retries left in words: 2 retries, 1 retry', async () => {
+    const log: string[] = [];
+    let n = 0;
+    await withRetries(
+      {
+        what: 'do it',
+        attempt: async () => {
+          if (n++ < 2) throw wrapped(apiError(429));
+          return 'done';
+        },
+        unconfirmed: 'u',
+      },
+      options(log),
+    );
+    expect(log).toEqual([
+      'Attempt 1 to do it failed (HTTP 429); trying again in 0.8 s (2 retries left).',
+      'Attempt 2 to do it failed (HTTP 429); trying again in 1.5 s (1 retry left).',
+    ]);
+  });
+
+  it('a bug after an attempt that may have been applied is still thrown as it is', async () => {
+    const log: string[] = [];
+    const bug = new TypeError('boom');
+    let n = 0;
+    const result = withRetries(
+      {
+        what: 'do it',
+        attempt: async () => {
+          if (n++ === 0) throw wrapped(apiError(500));
+          throw bug;
+        },
+        check: async () => undefined,
+        unconfirmed: 'u',
+      },
+      options(log),
+    );
+    await expect(result).rejects.toBe(bug);
   });
 });

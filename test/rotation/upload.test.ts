@@ -6,7 +6,8 @@ import { ActionError } from '../../src/errors.ts';
 import type { RetryOptions } from '../../src/rotation/retry.ts';
 import { uploadOnce, type Upload } from '../../src/rotation/upload.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator } from '../emulator/emulator.ts';
-import { makeCa } from '../helpers/certs.ts';
+import { makeCa, makeDatedCa } from '../helpers/certs.ts';
+import type { ListedCertificate } from '../../src/api/reader.ts';
 
 const UPLOAD = '/organization/certificates';
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -319,5 +320,177 @@ describe('uploadOnce against the emulator, through the SDK', () => {
     emu.addFault({ kind: 'status', status: 500, method: 'POST', path: UPLOAD });
     await upload(0).catch(() => undefined);
     expect(uploads()).toBe(1);
+  });
+});
+
+describe('uploadOnce: what it says and returns, and the order it reads', () => {
+  let emu: Emulator;
+  let api: CertificateApi;
+  let lines: string[];
+  let warnings: string[];
+  let certificate: CertificateInfo;
+  const retry: RetryOptions = {
+    maxRetries: 2,
+    sleep: async () => undefined,
+    random: () => 0.5,
+    log: (l) => void lines.push(l),
+    now: Date.now,
+  };
+  const run = (before: string[] = [], target: CertificateApi = api): Promise<Upload> =>
+    uploadOnce(target, certificate, 'corp-ca', new Set(before), {
+      retry,
+      log: (l) => void lines.push(l),
+      warning: (l) => void warnings.push(l),
+    });
+  const now = (): number => Math.floor(Date.now() / 1000);
+
+  beforeEach(async () => {
+    emu = await startEmulator();
+    api = new CertificateApi(
+      new OpenAI({ adminAPIKey: DEFAULT_ADMIN_KEY, apiKey: null, baseURL: emu.baseURL, maxRetries: 0, logLevel: 'off' }),
+      emu.baseURL,
+    );
+    lines = [];
+    warnings = [];
+    certificate = inspectCertificate(makeCa({ cn: 'Said CA' }).der);
+  });
+  afterEach(async () => {
+    await emu.close();
+  });
+
+  it('says how many attempts an upload took, only when it took more than one', async () => {
+    await run();
+    expect(lines).toEqual([`Uploaded ${emu.certificates[0]!.id}.`]);
+    lines = [];
+    emu.addFault({ kind: 'status', status: 429, method: 'POST', path: UPLOAD });
+    const second = await run([emu.certificates[0]!.id]);
+    expect(lines.at(-1)).toBe(`Uploaded ${second.certificate.id} (after 2 attempts).`);
+  });
+
+  it('the copy recovered after a lost answer comes with nothing removed and nothing left over', async () => {
+    emu.addFault({ kind: 'drop-after', method: 'POST', path: UPLOAD });
+    expect(await run()).toEqual({
+      certificate: expect.objectContaining({ id: emu.certificates[0]!.id }),
+      uploaded: true,
+      attempts: 1,
+      removed: [],
+      leftOver: [],
+    });
+  });
+
+  it("a racing run's older copy is kept: this run's copy is deleted, said, and returned as removed", async () => {
+    const racer = emu.addCertificate(certificate.pem, { name: 'corp-ca', createdAt: now() - 5 });
+    const result = await run();
+    const own = emu.requests
+      .find((r) => r.method === 'DELETE')!
+      .path.split('/')
+      .pop()!;
+    expect(result).toEqual({
+      certificate: expect.objectContaining({ id: racer.id }),
+      uploaded: false,
+      attempts: 1,
+      removed: [own],
+      leftOver: [],
+    });
+    expect(lines.at(-1)).toBe(`Deleted ${own}, this run's duplicate.`);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a duplicate that cannot be deleted is left over, with a warning naming both copies', async () => {
+    const racer = emu.addCertificate(certificate.pem, { name: 'corp-ca', createdAt: now() - 5 });
+    emu.addFault({ kind: 'status', status: 400, method: 'DELETE', code: 'invalid_request', message: 'No.' });
+    const result = await run();
+    const own = emu.certificates.find((c) => c.id !== racer.id)!.id;
+    expect(result).toMatchObject({ certificate: { id: racer.id }, removed: [], leftOver: [own] });
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${own}, this run's duplicate of ${racer.id}, could not be deleted \\(Could not delete certificate ${own}: .*\\)\\. It is inactive everywhere; delete it in the dashboard\\.$`,
+        ),
+      ),
+    ]);
+  });
+
+  it('reads the content only of new certificates with the same validity dates, and skips those that differ', async () => {
+    // Two other CAs appear since the plan: one with other dates, one with the same dates but another key.
+    const from = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000);
+    const to = new Date(from.getTime() + 400 * 86_400_000);
+    certificate = inspectCertificate((await makeDatedCa(from, to, 'Mine')).der);
+    const otherDates = emu.addCertificate(makeCa({ cn: 'Other dates', days: 100 }).pem, { createdAt: now() - 20 });
+    const sameDates = emu.addCertificate((await makeDatedCa(from, to, 'Same dates')).pem, { createdAt: now() - 10 });
+    const result = await run();
+    expect(result).toMatchObject({ uploaded: true, removed: [] });
+    expect(result.certificate.id).not.toBe(sameDates.id);
+    const read = emu.requests.filter((r) => r.query['include[]'] === 'content').map((r) => r.path.split('/').pop());
+    expect(read).toEqual([sameDates.id]);
+    expect(read).not.toContain(otherDates.id);
+    expect(emu.certificates).toHaveLength(3);
+  });
+});
+
+describe('uploadOnce: the oldest copy by created_at, whatever order the list gives', () => {
+  const stored = (id: string, createdAt: number): ListedCertificate => ({
+    id,
+    name: 'corp-ca',
+    createdAt,
+    validAt: undefined,
+    expiresAt: undefined,
+    active: false,
+  });
+
+  /** An API with a fixed organization list (in the order given) and every certificate identical. */
+  function fakeApi(certificate: CertificateInfo, list: () => ListedCertificate[], created: ListedCertificate): CertificateApi {
+    const fake = {
+      host: 'api.example.test',
+      create: async () => ({ ...created, content: certificate.pem }),
+      listScope: async () => list(),
+      retrieve: async (id: string) => ({ ...list().find((c) => c.id === id)!, content: certificate.pem }),
+      delete: async () => undefined,
+      toggle: async () => undefined,
+    };
+    return fake as unknown as CertificateApi;
+  }
+  const options = {
+    retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: () => undefined, now: Date.now },
+    log: () => undefined,
+    warning: () => undefined,
+  };
+
+  it('a list out of order: the copy created first is kept; within a second, the one listed first', async () => {
+    const certificate = inspectCertificate(makeCa({ cn: 'Ordered CA' }).der);
+    const own = stored('cert_own', 1000);
+    const cases: Array<[ListedCertificate[], string]> = [
+      [[own, stored('cert_later', 1001), stored('cert_first', 998), stored('cert_second', 999)], 'cert_first'],
+      [[stored('cert_b', 999), own, stored('cert_a', 999)], 'cert_b'],
+      [[stored('cert_x', 1000), own], 'cert_x'],
+    ];
+    for (const [list, kept] of cases) {
+      const result = await uploadOnce(
+        fakeApi(certificate, () => list, own),
+        certificate,
+        'corp-ca',
+        new Set(),
+        options,
+      );
+      expect(result.certificate.id).toBe(kept);
+    }
+  });
+
+  it('a failure to look that is not an API error is still explained as a failure to look for the upload', async () => {
+    const certificate = inspectCertificate(makeCa({ cn: 'Bug CA' }).der);
+    const own = stored('cert_own', 1000);
+    const api = fakeApi(
+      certificate,
+      () => {
+        throw new Error('boom');
+      },
+      own,
+    );
+    const error = (await uploadOnce(api, certificate, 'corp-ca', new Set(), options).catch((e: unknown) => e)) as ActionError;
+    expect(error).toBeInstanceOf(ActionError);
+    expect(error.message).toBe(
+      'Uploaded cert_own, but could not look for the uploaded certificate: boom So it is not known whether a run racing this one stored an older copy; nothing was activated.',
+    );
+    expect(error.title).toBe('api');
   });
 });

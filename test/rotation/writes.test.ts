@@ -90,3 +90,31 @@ describe('deactivate', () => {
     await expect(deactivate(api, 'proj_nosuch', [c.id], retry())).rejects.toThrow(/project proj_nosuch was not found/);
   });
 });
+
+describe('writes: what they say, and who retries', () => {
+  it('a plain deletion, or one of a certificate already gone, says nothing about a lost answer', async () => {
+    const c = emu.addCertificate(makeCa().pem);
+    await deleteCertificate(api, c.id, retry());
+    await deleteCertificate(api, 'cert_alreadygone', retry());
+    expect(lines).toEqual([]);
+  });
+
+  it('a deactivation is retried by the action (which says so), never by the SDK on its own', async () => {
+    const c = emu.addCertificate(makeCa().pem, { activeProjects: ['proj_alpha'] });
+    emu.addFault({ kind: 'status', status: 500, path: /deactivate$/ });
+    await deactivate(api, 'proj_alpha', [c.id], retry());
+    expect(emu.activeIn('proj_alpha')).toEqual([]);
+    expect(emu.requests.filter((r) => r.path.endsWith('/deactivate'))).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^Attempt 1 to deactivate ${c.id} failed \\(HTTP 500\\)`));
+  });
+
+  it('when every answer of a deactivation is lost, says it is not known, for one certificate or several', async () => {
+    const a = emu.addCertificate(makeCa({ cn: 'A' }).pem, { activeOrg: true });
+    const b = emu.addCertificate(makeCa({ cn: 'B' }).pem, { activeOrg: true });
+    emu.addFault({ kind: 'status', status: 500, path: /deactivate$/, times: Infinity });
+    const one = (await deactivate(api, 'organization', [a.id], retry(0)).catch((e: unknown) => e)) as ActionError;
+    expect(one.message).toMatch(new RegExp(`It is not known whether ${a.id} was deactivated: an answer was lost\\.$`));
+    const two = (await deactivate(api, 'organization', [a.id, b.id], retry(0)).catch((e: unknown) => e)) as ActionError;
+    expect(two.message).toMatch(new RegExp(`It is not known whether ${a.id}, ${b.id} were deactivated: an answer was lost\\.$`));
+  });
+});

@@ -144,3 +144,33 @@ describe('assess', () => {
     expect(a.now).toBe(NOW);
   });
 });
+
+describe('assess: ties and scopes that differ', () => {
+  it('the certificate that expires last covers the scope, in any order; of two expiring together, the first listed', () => {
+    const later = listed(400, { active: true });
+    const earlier = listed(10, { active: true });
+    expect(assess([later, earlier], [], options()).scopes[0]!.coveredBy?.id).toBe(later.id);
+    const a = listed(200, { active: true });
+    const b = listed(200, { active: true });
+    expect(assess([a, b], [], options()).scopes[0]!.coveredBy?.id).toBe(a.id);
+  });
+
+  it('renewal is due, or the step fails, when any one scope is due or failing, not only when all are', () => {
+    const fine = listed(400, { active: true });
+    const due = listed(20);
+    const failing = listed(3);
+    const a = assess(
+      [fine, due, failing],
+      [
+        ['proj_due', [inProject(due, true)]],
+        ['proj_ok', [inProject(fine, true)]],
+      ],
+      options(),
+    );
+    expect(a.scopes.map((s) => s.state)).toEqual(['ok', 'due', 'ok']);
+    expect(a).toMatchObject({ renewalDue: true, failing: false });
+    const b = assess([fine, failing], [['proj_failing', [inProject(failing, true)]]], options());
+    expect(b.scopes.map((s) => s.state)).toEqual(['ok', 'failing']);
+    expect(b).toMatchObject({ renewalDue: true, failing: true });
+  });
+});
