@@ -1,19 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { connectionAdvisories, maskSecrets, readConnection } from '../../src/inputs/connection.js';
+import { inputErrorOf, reader } from '../helpers/settings.ts';
 
-const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 const key = { 'admin-api-key': 'sk-admin-abc' };
 const read = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}) => readConnection(reader({ ...key, ...values }), env);
-const failure = (values: Record<string, string>): InputError => {
-  try {
-    read(values);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-};
+const failure = (values: Record<string, string>): InputError => inputErrorOf(() => read(values));
 
 describe('readConnection: the admin key goes only where the inputs say', () => {
   it('an empty base-url means https://api.openai.com/v1, whatever OPENAI_BASE_URL says', () => {

@@ -1,18 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
 import { readBoolean, readCertificateName, readInput, readNumber, readProjectIds } from '../../src/inputs/read.js';
+import { inputErrorOf, reader } from '../helpers/settings.ts';
 
-const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 const one = (value: string) => reader({ x: value });
-const failure = (fn: () => unknown): InputError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-};
+const failure = inputErrorOf;
 
 describe('readInput', () => {
   afterEach(() => {

@@ -2,18 +2,11 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { readSettings } from '../../src/inputs/settings.js';
+import { inputErrorOf, reader } from '../helpers/settings.ts';
 
-const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 const base = { 'admin-api-key': 'sk-admin-abc', certificate: '-----BEGIN CERTIFICATE-----' };
-const fail = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}): InputError => {
-  try {
-    readSettings(reader(values), env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-};
+const fail = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}): InputError =>
+  inputErrorOf(() => readSettings(reader(values), env));
 
 describe('readSettings', () => {
   it('applies the documented defaults', () => {

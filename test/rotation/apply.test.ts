@@ -13,6 +13,7 @@ import { applyPlan, emptyOutcome, type ApplyOptions, type Outcome } from '../../
 import { makePlan, type Plan } from '../../src/rotation/plan.js';
 import { DEFAULT_ADMIN_KEY, startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa } from '../helpers/certs.ts';
+import { settingsFor } from '../helpers/settings.ts';
 
 const DAY = 86_400_000;
 let emu: Emulator;
@@ -30,31 +31,7 @@ beforeEach(async () => {
 });
 afterEach(() => emu.close());
 
-function settings(overrides: Partial<Settings> = {}): Settings {
-  return {
-    adminApiKey: DEFAULT_ADMIN_KEY,
-    source: { kind: 'inline', text: '' },
-    name: 'corp',
-    baseURL: emu.baseURL,
-    maxRetries: 0,
-    timeoutMs: 5000,
-    dryRun: false,
-    strict: true,
-    minValidityDays: 1,
-    warnValidityDays: 30,
-    activateOrganization: false,
-    activateProjects: [],
-    retirePrevious: false,
-    reuseExisting: true,
-    deleteExpired: false,
-    clientCertificate: undefined,
-    clientKey: undefined,
-    mtlsBaseURL: emu.baseURL,
-    githubToken: '',
-    commentOnPr: false,
-    ...overrides,
-  };
-}
+const settings = (overrides: Partial<Settings> = {}): Settings => settingsFor(emu.baseURL, overrides);
 const info = (pem: string) => inspectCertificate(decodeInput(pem).blocks[0]!.der);
 const options = (name: string | undefined): ApplyOptions => ({
   retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: (line) => void logs.push(line), now: Date.now },

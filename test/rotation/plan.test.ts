@@ -9,6 +9,7 @@ import { lockoutCaution, makePlan } from '../../src/rotation/plan.js';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa } from '../helpers/certs.ts';
 import { ActionError } from '../../src/errors.js';
+import { settingsFor } from '../helpers/settings.ts';
 
 let emu: Emulator;
 let api: CertificateApi;
@@ -21,31 +22,7 @@ beforeEach(async () => {
 });
 afterEach(() => emu.close());
 
-function settings(overrides: Partial<Settings> = {}): Settings {
-  return {
-    adminApiKey: 'sk-admin-emulator-test-key',
-    source: { kind: 'inline', text: '' },
-    name: 'corp',
-    baseURL: emu.baseURL,
-    maxRetries: 0,
-    timeoutMs: 5000,
-    dryRun: false,
-    strict: true,
-    minValidityDays: 1,
-    warnValidityDays: 30,
-    activateOrganization: false,
-    activateProjects: [],
-    retirePrevious: false,
-    reuseExisting: true,
-    deleteExpired: false,
-    clientCertificate: undefined,
-    clientKey: undefined,
-    mtlsBaseURL: emu.baseURL,
-    githubToken: '',
-    commentOnPr: false,
-    ...overrides,
-  };
-}
+const settings = (overrides: Partial<Settings> = {}): Settings => settingsFor(emu.baseURL, overrides);
 const info = (pem: string) => inspectCertificate(decodeInput(pem).blocks[0]!.der);
 const options = {
   retry: { maxRetries: 0, sleep: async () => undefined, random: () => 0.5, log: () => undefined, now: Date.now },

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { readStatusSettings } from '../../src/status/settings.ts';
+import { inputErrorOf, reader } from '../helpers/settings.ts';
 
-const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 const key = { 'admin-api-key': 'sk-admin-abc' };
-const failure = (values: Record<string, string>): InputError => {
-  try {
-    readStatusSettings(reader({ ...key, ...values }), {});
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-};
+const failure = (values: Record<string, string>): InputError => inputErrorOf(() => readStatusSettings(reader({ ...key, ...values }), {}));
 
 describe('readStatusSettings', () => {
   it('applies the documented defaults, with the connection read as the main action reads it', () => {
