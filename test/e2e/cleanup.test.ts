@@ -28,6 +28,9 @@ const contentReads = (emu: Emulator): string[] =>
 const notices = (run: ActionRun): string[] => run.annotations.filter((a) => a.level === 'notice').map((a) => a.message);
 
 /** A CA that expired `daysAgo` days ago (the API never stores one: the emulator is told to skip its checks). */
+/** The compiled action uploading a new CA named "new" into `emu`, with these further inputs. */
+const newCa = (emu: Emulator, inputs: Record<string, string>): Promise<ActionRun> =>
+  runAction({ 'admin-api-key': key, certificate: makeCa({ cn: 'New' }).pem, name: 'new', 'base-url': emu.baseURL, ...inputs });
 const expiredCa = (cn: string, daysAgo = 10): Promise<MadeCertificate> =>
   makeDatedCa(new Date(Date.now() - 400 * DAY), new Date(Date.now() - daysAgo * DAY), cn);
 
@@ -40,11 +43,7 @@ describe('compiled action: delete-expired never asks to delete a certificate in 
       skipValidation: true,
       activeOrg: true,
     });
-    const run = await runAction({
-      'admin-api-key': key,
-      certificate: makeCa({ cn: 'New' }).pem,
-      name: 'new',
-      'base-url': emu.baseURL,
+    const run = await newCa(emu, {
       'delete-expired': 'true',
     });
     expect(run.code).toBe(0);
@@ -63,11 +62,7 @@ describe('compiled action: delete-expired never asks to delete a certificate in 
       skipValidation: true,
       activeProjects: ['proj_alpha'],
     });
-    const run = await runAction({
-      'admin-api-key': key,
-      certificate: makeCa({ cn: 'New' }).pem,
-      name: 'new',
-      'base-url': emu.baseURL,
+    const run = await newCa(emu, {
       'activate-projects': 'proj_alpha',
       'delete-expired': 'true',
     });
@@ -132,11 +127,7 @@ describe('compiled action: at the 50-certificate cap, only expired certificates 
       for (let i = 0; i < 49; i++) emu.addCertificate(filler.pem, { name: `current-${i}` });
       const fiftieth = setup(emu, await expiredCa('The fiftieth'));
       expect(emu.certificates).toHaveLength(50);
-      const run = await runAction({
-        'admin-api-key': key,
-        certificate: makeCa({ cn: 'New' }).pem,
-        name: 'new',
-        'base-url': emu.baseURL,
+      const run = await newCa(emu, {
         'delete-expired': 'true',
         ...inputs,
       });
@@ -157,11 +148,7 @@ describe('compiled action: at the 50-certificate cap, only expired certificates 
     const filler = await makeDatedCa(new Date(Date.now() - 2 * DAY), new Date(Date.now() + 300 * DAY), 'Filler');
     for (let i = 0; i < 49; i++) emu.addCertificate(filler.pem, { name: `current-${i}` });
     const stale = emu.addCertificate((await expiredCa('The fiftieth')).pem, { skipValidation: true });
-    const run = await runAction({
-      'admin-api-key': key,
-      certificate: makeCa({ cn: 'New' }).pem,
-      name: 'new',
-      'base-url': emu.baseURL,
+    const run = await newCa(emu, {
       'delete-expired': 'true',
       'activate-projects': 'proj_alpha',
     });
