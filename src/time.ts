@@ -16,3 +16,25 @@ export function daysUntil(unixSeconds: number, now: Date): number {
 export function isoSeconds(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** The API's clock as its `Date` headers give it: the API's time and the runner's at the same moment (ms). */
+export interface ClockPair {
+  api: number;
+  local: number;
+}
+
+/**
+ * The clock the time decisions use (expired, valid yet, days left, renewal due): the runner's, or the API's
+ * when the two differ by more than `maxSkewMs` (a self-hosted runner's clock that drifted). `skewMs`: the
+ * API's clock minus the runner's, when known.
+ */
+export function decisionClock(
+  local: () => Date,
+  reading: ClockPair | undefined,
+  maxSkewMs: number,
+): { now: () => Date; skewMs: number | undefined; usesApi: boolean } {
+  if (!reading) return { now: local, skewMs: undefined, usesApi: false };
+  const skewMs = reading.api - reading.local;
+  if (Math.abs(skewMs) <= maxSkewMs) return { now: local, skewMs, usesApi: false };
+  return { now: () => new Date(local().getTime() + skewMs), skewMs, usesApi: true };
+}

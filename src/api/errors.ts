@@ -1,161 +1,251 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+/**
+ * The one error type that leaves `api/`: every SDK failure, and every answer that cannot be read, becomes an
+ * ApiError with a small vocabulary of kinds, built from the SDK's own error classes. Nothing outside `api/`
+ * looks at the SDK's errors. What to do about an error that names an input (admin-api-key, base-url, a
+ * project list) is said by the action that owns the input (src/inputs/hints.ts).
+ */
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ActionError } from '../errors.js';
+import { cut } from '../text.js';
 
-/** The SDK's APIError with its type parameters spelt out (an `instanceof` check leaves them `any`). */
-export type ApiFailure = APIError<number | undefined, Headers | undefined, object | undefined>;
-
-/** The error as the SDK's APIError, when it is one. */
-export function apiFailure(error: unknown): ApiFailure | undefined {
-  return error instanceof APIError ? (error as ApiFailure) : undefined;
-}
+export type ApiErrorKind =
+  | 'not-found'
+  | 'conflict'
+  | 'in-use'
+  | 'limit'
+  | 'invalid'
+  | 'expired'
+  | 'auth'
+  | 'permission'
+  | 'mtls-required'
+  | 'rate-limit'
+  | 'server'
+  | 'connection'
+  | 'timeout'
+  | 'unreadable'
+  | 'redirect'
+  | 'refused'
+  | 'aborted';
 
 /** What was being done when a call failed, so the message can name it. */
 export interface CallContext {
   /** e.g. "upload the certificate", "list the certificates of project proj_abc". */
   action: string;
-  /** The API host the call went to. */
+  /** The API host the call went to (and the proxy, when one is used). */
   host: string;
   certificateId?: string;
   projectId?: string;
   /** The time limit of each request (timeout-seconds), named when a request times out. */
   timeoutMs?: number;
-  /** What the key needs for the call, named on a 403; by default the api.mtls.read or api.mtls.write permission. */
+  /** What the key needs for the call, named on a 403. */
   permission?: string;
-  /** The input that named the project, in a 404's hint. Default activate-projects. */
-  projectInput?: string;
+}
+
+export interface ApiErrorFacts {
+  kind: ApiErrorKind;
+  /** The call, in words: "upload the certificate". */
+  call: string;
+  status: number | undefined;
+  code: string | undefined;
+  /** On `not-found`: what the API says was not found, when it can be told. */
+  missing: 'certificate' | 'project' | undefined;
+  /** The request may have taken effect: its answer was lost, cut, unreadable, or the status does not say. */
+  maybeApplied: boolean;
+  /** Trying again can help (what the SDK itself would retry, the server's `x-should-retry` first). */
+  retryable: boolean;
+  /** The server's `retry-after-ms` / `Retry-After`, in milliseconds. */
+  retryAfterMs: number | undefined;
+  /** Node's, undici's or OpenSSL's code for a connection failure (ECONNREFUSED...), or "". */
+  connectionCode: string;
+  /** The time limit that ran out, on `timeout`. */
+  timeoutMs: number | undefined;
+  permission: string | undefined;
+  requestId: string | undefined;
+}
+
+export class ApiError extends ActionError {
+  readonly facts: ApiErrorFacts;
+
+  constructor(message: string, facts: ApiErrorFacts, hint?: string) {
+    super(message, { title: 'api', ...(hint === undefined ? {} : { hint }) });
+    this.name = 'ApiError';
+    this.facts = facts;
+  }
+
+  get kind(): ApiErrorKind {
+    return this.facts.kind;
+  }
+
+  /** The same error with another message and hint (e.g. "...so it is not known whether it was stored"). */
+  restate(message: string, hint: string | undefined): ApiError {
+    return new ApiError(message, this.facts, hint);
+  }
+}
+
+/** Connection failures that happen before a request is sent: nothing can have been applied. */
+const NOT_SENT =
+  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPROTO|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|ERR_OSSL_)/;
+
+function baseFacts(context: CallContext, kind: ApiErrorKind): ApiErrorFacts {
+  return {
+    kind,
+    call: context.action,
+    status: undefined,
+    code: undefined,
+    missing: undefined,
+    maybeApplied: false,
+    retryable: false,
+    retryAfterMs: undefined,
+    connectionCode: '',
+    timeoutMs: context.timeoutMs,
+    permission: context.permission,
+    requestId: undefined,
+  };
 }
 
 /**
- * Turns an SDK error into an ActionError that says what happened and what to do, with the API's
- * request id. Only the API's `message`, `code` and `param` are used: never the raw response body.
+ * Turns an SDK error into an ApiError that says what happened. Only the API's `message`, `code` and `param`
+ * are used (redacted, then cut), never the raw response body.
  */
-export function explainApiError(error: unknown, context: CallContext): ActionError {
-  if (error instanceof ActionError) return error;
+export function fromSdkError(error: unknown, context: CallContext, now: () => number = Date.now): ApiError {
+  if (error instanceof ApiError) return error;
   const failed = `Could not ${context.action}`;
+  if (error instanceof APIUserAbortError) {
+    return new ApiError(`${failed}: the request was cancelled.`, { ...baseFacts(context, 'aborted'), maybeApplied: true });
+  }
   if (error instanceof APIConnectionTimeoutError) {
-    const limit =
-      context.timeoutMs === undefined ? 'the time limit (timeout-seconds)' : `${formatSeconds(context.timeoutMs)} (timeout-seconds)`;
-    return new ActionError(`${failed}: ${context.host} did not answer within ${limit}.`, {
-      title: 'api',
-      hint: 'The API may be slow or down (see status.openai.com), or a proxy or firewall holds the connection. Try again later, or raise timeout-seconds.',
-      cause: error,
+    const limit = context.timeoutMs === undefined ? 'the time limit' : formatSeconds(context.timeoutMs);
+    return new ApiError(`${failed}: ${context.host} did not answer within ${limit} (timeout-seconds).`, {
+      ...baseFacts(context, 'timeout'),
+      maybeApplied: true,
+      retryable: true,
     });
   }
   if (error instanceof APIConnectionError) {
-    const reason = connectionCode(error);
-    return new ActionError(`${failed}: could not connect to ${context.host}${reason ? ` (${reason})` : ''}.`, {
-      title: 'api',
-      hint: connectionHint(reason),
-      cause: error,
+    const code = connectionCode(error);
+    return new ApiError(`${failed}: could not connect to ${context.host}${code ? ` (${code})` : ''}.`, {
+      ...baseFacts(context, 'connection'),
+      connectionCode: code,
+      maybeApplied: !NOT_SENT.test(code),
+      retryable: true,
     });
   }
-  const failure = apiFailure(error);
-  if (!failure) {
-    return new ActionError(`${failed}: ${error instanceof Error ? error.message : String(error)}`, { title: 'api', cause: error });
+  if (!(error instanceof APIError)) {
+    const text = error instanceof Error ? error.message : String(error);
+    return new ApiError(`${failed}: ${cut(text, 300)}`, { ...baseFacts(context, 'unreadable'), maybeApplied: true });
   }
-
+  const failure = error as APIError<number | undefined, Headers | undefined, object | undefined>;
+  const status = failure.status;
   const apiMessage = apiMessageOf(failure);
-  const said = `${failed}: the API answered ${failure.status ?? 'with an error'}${failure.code ? ` ${failure.code}` : ''}${apiMessage ? `: "${apiMessage}"` : ''}`;
-  const request = failure.requestID ? ` (request id ${failure.requestID})` : '';
-  const make = (what: string, hint: string): ActionError => new ActionError(`${what}${request}.`, { title: 'api', hint, cause: failure });
-
-  switch (failure.code) {
-    case 'certificate_in_use':
-      return make(
-        said,
-        'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.',
-      );
-    case 'mtls_certificate_invalid':
-      return make(
-        said,
-        'OpenAI refused the certificate as invalid: it must be one PEM X.509 CA certificate (CA:TRUE, Subject and Authority Key Identifiers, Key Usage keyCertSign and cRLSign), under 16 KB.',
-      );
-    case 'expired_certificate':
-      return make(said, 'OpenAI refuses certificates that have expired or expire within one day: issue a new CA certificate.');
-    case 'certificate_limit_exceeded':
-      return make(
-        said,
-        'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).',
-      );
+  const code = failure.code ?? undefined;
+  const facts: ApiErrorFacts = {
+    ...baseFacts(context, kindOf(failure, apiMessage)),
+    status,
+    code,
+    requestId: failure.requestID ?? undefined,
+  };
+  if (status !== undefined) {
+    facts.maybeApplied = status === 408 || status === 409 || status >= 500;
+    const hint = failure.headers?.get('x-should-retry');
+    facts.retryable = hint === 'true' ? true : hint === 'false' ? false : facts.maybeApplied || status === 429;
+    // A conflict that names what it is (a certificate in use, the cap) is an answer, not a lost one.
+    if (facts.kind === 'in-use' || facts.kind === 'limit') facts.maybeApplied = false;
+    facts.retryAfterMs = failure.headers ? retryAfterMs(failure.headers, now) : undefined;
   }
-  if (isClientCertificateRefusal(failure)) {
-    return make(
-      said,
-      'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host; if you already do, the client certificate must chain to a CA that is active for the organization and be within its validity.',
+  if (facts.kind === 'not-found') facts.missing = whatIsMissing(failure.param ?? '', apiMessage, context);
+  const request = facts.requestId ? ` (request id ${facts.requestId})` : '';
+  if (facts.kind === 'redirect') {
+    const location = failure.headers?.get('location');
+    return new ApiError(
+      `${failed}: the API answered ${status} and redirects${location ? ` to ${redactUrl(location)}` : ''}${request}. The action does not follow redirects, so the admin key is never sent on to another address.`,
+      facts,
     );
   }
-  switch (failure.status) {
-    case 401:
-      return make(
-        `${failed}: the admin key was rejected (401)${apiMessage ? `: "${apiMessage}"` : ''}`,
-        'admin-api-key must be an Admin API key of the organization (organization settings → Admin keys), not a project key; check that the secret holds the whole key and that the key was not revoked.',
-      );
-    case 403:
-      return make(
-        `${failed}: the admin key is not allowed to (403)${apiMessage ? `: "${apiMessage}"` : ''}`,
-        `Give the Admin API key ${context.permission ?? `the ${/^(list|read|look|find|get)/.test(context.action) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission`}, or use a key that has it.`,
-      );
-    case 404:
-      if (context.projectId && context.certificateId && /certificate/.test(failure.param ?? '')) {
-        return make(
-          `${failed}: certificate ${context.certificateId} was not found (404)`,
-          'It may have been deleted while the action ran: run the action again.',
-        );
-      }
-      if (context.projectId)
-        return make(
-          `${failed}: project ${context.projectId} was not found (404)`,
-          `Check the id in ${context.projectInput ?? 'activate-projects'}: it must be a project of the organization of the admin key (organization settings → Projects).`,
-        );
-      if (context.certificateId)
-        return make(
-          `${failed}: certificate ${context.certificateId} was not found (404)`,
-          'Check certificate-id: it must be a certificate of this organization, e.g. the certificate-id output of the step that uploaded it; it may have been deleted.',
-        );
-      return make(said, 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).');
-    case 429:
-      return make(said, 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.');
+  const said = `${failed}: the API answered ${status ?? 'with an error'}${code ? ` ${code}` : ''}${apiMessage ? `: "${apiMessage}"` : ''}`;
+  if (facts.kind === 'not-found' && facts.missing) {
+    const which = facts.missing === 'project' ? `project ${context.projectId ?? ''}` : `certificate ${context.certificateId ?? ''}`;
+    return new ApiError(`${failed}: ${which.trim()} was not found (404)${request}.`, facts);
   }
-  if (failure.status !== undefined && failure.status >= 500) {
-    return make(said, 'The OpenAI API failed on its side after the action retried. Try again later (see status.openai.com).');
-  }
-  return make(said, 'See the API message above; the action sent only the certificate, its name and certificate ids.');
+  if (facts.kind === 'auth') return new ApiError(`${failed}: the admin key was rejected (401)${quote(apiMessage)}${request}.`, facts);
+  if (facts.kind === 'permission')
+    return new ApiError(`${failed}: the admin key is not allowed to (403)${quote(apiMessage)}${request}.`, facts);
+  return new ApiError(`${said}${request}.`, facts);
 }
 
-function apiMessageOf(error: ApiFailure): string {
-  const body = error.error as { message?: unknown } | undefined;
-  const message = typeof body?.message === 'string' ? body.message : '';
-  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+function quote(message: string): string {
+  return message ? `: "${message}"` : '';
+}
+
+function kindOf(failure: APIError, apiMessage: string): ApiErrorKind {
+  const status = failure.status;
+  const code = failure.code ?? '';
+  if (code === 'certificate_in_use') return 'in-use';
+  if (isLimit(status, code, apiMessage)) return 'limit';
+  if (code === 'mtls_certificate_invalid') return 'invalid';
+  if (code === 'expired_certificate') return 'expired';
+  if (isClientCertificateRefusal(status, code, apiMessage)) return 'mtls-required';
+  if (status === undefined) return 'unreadable';
+  if (status >= 300 && status < 400) return 'redirect';
+  if (status === 401) return 'auth';
+  if (status === 403) return 'permission';
+  if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 429) return 'rate-limit';
+  if (status >= 500) return 'server';
+  return 'refused';
+}
+
+/**
+ * The certificate cap, told by what it is rather than by one code: OpenAI's exact code is not documented,
+ * so a code or a message that speaks of the limit, on a refusal that is not a rate limit, counts.
+ */
+function isLimit(status: number | undefined, code: string, message: string): boolean {
+  if (/certificate_limit|limit_exceeded|too_many_certificates|max(imum)?_certificates/i.test(code) && code !== 'rate_limit_exceeded')
+    return true;
+  if (status === undefined || status === 429 || status >= 500) return false;
+  return /(maximum|limit|at most|cap)\b.*\bcertificates?\b|\bcertificates?\b.*\b(maximum|limit|at most|cap)\b/i.test(message);
 }
 
 /**
  * A refusal for want of a client certificate (codes like `mtls_required`), not a missing permission:
  * "Missing scopes: api.mtls.write" mentions mTLS too, so the permission names are left out first.
  */
-function isClientCertificateRefusal(error: ApiFailure): boolean {
-  const text = `${error.code ?? ''} ${apiMessageOf(error)}`.toLowerCase().replace(/api\.mtls\.(read|write)/g, '');
-  return (error.status === 401 || error.status === 403) && /mtls|client certificate|client_certificate/.test(text);
+function isClientCertificateRefusal(status: number | undefined, code: string, message: string): boolean {
+  const text = `${code} ${message}`.toLowerCase().replace(/api\.mtls\.(read|write)/g, '');
+  return (status === 401 || status === 403) && /mtls|client certificate|client_certificate|certificate_required/.test(text);
 }
 
-/** What to do about a connection that failed, by the error code Node or OpenSSL gave. */
-function connectionHint(reason: string): string {
-  if (/KEY_VALUES_MISMATCH/.test(reason)) {
-    return 'client-key is not the private key of client-certificate: pass the key that belongs to the certificate (both from secrets).';
-  }
-  if (/^ERR_OSSL_(PEM|ASN1|UNSUPPORTED|DECODER)|^ERR_OSSL_.*(KEY|CERT|PEM)/.test(reason)) {
-    return 'client-certificate or client-key could not be read: both must be PEM, the key unencrypted (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----).';
-  }
-  if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(reason)) {
-    return "The server's TLS certificate was not trusted. Check base-url (and mtls-base-url); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS.";
-  }
-  if (/^(EPROTO|ERR_SSL_|ERR_TLS_)/.test(reason)) {
-    return 'The TLS handshake failed. Check that base-url (or mtls-base-url) is an https URL of the OpenAI API, and, when a client certificate is presented, that the host accepts it.';
-  }
-  return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
+/**
+ * What a 404 says was not found: the parameter the API names first, then its message, then the call (a call
+ * about one project and no certificate can only miss the project). Unknown when it cannot be told: a
+ * certificate is never taken for gone on a guess.
+ */
+function whatIsMissing(param: string, message: string, context: CallContext): 'certificate' | 'project' | undefined {
+  if (/project/i.test(param)) return 'project';
+  if (/certificate/i.test(param)) return 'certificate';
+  if (context.projectId && /project/i.test(message)) return 'project';
+  if (context.certificateId && /certificate/i.test(message)) return 'certificate';
+  if (context.projectId && !context.certificateId) return 'project';
+  if (context.certificateId && !context.projectId) return 'certificate';
+  return undefined;
+}
+
+/** The API's own message, redacted, then cut (so no fragment of a secret survives the cut). */
+function apiMessageOf(error: APIError): string {
+  const body = error.error as { message?: unknown } | undefined;
+  return typeof body?.message === 'string' ? cut(body.message, 300) : '';
+}
+
+/** An answer with a 2xx status that is not what the call needs: a proxy page, a cut body, `{}`. */
+export function unreadableAnswer(context: CallContext, status: number, what: string, maybeApplied: boolean): ApiError {
+  return new ApiError(
+    `Could not ${context.action}: the API answered ${status}, but ${what}. This is not the OpenAI API's answer: most likely a proxy or gateway answered in its place, or base-url points at the wrong server.`,
+    { ...baseFacts(context, 'unreadable'), status, maybeApplied, retryable: maybeApplied },
+  );
 }
 
 /** The error code Node, undici or OpenSSL gave a connection failure (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID...), or "". */
-export function connectionCode(error: APIConnectionError): string {
+function connectionCode(error: APIConnectionError): string {
   let cause: unknown = error.cause;
   for (let depth = 0; cause && depth < 4; depth++) {
     const code = (cause as { code?: unknown }).code;
@@ -165,15 +255,55 @@ export function connectionCode(error: APIConnectionError): string {
   return '';
 }
 
+/** `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date, in milliseconds. */
+export function retryAfterMs(headers: Headers, now: () => number = Date.now): number | undefined {
+  const msValue = headers.get('retry-after-ms')?.trim();
+  if (msValue && /^\d+(\.\d+)?$/.test(msValue)) return Math.ceil(Number(msValue));
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
+  // An HTTP date (IMF-fixdate, RFC 850 or asctime, all in GMT and all starting with the day's name):
+  // Date.parse alone would also read "-3" or "1 2" as dates.
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(value)) return undefined;
+  const date = Date.parse(/\b(GMT|UTC)\b/i.test(value) ? value : `${value} GMT`);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now());
+}
+
+/** A failure in words for a log line: `HTTP 500`, `timed out`, `connection failed`, `unreadable answer`. */
+export function describeFailure(error: ApiError): string {
+  switch (error.kind) {
+    case 'timeout':
+      return 'timed out';
+    case 'connection':
+      return 'connection failed';
+    case 'unreadable':
+      return error.facts.status === undefined ? 'unreadable answer' : `unreadable answer to HTTP ${error.facts.status}`;
+    case 'aborted':
+      return 'cancelled';
+    default:
+      return error.facts.status === undefined ? 'error' : `HTTP ${error.facts.status}`;
+  }
+}
+
 function formatSeconds(ms: number): string {
   const seconds = ms / 1000;
   return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}
+
+/** A URL for the log: scheme, host and path only (no credentials, query or fragment). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
 }
 
 export function hostOf(url: string): string {
   try {
     return new URL(url).host;
   } catch {
-    return url;
+    return '(not a URL)';
   }
 }

@@ -1,8 +1,8 @@
 import type { StoredCertificate } from '../api/reader.js';
-import type { Outcome } from '../rotation/apply.js';
+import type { Journal } from '../rotation/journal.js';
 import type { Check } from '../certificate/checks.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
-import type { Plan } from '../rotation/plan.js';
+import type { Plan } from '../rotation/decide.js';
 import { seconds } from '../time.js';
 
 /** Everything a run learned, for the outputs, the job summary and the pull-request comment. */
@@ -15,9 +15,8 @@ export interface RunReport {
   checks: Check[];
   certificate: CertificateInfo | undefined;
   plan: Plan | undefined;
-  outcome: Outcome;
-  /** Warnings the summary repeats: what a later run will need, what could not be cleaned up. */
-  cautions: string[];
+  /** What the run did (and the warnings the summary repeats), written as it went. */
+  outcome: Journal;
   /** The failure that ended the run, as shown to the user. */
   failure: string | undefined;
 }
@@ -29,6 +28,7 @@ export function storedCertificate(report: RunReport): StoredCertificate | undefi
   return target && target.kind !== 'upload' ? target.certificate : undefined;
 }
 
+/** The validity the outputs report: the API's dates for the stored certificate, else the certificate's own. */
 export function validity(report: RunReport): { validAt: number | undefined; expiresAt: number | undefined } {
   const stored = storedCertificate(report);
   const local = report.certificate;

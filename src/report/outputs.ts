@@ -30,7 +30,7 @@ export function computeOutputs(report: RunReport): Record<OutputName, string> {
     'expires-at-iso': expiresAt === undefined ? '' : isoSeconds(expiresAt),
     'days-until-expiry': expiresAt === undefined ? '' : String(daysUntil(expiresAt, report.now)),
     uploaded: String(report.outcome.uploaded),
-    activated: report.outcome.activeIn.join(','),
+    activated: [...report.outcome.activeIn].join(','),
     retired: [...new Set(report.outcome.retired.map((r) => r.id))].join(','),
     deleted: report.outcome.deleted.join(','),
   };

@@ -1,6 +1,7 @@
-import { ORGANIZATION, describeScope, type ListedCertificate } from '../api/reader.js';
+import { ORGANIZATION, type ListedCertificate } from '../api/reader.js';
 import type { CheckStatus } from '../certificate/checks.js';
-import type { ScopePlan } from '../rotation/plan.js';
+import type { ScopePlan } from '../rotation/decide.js';
+import { certificateLabel, scopeLabel } from '../wording.js';
 import { cell } from './markdown.js';
 import { computeOutputs } from './outputs.js';
 import { isoSeconds } from '../time.js';
@@ -28,7 +29,7 @@ export function headline(report: RunReport): string {
   const parts = [
     out.uploaded ? `uploaded ${id}` : target?.kind === 'reuse' ? `reused ${id} (same fingerprint, not uploaded again)` : `used ${id}`,
   ];
-  if (out.activated.length) parts.push(`activated it for ${out.activated.map(describeScope).join(', ')}`);
+  if (out.activated.length) parts.push(`activated it for ${out.activated.map(scopeLabel).join(', ')}`);
   if (out.retired.length) parts.push(`retired ${[...new Set(out.retired.map((r) => r.id))].join(', ')}`);
   if (out.deleted.length) parts.push(`deleted ${out.deleted.join(', ')}`);
   return `✅ ${capitalise(parts.join('; '))}.`;
@@ -38,7 +39,7 @@ function describePlannedChanges(report: RunReport): string {
   const plan = report.plan;
   if (!plan) return '';
   const parts: string[] = [];
-  const activate = plan.scopes.filter((s) => s.activate).map((s) => describeScope(s.scope));
+  const activate = plan.scopes.filter((s) => s.activate).map((s) => scopeLabel(s.scope));
   if (activate.length) parts.push(`activate it for ${activate.join(', ')}`);
   const retire = [...new Set(plan.scopes.flatMap((s) => s.retire.map((c) => c.id)))];
   if (retire.length) parts.push(`retire ${retire.join(', ')}`);
@@ -50,7 +51,8 @@ function describePlannedChanges(report: RunReport): string {
 /** The job summary (and the body of the pull-request comment), in GitHub-flavoured Markdown. */
 export function renderSummary(report: RunReport): string {
   const lines: string[] = ['## OpenAI mTLS certificate', '', headline(report), ''];
-  if (report.cautions.length) lines.push(...report.cautions.map((c) => `> ⚠️ ${c.replace(/\r?\n/g, ' ')}`), '');
+  const cautions = [...new Set(report.outcome.cautions)];
+  if (cautions.length) lines.push(...cautions.map((c) => `> ⚠️ ${cell(c)}`), '');
   const cert = report.certificate;
   const outputs = computeOutputs(report);
   if (cert || outputs['certificate-id']) {
@@ -113,7 +115,7 @@ function scopeRow(scope: ScopePlan, report: RunReport, id: string | undefined): 
     const stays = scope.activeBefore.filter((c) => !retiring.has(c.id)).map((c) => c.id);
     after = [...(scope.activate ? [id ?? 'the new certificate'] : []), ...stays].join(', ');
   } else {
-    const active = done.activeIn.includes(scope.scope);
+    const active = done.activeIn.has(scope.scope);
     if (done.activated.includes(scope.scope)) actions.push(`activated ${id}`);
     else if (active) actions.push('already active');
     const retired = done.retired.filter((r) => r.scope === scope.scope).map((r) => r.id);
@@ -134,16 +136,19 @@ function touchedIds(report: RunReport): string[] {
       `\`${id}\`: ${out.uploaded ? 'uploaded' : 'used'}${out.activated.length ? `, activated for ${out.activated.join(', ')}` : ''}`,
     );
   for (const duplicate of out.duplicates)
-    lines.push(`\`${duplicate}\`: uploaded by this run, then deleted: an older identical copy${id ? ` (\`${id}\`)` : ''} is kept`);
-  for (const retired of out.retired)
-    lines.push(`\`${retired.id}\`: deactivated for ${retired.scope === ORGANIZATION ? 'the organization' : retired.scope}`);
+    lines.push(`\`${duplicate}\`: deleted, a duplicate: the oldest identical copy${id ? ` (\`${id}\`)` : ''} is kept`);
+  if (out.lostAnswer && !report.dryRun)
+    lines.push("An upload answer was lost: the copy kept may be this run's or a racing run's, so `uploaded` is false.");
+  const retired = new Map<string, string[]>();
+  for (const r of out.retired) retired.set(r.id, [...(retired.get(r.id) ?? []), scopeLabel(r.scope)]);
+  for (const [retiredId, scopes] of retired) lines.push(`\`${retiredId}\`: deactivated for ${scopes.join(', ')}`);
   for (const deleted of out.deleted) lines.push(`\`${deleted}\`: deleted`);
   for (const kept of out.keptInUse) lines.push(`\`${kept}\`: expired but kept (still in use)`);
   return lines;
 }
 
 function names(certificates: ListedCertificate[]): string {
-  return certificates.map((c) => `${c.id}${c.name ? ` (${c.name})` : ''}`).join(', ');
+  return certificates.map(certificateLabel).join(', ');
 }
 
 function capitalise(text: string): string {

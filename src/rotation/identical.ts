@@ -1,24 +1,26 @@
 import { X509Certificate } from 'node:crypto';
-import { APIError } from 'openai';
+import { ApiError } from '../api/errors.js';
 import type { CertificateReader, ListedCertificate, StoredCertificate } from '../api/reader.js';
 import { decodeInput } from '../certificate/decode.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';
-import { seconds } from '../time.js';
+import { certificateLabel } from '../wording.js';
+import { localRecord } from './decide.js';
 
 /**
- * Whether a listed certificate may be this one: the same validity dates, or dates the list does not give
- * (`certificate_details` fields are optional). Only these are worth reading the content of.
+ * Whether a listed certificate may be this one: the same validity dates, or dates the list does not give.
+ * Only these are worth reading the content of; identity itself is decided by content, never by dates.
  */
 export function mayBeIdentical(listed: ListedCertificate, certificate: CertificateInfo): boolean {
-  const same = (listedValue: number | undefined, value: number): boolean => listedValue === undefined || listedValue === value;
-  return same(listed.validAt, seconds(certificate.notBefore)) && same(listed.expiresAt, seconds(certificate.notAfter));
+  const own = localRecord(certificate);
+  const same = (listedValue: number | null, value: number | null): boolean => listedValue === null || listedValue === value;
+  return same(listed.validAt, own.validAt) && same(listed.expiresAt, own.expiresAt);
 }
 
 /**
- * Reads a candidate's content (`include[]=content`) and compares its SHA-256 fingerprint with the
- * certificate's. `gone` when it was deleted since it was listed. A content the API does not give, or
- * that does not decode, is an error, not a "no": nothing is decided on a guess.
+ * Reads a candidate's content and compares its SHA-256 fingerprint with the certificate's. `gone` when it
+ * was deleted since it was listed. A content the API does not give, or that does not decode, is an error,
+ * not a "no": nothing is decided on a guess.
  */
 export async function compare(
   api: CertificateReader,
@@ -27,15 +29,15 @@ export async function compare(
 ): Promise<StoredCertificate | 'different' | 'gone'> {
   let stored: StoredCertificate;
   try {
-    stored = await api.retrieve(candidate.id, true);
+    stored = await api.retrieve(candidate.id);
   } catch (error) {
-    if (error instanceof ActionError && error.cause instanceof APIError && error.cause.status === 404) return 'gone';
+    if (error instanceof ApiError && error.kind === 'not-found' && error.facts.missing === 'certificate') return 'gone';
     throw error;
   }
   const fingerprint = fingerprintOf(stored.content);
   if (typeof fingerprint !== 'string') {
     throw new ActionError(
-      `Could not tell whether ${candidate.id}${candidate.name ? ` ("${candidate.name}")` : ''} is this certificate: the API ${fingerprint.why}. Nothing was written, so as not to act on a guess.`,
+      `Could not tell whether ${certificateLabel(candidate)} is this certificate: the API ${fingerprint.why}. Nothing was written, so as not to act on a guess.`,
       {
         title: 'api',
         hint: `Run the action again; if it persists, compare ${candidate.id} with fingerprint ${certificate.fingerprint} by hand (the dashboard, or GET /organization/certificates/${candidate.id}?include[]=content), and report the API's answer.`,
@@ -45,20 +47,18 @@ export async function compare(
   return fingerprint === certificate.fingerprint ? stored : 'different';
 }
 
-/**
- * The first certificate of `listed`, in its order, that is this one; undefined when none is. Only those
- * that may be identical (same validity dates) are read, one at a time.
- */
-export async function findIdentical(
+/** Every copy of the certificate among `listed` (compared by content; only candidates with matching dates are read). */
+export async function findCopies(
   api: CertificateReader,
   certificate: CertificateInfo,
   listed: ListedCertificate[],
-): Promise<StoredCertificate | undefined> {
+): Promise<StoredCertificate[]> {
+  const copies: StoredCertificate[] = [];
   for (const candidate of listed.filter((c) => mayBeIdentical(c, certificate))) {
     const result = await compare(api, candidate, certificate);
-    if (typeof result === 'object') return result;
+    if (typeof result === 'object') copies.push(result);
   }
-  return undefined;
+  return copies;
 }
 
 /**

@@ -70,9 +70,9 @@ export function assess(
     id: c.id,
     name: c.name,
     createdAt: c.createdAt,
-    validAt: c.validAt,
-    expiresAt: c.expiresAt,
-    daysUntilExpiry: c.expiresAt === undefined ? undefined : daysUntil(c.expiresAt, options.now),
+    validAt: c.validAt ?? undefined,
+    expiresAt: c.expiresAt ?? undefined,
+    daysUntilExpiry: c.expiresAt === null ? undefined : daysUntil(c.expiresAt, options.now),
     active: lists.filter(([, list]) => list.some((l) => l.id === c.id && l.active)).map(([scope]) => scope),
   }));
 

@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
 import { CertificateReader, ORGANIZATION, type ListedCertificate, type Scope } from '../api/reader.js';
 import { createClient } from '../api/client.js';
+import { hintFor } from '../inputs/hints.js';
+import { actionsLogger } from '../log.js';
 import { mapLimit } from '../concurrency.js';
 import { connectionAdvisories, maskSecrets } from '../inputs/connection.js';
 import { announce, defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from '../runtime.js';
@@ -28,7 +30,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     settings = readStatusSettings();
     announce(connectionAdvisories(settings, process.env));
     const { client, baseURL, proxy } = await createClient(settings);
-    const api = new CertificateReader(client, baseURL, proxy, 'projects');
+    const api = new CertificateReader(client, baseURL, proxy);
     core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
     if (proxy) core.info(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
 
@@ -38,7 +40,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     core.info(statusHeadline(assessment, settings));
     if (assessment.failing) process.exitCode = core.ExitCode.Failure;
   } catch (error) {
-    failure = failRun(error);
+    failure = failRun(error, { hint: (e) => hintFor(e, 'projects') }, actionsLogger);
   }
   setOutputs(statusOutputs(assessment));
   await writeSummary(renderStatusSummary(assessment, settings, failure));

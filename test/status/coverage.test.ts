@@ -14,7 +14,7 @@ function listed(days: number | undefined, extra: Partial<ListedCertificate> = {}
     name: 'corp',
     createdAt: T - 1000 + n,
     validAt: T - 400 * DAY,
-    expiresAt: days === undefined ? undefined : T + days * DAY,
+    expiresAt: days === undefined ? null : T + days * DAY,
     active: false,
     ...extra,
   };
