@@ -232,8 +232,9 @@ function whatIsMissing(param: string, message: string, context: CallContext): 'c
 
 /** The API's own message, redacted, then cut (so no fragment of a secret survives the cut). */
 function apiMessageOf(error: APIError): string {
-  const body = error.error as { message?: unknown } | undefined;
-  return typeof body?.message === 'string' ? cut(body.message, 300) : '';
+  const body: unknown = error.error;
+  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? cut(message, 300) : '';
 }
 
 /** An answer with a 2xx status that is not what the call needs: a proxy page, a cut body, `{}`. */
