@@ -151,6 +151,28 @@ export function deletable(state: Pick<State, 'organization' | 'projects'>, keep:
   );
 }
 
+/** A notice for each expired certificate delete-expired keeps because it is still active somewhere read. */
+function expiredInUse(state: Pick<State, 'organization' | 'projects'>, keep: ReadonlySet<string>, now: Date): Advisory[] {
+  const t = now.getTime() / 1000;
+  return state.organization
+    .filter((c) => !keep.has(c.id) && c.expiresAt !== null && c.expiresAt <= t)
+    .map((c) => ({ c, where: activeScopes(state, c.id) }))
+    .filter(({ where }) => where.length > 0)
+    .map(({ c, where }) => ({
+      level: 'notice' as const,
+      title: 'delete-expired',
+      message: `Kept ${certificateLabel(c)}: it has expired, but it is still active for ${where.map(scopeLabel).join(', ')}. Deactivate it there to let it be deleted.`,
+    }));
+}
+
+/** The scopes read where a certificate is active. */
+function activeScopes(state: Pick<State, 'organization' | 'projects'>, id: string): Scope[] {
+  return [
+    ...(state.organization.some((c) => c.id === id && c.active) ? [ORGANIZATION] : []),
+    ...state.projects.filter(([, list]) => list.some((c) => c.id === id && c.active)).map(([scope]) => scope),
+  ];
+}
+
 /** Active anywhere that was read. */
 export function activeAnywhere(state: Pick<State, 'organization' | 'projects'>, id: string): boolean {
   return (
@@ -211,6 +233,7 @@ export function decide(state: State, request: Request, now: Date): Plan {
   }
   const duplicates =
     request.reuseExisting && target.kind !== 'upload' ? copies.filter((c) => c.id !== record.id && !activeAnywhere(state, c.id)) : [];
+  if (request.deleteExpired) advisories.push(...expiredInUse(state, keep, now));
   if (!state.allProjectsRead && request.deleteExpired && expired.length > 0) {
     advisories.push({
       level: 'notice',

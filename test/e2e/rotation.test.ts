@@ -54,8 +54,8 @@ describe('compiled action: rotation', () => {
     const firstWrite = emu.requests.findIndex((r) => r.method !== 'GET');
     const lists = emu.requests.filter((r, i) => i < firstWrite && /\/projects\/.*\/certificates$/.test(r.path));
     expect(lists).toHaveLength(25);
-    // The organization and each project listed, the upload, the list that converges, the activations.
-    expect(emu.requests).toHaveLength(1 + 25 + 1 + 1 + 25);
+    // One list each, the upload, the list that converges, 25 activations, and each project read back once.
+    expect(emu.requests).toHaveLength(1 + 25 + 1 + 1 + 25 + 25);
   });
 
   it('retire-previous deactivates only same-named certificates, and only after the new one is active there', async () => {
@@ -219,7 +219,9 @@ describe('compiled action: rotation', () => {
     expect(run.code).toBe(0);
     expect(emu.certificates).toHaveLength(2);
     const stored = emu.certificates.find((c) => c.id !== older.id)!;
-    expect(run.outputs).toMatchObject({ 'certificate-id': stored.id, name: 'new', uploaded: 'true' });
+    // The id never came back to this run (its answer was lost), so it does not claim the upload.
+    expect(run.outputs).toMatchObject({ 'certificate-id': stored.id, name: 'new', uploaded: 'false' });
+    expect(run.stdout).toMatch(/lost an upload's answer/);
   });
 
   it('acts on an uploaded certificate with certificate-id, filling outputs from the API', async () => {
