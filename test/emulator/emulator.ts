@@ -58,8 +58,10 @@ export interface EmulatorOptions {
   tls?: { key: string; cert: string };
   /**
    * With `tls`: request a client certificate and answer 401 `mtls_client_certificate_required` to any
-   * request whose client certificate does not chain (one level) to a certificate currently active at
-   * ORGANIZATION level. With nothing active at organization level, every request is refused.
+   * admin-key (or unknown-key) request whose client certificate does not chain to a certificate in effect
+   * at ORGANIZATION level (directly, or through intermediates the client presented after its leaf; every
+   * certificate on the way valid now). With nothing in effect at organization level, every such request
+   * is refused. Project-key requests follow the project rule instead (see `projectKeys`).
    */
   requireClientCertificate?: boolean;
   /**
