@@ -227,6 +227,35 @@ describe('answers of the wrong shape, answers that did not apply, cut answers, r
   });
 });
 
+describe('faults by chance', () => {
+  it('probability: a seeded share of matching requests is faulted; the same seed faults the same ones', async () => {
+    const pattern = async (faultSeed: number, probability?: number): Promise<number[]> => {
+      const emu = await emulator({ faultSeed });
+      emu.addFault({ kind: 'status', status: 503, method: 'GET', times: Infinity, ...(probability === undefined ? {} : { probability }) });
+      const out: number[] = [];
+      for (let i = 0; i < 40; i++) out.push((await raw(emu, 'GET', ORG_LIST)).status); // one at a time: order fixed
+      return out;
+    };
+    const a = await pattern(5, 0.3);
+    expect(await pattern(5, 0.3)).toEqual(a);
+    expect(await pattern(6, 0.3)).not.toEqual(a);
+    const faulted = a.filter((st) => st === 503).length;
+    expect(faulted).toBeGreaterThan(3); // about 12 of 40
+    expect(faulted).toBeLessThan(25);
+    expect(a.filter((st) => st !== 503).every((st) => st === 200)).toBe(true);
+    expect((await pattern(5)).every((st) => st === 503)).toBe(true); // without a probability: every time
+  });
+
+  it('a rule passed over by chance is not used up, and the next matching rule decides', async () => {
+    const emu = await emulator({ faultSeed: 9 });
+    emu.addFault({ kind: 'status', status: 500, probability: 0 });
+    emu.addFault({ kind: 'status', status: 429 });
+    expect((await raw(emu, 'GET', ORG_LIST)).status).toBe(429);
+    expect((await raw(emu, 'GET', ORG_LIST)).status).toBe(200);
+    expect(emu.faults).toEqual([expect.objectContaining({ status: 500, probability: 0 })]);
+  });
+});
+
 describe('dates: null dates and the Date header', () => {
   it('null dates per certificate (seeded) or per answer (thin nullify); others keep theirs', async () => {
     const emu = await emulator();

@@ -12,7 +12,8 @@
  * request is applied after the client gave up, so a blind retry stores a second copy), thin answers
  * (fields missing or `null`), holds (a request waits, so concurrent runs interleave), 2xx answers of the
  * wrong shape (a proxy's HTML page, `{}`, an empty list), answers that pretend a change was applied,
- * 2xx answers cut short or empty after the change was committed, and redirects.
+ * 2xx answers cut short or empty after the change was committed, and redirects. A rule may apply to a
+ * seeded random share of the requests it matches (`probability`, `faultSeed`).
  *
  * Other distrust is set by options, all mutable later on the returned object: a `Date` header off by
  * `clockOffsetMs`; a seeded random `latency` per request; `listing` quirks (ignore `order`, drop the
@@ -111,6 +112,8 @@ export interface EmulatorOptions {
    * `certificate_attribute_verification_failed`.
    */
   clientCertificatePredicate?: (leaf: X509Certificate, projectId: string) => boolean;
+  /** Seed of the PRNG that decides fault rules with a `probability`. Default 1. */
+  faultSeed?: number;
 }
 
 export interface LatencyOptions {
@@ -202,6 +205,12 @@ export interface Fault {
   path?: string | RegExp;
   /** How many matching requests this rule applies to. Default 1. `Infinity` is allowed. */
   times?: number;
+  /**
+   * Chance (0 to 1) that the rule applies to a matching request, drawn from the emulator's seeded fault
+   * PRNG (`EmulatorOptions.faultSeed`) in the order requests arrive. A request it passes over does not
+   * use up `times`, and the next matching rule (or none) decides. Always applies when omitted.
+   */
+  probability?: number;
   /**
    * - `status`: answer an error (`status`, `code`, `message`, `type`, `headers`, `shouldRetry`); nothing is applied.
    * - `drop-before`: close the connection without applying the request.
@@ -665,6 +674,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const contentOf = (pem: string): string => (opts.contentStyle !== 'as-uploaded' ? pem.replace(/\r?\n/g, '') : pem);
   let latency: LatencyOptions | undefined = opts.latency ? { ...opts.latency } : undefined;
   let nextRandom = seededRandom(latency?.seed ?? 1);
+  const faultRandom = seededRandom(opts.faultSeed ?? 1);
   // When an activation takes effect on the mTLS host, per `${certificate id} ${scope}` (scope:
   // 'organization' or a project id), in ms. A certificate active in a scope without an entry (seeded
   // through addCertificate, or set by a test directly) is in effect already.
@@ -1313,7 +1323,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
 
   /** The first matching rule: of kind `hold` when `hold`, else of any other kind. Consumes one use. */
   function takeFault(method: string, path: string, hold = false): Fault | undefined {
-    const i = faults.findIndex((f) => (f.kind === 'hold') === hold && faultMatches(f, method, path));
+    const i = faults.findIndex(
+      (f) =>
+        (f.kind === 'hold') === hold && faultMatches(f, method, path) && (f.probability === undefined || faultRandom() < f.probability),
+    );
     const f = faults[i];
     if (!f) return undefined;
     const left = (f.times ?? 1) - 1;
