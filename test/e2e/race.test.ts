@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
 import { leaks } from '../helpers/action.ts';
 import { makeCa } from '../helpers/certs.ts';
-import { copiesOf, copyCounts, normalizeFingerprint, race, roundSeeds, startOffsets, stateOf } from '../helpers/race.ts';
+import { copiesOf, copyCounts, normalizeFingerprint, race, roundSeeds, scopeProblems, startOffsets, stateOf } from '../helpers/race.ts';
 import { closeAfterEach } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
@@ -41,6 +41,23 @@ describe('race harness: plans and state', () => {
     expect(state['proj_alpha']?.active).toEqual([a1.id, b.id]);
     expect(state['proj_beta']).toEqual({ active: [], fingerprints: [], validNow: 0 });
   });
+
+  it('names what is wrong with a scope: nothing valid active, a must-have missing, a set not allowed', async () => {
+    const emu = await emulator();
+    const a = emu.addCertificate(ca.pem, { activeProjects: ['proj_alpha', 'proj_beta'] });
+    emu.addCertificate(other.pem, { activeProjects: ['proj_beta'] });
+    const newer = other.fingerprint;
+    const want = { mustInclude: [newer], allowed: [[newer], [ca.fingerprint, newer]] };
+    expect(scopeProblems(emu, { proj_beta: want })).toEqual([]);
+    expect(scopeProblems(emu, { proj_alpha: want })).toEqual([
+      expect.stringMatching(/^proj_alpha: [0-9A-F]{12} is not active \(active: [0-9A-F]{12}\)$/),
+      expect.stringMatching(/^proj_alpha: active set .* is none of the allowed ones$/),
+    ]);
+    expect(scopeProblems(emu, { proj_gamma: {} })).toEqual(['proj_gamma: no active certificate valid now (active: nothing)']);
+    a.expires_at = Math.floor(Date.now() / 1000) - 1; // by its (stored) dates, no longer valid
+    expect(scopeProblems(emu, { proj_alpha: {} })).toEqual([expect.stringMatching(/^proj_alpha: no active certificate valid now/)]);
+    expect(scopeProblems(emu, { proj_alpha: { validNow: false } })).toEqual([]);
+  });
 });
 
 describe('race harness over the compiled action', () => {
@@ -63,6 +80,7 @@ describe('race harness over the compiled action', () => {
       const copies = copiesOf(emu, ca.fingerprint);
       expect(copies, why).toHaveLength(1);
       const kept = copies[0]!.id;
+      expect(scopeProblems(emu, { proj_alpha: { mustInclude: [ca.fingerprint], allowed: [[ca.fingerprint]] } }), why).toEqual([]);
       expect(stateOf(emu, ['proj_alpha', 'organization']), why).toEqual({
         proj_alpha: { active: [kept], fingerprints: [normalizeFingerprint(ca.fingerprint)], validNow: 1 },
         organization: { active: [], fingerprints: [], validNow: 0 },

@@ -182,3 +182,38 @@ export function copyCounts(emu: Emulator): Record<string, number> {
   }
   return out;
 }
+
+export interface ScopeExpectation {
+  /** Fingerprints that must be active in the scope (e.g. the newer of two racing CAs). */
+  mustInclude?: string[];
+  /**
+   * The acceptable sets of active fingerprints (order ignored), e.g. `[[newer], [older, newer]]` for
+   * "what a sequential run leaves, or both". Any set when omitted.
+   */
+  allowed?: string[][];
+  /** At least one active certificate valid now (by its own dates). Default true. */
+  validNow?: boolean;
+}
+
+/**
+ * What is wrong with each scope's final state, one sentence per problem (empty when nothing is): for
+ * `expect(scopeProblems(...), result.describe()).toEqual([])` after a race.
+ */
+export function scopeProblems(emu: Emulator, expectations: Record<string, ScopeExpectation>): string[] {
+  const problems: string[] = [];
+  const setKey = (fingerprints: readonly string[]): string => [...new Set(fingerprints.map(normalizeFingerprint))].sort().join(',');
+  for (const [scope, want] of Object.entries(expectations)) {
+    const state = stateOf(emu, [scope])[scope] as ScopeState;
+    const shown = state.fingerprints.map((f) => f.slice(0, 12)).join(', ') || 'nothing';
+    if ((want.validNow ?? true) && state.validNow === 0) problems.push(`${scope}: no active certificate valid now (active: ${shown})`);
+    for (const f of want.mustInclude ?? []) {
+      if (!state.fingerprints.includes(normalizeFingerprint(f))) {
+        problems.push(`${scope}: ${normalizeFingerprint(f).slice(0, 12)} is not active (active: ${shown})`);
+      }
+    }
+    if (want.allowed && !want.allowed.some((set) => setKey(set) === setKey(state.fingerprints))) {
+      problems.push(`${scope}: active set (${shown}) is none of the allowed ones`);
+    }
+  }
+  return problems;
+}
