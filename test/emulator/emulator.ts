@@ -96,7 +96,7 @@ export interface EmulatorOptions {
    * Project API keys, key → project id. A project key may call GET /v1/models (not the admin
    * endpoints). On the mTLS host (`tls` + `requireClientCertificate`) such a request must present a client
    * certificate (leaf first, then any intermediates) that chains to a CA in effect for that project
-   * (else, when none is active there, for the organization); it is refused otherwise with OpenAI's mTLS
+   * (else, when none is in effect there, for the organization); it is refused otherwise with OpenAI's mTLS
    * error codes (see `MtlsRefusal`). Mutable later (`Emulator.projectKeys`).
    */
   projectKeys?: Record<string, string>;
@@ -158,7 +158,7 @@ export interface CertificateLimit {
   type?: string;
 }
 
-/** The error codes the mTLS host answers a project-key request with (status in brackets). */
+/** The error codes the mTLS host refuses a project-key request with, and the status each is sent with. */
 export type MtlsRefusal =
   | 'certificate_required' // 401: no client certificate presented
   | 'invalid_certificate' // 401: the leaf is not valid now, or is a CA certificate
@@ -565,8 +565,9 @@ function thinOut(body: unknown, omit: readonly string[], replaceContent: string 
 
 /**
  * The client certificates of a TLS connection as the client presented them: leaf first, then the
- * intermediates it sent (Node links them issuer by issuer; the server trusts no CA of its own, so nothing
- * else is added). Empty on plain HTTP or when the client presented none.
+ * intermediates it sent, linked issuer by issuer by Node. The server is given no CA of its own (Node
+ * could only append a public root from its default store, which no test chain leads to). Empty on plain
+ * HTTP or when the client presented none.
  */
 function presentedChain(sock: Partial<TLSSocket>): X509Certificate[] {
   if (typeof sock.getPeerCertificate !== 'function') return [];
@@ -1321,7 +1322,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     });
   }
 
-  /** The first matching rule: of kind `hold` when `hold`, else of any other kind. Consumes one use. */
+  /**
+   * The first matching rule that applies (see `Fault.probability`): of kind `hold` when `hold`, else of
+   * any other kind. Uses up one of its `times`.
+   */
   function takeFault(method: string, path: string, hold = false): Fault | undefined {
     const i = faults.findIndex(
       (f) =>
