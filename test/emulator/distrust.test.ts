@@ -537,7 +537,7 @@ describe('the mTLS host: project-level enforcement', () => {
   });
 
   it('activationDelayMs: listed active at once, enforced only after the delay; none by default', async () => {
-    const emu = await emulator(mtlsOptions({ activationDelayMs: 600 }));
+    const emu = await emulator(mtlsOptions({ activationDelayMs: 2000 }));
     const admin = emu.addCertificate(caB.pem, { activeOrg: true }); // for the admin calls
     const a = emu.addCertificate(caA.pem);
     const client = new OpenAI({
@@ -574,7 +574,7 @@ describe('the mTLS host: project-level enforcement', () => {
     expect(emu.enforcedIn('proj_alpha')).toEqual([]);
     // Not in effect yet: proj_alpha has no CA in effect, so the organization's (B) still counts and A's does not.
     expect(refusal(await get(emu, '/v1/models', PROJECT_KEY, as(leafA)))).toEqual([401, 'certificate_verification_failed']);
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, 2100));
     expect(emu.enforcedIn('proj_alpha')).toEqual([a.id]);
     expect((await get(emu, '/v1/models', PROJECT_KEY, as(leafA))).status).toBe(200);
     expect(emu.enforcedIn('organization')).toEqual([admin.id]); // seeded active: in effect at once
