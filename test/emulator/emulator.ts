@@ -7,9 +7,26 @@
  * projects (GET /organization/projects, as `client.admin.organization.projects.list()` sends it), since
  * a caller that targets "every project" has to page through them.
  *
- * Faults reproduce what the real service does on a bad day: error statuses (with the SDK's
- * `x-should-retry` hint), dropped connections, hangs, late commits (the request is applied after the
- * client gave up, so a blind retry stores a second copy) and thin answers (fields missing).
+ * Faults reproduce what the real service, or something between it and the caller, does on a bad day:
+ * error statuses (with the SDK's `x-should-retry` hint), dropped connections, hangs, late commits (the
+ * request is applied after the client gave up, so a blind retry stores a second copy), thin answers
+ * (fields missing or `null`), holds (a request waits, so concurrent runs interleave), 2xx answers of the
+ * wrong shape (a proxy's HTML page, `{}`, an empty list), answers that pretend a change was applied,
+ * 2xx answers cut short or empty after the change was committed, and redirects. A rule may apply to a
+ * seeded random share of the requests it matches (`probability`, `faultSeed`).
+ *
+ * Other distrust is set by options, all mutable later on the returned object: a `Date` header off by
+ * `clockOffsetMs`; a seeded random `latency` per request; `listing` quirks (ignore `order`, drop the
+ * query string as a gateway would, `has_more: true` forever, a page's last item repeated on the next);
+ * the `certificateLimit` (cap, status and code of the refusal; checked and stored in one synchronous
+ * step, so concurrent uploads never exceed it); certificates listed with `null` dates (`nullDates`).
+ *
+ * The HTTPS mode can act as the mTLS host (`requireClientCertificate`): admin-key requests need a client
+ * certificate chaining to a CA in effect at organization level; requests with a project key
+ * (`projectKeys`, e.g. GET /v1/models) need one chaining to a CA in effect for that project (else the
+ * organization) and are refused with OpenAI's mTLS error codes. Chains are leaf first, then the
+ * intermediates the client presented. An activation can take effect there only after
+ * `activationDelayMs`, while the management API lists it active at once.
  *
  * Only Node built-ins are used, and only erasable TypeScript syntax, so Node >= 24 can import this file
  * directly (built-in type stripping): `import { startEmulator } from '../test/emulator/emulator.ts'`.
@@ -19,7 +36,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { X509Certificate, randomBytes, randomInt } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -42,8 +59,10 @@ export interface EmulatorOptions {
   tls?: { key: string; cert: string };
   /**
    * With `tls`: request a client certificate and answer 401 `mtls_client_certificate_required` to any
-   * request whose client certificate does not chain (one level) to a certificate currently active at
-   * ORGANIZATION level. With nothing active at organization level, every request is refused.
+   * admin-key (or unknown-key) request whose client certificate does not chain to a certificate in effect
+   * at ORGANIZATION level (directly, or through intermediates the client presented after its leaf; every
+   * certificate on the way valid now). With nothing in effect at organization level, every such request
+   * is refused. Project-key requests follow the project rule instead (see `projectKeys`).
    */
   requireClientCertificate?: boolean;
   /**
@@ -56,7 +75,95 @@ export interface EmulatorOptions {
    * shows (`-----BEGIN CERTIFICATE-----MIID...-----END CERTIFICATE-----`), or `as-uploaded`.
    */
   contentStyle?: 'as-uploaded' | 'single-line';
+  /**
+   * Every answer carries a `Date` header (RFC 7231, second precision) this many ms off the emulator's
+   * clock: positive = the API's clock is ahead. Only the header moves; the emulator's own decisions
+   * (expiry checks, `created_at`) keep the machine's clock. Default 0; mutable later
+   * (`Emulator.clockOffsetMs`).
+   */
+  clockOffsetMs?: number;
+  /**
+   * Random hold before every request is handled, drawn uniformly from [minMs, maxMs] by a PRNG seeded
+   * with `seed` (default 1), in the order requests arrive; added to `latencyMs`. Mutable later
+   * (`Emulator.latency`; setting it replaces the generator with one seeded afresh).
+   */
+  latency?: LatencyOptions;
+  /** How certificate lists misbehave (gateways, buggy pagination). Mutable later (`Emulator.listing`). */
+  listing?: ListingQuirks;
+  /** The certificate cap and how an upload beyond it is refused. Mutable later (`Emulator.certificateLimit`). */
+  certificateLimit?: CertificateLimit;
+  /**
+   * Project API keys, key → project id. A project key may call GET /v1/models (not the admin
+   * endpoints). On the mTLS host (`tls` + `requireClientCertificate`) such a request must present a client
+   * certificate (leaf first, then any intermediates) that chains to a CA in effect for that project
+   * (else, when none is in effect there, for the organization); it is refused otherwise with OpenAI's mTLS
+   * error codes (see `MtlsRefusal`). Mutable later (`Emulator.projectKeys`).
+   */
+  projectKeys?: Record<string, string>;
+  /**
+   * An activation is listed by the management API at once, but the mTLS host trusts the CA only this
+   * many ms later (per certificate and scope, from the activation request). Deactivation takes effect at
+   * once. Default 0; mutable later (`Emulator.activationDelayMs`).
+   */
+  activationDelayMs?: number;
+  /**
+   * Optional CEL-filter stand-in for project-key requests on the mTLS host: called with the verified
+   * client leaf and the project id; `false` refuses the request with 403
+   * `certificate_attribute_verification_failed`.
+   */
+  clientCertificatePredicate?: (leaf: X509Certificate, projectId: string) => boolean;
+  /** Seed of the PRNG that decides fault rules with a `probability`. Default 1. */
+  faultSeed?: number;
 }
+
+export interface LatencyOptions {
+  minMs: number;
+  maxMs: number;
+  /** PRNG seed (an integer). Default 1. */
+  seed?: number;
+}
+
+export interface ListingQuirks {
+  /**
+   * Certificate lists (organization and project): `as-asked` (default) honours `order`; `desc` / `asc`
+   * ignore it and always list newest / oldest first; `shuffled` ignores it and lists in a fixed
+   * pseudo-random order derived from `seed` and each id (stable across pages, so cursors still work).
+   */
+  order?: 'as-asked' | 'desc' | 'asc' | 'shuffled';
+  /** Seed for `order: 'shuffled'`. Default 1. */
+  seed?: number;
+  /**
+   * Every request's query string is dropped before it is handled, as a misconfigured gateway does:
+   * `limit`, `after`, `order` and `include[]` are all lost. The request is recorded with the query the
+   * client sent and `queryDropped: true`.
+   */
+  dropQuery?: boolean;
+  /** Certificate lists always say `has_more: true`. */
+  alwaysHasMore?: boolean;
+  /**
+   * A certificate list page asked for with `after=X` starts with X itself, so each page repeats the
+   * previous page's last item (with `limit=1` the list never advances).
+   */
+  repeatLastItem?: boolean;
+}
+
+export interface CertificateLimit {
+  /** Most certificates the organization may hold. Default `MAX_CERTIFICATES` (50). */
+  max?: number;
+  /** Status of the refusal. Default 400. */
+  status?: number;
+  /** Error code of the refusal. Default `certificate_limit_exceeded` (OpenAI does not document it). */
+  code?: string;
+  /** Error type. Default by status. */
+  type?: string;
+}
+
+/** The error codes the mTLS host refuses a project-key request with, and the status each is sent with. */
+export type MtlsRefusal =
+  | 'certificate_required' // 401: no client certificate presented
+  | 'invalid_certificate' // 401: the leaf is not valid now, or is a CA certificate
+  | 'certificate_verification_failed' // 401: the chain does not end at a CA in effect for the project or organization
+  | 'certificate_attribute_verification_failed'; // 403: `clientCertificatePredicate` said no
 
 export interface ProjectDefinition {
   /** `proj_` + alphanumerics. */
@@ -79,6 +186,12 @@ export interface RecordedRequest {
   time: number;
   /** Subject of the TLS client certificate, when one was presented. */
   clientCertSubject?: string;
+  /** Subjects of the intermediates the client presented after its leaf, when there were any. */
+  clientCertChainSubjects?: string[];
+  /** Set when `listing.dropQuery` removed the query before the request was handled. */
+  queryDropped?: true;
+  /** Random hold (`latency`) plus `hold` faults this request waited before it was handled, in ms. */
+  heldMs?: number;
 }
 
 export interface Fault {
@@ -93,6 +206,12 @@ export interface Fault {
   /** How many matching requests this rule applies to. Default 1. `Infinity` is allowed. */
   times?: number;
   /**
+   * Chance (0 to 1) that the rule applies to a matching request, drawn from the emulator's seeded fault
+   * PRNG (`EmulatorOptions.faultSeed`) in the order requests arrive. A request it passes over does not
+   * use up `times`, and the next matching rule (or none) decides. Always applies when omitted.
+   */
+  probability?: number;
+  /**
    * - `status`: answer an error (`status`, `code`, `message`, `type`, `headers`, `shouldRetry`); nothing is applied.
    * - `drop-before`: close the connection without applying the request.
    * - `drop-after`: apply the request, then close the connection without an answer.
@@ -104,10 +223,23 @@ export interface Fault {
    * - `thin` (thin answer): apply the request and answer it as usual, but, when the answer is a 200, with
    *   `omit` keys removed from `certificate_details` of every certificate object in it (the object itself
    *   or each item of its `data`), and `certificate_details.content` replaced by `replaceContent` where
-   *   present. An error answer is sent unchanged (the rule is consumed all the same).
+   *   present, and `nullify` keys set to `null`. An error answer is sent unchanged (the rule is consumed
+   *   all the same).
+   * - `hold`: wait `delayMs`, then handle the request as if this rule did not exist (another matching
+   *   rule of a different kind, or none, decides what happens next). Lets concurrent runs interleave.
+   * - `wrong-shape`: answer `status` (default 200) with a body of the wrong shape (`shape`): an HTML page
+   *   (`text/html`), `{}`, or an empty list `{"object":"list","data":[]}`. The request is applied first
+   *   only with `apply: true`.
+   * - `pretend`: answer exactly as if the request had been applied (an activation lists its
+   *   certificates active, an upload returns a new id), but leave the state as it was.
+   * - `cut`: apply the request, then, when its answer is a 2xx, send it `cut`: `truncated` (the first half
+   *   of the JSON, with a matching content-length) or `empty` (no body at all). An error is sent whole.
+   * - `redirect`: answer `status` (default 307) with a `Location` (default: the same path and query
+   *   under `/moved` on this emulator, where every path is 404) and no body; nothing is applied. Note
+   *   that fetch follows a redirect by itself unless told not to.
    */
-  kind: 'status' | 'drop-before' | 'drop-after' | 'hang' | 'late' | 'thin';
-  /** For `status`: the HTTP status. Default 500. */
+  kind: 'status' | 'drop-before' | 'drop-after' | 'hang' | 'late' | 'thin' | 'hold' | 'wrong-shape' | 'pretend' | 'cut' | 'redirect';
+  /** For `status`: the HTTP status. Default 500. Also for `wrong-shape` (default 200) and `redirect` (default 307). */
   status?: number;
   /** For `status`: error code. Default null (`rate_limit_exceeded` for 429). */
   code?: string;
@@ -122,8 +254,18 @@ export interface Fault {
    * stops its retry of a 5xx/429, `true` makes it retry even a 400. Not sent when omitted.
    */
   shouldRetry?: boolean;
-  /** For `late`: how long the request is held before it is applied, in ms. Default 500. */
+  /** For `late` and `hold`: how long the request is held, in ms. Default 500. */
   delayMs?: number;
+  /** For `wrong-shape`: the body. Default `html`. */
+  shape?: 'html' | 'empty-object' | 'empty-list';
+  /** For `wrong-shape`: apply the request before answering. Default false. */
+  apply?: boolean;
+  /** For `cut`: how the answer is cut. Default `truncated`. */
+  cut?: 'truncated' | 'empty';
+  /** For `redirect`: the `Location` header. */
+  location?: string;
+  /** For `thin`: `certificate_details` keys set to `null` (where present). */
+  nullify?: Array<'valid_at' | 'expires_at'>;
   /** For `thin`: keys removed from `certificate_details`. Default `['content']`, or `[]` with `replaceContent`. */
   omit?: Array<'content' | 'valid_at' | 'expires_at'>;
   /** For `thin`: replaces `certificate_details.content` (where the answer has it), e.g. `'not a certificate'`. */
@@ -146,6 +288,8 @@ export interface StoredCertificate {
   fingerprint: string;
   activeOrg: boolean;
   activeProjects: Set<string>;
+  /** Dates the API lists (and retrieves) as `null` for this certificate, whatever the PEM says. */
+  nullDates?: Array<'valid_at' | 'expires_at'>;
 }
 
 export interface AddCertificateOptions {
@@ -156,6 +300,8 @@ export interface AddCertificateOptions {
   createdAt?: number;
   /** Store even if the upload checks (size, single block, expiry, parseable) would refuse it. */
   skipValidation?: boolean;
+  /** Dates listed and retrieved as `null` (see `StoredCertificate.nullDates`). */
+  nullDates?: Array<'valid_at' | 'expires_at'>;
 }
 
 export interface Emulator {
@@ -171,10 +317,27 @@ export interface Emulator {
   faults: Fault[];
   /** Current added latency; may be changed at any time. */
   latencyMs: number;
+  /** Offset of the `Date` header from the machine's clock, ms; may be changed at any time. */
+  clockOffsetMs: number;
+  /** Random hold per request (see `EmulatorOptions.latency`); assigning it reseeds the generator. */
+  latency: LatencyOptions | undefined;
+  /** List quirks (see `ListingQuirks`); may be changed at any time. */
+  listing: ListingQuirks;
+  /** The certificate cap and its refusal (see `CertificateLimit`); may be changed at any time. */
+  certificateLimit: CertificateLimit;
+  /** Project API keys, key → project id; may be changed at any time. */
+  projectKeys: Record<string, string>;
+  /** Delay before an activation is enforced on the mTLS host, ms; may be changed at any time. */
+  activationDelayMs: number;
   addCertificate(pem: string, opts?: AddCertificateOptions): StoredCertificate;
   addFault(f: Fault): void;
   /** Ids of the certificates active at organization level (`'organization'`) or in the given project. */
   activeIn(scope: 'organization' | string): string[];
+  /**
+   * Ids of the certificates the mTLS host trusts now for the scope: active there and past
+   * `activationDelayMs` since their activation.
+   */
+  enforcedIn(scope: 'organization' | string): string[];
   /**
    * Resolves once no late commit (fault kind `late`) is pending: immediately when none is, else when the
    * last pending one has been applied, or cancelled by `close()`. A late commit is pending from the
@@ -252,6 +415,36 @@ function randomAlnum(n: number): string {
   for (let i = 0; i < n; i++) s += ALNUM[randomInt(ALNUM.length)];
   return s;
 }
+
+/**
+ * A small seeded PRNG (mulberry32): the same seed gives the same sequence of floats in [0, 1). Exported
+ * so that test harnesses draw their own randomness the same way.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a of a string, 32 bits: a stable pseudo-random sort key for `listing.order: 'shuffled'`. */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+const MODELS = ['gpt-4o-mini', 'gpt-4.1-mini', 'text-embedding-3-small'];
+
+const HTML_PAGE =
+  '<!DOCTYPE html>\n<html><head><title>Access checkpoint</title></head><body><h1>Please wait</h1><p>Your request is being checked by the network proxy.</p></body></html>\n';
 
 const newCertificateId = (): string => `cert_${randomAlnum(24)}`;
 const newRequestId = (): string => `req_${randomBytes(16).toString('hex')}`;
@@ -358,15 +551,39 @@ function readBody(req: IncomingMessage): Promise<{ raw: Buffer; tooLarge: boolea
  * A `thin` fault's answer: drop `omit` keys from `certificate_details` of the certificate object, or of
  * each item of a list's `data`, and replace the content where there is one. Mutates the fresh answer.
  */
-function thinOut(body: unknown, omit: readonly string[], replaceContent: string | undefined): void {
+function thinOut(body: unknown, omit: readonly string[], replaceContent: string | undefined, nullify: readonly string[] = []): void {
   const items: unknown[] = isPlainObject(body) && Array.isArray(body['data']) ? body['data'] : [body];
   for (const item of items) {
     if (!isPlainObject(item)) continue;
     const d = item['certificate_details'];
     if (!isPlainObject(d)) continue;
     for (const k of omit) delete d[k];
+    for (const k of nullify) if (k in d) d[k] = null;
     if (replaceContent !== undefined && 'content' in d) d['content'] = replaceContent;
   }
+}
+
+/**
+ * The client certificates of a TLS connection as the client presented them: leaf first, then the
+ * intermediates it sent, linked issuer by issuer by Node. The server is given no CA of its own (Node
+ * could only append a public root from its default store, which no test chain leads to). Empty on plain
+ * HTTP or when the client presented none.
+ */
+function presentedChain(sock: Partial<TLSSocket>): X509Certificate[] {
+  if (typeof sock.getPeerCertificate !== 'function') return [];
+  const out: X509Certificate[] = [];
+  const seen = new Set<unknown>();
+  let c: DetailedPeerCertificate | undefined = sock.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  while (c && c.raw && !seen.has(c)) {
+    seen.add(c);
+    try {
+      out.push(new X509Certificate(c.raw));
+    } catch {
+      break;
+    }
+    c = c.issuerCertificate === c ? undefined : c.issuerCertificate;
+  }
+  return out;
 }
 
 function faultMatches(f: Fault, method: string, path: string): boolean {
@@ -456,6 +673,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const requireClientCert = Boolean(opts.tls && opts.requireClientCertificate);
   const enforceOrgMtls = Boolean(opts.enforceOrgMtlsOnPlainHost) && !requireClientCert;
   const contentOf = (pem: string): string => (opts.contentStyle !== 'as-uploaded' ? pem.replace(/\r?\n/g, '') : pem);
+  let latency: LatencyOptions | undefined = opts.latency ? { ...opts.latency } : undefined;
+  let nextRandom = seededRandom(latency?.seed ?? 1);
+  const faultRandom = seededRandom(opts.faultSeed ?? 1);
+  // When an activation takes effect on the mTLS host, per `${certificate id} ${scope}` (scope:
+  // 'organization' or a project id), in ms. A certificate active in a scope without an entry (seeded
+  // through addCertificate, or set by a test directly) is in effect already.
+  let effectiveFrom = new Map<string, number>();
+  const effectKey = (id: string, scope: string): string => `${id} ${scope}`;
 
   const certificates: StoredCertificate[] = [];
   const requests: RecordedRequest[] = [];
@@ -480,8 +705,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return certificates.find((c) => c.id === id);
   }
 
-  function details(c: StoredCertificate): { valid_at: number; expires_at: number } {
-    return { valid_at: c.valid_at, expires_at: c.expires_at };
+  function details(c: StoredCertificate): { valid_at: number | null; expires_at: number | null } {
+    const hidden = c.nullDates ?? [];
+    return {
+      valid_at: hidden.includes('valid_at') ? null : c.valid_at,
+      expires_at: hidden.includes('expires_at') ? null : c.expires_at,
+    };
   }
 
   function certificateObject(c: StoredCertificate, withContent = false): unknown {
@@ -506,7 +735,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     };
   }
 
-  function sorted(order: 'asc' | 'desc'): StoredCertificate[] {
+  /** The list in the order asked for, unless `listing.order` makes the emulator ignore it. */
+  function sorted(asked: 'asc' | 'desc'): StoredCertificate[] {
+    const quirk = emulator.listing.order ?? 'as-asked';
+    if (quirk === 'shuffled') {
+      const seed = emulator.listing.seed ?? 1;
+      return certificates
+        .map((c) => ({ c, k: hash32(`${seed}:${c.id}`) }))
+        .sort((a, b) => a.k - b.k || (a.c.id < b.c.id ? -1 : 1))
+        .map((x) => x.c);
+    }
+    const order = quirk === 'as-asked' ? asked : quirk;
     const asc = certificates
       .map((c, i) => ({ c, i }))
       .sort((a, b) => a.c.created_at - b.c.created_at || a.i - b.i)
@@ -527,21 +766,90 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return x;
   }
 
-  function chainsToActiveOrgCertificate(peer: X509Certificate): boolean {
-    const now = Date.now();
-    const within = (x: X509Certificate): boolean => now >= x.validFromDate.getTime() && now <= x.validToDate.getTime();
-    if (!within(peer)) return false;
+  /** Active in the scope ('organization' or a project id) and past its activation delay. */
+  function inEffect(c: StoredCertificate, scope: string): boolean {
+    const active = scope === 'organization' ? c.activeOrg : c.activeProjects.has(scope);
+    return active && (effectiveFrom.get(effectKey(c.id, scope)) ?? 0) <= Date.now();
+  }
+
+  function anchorsIn(scope: string): X509Certificate[] {
+    const out: X509Certificate[] = [];
     for (const c of certificates) {
-      if (!c.activeOrg) continue;
+      if (!inEffect(c, scope)) continue;
       const ca = cachedX509(c.pem);
-      if (!ca || !within(ca)) continue;
-      try {
-        if (peer.checkIssued(ca) && peer.verify(ca.publicKey)) return true;
-      } catch {
-        // not this one
-      }
+      if (ca) out.push(ca);
+    }
+    return out;
+  }
+
+  const withinValidity = (x: X509Certificate): boolean => {
+    const now = Date.now();
+    return now >= x.validFromDate.getTime() && now <= x.validToDate.getTime();
+  };
+
+  function issued(child: X509Certificate, parent: X509Certificate): boolean {
+    try {
+      return child.checkIssued(parent) && child.verify(parent.publicKey);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Does `chain` (leaf first, then the intermediates the client presented, in any order) lead to one of
+   * `anchors`? Every certificate on the path must be valid now; an intermediate must be a CA. Nothing is
+   * fetched: an intermediate the client did not present breaks the chain, as on OpenAI's host.
+   */
+  function chainsTo(chain: readonly X509Certificate[], anchors: readonly X509Certificate[]): boolean {
+    const [leaf, ...rest] = chain;
+    if (!leaf || !withinValidity(leaf)) return false;
+    const pool = [...rest];
+    let current = leaf;
+    for (let depth = 0; depth <= 8; depth++) {
+      if (anchors.some((a) => withinValidity(a) && issued(current, a))) return true;
+      const i = pool.findIndex((x) => x.ca && withinValidity(x) && issued(current, x));
+      const next = pool[i];
+      if (!next) return false;
+      pool.splice(i, 1);
+      current = next;
     }
     return false;
+  }
+
+  /** The admin-key rule of the mTLS host: a chain to a CA in effect at organization level. */
+  function chainsToActiveOrgCertificate(chain: readonly X509Certificate[]): boolean {
+    return chainsTo(chain, anchorsIn('organization'));
+  }
+
+  /** The project-key rule of the mTLS host; throws OpenAI's mTLS refusal when the chain does not pass. */
+  function enforceProjectMtls(chain: readonly X509Certificate[], project: string): void {
+    const refuse = (status: number, code: MtlsRefusal, message: string): ApiError => new ApiError(status, message, code);
+    const leaf = chain[0];
+    if (!leaf) throw refuse(401, 'certificate_required', 'A client certificate is required for this request on the mTLS host.');
+    if (!withinValidity(leaf) || leaf.ca) {
+      throw refuse(
+        401,
+        'invalid_certificate',
+        `The client certificate is not usable: ${leaf.ca ? 'it is a CA certificate, not a client certificate' : 'it is not valid at this time'}.`,
+      );
+    }
+    const projectAnchors = anchorsIn(project);
+    const anchors = projectAnchors.length > 0 ? projectAnchors : anchorsIn('organization');
+    if (!chainsTo(chain, anchors)) {
+      throw refuse(
+        401,
+        'certificate_verification_failed',
+        `The client certificate does not chain to a CA certificate active for project '${project}' or its organization.`,
+      );
+    }
+    const predicate = opts.clientCertificatePredicate;
+    if (predicate && !predicate(leaf, project)) {
+      throw refuse(
+        403,
+        'certificate_attribute_verification_failed',
+        'The client certificate was rejected by the certificate filter of this project.',
+      );
+    }
   }
 
   // ---- validation helpers ----
@@ -588,7 +896,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       requireCertificateId(after, 'after');
       const i = all.findIndex((c) => c.id === after);
       if (i < 0) throw new ApiError(404, `No certificate found with id '${after}'.`, null, 'after');
-      start = i + 1;
+      start = emulator.listing.repeatLastItem ? i : i + 1;
     }
     const page = all.slice(start, start + limit);
     return {
@@ -596,7 +904,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       data: page.map((c) => scopedObject(c, project)),
       first_id: page[0]?.id ?? null,
       last_id: page[page.length - 1]?.id ?? null,
-      has_more: start + limit < all.length,
+      has_more: emulator.listing.alwaysHasMore === true || start + limit < all.length,
     };
   }
 
@@ -661,8 +969,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
       }
     }
-    // All checks passed: apply atomically.
+    // All checks passed: apply atomically. A new activation is enforced after `activationDelayMs`.
+    const scope = project ?? 'organization';
     for (const c of targets) {
+      const wasActive = project === null ? c.activeOrg : c.activeProjects.has(project);
+      if (activate && !wasActive) effectiveFrom.set(effectKey(c.id, scope), Date.now() + emulator.activationDelayMs);
+      if (!activate) effectiveFrom.delete(effectKey(c.id, scope));
       if (project === null) c.activeOrg = activate;
       else if (activate) c.activeProjects.add(project);
       else c.activeProjects.delete(project);
@@ -698,12 +1010,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
               throw new ApiError(400, "Missing required parameter: 'certificate'.", 'mtls_certificate_invalid', 'certificate');
             }
             const parsed = inspectUpload(ctx.body['certificate']);
-            if (certificates.length >= MAX_CERTIFICATES) {
+            // Checked and stored in one synchronous step: concurrent uploads can never exceed the cap.
+            const cap = emulator.certificateLimit;
+            const max = cap.max ?? MAX_CERTIFICATES;
+            if (certificates.length >= max) {
               throw new ApiError(
-                400,
-                `This organization already has ${certificates.length} certificates; the limit is ${MAX_CERTIFICATES}. Delete unused certificates first.`,
-                'certificate_limit_exceeded',
+                cap.status ?? 400,
+                `This organization already has ${certificates.length} certificates; the limit is ${max}. Delete unused certificates first.`,
+                cap.code ?? 'certificate_limit_exceeded',
                 null,
+                cap.type,
               );
             }
             const c: StoredCertificate = {
@@ -789,6 +1105,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       },
     },
     {
+      // Not an admin endpoint: the harmless read a canary proof sends through the mTLS host.
+      re: /^\/v1\/models$/,
+      methods: {
+        GET: {
+          query: [],
+          run: () => ({
+            object: 'list',
+            data: MODELS.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' })),
+          }),
+        },
+      },
+    },
+    {
       re: /^\/v1\/organization\/projects$/,
       methods: {
         GET: { query: ['limit', 'after', 'include_archived'], run: listProjects },
@@ -826,7 +1155,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     tooLarge: boolean;
     json: unknown;
     jsonError: boolean;
-    peer: X509Certificate | undefined;
+    /** The client's certificates as presented: leaf first, then intermediates; empty when none. */
+    chain: X509Certificate[];
   }
 
   function processRequest(inc: Incoming): Reply {
@@ -841,26 +1171,36 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
 
   function dispatch(inc: Incoming): unknown {
     const { req, method, path } = inc;
-
-    // 1. Transport-level client certificate (mTLS host).
-    if (requireClientCert && !(inc.peer && chainsToActiveOrgCertificate(inc.peer))) {
-      throw new ApiError(
-        401,
-        'A client certificate that chains to a CA certificate active for this organization is required on this host.',
-        'mtls_client_certificate_required',
-      );
-    }
-
-    // 2. Bearer admin key.
     const auth = req.headers['authorization'];
     const m = typeof auth === 'string' ? /^Bearer (.+)$/i.exec(auth) : null;
     const given = m?.[1]?.trim();
-    if (given !== adminKey) {
-      throw new ApiError(
-        401,
-        `Incorrect API key provided: ${given ? maskKey(given) : '(none)'}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-        'invalid_api_key',
-      );
+    const keyProject = given !== undefined && given !== adminKey ? emulator.projectKeys[given] : undefined;
+
+    if (keyProject !== undefined) {
+      // 1-2. A project key: the mTLS host checks its client certificate against the project's CAs, and
+      // the key reaches only non-admin endpoints.
+      if (requireClientCert) enforceProjectMtls(inc.chain, keyProject);
+      if (path.startsWith('/v1/organization/')) {
+        throw new ApiError(403, 'Project API keys cannot call admin endpoints; use an admin API key.', null);
+      }
+    } else {
+      // 1. Transport-level client certificate (mTLS host), for admin keys: a chain to an org-level CA.
+      if (requireClientCert && !chainsToActiveOrgCertificate(inc.chain)) {
+        throw new ApiError(
+          401,
+          'A client certificate that chains to a CA certificate active for this organization is required on this host.',
+          'mtls_client_certificate_required',
+        );
+      }
+
+      // 2. Bearer admin key.
+      if (given !== adminKey) {
+        throw new ApiError(
+          401,
+          `Incorrect API key provided: ${given ? maskKey(given) : '(none)'}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+          'invalid_api_key',
+        );
+      }
     }
 
     // 3. Organization-level mTLS enforcement on the plain host.
@@ -929,15 +1269,47 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   }
 
   function send(res: ServerResponse, reply: Reply): void {
+    sendRaw(res, reply.status, 'application/json', JSON.stringify(reply.body), reply.headers);
+  }
+
+  /** Every answer goes out here: with a `Date` header `clockOffsetMs` off the machine's clock. */
+  function sendRaw(
+    res: ServerResponse,
+    status: number,
+    contentType: string | null,
+    payload: string,
+    headers: Record<string, string> = {},
+  ): void {
     if (closed || res.destroyed || res.writableEnded) return;
-    const payload = JSON.stringify(reply.body);
-    res.writeHead(reply.status, {
-      'content-type': 'application/json',
+    res.writeHead(status, {
+      ...(contentType === null ? {} : { 'content-type': contentType }),
       'content-length': String(Buffer.byteLength(payload)),
       'x-request-id': newRequestId(),
-      ...(reply.headers ?? {}),
+      date: new Date(Date.now() + emulator.clockOffsetMs).toUTCString(),
+      ...headers,
     });
     res.end(payload);
+  }
+
+  /** Runs the request against the state, then puts the state back: the answer of a `pretend` fault. */
+  function processWithoutApplying(inc: Incoming): Reply {
+    const saved = certificates.map((c) => ({ c, activeOrg: c.activeOrg, activeProjects: new Set(c.activeProjects), name: c.name }));
+    const savedEffective = new Map(effectiveFrom);
+    const reply = processRequest(inc);
+    certificates.splice(0, certificates.length, ...saved.map((x) => x.c));
+    for (const x of saved) {
+      x.c.activeOrg = x.activeOrg;
+      x.c.activeProjects = x.activeProjects;
+      x.c.name = x.name;
+    }
+    effectiveFrom = savedEffective;
+    return reply;
+  }
+
+  function wrongShapeBody(shape: NonNullable<Fault['shape']>): { contentType: string; payload: string } {
+    if (shape === 'html') return { contentType: 'text/html; charset=utf-8', payload: HTML_PAGE };
+    if (shape === 'empty-object') return { contentType: 'application/json', payload: '{}' };
+    return { contentType: 'application/json', payload: '{"object":"list","data":[]}' };
   }
 
   function sleep(ms: number): Promise<void> {
@@ -950,8 +1322,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     });
   }
 
-  function takeFault(method: string, path: string): Fault | undefined {
-    const i = faults.findIndex((f) => faultMatches(f, method, path));
+  /**
+   * The first matching rule that applies (see `Fault.probability`): of kind `hold` when `hold`, else of
+   * any other kind. Uses up one of its `times`.
+   */
+  function takeFault(method: string, path: string, hold = false): Fault | undefined {
+    const i = faults.findIndex(
+      (f) =>
+        (f.kind === 'hold') === hold && faultMatches(f, method, path) && (f.probability === undefined || faultRandom() < f.probability),
+    );
     const f = faults[i];
     if (!f) return undefined;
     const left = (f.times ?? 1) - 1;
@@ -975,17 +1354,26 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         jsonError = true;
       }
     }
-    const sock = req.socket as Partial<TLSSocket>;
-    const peer = typeof sock.getPeerX509Certificate === 'function' ? sock.getPeerX509Certificate() : undefined;
+    const chain = presentedChain(req.socket as Partial<TLSSocket>);
     const record: RecordedRequest = { method, path, query, body: jsonError ? null : json, time: Date.now() };
-    if (peer) record.clientCertSubject = peer.subject;
+    const [leaf, ...intermediates] = chain;
+    if (leaf) record.clientCertSubject = leaf.subject;
+    if (intermediates.length > 0) record.clientCertChainSubjects = intermediates.map((x) => x.subject);
+    const dropQuery = emulator.listing.dropQuery === true && url.search !== '';
+    if (dropQuery) record.queryDropped = true;
     requests.push(record);
 
-    if (emulator.latencyMs > 0) await sleep(emulator.latencyMs);
+    // Holds: the fixed latency, a seeded random one, then any `hold` rule.
+    let held = emulator.latencyMs;
+    if (latency) held += latency.minMs + Math.floor(nextRandom() * (Math.max(latency.maxMs - latency.minMs, 0) + 1));
+    const hold = takeFault(method, path, true);
+    if (hold) held += hold.delayMs ?? DEFAULT_LATE_DELAY_MS;
+    if (latency || hold) record.heldMs = held;
+    if (held > 0) await sleep(held);
     if (closed) return;
 
     const fault = takeFault(method, path);
-    const inc: Incoming = { req, method, path, query, raw, tooLarge, json, jsonError, peer };
+    const inc: Incoming = { req, method, path, query: dropQuery ? {} : query, raw, tooLarge, json, jsonError, chain };
     if (!fault) {
       send(res, processRequest(inc));
       return;
@@ -1017,9 +1405,36 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       }
       case 'thin': {
         const reply = processRequest(inc);
-        const omit = fault.omit ?? (fault.replaceContent === undefined ? ['content'] : []);
-        if (reply.status === 200) thinOut(reply.body, omit, fault.replaceContent); // errors stay whole
+        const omit = fault.omit ?? (fault.replaceContent === undefined && fault.nullify === undefined ? ['content'] : []);
+        if (reply.status === 200) thinOut(reply.body, omit, fault.replaceContent, fault.nullify); // errors stay whole
         send(res, reply);
+        return;
+      }
+      case 'hold':
+        return; // unreachable: `hold` rules are taken above, never here
+      case 'wrong-shape': {
+        if (fault.apply) processRequest(inc);
+        const { contentType, payload } = wrongShapeBody(fault.shape ?? 'html');
+        sendRaw(res, fault.status ?? 200, contentType, payload);
+        return;
+      }
+      case 'pretend':
+        send(res, processWithoutApplying(inc));
+        return;
+      case 'cut': {
+        const reply = processRequest(inc);
+        if (reply.status < 200 || reply.status >= 300) {
+          send(res, reply);
+          return;
+        }
+        const full = JSON.stringify(reply.body);
+        const payload = fault.cut === 'empty' ? '' : full.slice(0, Math.floor(full.length / 2));
+        sendRaw(res, reply.status, 'application/json', payload, reply.headers);
+        return;
+      }
+      case 'redirect': {
+        const location = fault.location ?? `${origin}/moved${url.pathname}${url.search}`;
+        sendRaw(res, fault.status ?? 307, null, '', { location });
         return;
       }
       case 'status': {
@@ -1092,6 +1507,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       activeOrg: o.activeOrg ?? false,
       activeProjects: new Set(o.activeProjects ?? []),
     };
+    if (o.nullDates) c.nullDates = [...o.nullDates];
     certificates.push(c);
     return c;
   }
@@ -1103,12 +1519,27 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     certificates,
     faults,
     latencyMs: opts.latencyMs ?? 0,
+    clockOffsetMs: opts.clockOffsetMs ?? 0,
+    get latency(): LatencyOptions | undefined {
+      return latency;
+    },
+    set latency(value: LatencyOptions | undefined) {
+      latency = value ? { ...value } : undefined;
+      nextRandom = seededRandom(latency?.seed ?? 1);
+    },
+    listing: { ...(opts.listing ?? {}) },
+    certificateLimit: { ...(opts.certificateLimit ?? {}) },
+    projectKeys: { ...(opts.projectKeys ?? {}) },
+    activationDelayMs: opts.activationDelayMs ?? 0,
     addCertificate,
     addFault(f: Fault): void {
       faults.push({ ...f });
     },
     activeIn(scope: string): string[] {
       return certificates.filter((c) => (scope === 'organization' ? c.activeOrg : c.activeProjects.has(scope))).map((c) => c.id);
+    },
+    enforcedIn(scope: string): string[] {
+      return certificates.filter((c) => inEffect(c, scope)).map((c) => c.id);
     },
     settled(): Promise<void> {
       if (pendingLate === 0) return Promise.resolve();
