@@ -9,7 +9,10 @@ import { readNumber, readProjectIds, type InputReader } from '../inputs/read.js'
 import { maskText } from '../secrets.js';
 
 export interface Canary {
-  /** The project (proj_...) the new CA is activated in first. It is one of the activated scopes whether or not activate-projects names it. */
+  /**
+   * The project (proj_...) where the staged flow is to activate the new CA first. Decided for that flow:
+   * it counts as an activated scope whether or not activate-projects lists it.
+   */
   projectId: string;
   /** PEM: the client certificate issued by the new CA, then any intermediates, leaf first. */
   clientCertificate: string;
