@@ -1,69 +1,9 @@
-import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { assertClientCertificate, checkClientCertificate, type ClientCheckOptions } from '../../src/certificate/client.ts';
 import { InputError } from '../../src/errors.ts';
+import { CLIENT_AUTH, DAY, SERVER_AUTH, issue } from '../helpers/chain.ts';
 
-x509.cryptoProvider.set(webcrypto as never);
-
-const DAY = 86_400_000;
 const NOW = new Date();
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-
-interface Issued {
-  pem: string;
-  keyPem: string;
-  keys: webcrypto.CryptoKeyPair;
-  name: string;
-}
-
-let serial = 0;
-
-/** A certificate made with @peculiar/x509, signed by `issuer` (self-signed without one). */
-async function issue(options: {
-  cn: string;
-  issuer?: Issued;
-  ca?: boolean;
-  eku?: string[];
-  aki?: boolean;
-  notBefore?: Date;
-  notAfter?: Date;
-}): Promise<Issued> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const name = `CN=${options.cn}, O=Example Test`;
-  const signer = options.issuer?.keys ?? keys;
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true),
-    new x509.KeyUsagesExtension(
-      options.ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature,
-      true,
-    ),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-  ];
-  if (options.aki ?? true) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(signer.publicKey));
-  if (options.eku) extensions.push(new x509.ExtendedKeyUsageExtension(options.eku));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: (++serial).toString(16).padStart(8, '1'),
-    subject: name,
-    issuer: options.issuer?.name ?? name,
-    notBefore: options.notBefore ?? new Date(NOW.getTime() - DAY),
-    notAfter: options.notAfter ?? new Date(NOW.getTime() + 90 * DAY),
-    signingAlgorithm: ALG,
-    publicKey: keys.publicKey,
-    signingKey: signer.privateKey,
-    extensions,
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8
-    .toString('base64')
-    .match(/.{1,64}/g)!
-    .join('\n')}\n-----END PRIVATE KEY-----\n`;
-  return { pem: `${cert.toString('pem')}\n`, keyPem, keys, name };
-}
-
-const CLIENT_AUTH = x509.ExtendedKeyUsage.clientAuth;
-const SERVER_AUTH = x509.ExtendedKeyUsage.serverAuth;
 
 // Made once for the file.
 const root = await issue({ cn: 'Test Root CA', ca: true });
