@@ -184,6 +184,17 @@ describe('proveCanary: through the SDK to an HTTPS server that asks for a client
     expect(time.lines.at(-1)).toMatch(/waiting will not fix this\.$/);
   });
 
+  it('a 404 (a wrong mtls-base-url path) is not retried; a 429 is', async () => {
+    const wrong = await serve([{ status: 404, code: 'not_found' }]);
+    const result = await proveCanary(target(wrong.url), fakeTime());
+    expect(result).toMatchObject({ passed: false, attempts: 1, lastError: { kind: 'http_error', status: 404, retryable: false } });
+    expect(result.explanation).toMatch(/Check mtls-base-url/);
+    const limited = await serve([{ status: 429, code: 'rate_limit_exceeded' }]);
+    const time = fakeTime();
+    expect(await proveCanary(target(limited.url), time)).toMatchObject({ passed: true, attempts: 2 });
+    expect(time.sleeps).toEqual([1000]);
+  });
+
   it('a 401 without an mTLS code: the canary key is bad; a key echoed by the API is not repeated', async () => {
     const server = await serve([
       {
