@@ -1,3 +1,4 @@
+import { assertClientCertificate } from '../certificate/client.js';
 import { InputError } from '../errors.js';
 import { maskText } from '../secrets.js';
 import { readNumber, readInput, type InputReader } from './read.js';
@@ -38,6 +39,12 @@ export function readConnection(read: InputReader, env: NodeJS.ProcessEnv, keyOpt
       'Set both (the PEM client certificate and its private key, from secrets), or neither.',
     );
   }
+  // Checked here, before any request: a key that does not match, an expired or non-client certificate, a chain out of order.
+  if (clientCertificate && clientKey)
+    assertClientCertificate(
+      { certificate: clientCertificate, key: clientKey, certificateInput: 'client-certificate', keyInput: 'client-key' },
+      { now: new Date() },
+    );
   return {
     adminApiKey,
     // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
