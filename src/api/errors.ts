@@ -237,6 +237,13 @@ function apiMessageOf(error: APIError): string {
   return typeof message === 'string' ? cut(message, 300) : '';
 }
 
+/** The SDK's APIError with a status (not a connection failure), when the error is one. */
+export function apiFailure(error: unknown): APIError<number | undefined, Headers | undefined, object | undefined> | undefined {
+  return error instanceof APIError && !(error instanceof APIConnectionError)
+    ? (error as APIError<number | undefined, Headers | undefined, object | undefined>)
+    : undefined;
+}
+
 /** An answer with a 2xx status that is not what the call needs: a proxy page, a cut body, `{}`. */
 export function unreadableAnswer(context: CallContext, status: number, what: string, maybeApplied: boolean): ApiError {
   return new ApiError(
@@ -246,7 +253,7 @@ export function unreadableAnswer(context: CallContext, status: number, what: str
 }
 
 /** The error code Node, undici or OpenSSL gave a connection failure (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID...), or "". */
-function connectionCode(error: APIConnectionError): string {
+export function connectionCode(error: APIConnectionError): string {
   let cause: unknown = error.cause;
   for (let depth = 0; cause && depth < 4; depth++) {
     const code = (cause as { code?: unknown }).code;
