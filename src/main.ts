@@ -146,7 +146,12 @@ async function execute(settings: Settings, report: RunReport, context: { deps: R
  */
 function lockoutCaution(settings: Settings): string | undefined {
   if (!settings.activateOrganization || settings.clientCertificate) return undefined;
-  return 'activate-organization is on and no client-certificate is set: once a certificate is active for the organization, OpenAI requires a client certificate on Admin API key requests too, so later runs of this action (and other admin tools) must present one (client-certificate and client-key).';
+  return (
+    'activate-organization is on and no client-certificate is given. Once a CA is active for the organization, OpenAI enforces client ' +
+    'certificates on Admin API key requests: later runs of this action (and every other Admin API call) will need client-certificate and ' +
+    'client-key (a client certificate that chains to an active CA, and its key, from secrets), and calls later in this run, such as ' +
+    'retiring the previous CA, may be refused. Pass them now, or activate per project (activate-projects) instead.'
+  );
 }
 
 /** Records the checks, annotates failures and warnings, and says whether the run may go on. */

@@ -24,7 +24,7 @@ export function hintFor(error: ApiError, projectInput: string): string | undefin
       if (facts.missing === 'project')
         return `Check the id in ${projectInput}: it must be a project of the organization of the admin key (organization settings → Projects).`;
       if (facts.missing === 'certificate')
-        return 'It may have been deleted while the action ran, or certificate-id names a certificate of another organization: use the certificate-id output of the step that uploaded it, and run the action again.';
+        return 'Check certificate-id: it must be a certificate of this organization, such as the certificate-id output of the step that uploaded it. If it was, it may have been deleted while the action ran: run the action again.';
       return 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).';
     case 'in-use':
       return 'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.';
@@ -37,7 +37,7 @@ export function hintFor(error: ApiError, projectInput: string): string | undefin
     case 'rate-limit':
       return 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.';
     case 'server':
-      return 'The OpenAI API failed on its side after the action retried. Try again later (see status.openai.com).';
+      return 'The OpenAI API failed on its side. Try again later (see status.openai.com), or raise max-retries.';
     case 'redirect':
       return 'Set base-url (and mtls-base-url) to the address the API answers at directly, such as https://api.openai.com/v1.';
     case 'unreadable':

@@ -5,14 +5,15 @@
  * doing: if the last read shows one so left, the run activates its own certificate there again and fails.
  */
 import { ApiError } from '../api/errors.js';
-import { ORGANIZATION, type Scope, type StoredCertificate } from '../api/reader.js';
+import { ORGANIZATION, type ListedCertificate, type Scope, type StoredCertificate } from '../api/reader.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { mapLimit } from '../concurrency.js';
 import { ActionError } from '../errors.js';
 import { PROJECT_CONCURRENCY } from '../limits.js';
 import { isoSeconds } from '../time.js';
 import { certificateLabel, scopeLabel } from '../wording.js';
-import { localRecord, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
+import { localRecord, oldestFirst, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
+import { compare, mayBeIdentical } from './identical.js';
 import { removeCopies, uploadOnce } from './upload.js';
 import { activate, deactivate, deleteCertificate, type WriteContext } from './writes.js';
 
@@ -70,11 +71,7 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
     const rule = { name: plan.retireName, copies: new Set(plan.copies), advised: new Set(plan.advisories.map((a) => a.message)) };
     await mapLimit(plan.scopes, PROJECT_CONCURRENCY, (scope) => retireIn(scope.scope, target, rule, ctx));
   }
-  await verifyCoverage(
-    plan.scopes.map((s) => s.scope),
-    target,
-    ctx,
-  );
+  target = await settleAndVerify(plan, target, ctx);
   await deleteExpired(
     plan.deleteAfter.map((c) => c.id),
     ctx,
@@ -105,7 +102,14 @@ async function retireIn(
     ctx.log.info(`Nothing retired in ${label}: ${target.id} is not valid now by the API's dates, so the previous CA stays active.`);
     return;
   }
-  const { retire, leftActive } = retirementsIn(listed, own, { name: rule.name, copies: rule.copies, now });
+  // A copy of the target stored by a racing run is the same CA: it is settled with the copies, never retired.
+  const copies = new Set(rule.copies);
+  for (const c of listed)
+    if (c.active && c.id !== target.id && !copies.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
+      const result = await compare(ctx.api, c, ctx.certificate);
+      if (typeof result === 'object') copies.add(c.id);
+    }
+  const { retire, leftActive } = retirementsIn(listed, own, { name: rule.name, copies, now });
   for (const advisory of scopeAdvisories(scope, own, { retire, leftActive, name: rule.name }))
     if (!rule.advised.has(advisory.message)) ctx.advise(advisory);
   if (retire.length === 0) return;
@@ -118,34 +122,108 @@ async function retireIn(
 }
 
 /**
- * Reads each scope the run touched once more. Where no active CA is valid now, the run activates its own
- * certificate again and fails, saying what it found and did.
+ * The last reads, once the writes are done. First the copies: runs racing on one certificate may each have
+ * stored and activated a copy before they could see each other's (OpenAI's `created_at` is in whole seconds).
+ * Of every identical copy now listed (this run's, the plan's, and any created since the plan), the oldest by
+ * `created_at`, then id, is kept: the run activates it in its scopes and only then deactivates the other
+ * copies there (the same CA, so no scope loses coverage), and deletes those that are inactive. Then each scope
+ * is read once more: where no active CA is valid now, the run activates its certificate there again and fails,
+ * saying what it found and did. Returns the certificate the run ends with.
  */
-async function verifyCoverage(scopes: readonly Scope[], target: StoredCertificate, ctx: ApplyContext): Promise<void> {
+async function settleAndVerify(plan: Plan, target: StoredCertificate, ctx: ApplyContext): Promise<StoredCertificate> {
+  const scopes = plan.scopes.map((s) => s.scope);
+  if (scopes.length === 0) return target;
+  const copies = await copiesNow(plan, target, ctx);
+  const keeper = oldestFirst(copies)[0] ?? target;
+  if (keeper.id !== target.id) {
+    ctx.log.info(
+      `${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)}, is older than ${target.id}: every run keeps the oldest copy, so this run moves to it.`,
+    );
+    await mapLimit(scopes, PROJECT_CONCURRENCY, (scope) => activate(scope, keeper.id, ctx));
+    if (ctx.journal.uploaded && ctx.journal.certificate?.id === target.id) ctx.journal.uploaded = false;
+    ctx.journal.certificate = keeper;
+  }
+  const others = new Set(copies.filter((c) => c.id !== keeper.id).map((c) => c.id));
   const uncovered: string[] = [];
   await mapLimit(scopes, PROJECT_CONCURRENCY, async (scope) => {
-    const listed = await ctx.api.listScope(scope);
-    const now = ctx.now().getTime() / 1000;
-    const own = listed.find((c) => c.id === target.id);
-    if (own?.active) ctx.journal.activeIn.add(scope);
-    else ctx.journal.activeIn.delete(scope);
-    const active = listed.filter((c) => c.active);
-    if (active.some((c) => validNow(c, now))) return;
-    const found = active.length ? active.map((c) => `${certificateLabel(c)} (${describeValidity(c)})`).join(', ') : 'no active certificate';
-    let did = '';
-    if (!own?.active) {
-      await activate(scope, target.id, ctx);
-      ctx.journal.activeIn.add(scope);
-      did = ` The action activated ${target.id} there again.`;
+    let listed = await readBack(scope, ctx);
+    if (listed === undefined) return;
+    const stale = listed.filter((c) => c.active && others.has(c.id)).map((c) => c.id);
+    if (stale.length && listed.some((c) => c.id === keeper.id && c.active)) {
+      await deactivate(scope, stale, ctx);
+      ctx.log.info(`Deactivated ${stale.join(', ')} for ${scopeLabel(scope)}: duplicates of ${keeper.id}, which is active there.`);
+      listed = listed.map((c) => (stale.includes(c.id) ? { ...c, active: false } : c));
     }
-    uncovered.push(`${scopeLabel(scope)}: read back, it lists ${found}.${did}`);
+    const problem = await coverageProblem(scope, listed, keeper, ctx);
+    if (problem) uncovered.push(problem);
   });
+  const removable = copies.filter((c) => others.has(c.id));
+  if (removable.length) await removeCopies(removable, keeper, ctx);
   if (uncovered.length) {
     throw new ActionError(`A scope has no active CA that is valid now. ${uncovered.join(' ')}`, {
       title: 'coverage',
       hint: 'Clients of that scope may be refused. Check the scope in the dashboard: activate a valid CA there (or run the action again once the new CA is valid).',
     });
   }
+  return keeper;
+}
+
+/** Every identical copy the organization lists now: the target, the plan's copies, and copies created since the plan. */
+async function copiesNow(plan: Plan, target: StoredCertificate, ctx: ApplyContext): Promise<StoredCertificate[]> {
+  const listed = await ctx.api.listScope(ORGANIZATION);
+  const before = new Set(plan.before);
+  const known = new Set([target.id, ...plan.copies]);
+  const copies: StoredCertificate[] = [target];
+  for (const c of listed) {
+    if (c.id === target.id) continue;
+    if (known.has(c.id)) copies.push({ ...c, content: undefined });
+    else if (!before.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
+      const result = await compare(ctx.api, c, ctx.certificate);
+      if (typeof result === 'object') copies.push(result);
+    }
+  }
+  return copies;
+}
+
+/**
+ * A scope read back, or undefined when the read is refused for want of a client certificate after this run
+ * retired the CA that certificate chains to (a warning says so: the rotation itself was read back before).
+ */
+async function readBack(scope: Scope, ctx: ApplyContext): Promise<ListedCertificate[] | undefined> {
+  try {
+    return await ctx.api.listScope(scope);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.kind !== 'mtls-required' || !ctx.journal.retired.some((r) => r.scope === scope)) throw error;
+    warn(
+      ctx,
+      'client-certificate',
+      `${scopeLabel(scope)} could not be read back after the rotation: OpenAI now refuses the client certificate this run presented (${error.message}). It most likely chains to the CA this run retired: give the next runs a client certificate issued by the new CA.`,
+    );
+    return undefined;
+  }
+}
+
+/** Records where the certificate is active; when the scope has no active CA valid now, activates it again and says what was found. */
+async function coverageProblem(
+  scope: Scope,
+  listed: ListedCertificate[],
+  keeper: StoredCertificate,
+  ctx: ApplyContext,
+): Promise<string | undefined> {
+  const now = ctx.now().getTime() / 1000;
+  const own = listed.find((c) => c.id === keeper.id);
+  if (own?.active) ctx.journal.activeIn.add(scope);
+  else ctx.journal.activeIn.delete(scope);
+  const active = listed.filter((c) => c.active);
+  if (active.some((c) => validNow(c, now))) return undefined;
+  const found = active.length ? active.map((c) => `${certificateLabel(c)} (${describeValidity(c)})`).join(', ') : 'no active certificate';
+  let did = '';
+  if (!own?.active) {
+    await activate(scope, keeper.id, ctx);
+    ctx.journal.activeIn.add(scope);
+    did = ` The action activated ${keeper.id} there again.`;
+  }
+  return `${scopeLabel(scope)}: read back, it lists ${found}.${did}`;
 }
 
 function describeValidity(c: { validAt: number | null; expiresAt: number | null }): string {

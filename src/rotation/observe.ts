@@ -23,7 +23,8 @@ export interface Observed {
  */
 export async function observe(api: CertificateReader, request: Request & { now: Date; log: Logger }, subject: Observed): Promise<State> {
   const [organization, projects] = await Promise.all([api.listScope(ORGANIZATION), readProjects(api, request.activateProjects)]);
-  const identical = await findCopies(api, subject.certificate, organization);
+  // Copies matter only when one may be reused; with reuse-existing off, the run uploads its own copy and reads none.
+  const identical = request.reuseExisting ? await findCopies(api, subject.certificate, organization) : [];
   const state: State = { ...subject, organization, projects, allProjectsRead: false, identical };
   const keep = new Set([...identical.map((c) => c.id), ...(subject.existing ? [subject.existing.id] : [])]);
   if (request.deleteExpired && deletable(state, keep, request.now).length > 0) {

@@ -31,7 +31,9 @@ describe('compiled action: proxies and private CAs', () => {
         { env: { [variable]: proxy.url, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
       );
       expect(run.code).toBe(0);
-      expect(emu.requests.length).toBe(5);
+      // The two lists, the upload, the list that converges, the activation, then the organization read for
+      // copies and the project read back.
+      expect(emu.requests.length).toBe(7);
       const port = new URL(emu.baseURL).port;
       expect(proxy.seen.length).toBeGreaterThan(0);
       expect(proxy.seen.every((line) => line === `CONNECT 127.0.0.1:${port}`)).toBe(true);

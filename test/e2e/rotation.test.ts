@@ -54,8 +54,9 @@ describe('compiled action: rotation', () => {
     const firstWrite = emu.requests.findIndex((r) => r.method !== 'GET');
     const lists = emu.requests.filter((r, i) => i < firstWrite && /\/projects\/.*\/certificates$/.test(r.path));
     expect(lists).toHaveLength(25);
-    // One list each, the upload, the list that converges, 25 activations, and each project read back once.
-    expect(emu.requests).toHaveLength(1 + 25 + 1 + 1 + 25 + 25);
+    // One list each, the upload, the list that converges, 25 activations, the organization read for copies,
+    // and each project read back once.
+    expect(emu.requests).toHaveLength(1 + 25 + 1 + 1 + 25 + 1 + 25);
   });
 
   it('retire-previous deactivates only same-named certificates, and only after the new one is active there', async () => {
