@@ -1,5 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { ActionError } from '../errors.js';
+import { cut } from '../text.js';
 
 /** The SDK's APIError with its type parameters spelt out (an `instanceof` check leaves them `any`). */
 export type ApiFailure = APIError<number | undefined, Headers | undefined, object | undefined>;
@@ -122,10 +123,10 @@ export function explainApiError(error: unknown, context: CallContext): ActionErr
   return make(said, 'See the API message above; the action sent only the certificate, its name and certificate ids.');
 }
 
+/** The API's message, redacted and then cut at 300 characters: cut first, a key could be left in part. */
 function apiMessageOf(error: ApiFailure): string {
   const body = error.error as { message?: unknown } | undefined;
-  const message = typeof body?.message === 'string' ? body.message : '';
-  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+  return cut(typeof body?.message === 'string' ? body.message : '', 300);
 }
 
 /**
