@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/api/client.ts';
 import type { Connection } from '../../src/inputs/connection.ts';
 import { DEFAULT_ADMIN_KEY, startEmulator } from '../emulator/emulator.ts';
+import { API_ALIAS, viaAlias } from '../helpers/alias.ts';
 import { makeCa, makeLeaf } from '../helpers/certs.ts';
 import { closedPort } from '../helpers/net.ts';
 import { startProxy } from '../helpers/proxy.ts';
@@ -55,10 +56,8 @@ const clientTls = (() => {
   };
 })();
 
-/** A host name the test proxy (startProxy([ALIAS])) sends to 127.0.0.1: loopback hosts are never proxied. */
-const ALIAS = 'api.test';
-const viaAlias = (url: string): string => url.replace('127.0.0.1', ALIAS);
-const startAliasProxy = () => startProxy([ALIAS]);
+/** The test proxy, knowing API_ALIAS (see test/helpers/alias.ts): loopback hosts are never proxied. */
+const startAliasProxy = () => startProxy([API_ALIAS]);
 
 /**
  * The three transports: the SDK's default fetch; undici's fetch with an Agent (client certificate); with an

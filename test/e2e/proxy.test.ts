@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, runAction } from '../helpers/action.ts';
-import { makeCa, openssl, tempDir, type MadeCertificate } from '../helpers/certs.ts';
+import { API_ALIAS as API_HOST, makeAliasServer, viaAlias } from '../helpers/alias.ts';
+import { makeCa, tempDir, type MadeCertificate } from '../helpers/certs.ts';
 import { closedPort } from '../helpers/net.ts';
 import { closeAfterEach } from '../helpers/servers.ts';
 import { startProxy } from '../helpers/proxy.ts';
@@ -12,65 +13,13 @@ import { startFakeGitHub } from '../helpers/fake-github.ts';
 const key = 'sk-admin-emulator-test-key';
 const track = closeAfterEach();
 
-/**
- * A loopback host is always reached directly, so a test that goes through the proxy names the API by a
- * host name only the test proxy knows (it sends API_HOST to 127.0.0.1); the server certificate is for it.
- */
-const API_HOST = 'api.test';
-
 /** The private CA of a TLS-inspecting proxy, and a server certificate for API_HOST and 127.0.0.1: made once. */
 const serverCerts = (() => {
   let made: { serverCa: MadeCertificate; server: { keyPem: string; pem: string } } | undefined;
   return () => {
     if (made) return made;
     const serverCa = makeCa({ cn: 'Private TLS inspection CA' });
-    const dir = tempDir();
-    fs.writeFileSync(
-      path.join(dir, 'server.ext'),
-      `basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:${API_HOST},IP:127.0.0.1,DNS:localhost\n`,
-    );
-    openssl(
-      [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'server.key',
-        '-out',
-        'server.csr',
-        '-subj',
-        `/CN=${API_HOST}`,
-      ],
-      dir,
-    );
-    openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        'server.csr',
-        '-CA',
-        serverCa.certPath,
-        '-CAkey',
-        serverCa.keyPath,
-        '-CAcreateserial',
-        '-days',
-        '30',
-        '-extfile',
-        'server.ext',
-        '-out',
-        'server.pem',
-      ],
-      dir,
-    );
-    made = {
-      serverCa,
-      server: { keyPem: fs.readFileSync(path.join(dir, 'server.key'), 'utf8'), pem: fs.readFileSync(path.join(dir, 'server.pem'), 'utf8') },
-    };
+    made = { serverCa, server: makeAliasServer(serverCa) };
     return made;
   };
 })();
@@ -79,7 +28,7 @@ async function httpsEmulator() {
   const { serverCa, server } = serverCerts();
   const emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem } });
   track(emu);
-  return { emu, serverCa, viaProxy: emu.baseURL.replace('127.0.0.1', API_HOST) };
+  return { emu, serverCa, viaProxy: viaAlias(emu.baseURL) };
 }
 
 describe('compiled action: proxies and private CAs', () => {
