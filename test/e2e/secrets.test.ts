@@ -378,13 +378,21 @@ async function serveHttp(answer: (req: IncomingMessage, res: ServerResponse) => 
 
 describe('issue 22: no fragment of a secret anywhere, whatever outside text says', () => {
   it('an API error that echoes the key, short and cut at 300 characters inside the key: not in the log, summary, outputs or comment', async () => {
-    const key = randomKey();
-    const messages = [
-      `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-      // The 300-character cut falls 12 characters into the key: the runner masks only the whole key.
-      `${'The gateway refused the request. '.repeat(9).slice(0, 288)}key=${key} (end)`,
-    ];
-    for (const message of messages) {
+    /** 288 characters, then `key=`: the key starts at 292, and the 300-character cut falls 8 characters into it. */
+    const longWith = (key: string): string => `${'The gateway refused the request. '.repeat(9).slice(0, 288)}key=${key} (end)`;
+    const sk = randomKey();
+    // A key with no shape of a key: only its registration (maskText) can take it out, and only before the cut.
+    const shapeless = `AdminKey${randomKey('')}`;
+    for (const { key, message, cut } of [
+      {
+        key: sk,
+        message: `Incorrect API key provided: ${sk}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        cut: false,
+      },
+      { key: sk, message: longWith(sk), cut: true },
+      { key: shapeless, message: longWith(shapeless), cut: true },
+    ]) {
+      expect(message.slice(0, 300).endsWith(key.slice(0, 8)), 'the cut falls inside the key').toBe(cut);
       const emu = await emulator({ adminKey: key });
       emu.addFault({ kind: 'status', status: 401, code: 'invalid_api_key', message, method: 'GET', times: Infinity });
       const ca = makeCa();
