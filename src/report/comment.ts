@@ -15,8 +15,8 @@ const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
  * read-only token, for example) is a warning, never a failure.
  *
  * The whole body is redacted before it is posted: nothing masks a comment, which everyone who can read
- * the pull request reads (on a public repository, everyone). The body's outside text is escaped where
- * the Markdown is made (`cell`); this is the last line of defence for secrets only.
+ * the pull request reads (on a public repository, everyone). Escaping outside text is not done here but
+ * where the Markdown is made (through `cell`); this is the last line of defence for secrets only.
  */
 export async function commentOnPullRequest(
   body: string,
