@@ -9,6 +9,7 @@ import type { Advisory } from './advisory.js';
 import { ApiError } from './api/errors.js';
 import { ActionError } from './errors.js';
 import { actionsLogger, type Logger } from './log.js';
+import { oneLine, redact } from './text.js';
 
 /** What tests replace: the clock, the sleep between retries and the jitter. */
 export interface RunDependencies {
@@ -118,16 +119,23 @@ export function failRun(error: unknown, entry: Pick<ActionEntry<unknown>, 'hint'
   return `unexpected error: ${message}`;
 }
 
-/** Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too. */
+/**
+ * Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too.
+ * Values are redacted and kept on one line (`oneLine` in text.ts): a certificate name is outside text,
+ * and later steps often paste outputs into commands and files.
+ */
 export function setOutputs(outputs: Record<string, string>): void {
-  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, oneLine(value));
 }
 
-/** Appends the job summary; a summary that cannot be written is a warning, never a failure. */
+/**
+ * Appends the job summary; a summary that cannot be written is a warning, never a failure. The whole
+ * summary is redacted first, as a last line of defence (its outside text is escaped where it is made).
+ */
 export async function writeSummary(markdown: string, log: Logger = actionsLogger): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   try {
-    await core.summary.addRaw(markdown, true).write();
+    await core.summary.addRaw(redact(markdown), true).write();
   } catch (error) {
     log.warning(`Could not write the job summary: ${(error as Error).message}`);
   }

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { registerSecret } from './text.js';
 
 const ARMOUR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
 
@@ -22,11 +23,17 @@ export function secretParts(secret: string): string[] {
 
 const masked = new Set<string>();
 
-/** Registers a secret with the runner's masker before it can reach any log line (each part once). */
+/**
+ * Registers a secret, each part once, before it can reach any log line: with the runner's masker (which
+ * hides it in the log) and with `redact` in text.ts (which removes it from everything the action writes
+ * itself: log lines, annotations, the job summary, outputs and the pull-request comment, which the runner
+ * does not mask, and before any cut, which the masker cannot see through).
+ */
 export function maskText(secret: string): void {
   for (const part of secretParts(secret))
     if (!masked.has(part)) {
       masked.add(part);
+      registerSecret(part);
       core.setSecret(part);
     }
 }

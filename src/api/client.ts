@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { Connection } from '../inputs/connection.js';
+import { isLoopback, type Connection } from '../inputs/connection.js';
 
 export interface ClientTarget {
   client: OpenAI;
@@ -25,12 +25,20 @@ type ClientOptions = NonNullable<ConstructorParameters<typeof OpenAI>[0]>;
  *   dispatcher from the same package, as the SDK's documentation asks: an `EnvHttpProxyAgent` (which
  *   honours NO_PROXY) or an `Agent`, presenting the client certificate when there is one. undici is
  *   loaded only then.
+ * - A loopback host (127.x.y.z, localhost, [::1]) is always reached directly, over http or https, whatever
+ *   the proxy variables say: a proxy is another host, and plain http to it would carry the admin key in
+ *   clear (base-url allows http only for loopback, on the promise that nothing leaves the machine). When a
+ *   proxy variable is set (or NODE_USE_ENV_PROXY, with which Node's own `fetch` reads them), the direct
+ *   route is made explicit with an undici `Agent`, so no global setting can send the request elsewhere.
  */
 export async function createClient(connection: Connection, env: NodeJS.ProcessEnv = process.env): Promise<ClientTarget> {
   const { clientCertificate: cert, clientKey: key } = connection;
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
   const baseURL = tls ? connection.mtlsBaseURL : connection.baseURL;
-  const proxy = proxyFromEnv(baseURL, env);
+  const direct = isLoopbackUrl(baseURL);
+  const proxy = direct ? undefined : proxyFromEnv(baseURL, env);
+  const { httpProxy, httpsProxy } = proxyVariables(env);
+  const proxyConfigured = Boolean(httpProxy || httpsProxy || (env.NODE_USE_ENV_PROXY ?? '').trim());
   const options: ClientOptions = {
     adminAPIKey: connection.adminApiKey,
     apiKey: null,
@@ -42,7 +50,7 @@ export async function createClient(connection: Connection, env: NodeJS.ProcessEn
     logLevel: 'off',
     fetchOptions: { redirect: 'manual' },
   };
-  if (proxy || tls) {
+  if (proxy || tls || (direct && proxyConfigured)) {
     const undici = await import('undici');
     // undici's own limits must not cut a request shorter than timeout-seconds (the SDK's timeout).
     const limits = { headersTimeout: connection.timeoutMs, bodyTimeout: connection.timeoutMs };
@@ -56,6 +64,15 @@ export async function createClient(connection: Connection, env: NodeJS.ProcessEn
     options.fetchOptions = { dispatcher, redirect: 'manual' };
   }
   return { client: new OpenAI(options), baseURL, proxy };
+}
+
+/** Whether the URL's host is a loopback address or name (see `isLoopback`). */
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return isLoopback(new URL(url).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** HTTP(S)_PROXY and NO_PROXY, lower case first, as undici reads them. */

@@ -1,6 +1,7 @@
 import { assertClientCertificate } from '../certificate/client.js';
-import { InputError } from '../errors.js';
+import { ActionError, InputError } from '../errors.js';
 import { maskText } from '../secrets.js';
+import { oneLine } from '../text.js';
 import { readNumber, readInput, type InputReader } from './read.js';
 
 /** How both actions reach the OpenAI API: validated once, the same way, by the same code. */
@@ -45,7 +46,7 @@ export function readConnection(read: InputReader, env: NodeJS.ProcessEnv, keyOpt
       { certificate: clientCertificate, key: clientKey, certificateInput: 'client-certificate', keyInput: 'client-key' },
       { now: new Date() },
     );
-  return {
+  const connection: Connection = {
     adminApiKey,
     // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
     // go only where this action's inputs say.
@@ -56,6 +57,43 @@ export function readConnection(read: InputReader, env: NodeJS.ProcessEnv, keyOpt
     clientKey,
     mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
   };
+  checkTlsVerification(connection, env);
+  return connection;
+}
+
+/**
+ * Refuses to send the admin key over TLS that is not verified. NODE_TLS_REJECT_UNAUTHORIZED=0 (Node honours
+ * exactly "0") turns off the check of the server's certificate for every TLS connection of the process, so
+ * any host in the way could read the key. Plain http to a loopback host is allowed with it: there is no TLS
+ * to verify there, and the request does not leave the machine (client.ts never sends it through a proxy).
+ * A run without an admin key (a dry run that checks locally) sends nothing to OpenAI, so is not refused.
+ */
+function checkTlsVerification(connection: Connection, env: NodeJS.ProcessEnv): void {
+  if (env.NODE_TLS_REJECT_UNAUTHORIZED !== '0' || !connection.adminApiKey) return;
+  const target = connection.clientCertificate !== undefined ? connection.mtlsBaseURL : connection.baseURL;
+  if (new URL(target).protocol !== 'https:') return;
+  throw new ActionError(
+    'NODE_TLS_REJECT_UNAUTHORIZED=0 is set in the environment: TLS certificates are not verified, so the admin key could be read by any host on the way. Nothing was sent.',
+    {
+      title: 'NODE_TLS_REJECT_UNAUTHORIZED',
+      hint: 'Remove NODE_TLS_REJECT_UNAUTHORIZED from the job. If a proxy inspects TLS, trust its CA instead: set NODE_EXTRA_CA_CERTS to the path of a PEM file holding that CA certificate.',
+    },
+  );
+}
+
+/**
+ * A URL as it may be printed: a user and password (everything before the last `@`) and a query string or
+ * fragment are replaced by `***`, and the rest is redacted and kept on one line. Used for every URL input
+ * in a message, since such an input can hold a token in any of those parts.
+ */
+export function printableUrl(raw: string): string {
+  let text = raw.replace(/([?#])[\s\S]*$/, '$1***');
+  const at = text.lastIndexOf('@');
+  if (at >= 0) {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+    text = `${scheme}***${text.slice(Math.max(at, scheme.length))}`;
+  }
+  return oneLine(text);
 }
 
 function checkAdminKey(key: string, optional: boolean): void {
@@ -83,42 +121,57 @@ function checkAdminKey(key: string, optional: boolean): void {
   }
 }
 
-/** Loopback hosts: the only ones plain http may reach (a local emulator); nothing leaves the machine. */
-function isLoopback(hostname: string): boolean {
+/**
+ * Loopback hosts (a URL's `hostname`): the only ones plain http may reach (a local emulator), and always
+ * reached directly, never through a proxy (client.ts); nothing leaves the machine.
+ */
+export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
-/** `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have. */
+/**
+ * `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have.
+ * A URL that carries credentials, a query string or a fragment is refused, and never printed whole.
+ */
 function readUrl(read: InputReader, name: string, fallback: string, httpsOnly: boolean): string {
   const raw = read(name) || fallback;
   const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
+  const shown = printableUrl(raw);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${example}.`);
+    throw new InputError(name, `${name} is not a URL: "${shown}".`, `Use a full URL such as ${example}.`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InputError(name, `${name} must be an https URL, not "${raw}".`, `Use a full URL such as ${example}.`);
+    throw new InputError(name, `${name} must be an https URL, not "${shown}".`, `Use a full URL such as ${example}.`);
   }
-  if (url.username || url.password) {
+  // `https://@host` has an empty user, and a `@` there is credentials all the same.
+  if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(raw)) {
     throw new InputError(
       name,
-      `${name} must not carry credentials.`,
+      `${name} must not carry credentials. Nothing was sent.`,
       'Remove the user and password from the URL; the admin key is passed separately.',
+    );
+  }
+  if (url.search || url.hash || /[?#]/.test(raw)) {
+    throw new InputError(
+      name,
+      `${name} must not carry a query string or a fragment ("${shown}"). Nothing was sent.`,
+      `Remove everything from the ? or #, as in ${example}: the admin key is passed separately, and a token in a URL is seen, and often logged, by every proxy and server on the way.`,
     );
   }
   if (url.protocol === 'http:' && httpsOnly) {
     throw new InputError(
       name,
-      `${name} must be https, not "${raw}": the client certificate is presented in the TLS handshake, which http does not have.`,
+      `${name} must be https, not "${shown}": the client certificate is presented in the TLS handshake, which http does not have.`,
       `Use the mTLS host over https, such as ${DEFAULT_MTLS_BASE_URL}.`,
     );
   }
   if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
     throw new InputError(
       name,
-      `${name} is plain http to ${url.host}: the admin key would cross the network unencrypted. Nothing was sent.`,
+      `${name} is plain http to ${oneLine(url.host)}: the admin key would cross the network unencrypted. Nothing was sent.`,
       `Use https (such as ${example}); http is accepted only for a loopback host (127.0.0.1, localhost), such as a local emulator.`,
     );
   }

@@ -1,4 +1,5 @@
-import * as core from '@actions/core';
+import { actionsLogger, type Logger } from '../log.js';
+import { redact } from '../text.js';
 
 /** Finds the action's own comment again; one per job and step, so two uses in a workflow do not fight. */
 export function commentMarker(env: NodeJS.ProcessEnv = process.env): string {
@@ -12,20 +13,28 @@ const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
  * Creates or updates the action's comment on the pull request that triggered the run. Octokit is
  * loaded only here, so runs that do not comment never pay for it. Failing to comment (a fork's
  * read-only token, for example) is a warning, never a failure.
+ *
+ * The whole body is redacted before it is posted: nothing masks a comment, which everyone who can read
+ * the pull request reads (on a public repository, everyone). Escaping outside text is not done here but
+ * where the Markdown is made (through `cell`); this is the last line of defence for secrets only.
  */
-export async function commentOnPullRequest(body: string, token: string): Promise<'created' | 'updated' | 'skipped' | 'failed'> {
+export async function commentOnPullRequest(
+  body: string,
+  token: string,
+  log: Logger = actionsLogger,
+): Promise<'created' | 'updated' | 'skipped' | 'failed'> {
   const { context, getOctokit } = await import('@actions/github');
   if (!PULL_REQUEST_EVENTS.has(context.eventName)) {
-    core.info(`comment-on-pr: the event is ${context.eventName || 'unknown'}, not a pull request; no comment.`);
+    log.info(`comment-on-pr: the event is ${context.eventName || 'unknown'}, not a pull request; no comment.`);
     return 'skipped';
   }
   const number = context.payload.pull_request?.number;
   if (!number) {
-    core.warning('comment-on-pr: the event payload names no pull request; no comment was written.');
+    log.warning('comment-on-pr: the event payload names no pull request; no comment was written.');
     return 'skipped';
   }
   const marker = commentMarker();
-  const text = `${marker}\n${body}`;
+  const text = `${marker}\n${redact(body)}`;
   const { owner, repo } = context.repo;
   try {
     const octokit = getOctokit(token);
@@ -33,15 +42,15 @@ export async function commentOnPullRequest(body: string, token: string): Promise
     const mine = comments.find((c) => c.body?.includes(marker));
     if (mine) {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: text });
-      core.info(`Updated the comment on pull request #${number}.`);
+      log.info(`Updated the comment on pull request #${number}.`);
       return 'updated';
     }
     await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body: text });
-    core.info(`Commented on pull request #${number}.`);
+    log.info(`Commented on pull request #${number}.`);
     return 'created';
   } catch (error) {
     const status = (error as { status?: number }).status;
-    core.warning(
+    log.warning(
       `Could not comment on pull request #${number}${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}. ` +
         'The run itself is unaffected. Give the job `permissions: pull-requests: write`; on pull requests from forks the token is read-only, so no comment is possible there.',
     );

@@ -1,4 +1,9 @@
-/** Makes text safe inside a Markdown table cell: no HTML, no column breaks, one line. */
+import { forMarkdown } from '../text.js';
+
+/**
+ * Makes text safe inside a Markdown table cell: redacted, one line, no HTML, no column break, no link,
+ * image or mention (see `forMarkdown` in text.ts).
+ */
 export function cell(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return forMarkdown(text);
 }

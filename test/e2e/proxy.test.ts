@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, runAction } from '../helpers/action.ts';
-import { makeCa, makeLeaf, tempDir } from '../helpers/certs.ts';
+import { API_ALIAS as API_HOST, makeAliasServer, viaAlias } from '../helpers/alias.ts';
+import { makeCa, tempDir, type MadeCertificate } from '../helpers/certs.ts';
 import { closedPort } from '../helpers/net.ts';
 import { closeAfterEach } from '../helpers/servers.ts';
 import { startProxy } from '../helpers/proxy.ts';
@@ -12,22 +13,32 @@ import { startFakeGitHub } from '../helpers/fake-github.ts';
 const key = 'sk-admin-emulator-test-key';
 const track = closeAfterEach();
 
+/** The private CA of a TLS-inspecting proxy, and a server certificate for API_HOST and 127.0.0.1: made once. */
+const serverCerts = (() => {
+  let made: { serverCa: MadeCertificate; server: { keyPem: string; pem: string } } | undefined;
+  return () => {
+    if (made) return made;
+    const serverCa = makeCa({ cn: 'Private TLS inspection CA' });
+    made = { serverCa, server: makeAliasServer(serverCa) };
+    return made;
+  };
+})();
+
 async function httpsEmulator() {
-  const serverCa = makeCa({ cn: 'Private TLS inspection CA' });
-  const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
+  const { serverCa, server } = serverCerts();
   const emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem } });
   track(emu);
-  return { emu, serverCa };
+  return { emu, serverCa, viaProxy: viaAlias(emu.baseURL) };
 }
 
 describe('compiled action: proxies and private CAs', () => {
   for (const variable of ['HTTPS_PROXY', 'https_proxy']) {
     it(`sends every API call through the proxy named by ${variable} (CONNECT tunnel over HTTPS)`, async () => {
-      const { emu, serverCa } = await httpsEmulator();
-      const proxy = await startProxy();
+      const { emu, serverCa, viaProxy } = await httpsEmulator();
+      const proxy = await startProxy([API_HOST]);
       track(proxy);
       const run = await runAction(
-        { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL, 'activate-projects': 'proj_alpha' },
+        { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': viaProxy, 'activate-projects': 'proj_alpha' },
         { env: { [variable]: proxy.url, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
       );
       expect(run.code).toBe(0);
@@ -36,48 +47,63 @@ describe('compiled action: proxies and private CAs', () => {
       expect(emu.requests.length).toBe(7);
       const port = new URL(emu.baseURL).port;
       expect(proxy.seen.length).toBeGreaterThan(0);
-      expect(proxy.seen.every((line) => line === `CONNECT 127.0.0.1:${port}`)).toBe(true);
+      expect(proxy.seen.every((line) => line === `CONNECT ${API_HOST}:${port}`)).toBe(true);
       expect(run.stdout.match(/^Proxy: /gm)).toHaveLength(1);
       expect(run.stdout).toContain(`Proxy: ${proxy.url}`);
     });
   }
 
-  it('sends plain-HTTP calls through HTTP_PROXY, and says which proxy without its credentials', async () => {
-    const emu = await startEmulator();
-    track(emu);
-    const proxy = await startProxy();
+  it('says which proxy without its credentials', async () => {
+    const { emu, serverCa, viaProxy } = await httpsEmulator();
+    const proxy = await startProxy([API_HOST]);
     track(proxy);
     const withCredentials = proxy.url.replace('http://', 'http://user:s3cretPassw0rd@');
     const run = await runAction(
-      { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
-      { env: { HTTP_PROXY: withCredentials } },
+      { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': viaProxy },
+      { env: { HTTPS_PROXY: withCredentials, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
     );
     expect(run.code).toBe(0);
     expect(emu.requests).toHaveLength(3);
-    const host = new URL(emu.baseURL).host;
     expect(proxy.seen.length).toBeGreaterThan(0);
-    for (const line of proxy.seen)
-      expect([
-        `CONNECT ${host}`,
-        `GET http://${host}/v1/organization/certificates?limit=100`,
-        `POST http://${host}/v1/organization/certificates`,
-      ]).toContain(line);
     expect(run.stdout).toContain(`Proxy: ${proxy.url}`);
     expect(run.everything).not.toContain('s3cretPassw0rd');
   });
 
-  for (const noProxy of ['127.0.0.1', '*', '.example.test,127.0.0.1']) {
-    it(`reaches hosts in NO_PROXY=${noProxy} directly`, async () => {
-      const { emu, serverCa } = await httpsEmulator();
-      const proxy = await startProxy();
+  it('reaches a loopback base-url directly, plain http or https, whatever the proxy variables say: the proxy receives nothing', async () => {
+    const plain = await startEmulator();
+    track(plain);
+    const { emu: tls, serverCa } = await httpsEmulator();
+    const proxy = await startProxy([API_HOST]);
+    track(proxy);
+    for (const [emu, env] of [
+      [plain, { HTTP_PROXY: proxy.url }],
+      [plain, { http_proxy: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: 'example.test' }],
+      [plain, { HTTP_PROXY: proxy.url, NODE_USE_ENV_PROXY: '1' }],
+      [tls, { HTTPS_PROXY: proxy.url, NODE_EXTRA_CA_CERTS: serverCa.certPath }],
+    ] as const) {
+      const before = emu.requests.length;
+      const run = await runAction({ 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL }, { env });
+      expect(run.code, run.stdout).toBe(0);
+      expect(emu.requests.length - before).toBe(3);
+      expect(proxy.seen).toEqual([]);
+      expect(run.stdout).not.toMatch(/^Proxy: /m);
+    }
+  });
+
+  for (const noProxy of [API_HOST, '*', `.example.test,${API_HOST}`]) {
+    it(`reaches hosts in NO_PROXY=${noProxy} directly (the proxy receives nothing)`, async () => {
+      const { emu, serverCa, viaProxy } = await httpsEmulator();
+      const proxy = await startProxy([API_HOST]);
       track(proxy);
+      // Only the proxy knows API_HOST: reached directly, the name does not resolve.
       const run = await runAction(
-        { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
+        { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': viaProxy, 'max-retries': '0' },
         { env: { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
       );
-      expect(run.code).toBe(0);
-      expect(emu.requests).toHaveLength(3);
+      expect(run.code).toBe(1);
+      expect(run.annotations[0]!.message).toMatch(new RegExp(`could not connect to ${API_HOST}:\\d+.* \\((ENOTFOUND|EAI_AGAIN)\\)`));
       expect(proxy.seen).toEqual([]);
+      expect(emu.requests).toHaveLength(0);
     });
   }
 
@@ -111,10 +137,10 @@ describe('compiled action: proxies and private CAs', () => {
   });
 
   it('names the proxy when it refuses the connection', async () => {
-    const { emu, serverCa } = await httpsEmulator();
+    const { emu, serverCa, viaProxy } = await httpsEmulator();
     const proxyUrl = `http://127.0.0.1:${await closedPort()}`;
     const run = await runAction(
-      { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL, 'max-retries': '0' },
+      { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': viaProxy, 'max-retries': '0' },
       { env: { HTTPS_PROXY: proxyUrl, NODE_EXTRA_CA_CERTS: serverCa.certPath } },
     );
     expect(run.code).toBe(1);

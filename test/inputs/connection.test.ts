@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { InputError } from '../../src/errors.js';
+import { ActionError, InputError } from '../../src/errors.js';
 import { connectionAdvisories, maskSecrets, readConnection } from '../../src/inputs/connection.js';
 import { inputErrorOf, reader } from '../helpers/settings.ts';
 
@@ -104,7 +104,7 @@ describe('readConnection: limits and keys', () => {
 
   it('refuses credentials in the URL, a user or a password alone too', () => {
     for (const url of ['https://user@example.test/v1', 'https://:secret@example.test/v1', 'https://user:secret@example.test/v1']) {
-      expect(failure({ 'base-url': url }).message).toBe('base-url must not carry credentials.');
+      expect(failure({ 'base-url': url }).message).toBe('base-url must not carry credentials. Nothing was sent.');
     }
   });
 
@@ -169,5 +169,73 @@ describe('connectionAdvisories: titles, and trailing slashes', () => {
   it('a base URL ending in /v1 and slashes is not warned about', () => {
     expect(connectionAdvisories({ ...read({}), baseURL: 'https://gateway.example.test/v1//' }, {})).toEqual([]);
     expect(connectionAdvisories({ ...read({}), baseURL: 'https://gateway.example.test/v1/' }, {})).toEqual([]);
+  });
+});
+
+describe('readConnection: a clean base-url, never printed whole', () => {
+  it('refuses credentials, a query string or a fragment in base-url and mtls-base-url, and does not print them', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['https://user:Pa55word-Secret@example.test/v1', /must not carry credentials/],
+      ['https://@example.test/v1', /must not carry credentials/],
+      ['https://example.test/v1?api_key=sk-admin-QueryToken0123456789', /must not carry a query string or a fragment/],
+      ['https://example.test/v1?', /must not carry a query string or a fragment/],
+      ['https://example.test/v1#token=Fragment0123456789', /must not carry a query string or a fragment/],
+    ];
+    for (const input of ['base-url', 'mtls-base-url'])
+      for (const [url, says] of cases) {
+        const error = failure({ [input]: url });
+        expect(error.title, url).toBe(`input ${input}`);
+        expect(error.message, url).toMatch(says);
+        expect(error.message, url).toMatch(/Nothing was sent\./);
+        for (const secret of ['Pa55word-Secret', 'QueryToken0123456789', 'Fragment0123456789', 'api_key'])
+          expect(error.annotation, url).not.toContain(secret);
+      }
+  });
+
+  it('shows the query string and the credentials as *** in the other refusals too', () => {
+    expect(failure({ 'base-url': 'ftp://user:Pa55word-Secret@example.test/v1?t=QueryToken01' }).message).toBe(
+      'base-url must be an https URL, not "ftp://***@example.test/v1?***".',
+    );
+    expect(failure({ 'base-url': 'https://user:Pa55word/Secret@example.test/v1' }).message).toBe(
+      'base-url is not a URL: "https://***@example.test/v1".',
+    );
+    expect(failure({ 'base-url': 'not a url\n::error::forged' }).message).toBe('base-url is not a URL: "not a url\\n::error::forged".');
+  });
+
+  it('printableUrl keeps a clean URL as it is', async () => {
+    const { printableUrl } = await import('../../src/inputs/connection.js');
+    expect(printableUrl('https://api.openai.com/v1')).toBe('https://api.openai.com/v1');
+    expect(printableUrl('http://127.0.0.1:8080/v1#x')).toBe('http://127.0.0.1:8080/v1#***');
+  });
+});
+
+describe('readConnection: no admin key without TLS verification', () => {
+  const off = { NODE_TLS_REJECT_UNAUTHORIZED: '0' };
+
+  it('refuses NODE_TLS_REJECT_UNAUTHORIZED=0 when the key would go over https, naming it and NODE_EXTRA_CA_CERTS', () => {
+    for (const values of [
+      {} as Record<string, string>,
+      { 'base-url': 'https://127.0.0.1:8443/v1' },
+      { 'client-certificate': 'cert', 'client-key': 'key', 'base-url': 'http://127.0.0.1:1/v1' },
+    ]) {
+      let caught: unknown;
+      try {
+        read(values, off);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ActionError);
+      const error = caught as ActionError;
+      expect(error.title).toBe('NODE_TLS_REJECT_UNAUTHORIZED');
+      expect(error.message).toMatch(/^NODE_TLS_REJECT_UNAUTHORIZED=0 is set .* Nothing was sent\.$/);
+      expect(error.hint).toMatch(/NODE_EXTRA_CA_CERTS/);
+    }
+  });
+
+  it('allows it for plain http to a loopback host (no TLS there, nothing leaves the machine), without a key, and for other values', () => {
+    expect(read({ 'base-url': 'http://127.0.0.1:8080/v1' }, off).baseURL).toBe('http://127.0.0.1:8080/v1');
+    expect(readConnection(reader({}), off, true).adminApiKey).toBe('');
+    for (const value of ['1', '', 'false', ' 0'])
+      expect(read({}, { NODE_TLS_REJECT_UNAUTHORIZED: value }).baseURL).toBe('https://api.openai.com/v1');
   });
 });
