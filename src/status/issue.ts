@@ -202,10 +202,12 @@ export async function trackIssue(
   let number: number | undefined;
   try {
     const octokit = getOctokit(settings.githubToken);
-    // Each request gets its own time limit; the options keep @actions/github's proxy-aware fetch.
-    octokit.hook.wrap('request', (request, options) =>
-      request({ ...options, request: { ...options.request, signal: AbortSignal.timeout(settings.timeoutMs) } }),
-    );
+    // Each request (each page too) gets its own time limit. A `before` hook, because a `wrap` hook's new
+    // options would not reach the request past the token's own wrap; the rest of `request` (the
+    // proxy-aware fetch of @actions/github) is kept.
+    octokit.hook.before('request', (options) => {
+      options.request = { ...options.request, signal: AbortSignal.timeout(settings.timeoutMs) };
+    });
     const open = await octokit.paginate(octokit.rest.issues.listForRepo, {
       owner,
       repo,

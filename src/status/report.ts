@@ -66,7 +66,7 @@ export function statusHeadline(assessment: Assessment, settings: Pick<StatusSett
     return `❔ Coverage unknown: the API gives no expiry for the watched certificates active in ${unknown.join(', ')}, so whether renewal is due cannot be told.`;
   }
   if (!shortest || c?.expiresAt === undefined) {
-    return '➖ No renewal due: no watched certificate is active in any watched scope, so there is nothing to renew.';
+    return '➖ Nothing watched: no watched certificate is active in any watched scope.';
   }
   const when = `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, assessment.now)})`;
   const what = `${scopeWords(shortest.scope)}'s coverage, by ${certificateLabel(c)},`;
