@@ -207,6 +207,24 @@ describe('compiled status action: coverage and renewal', () => {
     expect(run.everything).not.toMatch(/1970/);
   });
 
+  it('an undated certificate beside a dated one: the dated one gives the coverage, and a warning names the undated one', async () => {
+    const emu = await emulator();
+    const undated = emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+    (undated as { expires_at: number | null }).expires_at = null;
+    const dated = emu.addCertificate(in400.pem, { name: 'corp-ca', activeOrg: true });
+    const run = await status(emu);
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatchObject({ 'renewal-due': 'false', 'certificate-id': dated.id, 'days-until-expiry': '399' });
+    expect(run.annotations).toEqual([
+      expect.objectContaining({
+        level: 'warning',
+        title: 'renewal organization',
+        message: `the organization: the API lists no expiry for ${undated.id} ("corp-ca"), active there; its coverage is counted from the dated certificates only.`,
+      }),
+    ]);
+    expect(run.everything).not.toMatch(/1970/);
+  });
+
   it('name watches only the certificates with that name', async () => {
     const emu = await emulator();
     emu.addCertificate(expired2.pem, { name: 'other-ca', activeOrg: true, skipValidation: true });
@@ -270,6 +288,10 @@ describe('compiled status action: failures and bad input', () => {
     [{ 'fail-within-days': 'soon' }, 'input fail-within-days', /must be a number from 0 to 3650, not "soon"/],
     [{ 'renew-within-days': '5', 'fail-within-days': '7' }, 'input fail-within-days', /is greater than renew-within-days/],
     [{ 'base-url': 'http://api.example.test/v1' }, 'input base-url', /plain http/],
+    [{ name: 'x'.repeat(201) }, 'input name', /at most 200 characters/],
+    [{ 'open-issue': 'yes' }, 'input open-issue', /must be true or false, not "yes"/],
+    [{ 'open-issue': 'true', 'github-token': '' }, 'input github-token', /open-issue is true but github-token is empty/],
+    [{ 'renewal-workflow': '../renew.yml' }, 'input renewal-workflow', /must be a workflow's file name/],
   ])('refuses %j with one clear annotation, exit 1, nothing sent', async (inputs, title, message) => {
     const emu = await emulator();
     const run = await status(emu, inputs);
