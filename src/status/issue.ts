@@ -180,7 +180,17 @@ export async function trackIssue(
     log.info('open-issue: the coverage could not be told in this run, so the tracking issue is left as it is.');
     return NO_ISSUE;
   }
-  const { context, getOctokit } = await import('@actions/github');
+  let github: typeof import('@actions/github');
+  try {
+    github = await import('@actions/github');
+  } catch (error) {
+    log.warning(
+      `open-issue: could not load the GitHub client: ${(error as Error).message}. The status outputs are unaffected.`,
+      'open-issue',
+    );
+    return { action: 'failed', number: undefined };
+  }
+  const { context, getOctokit } = github;
   if (fromFork(context.eventName, context.payload)) {
     log.warning(
       'open-issue: this is a pull request from a fork, whose token is read-only; the tracking issue is left as it is. The status outputs are unaffected.',

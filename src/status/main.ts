@@ -53,7 +53,7 @@ export async function run(overrides: Partial<RunDependencies> = {}, log: Logger 
   let issue: IssueResult = NO_ISSUE;
   if (settings?.openIssue) issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, log);
   setOutputs(statusOutputs(assessment, issue));
-  await writeSummary(renderStatusSummary(assessment, settings, failure));
+  await writeSummary(renderStatusSummary(assessment, settings, failure, issue));
 }
 
 /** The failure when some scope's coverage cannot be dated: a watchdog that cannot see the expiry must not say all is well. */

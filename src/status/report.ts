@@ -97,6 +97,7 @@ export function renderStatusSummary(
   assessment: Assessment | undefined,
   settings: Pick<StatusSettings, 'renewWithinDays' | 'failWithinDays' | 'name'> | undefined,
   failure: string | undefined,
+  issue: IssueResult = NO_ISSUE,
 ): string {
   const lines = ['## OpenAI mTLS certificates: renewal status', ''];
   if (failure) lines.push(`❌ Failed: ${cell(failure)}`, '');
@@ -125,6 +126,7 @@ export function renderStatusSummary(
     lines.push(`| ${scopeCell(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${STATE[s.state]} |`);
   }
   lines.push('', `The organization holds ${assessment.count} of the ${MAX_CERTIFICATES} certificates OpenAI allows.`, '');
+  if (issue.number !== undefined) lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
   return lines.join('\n');
 }
 

@@ -341,6 +341,7 @@ describe('compiled status action: the tracking issue (open-issue)', () => {
     expect(issue.body).toContain('**What to do**: Run your renewal workflow');
     expect(issue.body).toContain('by [this run](https://github.example/example/repo/actions/runs/4242)');
     expect(first.stdout).toContain(`open-issue: opened the tracking issue #${issue.number}.`);
+    expect(first.summary).toContain(`Tracking issue: #${issue.number} (opened).`);
 
     const second = await tracked(emu, github, { 'renewal-workflow': 'renew-mtls-ca.yml' });
     expect(second.code).toBe(0);

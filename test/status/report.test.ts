@@ -99,7 +99,9 @@ describe('status headline and summary', () => {
     expect(statusHeadline(of([cert('cert_a', -2.5, true)]), settings)).toMatch(
       /^❌ Renewal overdue: .* ended on .* \(ended 2 days ago\), within fail-within-days \(7\)\.$/,
     );
-    expect(statusHeadline(of([cert('cert_a', 3, false)]), settings)).toBe('➖ Nothing watched: no watched certificate is active in any watched scope.');
+    expect(statusHeadline(of([cert('cert_a', 3, false)]), settings)).toBe(
+      '➖ Nothing watched: no watched certificate is active in any watched scope.',
+    );
     const undated = { ...cert('cert_u', 0, true), expiresAt: null as unknown as number };
     expect(statusHeadline(of([undated]), settings)).toBe(
       '❔ Coverage unknown: the API gives no expiry for the watched certificates active in the organization, so whether renewal is due cannot be told.',
@@ -138,6 +140,12 @@ describe('status headline and summary', () => {
     expect(md).toContain('| &lt;b&gt;x&lt;/b&gt; | `cert_b` | 2028-01-05T00:00:00Z (400 days left) | — |');
     expect(md).toContain('| organization | cert_a | 2026-12-21T00:00:00Z (20 days left) | 🔔 renewal due |');
     expect(md).toContain('The organization holds 2 of the 50 certificates OpenAI allows.');
+    expect(md).not.toContain('Tracking issue');
+  });
+
+  it('names the tracking issue and what the run did with it', () => {
+    const md = renderStatusSummary(of([cert('cert_a', 20, true)]), settings, undefined, { action: 'updated', number: 12 });
+    expect(md).toContain('Tracking issue: #12 (updated).');
   });
 
   it('a failure before anything was assessed is said, and nothing else', () => {
