@@ -105,7 +105,7 @@ export function renderIssueBody(assessment: Assessment, settings: IssueSettings,
     : 'Run your renewal workflow';
   lines.push(
     '',
-    `**What to do**: ${workflow}: it uploads and activates the next CA, then retires the one that expires. Each status run updates this issue while renewal is due; the first run that finds every watched scope covered beyond renew-within-days closes it.`,
+    `**What to do**: ${workflow} to upload and activate the next CA, then retire the one that expires. Each status run updates this issue while renewal is due; the first run that finds every watched scope covered beyond renew-within-days closes it.`,
     '',
     `Last checked: ${isoSeconds(Math.floor(assessment.now.getTime() / 1000))}${links.run ? ` by [this run](${links.run})` : ''}.`,
     '',

@@ -98,7 +98,9 @@ describe('the tracking issue: body and closing comment', () => {
     expect(body).toContain('| the organization | cert_a ("corp-ca") | 2026-12-21T00:00:00Z | in 20 days | 🔔 renewal due |');
     expect(body).toContain('| project proj_x | cert_b ("corp-ca") | 2028-01-05T00:00:00Z | in 400 days | ✅ covered |');
     expect(body).toContain('| project proj_y | — | — | — | ➖ no watched certificate active |');
-    expect(body).toContain('**What to do**: Run your renewal workflow:');
+    expect(body).toContain(
+      '**What to do**: Run your renewal workflow to upload and activate the next CA, then retire the one that expires.',
+    );
     expect(body).toContain('Last checked: 2026-12-01T00:00:00Z by [this run](https://github.com/o/r/actions/runs/9).');
     const named = renderIssueBody(a, { ...settings, renewalWorkflow: 'renew.yml' }, { ...links, renewalWorkflow: 'https://x/wf' });
     expect(named).toContain('Run the renewal workflow [`renew.yml`](https://x/wf)');
