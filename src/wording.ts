@@ -1,22 +1,37 @@
-/** How certificates, scopes and durations are named in the log, the summary and the outputs: in one place. */
-import { ORGANIZATION } from './api/reader.js';
+/**
+ * The words both actions use for the same things: a scope, a certificate, a length of time. One place,
+ * so that a log line, an annotation and a summary name a thing the same way.
+ */
+import { ORGANIZATION, type Scope } from './api/reader.js';
+import { DAY_MS } from './time.js';
 
-export function scopeLabel(scope: string): string {
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** `the organization`, or `project proj_x`. */
+export function scopeLabel(scope: Scope): string {
   return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
 }
 
-export function certificateLabel(certificate: { id: string; name: string | null | undefined }): string {
+/** `cert_x ("name")`, or just `cert_x` when the certificate has no name. */
+export function certificateLabel(certificate: { id: string; name?: string | null | undefined }): string {
   return certificate.name ? `${certificate.id} ("${certificate.name}")` : certificate.id;
 }
 
-function plural(n: number, unit: string): string {
+/** `1 minute`, `2 hours`: a count and its unit, singular or plural as the count wants. */
+function count(n: number, unit: string): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
-/** A duration in words: minutes under an hour, hours under a day, else whole days (rounded down). */
+/**
+ * A length of time in the largest whole unit that fits, rounded down: minutes under an hour, hours under
+ * a day, days from a day on ("45 minutes", "1 hour", "3 days"); under a minute, "less than a minute".
+ * The sign is ignored: the caller says whether it is ahead ("in …") or past ("… ago").
+ */
 export function duration(ms: number): string {
-  const minutes = Math.floor(Math.abs(ms) / 60_000);
-  if (minutes < 60) return plural(minutes, 'minute');
-  if (minutes < 24 * 60) return plural(Math.floor(minutes / 60), 'hour');
-  return plural(Math.floor(minutes / (24 * 60)), 'day');
+  const length = Math.abs(ms);
+  if (length < MINUTE_MS) return 'less than a minute';
+  if (length < HOUR_MS) return count(Math.floor(length / MINUTE_MS), 'minute');
+  if (length < DAY_MS) return count(Math.floor(length / HOUR_MS), 'hour');
+  return count(Math.floor(length / DAY_MS), 'day');
 }

@@ -34,7 +34,7 @@ export function readSettings(read: InputReader = readInput, env: NodeJS.ProcessE
     name: readCertificateName(read),
     dryRun,
     strict: readBoolean(read, 'strict', true),
-    minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 0, max: 3650 }),
+    minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 1, max: 3650 }),
     warnValidityDays: readNumber(read, 'warn-validity-days', 30, { min: 0, max: 3650 }),
     activateOrganization: readBoolean(read, 'activate-organization', false),
     activateProjects: readProjectIds(read, 'activate-projects'),

@@ -3,7 +3,8 @@
  * the latest expiry among the watched certificates active in it: mid-rotation, the new CA covers for the
  * old one. Renewal is due when a scope's coverage ends within renew-within-days; the step fails when it
  * ends within fail-within-days or has ended. Scopes with no active watched certificate are listed, but
- * are neither due nor failing.
+ * are neither due nor failing. A date the list does not give (missing, `null`, not a number) is unknown:
+ * never read as 0 (1970), and a scope whose active certificates are all undated has an unknown coverage.
  */
 import { ORGANIZATION, type ListedCertificate, type Scope } from '../api/reader.js';
 import { DAY_MS, daysUntil } from '../time.js';
@@ -13,7 +14,9 @@ export interface WatchedCertificate {
   id: string;
   name: string | null;
   createdAt: number;
+  /** Unix seconds; undefined when the list gives no usable date. */
   validAt: number | undefined;
+  /** Unix seconds; undefined when the list gives no usable date. */
   expiresAt: number | undefined;
   daysUntilExpiry: number | undefined;
   active: Scope[];
@@ -25,11 +28,14 @@ export interface ScopeCoverage {
   scope: Scope;
   /** Watched certificates active in the scope. */
   active: WatchedCertificate[];
-  /** The active certificate that expires last, whose expiry is the scope's coverage. */
+  /**
+   * The dated active certificate that expires last, whose expiry is the scope's coverage. When undated
+   * certificates are active beside it, the coverage is at least this long (so the state errs towards due).
+   */
   coveredBy: WatchedCertificate | undefined;
   /**
-   * `none`: no watched certificate active; `unknown`: active ones, but the list gives no expiry for
-   * any of them; `ok`, `due`, `failing`: the coverage ends after renew-within-days, within it, within
+   * `none`: no watched certificate active; `unknown`: active ones, but the list gives no usable expiry
+   * for any of them; `ok`, `due`, `failing`: the coverage ends after renew-within-days, within it, within
    * fail-within-days (or has ended).
    */
   state: ScopeState;
@@ -42,8 +48,12 @@ export interface Assessment {
   scopes: ScopeCoverage[];
   /** The scope whose coverage ends first, among those with a coverage. */
   shortest: ScopeCoverage | undefined;
+  /** Some scope is `due` or `failing`. */
   renewalDue: boolean;
+  /** Some scope is `failing`. */
   failing: boolean;
+  /** Some scope's coverage cannot be dated (`unknown`): the watchdog cannot tell whether all is well. */
+  unverified: boolean;
   /** How many certificates the organization holds in all, watched or not (the cap is 50). */
   count: number;
   /** When it was assessed. */
@@ -58,7 +68,15 @@ export interface AssessOptions {
   now: Date;
 }
 
-/** `lists`: the organization's list, then each watched project's, as the API gave them. */
+/** A date as the list gives it: a finite number of unix seconds, else unknown (undefined). */
+export function knownDate(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * `organization`: the organization's list; `projects`: each watched project's, as the API gave them.
+ * Pure: `now` is the only clock it reads.
+ */
 export function assess(
   organization: ListedCertificate[],
   projects: Array<[Scope, ListedCertificate[]]>,
@@ -66,15 +84,18 @@ export function assess(
 ): Assessment {
   const watched = (c: ListedCertificate): boolean => options.name === undefined || c.name === options.name;
   const lists: Array<[Scope, ListedCertificate[]]> = [[ORGANIZATION, organization], ...projects];
-  const certificates: WatchedCertificate[] = organization.filter(watched).map((c) => ({
-    id: c.id,
-    name: c.name,
-    createdAt: c.createdAt,
-    validAt: c.validAt ?? undefined,
-    expiresAt: c.expiresAt ?? undefined,
-    daysUntilExpiry: c.expiresAt === null ? undefined : daysUntil(c.expiresAt, options.now),
-    active: lists.filter(([, list]) => list.some((l) => l.id === c.id && l.active)).map(([scope]) => scope),
-  }));
+  const certificates: WatchedCertificate[] = organization.filter(watched).map((c) => {
+    const expiresAt = knownDate(c.expiresAt);
+    return {
+      id: c.id,
+      name: c.name,
+      createdAt: c.createdAt,
+      validAt: knownDate(c.validAt),
+      expiresAt,
+      daysUntilExpiry: expiresAt === undefined ? undefined : daysUntil(expiresAt, options.now),
+      active: lists.filter(([, list]) => list.some((l) => l.id === c.id && l.active)).map(([scope]) => scope),
+    };
+  });
 
   const nowSeconds = options.now.getTime() / 1000;
   const within = (days: number, expiresAt: number): boolean => expiresAt <= nowSeconds + (days * DAY_MS) / 1000;
@@ -103,6 +124,7 @@ export function assess(
     shortest,
     renewalDue: scopes.some((s) => s.state === 'due' || s.state === 'failing'),
     failing: scopes.some((s) => s.state === 'failing'),
+    unverified: scopes.some((s) => s.state === 'unknown'),
     count: organization.length,
     now: options.now,
   };

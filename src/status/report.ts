@@ -1,7 +1,9 @@
 import { ORGANIZATION, type Scope } from '../api/reader.js';
 import { cell } from '../report/markdown.js';
-import { daysUntil, isoSeconds } from '../time.js';
+import { isoSeconds } from '../time.js';
+import { certificateLabel, duration, scopeLabel as scopeWords } from '../wording.js';
 import type { Assessment, ScopeCoverage, WatchedCertificate } from './coverage.js';
+import { NO_ISSUE, type IssueResult } from './issue.js';
 import type { StatusSettings } from './settings.js';
 
 /** OpenAI's cap on certificates per organization. */
@@ -16,15 +18,21 @@ export const STATUS_OUTPUT_NAMES = [
   'days-until-expiry',
   'certificates',
   'count',
+  'issue-number',
+  'issue-action',
 ] as const;
 type StatusOutput = (typeof STATUS_OUTPUT_NAMES)[number];
 
-/** Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage). */
-export function statusOutputs(assessment: Assessment | undefined): Record<StatusOutput, string> {
+/**
+ * Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage).
+ * renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
+ */
+export function statusOutputs(assessment: Assessment | undefined, issue: IssueResult = NO_ISSUE): Record<StatusOutput, string> {
   const shortest = assessment?.shortest?.coveredBy;
   const expiresAt = shortest?.expiresAt;
+  const due = !assessment ? '' : assessment.renewalDue ? 'true' : assessment.unverified ? '' : 'false';
   return {
-    'renewal-due': assessment ? String(assessment.renewalDue) : '',
+    'renewal-due': due,
     'certificate-id': shortest?.id ?? '',
     name: shortest?.name ?? '',
     'expires-at': expiresAt === undefined ? '' : String(expiresAt),
@@ -44,22 +52,24 @@ export function statusOutputs(assessment: Assessment | undefined): Record<Status
         )
       : '',
     count: assessment ? String(assessment.count) : '',
+    'issue-number': issue.number === undefined ? '' : String(issue.number),
+    'issue-action': issue.action,
   };
-}
-
-export function describeScopeLabel(scope: Scope): string {
-  return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
 }
 
 /** One line: due or not, and why. */
 export function statusHeadline(assessment: Assessment, settings: Pick<StatusSettings, 'renewWithinDays' | 'failWithinDays'>): string {
   const shortest = assessment.shortest;
   const c = shortest?.coveredBy;
+  const unknown = assessment.scopes.filter((s) => s.state === 'unknown').map((s) => scopeWords(s.scope));
+  if (!assessment.renewalDue && unknown.length > 0) {
+    return `❔ Coverage unknown: the API gives no expiry for the watched certificates active in ${unknown.join(', ')}, so whether renewal is due cannot be told.`;
+  }
   if (!shortest || c?.expiresAt === undefined) {
-    return '➖ No renewal due: no watched certificate is active in any watched scope, so there is nothing to renew.';
+    return '➖ Nothing watched: no watched certificate is active in any watched scope.';
   }
   const when = `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, assessment.now)})`;
-  const what = `${describeScopeLabel(shortest.scope)}'s coverage, by ${c.id}${c.name ? ` ("${c.name}")` : ''},`;
+  const what = `${scopeWords(shortest.scope)}'s coverage, by ${certificateLabel(c)},`;
   const others = (state: ScopeCoverage['state']): string => {
     const more = assessment.scopes.filter((s) => s.state === state).length - 1;
     return more > 0 ? ` ${more} more scope${more === 1 ? '' : 's'} too.` : '';
@@ -87,11 +97,12 @@ export function renderStatusSummary(
   assessment: Assessment | undefined,
   settings: Pick<StatusSettings, 'renewWithinDays' | 'failWithinDays' | 'name'> | undefined,
   failure: string | undefined,
+  issue: IssueResult = NO_ISSUE,
 ): string {
   const lines = ['## OpenAI mTLS certificates: renewal status', ''];
-  if (failure) lines.push(`❌ Failed: ${failure}`, '');
+  if (failure) lines.push(`❌ Failed: ${cell(failure)}`, '');
   if (!assessment || !settings) return lines.join('\n');
-  lines.push(statusHeadline(assessment, settings), '');
+  lines.push(cell(statusHeadline(assessment, settings)), '');
   lines.push(
     `Watching ${settings.name ? `certificates named "${cell(settings.name)}"` : 'every certificate'}; renewal is due within ${settings.renewWithinDays} days of the end of a scope's coverage, and the step fails within ${settings.failWithinDays}.`,
     '',
@@ -103,7 +114,7 @@ export function renderStatusSummary(
     lines.push('| Name | ID | Expires | Active in |', '|---|---|---|---|');
     for (const c of assessment.certificates) {
       lines.push(
-        `| ${cell(c.name ?? '—')} | \`${c.id}\` | ${expiry(c, assessment.now)} | ${cell(c.active.map(scopeLabel).join(', ') || '—')} |`,
+        `| ${cell(c.name ?? '—')} | \`${c.id}\` | ${expiry(c, assessment.now)} | ${cell(c.active.map(scopeCell).join(', ') || '—')} |`,
       );
     }
     lines.push('');
@@ -112,13 +123,15 @@ export function renderStatusSummary(
   lines.push('### Scopes', '', '| Scope | Active watched certificates | Covered until | State |', '|---|---|---|---|');
   for (const s of assessment.scopes) {
     const covered = s.coveredBy?.expiresAt === undefined ? '—' : expiry(s.coveredBy, assessment.now);
-    lines.push(`| ${scopeLabel(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${STATE[s.state]} |`);
+    lines.push(`| ${scopeCell(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${STATE[s.state]} |`);
   }
   lines.push('', `The organization holds ${assessment.count} of the ${MAX_CERTIFICATES} certificates OpenAI allows.`, '');
+  if (issue.number !== undefined) lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
   return lines.join('\n');
 }
 
-function scopeLabel(scope: Scope): string {
+/** A scope in a Markdown table cell: `organization`, or the project id as code. */
+function scopeCell(scope: Scope): string {
   return scope === ORGANIZATION ? 'organization' : `project \`${scope}\``;
 }
 
@@ -126,10 +139,8 @@ function expiry(c: WatchedCertificate, now: Date): string {
   return c.expiresAt === undefined ? '—' : `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, now)})`;
 }
 
-/** Whole days left, or whole days since it ended (both rounded down). */
+/** Time left, or since it ended, in the largest whole unit (minutes, hours or days, rounded down). */
 function left(expiresAt: number, now: Date): string {
-  const days = daysUntil(expiresAt, now);
-  if (expiresAt * 1000 > now.getTime()) return `${days} day${days === 1 ? '' : 's'} left`;
-  const ago = daysUntil(now.getTime() / 1000, new Date(expiresAt * 1000));
-  return `ended ${ago} day${ago === 1 ? '' : 's'} ago`;
+  const ms = expiresAt * 1000 - now.getTime();
+  return ms > 0 ? `${duration(ms)} left` : `ended ${duration(ms)} ago`;
 }

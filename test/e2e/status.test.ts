@@ -2,10 +2,13 @@
  * The status action (status/action.yml), compiled, against the emulator seeded with certificates of
  * chosen expiries: its outputs must match the organization's real state, and it must never write.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
-import { leaks, runStatusAction, type ActionRun } from '../helpers/action.ts';
-import { makeDatedCa, type MadeCertificate } from '../helpers/certs.ts';
+import { FAKE_GITHUB_TOKEN, leaks, runStatusAction, statusActionYml, type ActionRun } from '../helpers/action.ts';
+import { makeDatedCa, tempDir, type MadeCertificate } from '../helpers/certs.ts';
+import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
 import { closeAfterEach } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
@@ -127,11 +130,19 @@ describe('compiled status action: coverage and renewal', () => {
     expect(run.outputs['renewal-due']).toBe('true');
   });
 
-  it('no watched certificate active anywhere: listed, neither due nor failing, outputs about a certificate empty', async () => {
+  it('no watched certificate active in any watched scope: watching nothing fails the step, the outputs are still written', async () => {
     const emu = await emulator();
     emu.addCertificate(in10.pem, { name: 'corp-ca' });
     const run = await status(emu, { projects: 'proj_alpha,proj_beta' });
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(1);
+    expect(run.annotations.filter((a) => a.level === 'error')).toEqual([
+      expect.objectContaining({
+        title: 'watching nothing',
+        message: expect.stringMatching(
+          /^No certificate is active in the watched scopes \(the organization, project proj_alpha, project proj_beta\)\. .* Add to projects the projects where the CA is active/,
+        ),
+      }),
+    ]);
     expect(run.outputs).toEqual({
       'renewal-due': 'false',
       'certificate-id': '',
@@ -141,10 +152,77 @@ describe('compiled status action: coverage and renewal', () => {
       'days-until-expiry': '',
       certificates: expect.any(String),
       count: '1',
+      'issue-number': '',
+      'issue-action': 'none',
     });
     expect(certificatesOf(run)).toEqual([expect.objectContaining({ active: [] })]);
-    expect(run.summary).toMatch(/➖ No renewal due: no watched certificate is active in any watched scope/);
+    expect(run.summary).toMatch(/❌ Failed: No certificate is active in the watched scopes/);
     expect(run.summary).toMatch(/\| project `proj_beta` \| none \| — \| ➖ no watched certificate active \|/);
+    expect(run.stdout).not.toMatch(/\n\s+at /);
+  });
+
+  it('a name with a typo fails the step, naming what it looked for, where, and the closest name found', async () => {
+    const emu = await emulator();
+    emu.addCertificate(in400.pem, { name: 'corp-mtls-ca', activeOrg: true });
+    emu.addCertificate(in600.pem, { name: 'payments-ca' });
+    const run = await status(emu, { name: 'corp-mtls-typo' });
+    expect(run.code).toBe(1);
+    expect(run.annotations.filter((a) => a.level === 'error')).toEqual([
+      expect.objectContaining({
+        title: 'input name',
+        message: expect.stringMatching(
+          /^No certificate named "corp-mtls-typo" in the organization, which holds 2 certificates; the closest names: "corp-mtls-ca", "payments-ca"\. .*Set name to the exact name/,
+        ),
+      }),
+    ]);
+    expect(run.outputs).toMatchObject({ 'renewal-due': 'false', 'certificate-id': '', count: '2' });
+    expect(run.summary).not.toMatch(/No renewal due/);
+    expect(run.stdout).not.toMatch(/\n\s+at /);
+    expect(leaks(run, [key])).toEqual([]);
+  });
+
+  it('an expiry the API lists as null is unknown: exit 1, coverage unverified, no date and no 1970 anywhere', async () => {
+    const emu = await emulator();
+    const undated = emu.addCertificate(in400.pem, { name: 'corp-ca', activeOrg: true, activeProjects: ['proj_alpha'] });
+    (undated as { expires_at: number | null }).expires_at = null;
+    const run = await status(emu, { projects: 'proj_alpha' });
+    expect(run.code).toBe(1);
+    expect(run.annotations.filter((a) => a.level === 'error')).toEqual([
+      expect.objectContaining({
+        title: 'coverage unknown',
+        message: expect.stringMatching(
+          new RegExp(`^The coverage of the organization \\(${undated.id}\\); project proj_alpha \\(${undated.id}\\) cannot be verified`),
+        ),
+      }),
+    ]);
+    expect(run.outputs).toMatchObject({
+      'renewal-due': '',
+      'certificate-id': '',
+      'expires-at': '',
+      'expires-at-iso': '',
+      'days-until-expiry': '',
+    });
+    expect(certificatesOf(run)).toEqual([expect.objectContaining({ id: undated.id, expires_at: null, days_until_expiry: null })]);
+    expect(run.summary).toMatch(/❔ Coverage unknown/);
+    expect(run.everything).not.toMatch(/1970/);
+  });
+
+  it('an undated certificate beside a dated one: the dated one gives the coverage, and a warning names the undated one', async () => {
+    const emu = await emulator();
+    const undated = emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+    (undated as { expires_at: number | null }).expires_at = null;
+    const dated = emu.addCertificate(in400.pem, { name: 'corp-ca', activeOrg: true });
+    const run = await status(emu);
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatchObject({ 'renewal-due': 'false', 'certificate-id': dated.id, 'days-until-expiry': '399' });
+    expect(run.annotations).toEqual([
+      expect.objectContaining({
+        level: 'warning',
+        title: 'renewal organization',
+        message: `the organization: the API lists no expiry for ${undated.id} ("corp-ca"), active there; its coverage is counted from the dated certificates only.`,
+      }),
+    ]);
+    expect(run.everything).not.toMatch(/1970/);
   });
 
   it('name watches only the certificates with that name', async () => {
@@ -198,9 +276,7 @@ describe('compiled status action: failures and bad input', () => {
     expect(run.code).toBe(1);
     const [error] = run.annotations.filter((a) => a.level === 'error');
     expect(error?.message).toMatch(/project proj_nosuch was not found \(404\).*Check the id in projects/);
-    expect(Object.keys(run.outputs).sort()).toEqual(
-      ['certificate-id', 'certificates', 'count', 'days-until-expiry', 'expires-at', 'expires-at-iso', 'name', 'renewal-due'].sort(),
-    );
+    expect(Object.keys(run.outputs).sort()).toEqual(Object.keys(statusActionYml.outputs).sort());
     expect(run.summary).toMatch(/❌ Failed: Could not list the certificates of project proj_nosuch/);
   });
 
@@ -212,6 +288,10 @@ describe('compiled status action: failures and bad input', () => {
     [{ 'fail-within-days': 'soon' }, 'input fail-within-days', /must be a number from 0 to 3650, not "soon"/],
     [{ 'renew-within-days': '5', 'fail-within-days': '7' }, 'input fail-within-days', /is greater than renew-within-days/],
     [{ 'base-url': 'http://api.example.test/v1' }, 'input base-url', /plain http/],
+    [{ name: 'x'.repeat(201) }, 'input name', /at most 200 characters/],
+    [{ 'open-issue': 'yes' }, 'input open-issue', /must be true or false, not "yes"/],
+    [{ 'open-issue': 'true', 'github-token': '' }, 'input github-token', /open-issue is true but github-token is empty/],
+    [{ 'renewal-workflow': '../renew.yml' }, 'input renewal-workflow', /must be a workflow's file name/],
   ])('refuses %j with one clear annotation, exit 1, nothing sent', async (inputs, title, message) => {
     const emu = await emulator();
     const run = await status(emu, inputs);
@@ -222,5 +302,167 @@ describe('compiled status action: failures and bad input', () => {
     expect(emu.requests).toEqual([]);
     expect(run.stdout).not.toMatch(/\n\s+at /);
     expect(leaks(run, [key])).toEqual([]);
+  });
+});
+
+describe('compiled status action: the tracking issue (open-issue)', () => {
+  const MARKER = '<!-- openai-mtls-status name=corp-ca -->';
+  const started = async (): Promise<FakeGitHub> => track(await startFakeGitHub(FAKE_GITHUB_TOKEN));
+  const githubEnv = (github: FakeGitHub): Record<string, string> => ({
+    GITHUB_API_URL: github.url,
+    GITHUB_SERVER_URL: 'https://github.example',
+    GITHUB_RUN_ID: '4242',
+  });
+  const tracked = (emu: Emulator, github: FakeGitHub, inputs: Record<string, string> = {}, env: Record<string, string> = {}) =>
+    runStatusAction(
+      { 'admin-api-key': key, 'base-url': emu.baseURL, name: 'corp-ca', 'open-issue': 'true', ...inputs },
+      { env: { ...githubEnv(github), ...env } },
+    );
+  const writes = (github: FakeGitHub) => github.requests.filter((r) => r.method !== 'GET');
+
+  it('due: opens one issue; due again: updates that issue; healthy: closes it with a comment', async () => {
+    const emu = await emulator();
+    const github = await started();
+    // Someone's issue with the same title and label but not the marker: never the action's to touch.
+    const decoy = github.addIssue({ title: 'OpenAI mTLS CA renewal due: corp-ca', body: 'mine, by hand', labels: ['openai-mtls-renewal'] });
+    const soon = emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+
+    const first = await tracked(emu, github);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toBe('');
+    const mine = github.issues.filter((i) => i !== decoy);
+    expect(mine).toHaveLength(1);
+    const issue = mine[0]!;
+    expect(first.outputs).toMatchObject({ 'renewal-due': 'true', 'issue-action': 'opened', 'issue-number': String(issue.number) });
+    expect(issue).toMatchObject({ state: 'open', title: 'OpenAI mTLS CA renewal due: corp-ca', labels: ['openai-mtls-renewal'] });
+    expect(issue.body.split('\n')[0]).toBe(MARKER);
+    const iso = new Date(soon.expires_at * 1000).toISOString().replace('.000Z', 'Z');
+    expect(issue.body).toContain(`| the organization | ${soon.id} ("corp-ca") | ${iso} | in 19 days | 🔔 renewal due |`);
+    expect(issue.body).toContain('**What to do**: Run your renewal workflow');
+    expect(issue.body).toContain('by [this run](https://github.example/example/repo/actions/runs/4242)');
+    expect(first.stdout).toContain(`open-issue: opened the tracking issue #${issue.number}.`);
+    expect(first.summary).toContain(`Tracking issue: #${issue.number} (opened).`);
+
+    const second = await tracked(emu, github, { 'renewal-workflow': 'renew-mtls-ca.yml' });
+    expect(second.code).toBe(0);
+    expect(github.issues.filter((i) => i !== decoy)).toHaveLength(1);
+    expect(second.outputs).toMatchObject({ 'issue-action': 'updated', 'issue-number': String(issue.number) });
+    expect(issue.body).toContain(
+      'Run the renewal workflow [`renew-mtls-ca.yml`](https://github.example/example/repo/actions/workflows/renew-mtls-ca.yml)',
+    );
+    expect(decoy).toMatchObject({ state: 'open', body: 'mine, by hand', comments: [] });
+    // Found by the label: the list asked for it, open issues only.
+    expect(github.requests.filter((r) => r.method === 'GET').map((r) => r.query)).toEqual([
+      expect.objectContaining({ state: 'open', labels: 'openai-mtls-renewal' }),
+      expect.objectContaining({ state: 'open', labels: 'openai-mtls-renewal' }),
+    ]);
+
+    emu.addCertificate(in400.pem, { name: 'corp-ca', activeOrg: true });
+    const third = await tracked(emu, github);
+    expect(third.code).toBe(0);
+    expect(third.outputs).toMatchObject({ 'renewal-due': 'false', 'issue-action': 'closed', 'issue-number': String(issue.number) });
+    expect(issue).toMatchObject({ state: 'closed', state_reason: 'completed' });
+    expect(issue.comments).toEqual([
+      expect.objectContaining({
+        body: expect.stringMatching(/^✅ Coverage is healthy again: .* ends on .* \(in 399 days\)\. Closed by \[this run\]/),
+      }),
+    ]);
+    expect(decoy.state).toBe('open');
+
+    const fourth = await tracked(emu, github);
+    expect(fourth.outputs).toMatchObject({ 'issue-action': 'none', 'issue-number': '' });
+    expect(writes(github)).toHaveLength(4); // open, update, comment, close
+    expect(leaks(fourth, [key, FAKE_GITHUB_TOKEN])).toEqual([]);
+  });
+
+  it('one issue per watched name: another name opens its own', async () => {
+    const emu = await emulator();
+    const github = await started();
+    emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+    emu.addCertificate(in10.pem, { name: 'corp-ca-2', activeProjects: ['proj_alpha'] });
+    await tracked(emu, github);
+    const other = await tracked(emu, github, { name: 'corp-ca-2', projects: 'proj_alpha', 'fail-within-days': '0' });
+    expect(other.outputs['issue-action']).toBe('opened');
+    expect(github.issues.map((i) => i.body.split('\n')[0])).toEqual([MARKER, '<!-- openai-mtls-status name=corp-ca-2 -->']);
+  });
+
+  it('without issues: write (403): a warning that says so, and the outputs and exit code as without open-issue', async () => {
+    const emu = await emulator();
+    const github = await started();
+    github.failWith = 403;
+    emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+    const plain = await status(emu, { name: 'corp-ca' });
+    const run = await tracked(emu, github);
+    expect(run.code).toBe(plain.code);
+    expect(run.code).toBe(0);
+    expect({ ...run.outputs, 'issue-action': '' }).toEqual({ ...plain.outputs, 'issue-action': '' });
+    expect(run.outputs['issue-action']).toBe('failed');
+    expect(run.annotations.filter((a) => a.title === 'open-issue')).toEqual([
+      expect.objectContaining({
+        level: 'warning',
+        message: expect.stringMatching(
+          /^open-issue: could not open or update the tracking issue: the token may not write issues here \(403\).*permissions: issues: write.*The status outputs and the exit code are unaffected\.$/,
+        ),
+      }),
+    ]);
+    expect(github.issues).toEqual([]);
+  });
+
+  it('on a pull request from a fork: skipped with a warning, nothing sent to GitHub', async () => {
+    const emu = await emulator();
+    const github = await started();
+    emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+    const eventPath = path.join(tempDir('mtls-event-'), 'event.json');
+    fs.writeFileSync(
+      eventPath,
+      JSON.stringify({
+        pull_request: {
+          number: 3,
+          head: { repo: { full_name: 'someone/repo', fork: true } },
+          base: { repo: { full_name: 'example/repo' } },
+        },
+      }),
+    );
+    const run = await tracked(emu, github, {}, { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventPath });
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatchObject({ 'renewal-due': 'true', 'issue-action': 'skipped', 'issue-number': '' });
+    expect(run.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'warning',
+        title: 'open-issue',
+        message: expect.stringMatching(/pull request from a fork, whose token is read-only/),
+      }),
+    );
+    expect(github.requests).toEqual([]);
+  });
+
+  it('a GitHub API that never answers: bounded by timeout-seconds, a timeout warning, no permission hint', async () => {
+    const emu = await emulator();
+    const github = await started();
+    github.hang = true;
+    emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+    const run = await tracked(emu, github, { 'timeout-seconds': '1' });
+    expect(run.code).toBe(0);
+    expect(run.ms).toBeLessThan(15_000);
+    expect(github.requests).toHaveLength(1);
+    expect(run.outputs).toMatchObject({ 'renewal-due': 'true', 'issue-action': 'failed' });
+    const [warning] = run.annotations.filter((a) => a.title === 'open-issue');
+    expect(warning?.message).toMatch(
+      new RegExp(`GitHub's API \\(${github.url.replace(/\./g, '\\.')}\\) did not answer within 1 s \\(timeout-seconds\\)`),
+    );
+    expect(warning?.message).not.toMatch(/issues: write|permission|403|HTTP \d/);
+  });
+
+  it('a GitHub API that cannot be reached: a connection warning, no permission hint', async () => {
+    const emu = await emulator();
+    const github = await started();
+    await github.close(); // nothing listens on its port any more
+    emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
+    const run = await tracked(emu, github);
+    expect(run.code).toBe(0);
+    expect(run.outputs['issue-action']).toBe('failed');
+    const [warning] = run.annotations.filter((a) => a.title === 'open-issue');
+    expect(warning?.message).toMatch(/could not reach GitHub's API .*ECONNREFUSED.*Check the network/);
+    expect(warning?.message).not.toMatch(/issues: write|permission|HTTP \d/);
   });
 });

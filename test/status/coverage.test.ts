@@ -81,10 +81,41 @@ describe('assess', () => {
   it('active certificates with no expiry in the list: the scope is unknown, neither due nor failing', () => {
     const a = assess([listed(undefined, { active: true })], [], options());
     expect(a.scopes[0]).toMatchObject({ state: 'unknown', coveredBy: undefined });
-    expect(a).toMatchObject({ renewalDue: false, failing: false, shortest: undefined });
+    expect(a).toMatchObject({ renewalDue: false, failing: false, unverified: true, shortest: undefined });
     // Beside one with an expiry, that one gives the coverage.
     const b = assess([listed(undefined, { active: true }), listed(3, { active: true })], [], options());
     expect(b.scopes[0]).toMatchObject({ state: 'failing' });
+  });
+
+  // The API may list null (or, through a proxy, anything) where a date should be: unknown, never 0 (1970).
+  it.each([
+    ['null', null],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['a string', '1797854400'],
+  ])('an expiry of %s is unknown: no date, no days, the scope unverified, never read as 1970', (_, value) => {
+    const c = listed(undefined, { active: true, expiresAt: value as unknown as number, validAt: value as unknown as number });
+    const a = assess([c], [['proj_a', [inProject(c, true)]]], options());
+    expect(a.certificates[0]).toMatchObject({ expiresAt: undefined, validAt: undefined, daysUntilExpiry: undefined });
+    expect(a.scopes.map((s) => s.state)).toEqual(['unknown', 'unknown']);
+    expect(a).toMatchObject({ renewalDue: false, failing: false, unverified: true, shortest: undefined });
+  });
+
+  it('a scope with a dated certificate is not unverified, even beside an undated one', () => {
+    const a = assess(
+      [listed(undefined, { active: true, expiresAt: null as unknown as number }), listed(400, { active: true })],
+      [],
+      options(),
+    );
+    expect(a.scopes[0]?.state).toBe('ok');
+    expect(a.unverified).toBe(false);
+  });
+
+  it('reads no clock: the same lists and now give the same assessment', () => {
+    const lists = [listed(20, { active: true })];
+    const later = new Date(NOW.getTime() + 15 * DAY * 1000);
+    expect(assess(lists, [], options({ now: later })).scopes[0]?.state).toBe('failing');
+    expect(assess(lists, [], options()).scopes[0]?.state).toBe('due');
   });
 
   it('projects count only the activations their own lists show', () => {

@@ -23,8 +23,29 @@ describe('status outputs', () => {
     expect([...STATUS_OUTPUT_NAMES].sort()).toEqual(Object.keys(statusActionYml.outputs).sort());
   });
 
-  it('are all empty strings when nothing could be assessed', () => {
-    expect(Object.values(statusOutputs(undefined))).toEqual(STATUS_OUTPUT_NAMES.map(() => ''));
+  it('are all empty strings when nothing could be assessed, but issue-action, which says none', () => {
+    expect(statusOutputs(undefined)).toEqual({
+      ...Object.fromEntries(STATUS_OUTPUT_NAMES.map((name) => [name, ''])),
+      'issue-action': 'none',
+    });
+  });
+
+  it('renewal-due is empty (unknown) when no scope is due but one cannot be dated; true when one is due', () => {
+    const undated = { ...cert('cert_u', 0, true), expiresAt: null as unknown as number };
+    expect(statusOutputs(of([undated]))['renewal-due']).toBe('');
+    expect(statusOutputs(of([undated, cert('cert_b', 400, false)]))).toMatchObject({ 'renewal-due': '', 'certificate-id': '' });
+    const a = assess([undated, cert('cert_d', 10, false)], [['proj_a', [cert('cert_d', 10, true)]]], { ...settings, now: NOW });
+    expect(statusOutputs(a)['renewal-due']).toBe('true');
+    expect(JSON.parse(statusOutputs(of([undated])).certificates)).toEqual([
+      expect.objectContaining({ id: 'cert_u', expires_at: null, days_until_expiry: null }),
+    ]);
+  });
+
+  it('say the tracking issue: its number and what was done', () => {
+    expect(statusOutputs(of([cert('cert_a', 20, true)]), { action: 'opened', number: 12 })).toMatchObject({
+      'issue-number': '12',
+      'issue-action': 'opened',
+    });
   });
 
   it('describe the certificate giving the shortest coverage, and list every watched certificate as JSON', () => {
@@ -38,6 +59,8 @@ describe('status outputs', () => {
       'days-until-expiry': '20',
       certificates: expect.any(String),
       count: '2',
+      'issue-number': '',
+      'issue-action': 'none',
     });
     expect(JSON.parse(outputs.certificates)).toEqual([
       {
@@ -76,7 +99,27 @@ describe('status headline and summary', () => {
     expect(statusHeadline(of([cert('cert_a', -2.5, true)]), settings)).toMatch(
       /^❌ Renewal overdue: .* ended on .* \(ended 2 days ago\), within fail-within-days \(7\)\.$/,
     );
-    expect(statusHeadline(of([cert('cert_a', 3, false)]), settings)).toMatch(/^➖ No renewal due: no watched certificate is active/);
+    expect(statusHeadline(of([cert('cert_a', 3, false)]), settings)).toBe(
+      '➖ Nothing watched: no watched certificate is active in any watched scope.',
+    );
+    const undated = { ...cert('cert_u', 0, true), expiresAt: null as unknown as number };
+    expect(statusHeadline(of([undated]), settings)).toBe(
+      '❔ Coverage unknown: the API gives no expiry for the watched certificates active in the organization, so whether renewal is due cannot be told.',
+    );
+  });
+
+  it('gives time left under a day in hours, and under an hour in minutes', () => {
+    expect(statusHeadline(of([cert('cert_a', 60 / DAY, true)]), settings)).toMatch(/\(1 minute left\), within fail-within-days/);
+    expect(statusHeadline(of([cert('cert_a', 5 / 24, true)]), settings)).toMatch(/\(5 hours left\)/);
+    expect(statusHeadline(of([cert('cert_a', -90 / (24 * 60), true)]), settings)).toMatch(/\(ended 1 hour ago\)/);
+  });
+
+  it('the summary shows no date it does not know: no 1970, a dash instead', () => {
+    const undated = { ...cert('cert_u', 0, true), expiresAt: null as unknown as number };
+    const md = renderStatusSummary(of([undated]), settings, undefined);
+    expect(md).not.toMatch(/1970/);
+    expect(md).toContain('| corp\\|ca | `cert_u` | — | organization |');
+    expect(md).toContain('| organization | cert_u | — | ❔ expiry not given by the API |');
   });
 
   it('counts the other scopes in the same state', () => {
@@ -97,11 +140,20 @@ describe('status headline and summary', () => {
     expect(md).toContain('| &lt;b&gt;x&lt;/b&gt; | `cert_b` | 2028-01-05T00:00:00Z (400 days left) | — |');
     expect(md).toContain('| organization | cert_a | 2026-12-21T00:00:00Z (20 days left) | 🔔 renewal due |');
     expect(md).toContain('The organization holds 2 of the 50 certificates OpenAI allows.');
+    expect(md).not.toContain('Tracking issue');
+  });
+
+  it('names the tracking issue and what the run did with it', () => {
+    const md = renderStatusSummary(of([cert('cert_a', 20, true)]), settings, undefined, { action: 'updated', number: 12 });
+    expect(md).toContain('Tracking issue: #12 (updated).');
   });
 
   it('a failure before anything was assessed is said, and nothing else', () => {
     expect(renderStatusSummary(undefined, undefined, 'the admin key was rejected')).toBe(
       '## OpenAI mTLS certificates: renewal status\n\n❌ Failed: the admin key was rejected\n',
+    );
+    expect(renderStatusSummary(undefined, undefined, 'No certificate named "<b>x|y</b>"')).toContain(
+      '❌ Failed: No certificate named "&lt;b&gt;x\\|y&lt;/b&gt;"',
     );
   });
 });

@@ -20,6 +20,23 @@ describe('readStatusSettings', () => {
     });
   });
 
+  it('reads the tracking issue inputs: off by default, a label by default, the renewal workflow by file name', () => {
+    expect(readStatusSettings(reader(key), {})).toMatchObject({
+      openIssue: false,
+      githubToken: '',
+      issueLabel: 'openai-mtls-renewal',
+      renewalWorkflow: undefined,
+    });
+    const on = { ...key, 'open-issue': 'true', 'github-token': 'ghs_x', 'issue-label': 'pki', 'renewal-workflow': 'renew-mtls-ca.yml' };
+    expect(readStatusSettings(reader(on), {})).toMatchObject({
+      openIssue: true,
+      githubToken: 'ghs_x',
+      issueLabel: 'pki',
+      renewalWorkflow: 'renew-mtls-ca.yml',
+    });
+    expect(readStatusSettings(reader({ ...key, name: 'x'.repeat(200) }), {}).name).toHaveLength(200);
+  });
+
   it('reads projects as ids (commas or new lines) or all', () => {
     expect(readStatusSettings(reader({ ...key, projects: 'proj_a,\nproj_b proj_a' }), {}).projects).toEqual(['proj_a', 'proj_b']);
     for (const all of ['all', 'ALL', ' all ']) expect(readStatusSettings(reader({ ...key, projects: all }), {}).projects).toBe('all');
@@ -47,6 +64,13 @@ describe('readStatusSettings', () => {
     [{ 'renew-within-days': '5', 'fail-within-days': '6' }, 'fail-within-days'],
     [{ name: 'two\nlines' }, 'name'],
     [{ 'mtls-base-url': 'http://127.0.0.1/v1' }, 'mtls-base-url'],
+    [{ name: 'x'.repeat(201) }, 'name'],
+    [{ 'open-issue': 'yes' }, 'open-issue'],
+    [{ 'open-issue': 'true', 'github-token': '' }, 'github-token'],
+    [{ 'issue-label': 'a,b' }, 'issue-label'],
+    [{ 'issue-label': 'x'.repeat(51) }, 'issue-label'],
+    [{ 'renewal-workflow': '../renew.yml' }, 'renewal-workflow'],
+    [{ 'renewal-workflow': 'renew' }, 'renewal-workflow'],
   ])('refuses %j, naming the input', (values, input) => {
     const error = failure(values);
     expect(error.title).toBe(`input ${input}`);
