@@ -149,7 +149,10 @@ export function fromSdkError(error: unknown, context: CallContext, now: () => nu
     const hint = failure.headers?.get('x-should-retry');
     facts.retryable = hint === 'true' ? true : hint === 'false' ? false : facts.maybeApplied || status === 429;
     // A conflict that names what it is (a certificate in use, the cap) is an answer, not a lost one.
-    if (facts.kind === 'in-use' || facts.kind === 'limit') facts.maybeApplied = false;
+    if (facts.kind === 'in-use' || facts.kind === 'limit') {
+      facts.maybeApplied = false;
+      facts.retryable = false;
+    }
     facts.retryAfterMs = failure.headers ? retryAfterMs(failure.headers, now) : undefined;
   }
   if (facts.kind === 'not-found') facts.missing = whatIsMissing(failure.param ?? '', apiMessage, context);

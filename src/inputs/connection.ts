@@ -40,12 +40,6 @@ export function readConnection(read: InputReader, env: NodeJS.ProcessEnv, keyOpt
       'Set both (the PEM client certificate and its private key, from secrets), or neither.',
     );
   }
-  // Checked here, before any request: a key that does not match, an expired or non-client certificate, a chain out of order.
-  if (clientCertificate && clientKey)
-    assertClientCertificate(
-      { certificate: clientCertificate, key: clientKey, certificateInput: 'client-certificate', keyInput: 'client-key' },
-      { now: new Date() },
-    );
   const connection: Connection = {
     adminApiKey,
     // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
@@ -58,6 +52,12 @@ export function readConnection(read: InputReader, env: NodeJS.ProcessEnv, keyOpt
     mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
   };
   checkTlsVerification(connection, env);
+  // Checked here, before any request: a key that does not match, an expired or non-client certificate, a chain out of order.
+  if (clientCertificate && clientKey)
+    assertClientCertificate(
+      { certificate: clientCertificate, key: clientKey, certificateInput: 'client-certificate', keyInput: 'client-key' },
+      { now: new Date() },
+    );
   return connection;
 }
 

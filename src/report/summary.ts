@@ -50,7 +50,7 @@ function describePlannedChanges(report: RunReport): string {
 
 /** The job summary (and the body of the pull-request comment), in GitHub-flavoured Markdown. */
 export function renderSummary(report: RunReport): string {
-  const lines: string[] = ['## OpenAI mTLS certificate', '', headline(report), ''];
+  const lines: string[] = ['## OpenAI mTLS certificate', '', cell(headline(report)), ''];
   const cautions = [...new Set(report.outcome.cautions)];
   if (cautions.length) lines.push(...cautions.map((c) => `> ⚠️ ${cell(c)}`), '');
   const cert = report.certificate;
@@ -137,7 +137,7 @@ function touchedIds(report: RunReport): string[] {
     );
   for (const duplicate of out.duplicates)
     lines.push(`\`${duplicate}\`: deleted, a duplicate: the oldest identical copy${id ? ` (\`${id}\`)` : ''} is kept`);
-  if (out.lostAnswer && !report.dryRun)
+  if (out.lostAnswer && !out.uploaded && !report.dryRun)
     lines.push("An upload answer was lost: the copy kept may be this run's or a racing run's, so `uploaded` is false.");
   const retired = new Map<string, string[]>();
   for (const r of out.retired) retired.set(r.id, [...(retired.get(r.id) ?? []), scopeLabel(r.scope)]);

@@ -51,21 +51,27 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
   journal.certificate = target;
   compareDates(target, ctx);
 
-  const id = target.id;
-  const activateIn = async (scope: Scope, needed: boolean): Promise<void> => {
-    if (needed) {
-      await activate(scope, id, ctx);
-      journal.activated.push(scope);
-      log.info(`Activated ${id} for ${scopeLabel(scope)}.`);
-    } else {
-      log.info(`${id} was already active for ${scopeLabel(scope)}.`);
-    }
-    journal.activeIn.add(scope);
-  };
-  const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
-  const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
-  for (const scope of organization) await activateIn(scope.scope, scope.activate);
-  await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activateIn(scope.scope, scope.activate));
+  try {
+    await activateAll(plan, target, ctx);
+  } catch (error) {
+    // A racing run deleted this run's fresh copy (an older identical copy is kept): go on with that one.
+    if (
+      !(error instanceof ApiError) ||
+      error.kind !== 'not-found' ||
+      error.facts.missing !== 'certificate' ||
+      plan.target.kind !== 'upload'
+    )
+      throw error;
+    const keeper = oldestFirst((await copiesNow(plan, target, ctx)).filter((c) => c.id !== target.id))[0];
+    if (!keeper) throw error;
+    log.info(
+      `${target.id} was deleted by a run racing this one, which keeps the older identical copy ${keeper.id}: this run goes on with it.`,
+    );
+    if (journal.certificate?.id === target.id) journal.uploaded = false;
+    target = keeper;
+    journal.certificate = target;
+    await activateAll({ ...plan, scopes: plan.scopes.map((s) => ({ ...s, activate: true })) }, target, ctx);
+  }
 
   if (plan.retireName !== undefined) {
     const rule = { name: plan.retireName, copies: new Set(plan.copies), advised: new Set(plan.advisories.map((a) => a.message)) };
@@ -78,6 +84,24 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
     'expired and inactive',
   );
   if (plan.duplicates.length) await removeDuplicates(plan.duplicates, target, ctx);
+}
+
+/** Activates the target in every scope of the plan: the organization first, then the projects. */
+async function activateAll(plan: Plan, target: StoredCertificate, ctx: ApplyContext): Promise<void> {
+  const activateIn = async (scope: Scope, needed: boolean): Promise<void> => {
+    if (needed) {
+      await activate(scope, target.id, ctx);
+      if (!ctx.journal.activated.includes(scope)) ctx.journal.activated.push(scope);
+      ctx.log.info(`Activated ${target.id} for ${scopeLabel(scope)}.`);
+    } else {
+      ctx.log.info(`${target.id} was already active for ${scopeLabel(scope)}.`);
+    }
+    ctx.journal.activeIn.add(scope);
+  };
+  const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
+  const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
+  for (const scope of organization) await activateIn(scope.scope, scope.activate);
+  await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activateIn(scope.scope, scope.activate));
 }
 
 /**

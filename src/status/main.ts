@@ -58,7 +58,8 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
       },
       report: async (settings) => {
         let issue: IssueResult = NO_ISSUE;
-        if (settings?.openIssue) issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
+        if (settings?.openIssue)
+          issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
         setOutputs(statusOutputs(assessment, issue));
         await writeSummary(renderStatusSummary(assessment, settings, failure, issue));
       },

