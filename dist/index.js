@@ -32664,7 +32664,7 @@ var http = __nccwpck_require__(8611);
 var https = __nccwpck_require__(5692);
 var events = __nccwpck_require__(4434);
 var assert = __nccwpck_require__(2613);
-var util = __nccwpck_require__(9023);
+var util = __nccwpck_require__(1404);
 
 
 exports.httpOverHttp = httpOverHttp;
@@ -32928,7 +32928,7 @@ exports.debug = debug; // for test
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4794);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9023);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -32937,7 +32937,41 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4794:
+/***/ 5625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   M: () => (/* binding */ actionsLogger)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
+/* harmony import */ var _text_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8992);
+/**
+ * The one way the actions write to the job log. Every line and annotation goes through here, so that
+ * outside text (API messages, certificate names, headers) is redacted and escaped in one place before it
+ * reaches the runner, which would otherwise run a line that starts with `::` as a workflow command. Code
+ * takes a Logger (passed in), never `core.info` directly.
+ *
+ * Each line, annotation text and annotation title passes through `forLog` (text.ts): secrets removed,
+ * line breaks and control characters written out (`\n`, `\xNN`), and a line that would start a workflow
+ * command shown instead of run. The action's own text has no line breaks, so escaping whole lines
+ * changes nothing of it.
+ */
+
+
+const annotation = (title) => (title ? { title: (0,_text_js__WEBPACK_IMPORTED_MODULE_1__/* .forLog */ .Ig)(title) } : {});
+/** The runner's log, through @actions/core. */
+const actionsLogger = {
+    info: (line) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq((0,_text_js__WEBPACK_IMPORTED_MODULE_1__/* .forLog */ .Ig)(line)),
+    notice: (text, title) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm((0,_text_js__WEBPACK_IMPORTED_MODULE_1__/* .forLog */ .Ig)(text), annotation(title)),
+    warning: (text, title) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e((0,_text_js__WEBPACK_IMPORTED_MODULE_1__/* .forLog */ .Ig)(text), annotation(title)),
+    error: (text, title) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3((0,_text_js__WEBPACK_IMPORTED_MODULE_1__/* .forLog */ .Ig)(text), annotation(title)),
+    debug: (text) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz((0,_text_js__WEBPACK_IMPORTED_MODULE_1__/* .forLog */ .Ig)(text)),
+};
+
+
+/***/ }),
+
+/***/ 9023:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33075,9 +33109,9 @@ const castToError = (err) => {
 
 class error_OpenAIError extends Error {
 }
-class APIError extends error_OpenAIError {
+class error_APIError extends error_OpenAIError {
     constructor(status, error, message, headers) {
-        super(`${APIError.makeMessage(status, error, message)}`);
+        super(`${error_APIError.makeMessage(status, error, message)}`);
         this.status = status;
         this.headers = headers;
         this.requestID = headers?.get('x-request-id');
@@ -33108,7 +33142,7 @@ class APIError extends error_OpenAIError {
     }
     static generate(status, errorResponse, message, headers) {
         if (!status || !headers) {
-            return new APIConnectionError({ message, cause: castToError(errorResponse) });
+            return new error_APIConnectionError({ message, cause: castToError(errorResponse) });
         }
         const error = errorResponse?.['error'];
         if (status === 400) {
@@ -33135,15 +33169,15 @@ class APIError extends error_OpenAIError {
         if (status >= 500) {
             return new InternalServerError(status, error, message, headers);
         }
-        return new APIError(status, error, message, headers);
+        return new error_APIError(status, error, message, headers);
     }
 }
-class APIUserAbortError extends APIError {
+class APIUserAbortError extends error_APIError {
     constructor({ message } = {}) {
         super(undefined, undefined, message || 'Request was aborted.', undefined);
     }
 }
-class APIConnectionError extends APIError {
+class error_APIConnectionError extends error_APIError {
     constructor({ message, cause }) {
         super(undefined, undefined, message || 'Connection error.', undefined);
         // in some environments the 'cause' property is already declared
@@ -33152,26 +33186,26 @@ class APIConnectionError extends APIError {
             this.cause = cause;
     }
 }
-class error_APIConnectionTimeoutError extends APIConnectionError {
+class error_APIConnectionTimeoutError extends error_APIConnectionError {
     constructor({ message } = {}) {
         super({ message: message ?? 'Request timed out.' });
     }
 }
-class BadRequestError extends APIError {
+class BadRequestError extends error_APIError {
 }
-class AuthenticationError extends APIError {
+class AuthenticationError extends error_APIError {
 }
-class PermissionDeniedError extends APIError {
+class PermissionDeniedError extends error_APIError {
 }
-class NotFoundError extends APIError {
+class NotFoundError extends error_APIError {
 }
-class ConflictError extends APIError {
+class ConflictError extends error_APIError {
 }
-class UnprocessableEntityError extends APIError {
+class UnprocessableEntityError extends error_APIError {
 }
-class RateLimitError extends APIError {
+class RateLimitError extends error_APIError {
 }
-class InternalServerError extends APIError {
+class InternalServerError extends error_APIError {
 }
 class LengthFinishReasonError extends error_OpenAIError {
     constructor() {
@@ -33193,7 +33227,7 @@ class InvalidWebhookSignatureError extends Error {
  * Can have status codes 400, 401, or 403.
  * Other status codes from OAuth endpoints are raised as normal APIError types.
  */
-class OAuthError extends APIError {
+class OAuthError extends error_APIError {
     constructor(status, error, headers) {
         let finalMessage = 'OAuth2 authentication error';
         let error_code = undefined;
@@ -33931,7 +33965,7 @@ var _Stream_instances, _Stream_client, _Stream_isTeeBranch, _Stream_cancelIterat
 
 
 function isTransportAbortError(error) {
-    return !(error instanceof APIError) && isAbortError(error);
+    return !(error instanceof error_APIError) && isAbortError(error);
 }
 function createStreamTeeQueue() {
     let entries = [];
@@ -34041,10 +34075,10 @@ class Stream {
                             continue;
                         }
                         if (sse.event === 'error') {
-                            throw new APIError(undefined, data?.error ?? data, undefined, response.headers);
+                            throw new error_APIError(undefined, data?.error ?? data, undefined, response.headers);
                         }
                         if (data && data.error) {
-                            throw new APIError(undefined, data.error, undefined, response.headers);
+                            throw new error_APIError(undefined, data.error, undefined, response.headers);
                         }
                     }
                     yield synthesizeEventData ? { event: sse.event, data } : data;
@@ -36232,7 +36266,7 @@ class WorkloadIdentityAuth {
             if (response.status === 400 || response.status === 401 || response.status === 403) {
                 throw new OAuthError(response.status, body, response.headers);
             }
-            throw APIError.generate(response.status, body, `Token exchange failed with status ${response.status}`, response.headers);
+            throw error_APIError.generate(response.status, body, `Token exchange failed with status ${response.status}`, response.headers);
         }
         const tokenResponse = await parseOAuthTokenResponse(response);
         const accessToken = typeof tokenResponse === 'object' && tokenResponse !== null && 'access_token' in tokenResponse
@@ -38511,9 +38545,9 @@ const nativeErrorConstructorSource = functionToString.call(Error);
 const nativeDateConstructorSource = functionToString.call(Date);
 const nativeFunctionConstructorSource = functionToString.call(Function);
 const trustedIntrinsicPrototypes = new Set([
-    APIConnectionError.prototype,
+    error_APIConnectionError.prototype,
     error_APIConnectionTimeoutError.prototype,
-    APIError.prototype,
+    error_APIError.prototype,
     error_OpenAIError.prototype,
     APIUserAbortError.prototype,
     AuthenticationError.prototype,
@@ -41869,7 +41903,7 @@ class ChatCompletionStream extends AbstractChatCompletionRunner {
         let chatId;
         for await (const item of stream) {
             if ('error' in item && values_hasOwn(item, 'error') && typeof item.error === 'object' && item.error !== null) {
-                throw new APIError(undefined, item.error, undefined, undefined);
+                throw new error_APIError(undefined, item.error, undefined, undefined);
             }
             if (isChatCompletionReadableStreamMessage(item)) {
                 const message = getChatCompletionReadableStreamMessage(item);
@@ -52821,7 +52855,7 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
             break;
         }
         case 'error': {
-            throw new APIError(undefined, stableEvent.data, undefined, undefined);
+            throw new error_APIError(undefined, stableEvent.data, undefined, undefined);
         }
         default: {
             AssistantStream_assertNever(stableEvent);
@@ -57723,7 +57757,7 @@ class ResponseStream extends EventStream {
             const error = 
             // oxlint-disable-next-line anti-slop/no-runtime-typeof -- An error event can contain malformed server data; validate its container before extracting error details.
             'error' in event && typeof event.error === 'object' && event.error !== null ? event.error : event;
-            throw new APIError(undefined, error, event.message, undefined);
+            throw new error_APIError(undefined, error, event.message, undefined);
         }
         let dispatchEvent = event;
         let outputPosition;
@@ -60989,7 +61023,7 @@ class OpenAI {
     }
     makeStatusError(status, error, message, headers) {
         const normalizedError = error && typeof error === 'object' && error.error == null ? { error } : error;
-        return APIError.generate(status, normalizedError, message, headers);
+        return error_APIError.generate(status, normalizedError, message, headers);
     }
     _hasApiKeyProvider() {
         return typeof this._options.apiKey === 'function';
@@ -61214,7 +61248,7 @@ class OpenAI {
                         throw new SyntaxError('X.509 workload identity API response contains invalid JSON.');
                     }
                     if (x509Authentication && !(error instanceof error_OpenAIError)) {
-                        throw new APIConnectionError({
+                        throw new error_APIConnectionError({
                             message: 'X.509 workload identity API response body could not be read.',
                         });
                     }
@@ -61473,9 +61507,9 @@ class OpenAI {
                 throw Object.assign(timeoutError, { cause: response });
             }
             if (x509Authentication) {
-                throw new APIConnectionError({ message: 'X.509 workload identity API connection failed.' });
+                throw new error_APIConnectionError({ message: 'X.509 workload identity API connection failed.' });
             }
-            throw new APIConnectionError({
+            throw new error_APIConnectionError({
                 message: getConnectionErrorMessage(response),
                 cause: response,
             });
@@ -62365,8 +62399,8 @@ _OpenAI_sanitizedLoggers = { value: new globalThis.WeakSet() };
 OpenAI.OpenAI = client_a;
 OpenAI.DEFAULT_TIMEOUT = 600000; // 10 minutes
 OpenAI.OpenAIError = error_OpenAIError;
-OpenAI.APIError = APIError;
-OpenAI.APIConnectionError = APIConnectionError;
+OpenAI.APIError = error_APIError;
+OpenAI.APIConnectionError = error_APIConnectionError;
 OpenAI.APIConnectionTimeoutError = error_APIConnectionTimeoutError;
 OpenAI.APIUserAbortError = APIUserAbortError;
 OpenAI.NotFoundError = NotFoundError;
@@ -64053,21 +64087,8 @@ class SourceError extends ActionError {
     }
 }
 
-;// CONCATENATED MODULE: ./src/text.ts
-/**
- * Outside text on its way out of the process. (Placeholder until the redaction work lands: `redact`
- * removes anything shaped like an OpenAI key, and `cut` redacts before it cuts.)
- */
-const OPENAI_KEY = /sk-[A-Za-z0-9_-]{8,}/g;
-function redact(text) {
-    return text.replace(OPENAI_KEY, '***');
-}
-/** Redacts, then cuts to `max` characters, so that no fragment of a secret survives the cut. */
-function cut(text, max) {
-    const clean = redact(text);
-    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
-
+// EXTERNAL MODULE: ./src/text.ts
+var src_text = __nccwpck_require__(8992);
 ;// CONCATENATED MODULE: ./src/api/errors.ts
 /**
  * The one error type that leaves `api/`: every SDK failure, and every answer that cannot be read, becomes an
@@ -64130,7 +64151,7 @@ function fromSdkError(error, context, now = Date.now) {
             retryable: true,
         });
     }
-    if (error instanceof APIConnectionError) {
+    if (error instanceof error_APIConnectionError) {
         const code = connectionCode(error);
         return new ApiError(`${failed}: could not connect to ${context.host}${code ? ` (${code})` : ''}.`, {
             ...baseFacts(context, 'connection'),
@@ -64139,9 +64160,9 @@ function fromSdkError(error, context, now = Date.now) {
             retryable: true,
         });
     }
-    if (!(error instanceof APIError)) {
+    if (!(error instanceof error_APIError)) {
         const text = error instanceof Error ? error.message : String(error);
-        return new ApiError(`${failed}: ${cut(text, 300)}`, { ...baseFacts(context, 'unreadable'), maybeApplied: true });
+        return new ApiError(`${failed}: ${(0,src_text/* cut */.Jj)(text, 300)}`, { ...baseFacts(context, 'unreadable'), maybeApplied: true });
     }
     const failure = error;
     const status = failure.status;
@@ -64158,8 +64179,10 @@ function fromSdkError(error, context, now = Date.now) {
         const hint = failure.headers?.get('x-should-retry');
         facts.retryable = hint === 'true' ? true : hint === 'false' ? false : facts.maybeApplied || status === 429;
         // A conflict that names what it is (a certificate in use, the cap) is an answer, not a lost one.
-        if (facts.kind === 'in-use' || facts.kind === 'limit')
+        if (facts.kind === 'in-use' || facts.kind === 'limit') {
             facts.maybeApplied = false;
+            facts.retryable = false;
+        }
         facts.retryAfterMs = failure.headers ? retryAfterMs(failure.headers, now) : undefined;
     }
     if (facts.kind === 'not-found')
@@ -64257,7 +64280,13 @@ function whatIsMissing(param, message, context) {
 function apiMessageOf(error) {
     const body = error.error;
     const message = typeof body === 'object' && body !== null ? body.message : undefined;
-    return typeof message === 'string' ? cut(message, 300) : '';
+    return typeof message === 'string' ? (0,src_text/* cut */.Jj)(message, 300) : '';
+}
+/** The SDK's APIError with a status (not a connection failure), when the error is one. */
+function apiFailure(error) {
+    return error instanceof APIError && !(error instanceof APIConnectionError)
+        ? error
+        : undefined;
 }
 /** An answer with a 2xx status that is not what the call needs: a proxy page, a cut body, `{}`. */
 function unreadableAnswer(context, status, what, maybeApplied) {
@@ -64538,26 +64567,70 @@ function parseStored(item) {
     return { ...record, content: typeof content === 'string' ? content : undefined };
 }
 
-;// CONCATENATED MODULE: ./src/wording.ts
-/** How certificates, scopes and durations are named in the log, the summary and the outputs: in one place. */
+;// CONCATENATED MODULE: ./src/time.ts
+/** Time as the API and the outputs give it: unix seconds, whole days, ISO 8601 without milliseconds. */
+const DAY_MS = 86_400_000;
+/** A date as unix seconds, rounded down (the API's `created_at`, `valid_at`, `expires_at`). */
+function seconds(date) {
+    return Math.floor(date.getTime() / 1000);
+}
+/** Whole days from `now` until `unixSeconds`, rounded down (negative once it has passed). */
+function daysUntil(unixSeconds, now) {
+    return Math.floor((unixSeconds * 1000 - now.getTime()) / DAY_MS);
+}
+/** `2027-11-28T22:25:18Z`: RFC 3339 UTC, without milliseconds. */
+function isoSeconds(unixSeconds) {
+    return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/**
+ * The clock the time decisions use (expired, valid yet, days left, renewal due): the runner's, or the API's
+ * when the two differ by more than `maxSkewMs` (a self-hosted runner's clock that drifted). `skewMs`: the
+ * API's clock minus the runner's, when known.
+ */
+function decisionClock(local, reading, maxSkewMs) {
+    if (!reading)
+        return { now: local, skewMs: undefined, usesApi: false };
+    const skewMs = reading.api - reading.local;
+    if (Math.abs(skewMs) <= maxSkewMs)
+        return { now: local, skewMs, usesApi: false };
+    return { now: () => new Date(local().getTime() + skewMs), skewMs, usesApi: true };
+}
 
+;// CONCATENATED MODULE: ./src/wording.ts
+/**
+ * The words both actions use for the same things: a scope, a certificate, a length of time. One place,
+ * so that a log line, an annotation and a summary name a thing the same way.
+ */
+
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** `the organization`, or `project proj_x`. */
 function scopeLabel(scope) {
     return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
 }
+/** `cert_x ("name")`, or just `cert_x` when the certificate has no name. */
 function certificateLabel(certificate) {
     return certificate.name ? `${certificate.id} ("${certificate.name}")` : certificate.id;
 }
-function plural(n, unit) {
+/** `1 minute`, `2 hours`: a count and its unit, singular or plural as the count wants. */
+function count(n, unit) {
     return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
-/** A duration in words: minutes under an hour, hours under a day, else whole days (rounded down). */
+/**
+ * A length of time in the largest whole unit that fits, rounded down: minutes under an hour, hours under
+ * a day, days from a day on ("45 minutes", "1 hour", "3 days"); under a minute, "less than a minute".
+ * The sign is ignored: the caller says whether it is ahead ("in …") or past ("… ago").
+ */
 function duration(ms) {
-    const minutes = Math.floor(Math.abs(ms) / 60_000);
-    if (minutes < 60)
-        return plural(minutes, 'minute');
-    if (minutes < 24 * 60)
-        return plural(Math.floor(minutes / 60), 'hour');
-    return plural(Math.floor(minutes / (24 * 60)), 'day');
+    const length = Math.abs(ms);
+    if (length < MINUTE_MS)
+        return 'less than a minute';
+    if (length < HOUR_MS)
+        return count(Math.floor(length / MINUTE_MS), 'minute');
+    if (length < DAY_MS)
+        return count(Math.floor(length / HOUR_MS), 'hour');
+    return count(Math.floor(length / DAY_MS), 'day');
 }
 
 ;// CONCATENATED MODULE: ./src/api/certificates.ts
@@ -64636,76 +64709,8 @@ class CertificateApi extends CertificateReader {
     }
 }
 
-;// CONCATENATED MODULE: ./src/api/client.ts
-
-/**
- * The SDK client, configured only from the connection settings: base URL, key, retries and timeout are
- * passed explicitly so nothing is inherited from the environment by accident (OPENAI_BASE_URL,
- * OPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response
- * is printed. (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
- *
- * Transport, maintained by others in every case, and the same behaviour on every path: redirects are
- * never followed (a 3xx reaches the SDK as an error status, so the admin key is not sent on to another
- * host), and bodies are decoded as `fetch` decodes them.
- * - Plain runs use the SDK's default: Node's built-in `fetch`.
- * - A proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) or a client certificate uses undici's own `fetch` with a
- *   dispatcher from the same package, as the SDK's documentation asks: an `EnvHttpProxyAgent` (which
- *   honours NO_PROXY) or an `Agent`, presenting the client certificate when there is one. undici is
- *   loaded only then.
- */
-async function createClient(connection, env = process.env) {
-    const { clientCertificate: cert, clientKey: key } = connection;
-    const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
-    const baseURL = tls ? connection.mtlsBaseURL : connection.baseURL;
-    const proxy = proxyFromEnv(baseURL, env);
-    const options = {
-        adminAPIKey: connection.adminApiKey,
-        apiKey: null,
-        organization: null,
-        project: null,
-        baseURL,
-        maxRetries: connection.maxRetries,
-        timeout: connection.timeoutMs,
-        logLevel: 'off',
-        fetchOptions: { redirect: 'manual' },
-    };
-    if (proxy || tls) {
-        const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
-        // undici's own limits must not cut a request shorter than timeout-seconds (the SDK's timeout).
-        const limits = { headersTimeout: connection.timeoutMs, bodyTimeout: connection.timeoutMs };
-        // `connect` applies to direct connections (all of them without a proxy, hosts in NO_PROXY with one),
-        // `requestTls` to the TLS session tunnelled through the proxy. The proxy variables are passed as read
-        // here, so that the proxy named in the log is the one used.
-        const dispatcher = proxy
-            ? new undici.EnvHttpProxyAgent({ ...limits, ...proxyVariables(env), connect: tls ?? {}, requestTls: tls ?? {} })
-            : new undici.Agent({ ...limits, connect: tls ?? {} });
-        options.fetch = undici.fetch;
-        options.fetchOptions = { dispatcher, redirect: 'manual' };
-    }
-    return { client: new OpenAI(options), baseURL, proxy };
-}
-/** HTTP(S)_PROXY and NO_PROXY, lower case first, as undici reads them. */
-function proxyVariables(env) {
-    const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
-    return { httpProxy, httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? httpProxy, noProxy: env.no_proxy ?? env.NO_PROXY ?? '' };
-}
-/** The proxy the environment names for this URL's scheme, credentials removed. */
-function proxyFromEnv(url, env) {
-    const { httpProxy, httpsProxy } = proxyVariables(env);
-    const raw = url.startsWith('https:') ? httpsProxy : httpProxy;
-    if (!raw)
-        return undefined;
-    try {
-        const parsed = new URL(raw);
-        parsed.username = '';
-        parsed.password = '';
-        return parsed.toString().replace(/\/$/, '');
-    }
-    catch {
-        return '(unparsable proxy URL)';
-    }
-}
-
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/asn1js/build/index.js
 var build = __nccwpck_require__(4549);
 ;// CONCATENATED MODULE: ./src/certificate/asn1.ts
@@ -64947,8 +64952,6 @@ function classifyDer(der) {
     return 'CERTIFICATE';
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/certificate/extensions.ts
 /**
  * The four X.509 v3 extensions a CA is checked for (RFC 5280 §4.2.1), read from the certificate's DER
@@ -65051,6 +65054,519 @@ function hex(bytes) {
         .replace(/(..)(?!$)/g, '$1:');
 }
 
+;// CONCATENATED MODULE: ./src/certificate/client.ts
+/**
+ * Local checks of a client certificate input (a PEM chain: the leaf first, then the intermediates that
+ * issued it, in order) and its private key, before anything is sent. Pure: `checkClientCertificate`
+ * reads nothing but its arguments and logs nothing; `assertClientCertificate` turns its problems into
+ * an InputError. Messages name subjects and inputs only: a private key is never quoted.
+ */
+
+
+
+
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const EKU_NAMES = {
+    [SERVER_AUTH]: 'serverAuth',
+    [CLIENT_AUTH]: 'clientAuth',
+    '1.3.6.1.5.5.7.3.3': 'codeSigning',
+    '1.3.6.1.5.5.7.3.4': 'emailProtection',
+    '1.3.6.1.5.5.7.3.8': 'timeStamping',
+    '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+};
+const LEAF_RECIPE = 'A client certificate is issued like this: openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -subj "/CN=ci-runner" -out client.csr, then ' +
+    'openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -days 90 -extfile client.ext -out client.pem, where client.ext holds ' +
+    '"basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth" and "authorityKeyIdentifier=keyid:always".';
+/** Every problem with a client certificate chain and its key, judged at `now`. */
+function checkClientCertificate(input, options) {
+    const { certificateInput: certName, keyInput: keyName } = input;
+    const problems = [];
+    const add = (kind, inputName, message, hint) => void problems.push({ kind, input: inputName, message, hint });
+    const decoded = decodeInput(input.certificate);
+    if (decoded.keyMaterial.length > 0) {
+        add('private-key-in-certificate', certName, `${certName} contains a private key. It is not shown.`, `Put only the certificates in ${certName} (leaf first, then intermediates) and the private key alone in ${keyName}, both from secrets.`);
+        return { problems, chain: [] };
+    }
+    const blocks = decoded.blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
+    const others = decoded.blocks.filter((b) => !blocks.includes(b)).map((b) => b.label);
+    const notPem = decoded.encoding !== 'pem';
+    if (blocks.length === 0 || others.length > 0 || notPem || decoded.unterminated.length > 0) {
+        const found = blocks.length === 0
+            ? 'no certificate'
+            : others.length > 0
+                ? `a block that is not a certificate (-----BEGIN ${others[0]}-----)`
+                : decoded.unterminated.length > 0
+                    ? `a truncated block (-----BEGIN ${decoded.unterminated[0]}----- without its END line)`
+                    : `certificates, but not as PEM text (${decoded.encoding})`;
+        add('decoding', certName, `${certName} holds ${found}; it must be PEM text: the client certificate, then the intermediates that issued it.`, `Pass the PEM from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- for each certificate, leaf first (for example: cat client.pem intermediate.pem), from a secret. DER converts with openssl x509 -inform der -in client.der -out client.pem.`);
+        return { problems, chain: [] };
+    }
+    const parsed = [];
+    for (const [index, block] of blocks.entries()) {
+        try {
+            const x509 = new external_node_crypto_.X509Certificate(block.der);
+            let extensions;
+            try {
+                extensions = readCaExtensions(block.der);
+            }
+            catch {
+                extensions = undefined;
+            }
+            parsed.push({
+                x509,
+                extensions,
+                entry: {
+                    subject: oneLine(x509.subject),
+                    issuer: oneLine(x509.issuer),
+                    notBefore: new Date(x509.validFrom),
+                    notAfter: new Date(x509.validTo),
+                },
+            });
+        }
+        catch {
+            add('decoding', certName, `Certificate ${index + 1} of ${certName} does not parse as X.509.`, 'The base64 may be truncated or edited: export it again and check it with openssl x509 -in client.pem -noout -text.');
+            return { problems, chain: [] };
+        }
+    }
+    const chain = parsed.map((p) => p.entry);
+    const leaf = parsed[0];
+    const position = (i) => `certificate ${i + 1} of ${certName} (${parsed[i].entry.subject})`;
+    // The key: readable, and the leaf's. When it belongs to a later certificate, the order is the trouble.
+    let key;
+    try {
+        key = (0,external_node_crypto_.createPrivateKey)(input.key);
+    }
+    catch {
+        key = undefined;
+        add('key-unreadable', keyName, `${certName} or ${keyName} could not be read: ${keyName} is not an unencrypted PEM private key. It is not shown.`, `Pass the client certificate's private key as unencrypted PEM (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----); an encrypted key converts with openssl pkey -in client.key -out client-plain.key.`);
+    }
+    if (key && !matches(leaf.x509, key)) {
+        const owner = parsed.findIndex((p, i) => i > 0 && matches(p.x509, key));
+        add('key-mismatch', keyName, owner > 0
+            ? `${keyName} is the key of ${position(owner)}, not of the first one: the client certificate must come first in ${certName}.`
+            : `${keyName} is not the private key of ${certName} (the client certificate ${leaf.entry.subject}).`, owner > 0
+            ? `Order ${certName} leaf first, then the certificate that issued it, and so on.`
+            : `Pass the key that was made with this certificate (openssl x509 -in client.pem -noout -pubkey and openssl pkey -in client.key -pubout print the same public key when they belong together).`);
+    }
+    if (leaf.extensions?.basicConstraints?.ca) {
+        add('leaf-is-ca', certName, `The first certificate of ${certName} (${leaf.entry.subject}) is a CA certificate (basicConstraints CA:TRUE), not a client certificate.`, `Pass a client certificate issued by the CA (CA:FALSE), then its intermediates; the CA itself is what is uploaded and activated. ${LEAF_RECIPE}`);
+    }
+    // node:crypto calls the Extended Key Usage purposes `keyUsage`: a list of OIDs, undefined without the extension.
+    const purposes = leaf.x509.keyUsage;
+    if (purposes && !purposes.includes(CLIENT_AUTH) && !purposes.includes(ANY_EXTENDED_KEY_USAGE)) {
+        add('extended-key-usage', certName, `The client certificate in ${certName} (${leaf.entry.subject}) is not meant for TLS client authentication: its Extended Key Usage is ${purposes.map((oid) => EKU_NAMES[oid] ?? oid).join(', ') || 'empty'}, without clientAuth.`, `Issue it with extendedKeyUsage=clientAuth (or leave the extension out). ${LEAF_RECIPE}`);
+    }
+    if (options.requireAuthorityKeyId && !leaf.extensions?.authorityKeyId?.keyId) {
+        add('authority-key-identifier', certName, `The client certificate in ${certName} (${leaf.entry.subject}) has no Authority Key Identifier${leaf.extensions?.authorityKeyId ? ' keyIdentifier (only issuer and serial)' : ''}; OpenAI needs one to find the CA it chains to.`, `Issue it with authorityKeyIdentifier=keyid:always. ${LEAF_RECIPE}`);
+    }
+    const now = options.now.getTime();
+    for (const [i, p] of parsed.entries()) {
+        if (p.entry.notAfter.getTime() <= now) {
+            add('expired', certName, `${capitalise(position(i))} expired on ${isoSeconds(seconds(p.entry.notAfter))}.`, i === 0
+                ? 'Issue a new client certificate and store it (and its key) in the secrets.'
+                : 'Replace the expired intermediate with its current one.');
+        }
+        else if (p.entry.notBefore.getTime() > now) {
+            add('not-yet-valid', certName, `${capitalise(position(i))} is not valid yet: it becomes valid on ${isoSeconds(seconds(p.entry.notBefore))}.`, 'Wait until then, or issue it again from a machine whose clock is right.');
+        }
+    }
+    // Each certificate must be issued by the next one: OpenAI verifies the chain in the order given.
+    for (let i = 0; i + 1 < parsed.length; i++) {
+        const child = parsed[i];
+        const parent = parsed[i + 1];
+        if (!issuedBy(child.x509, parent.x509)) {
+            const reversed = parsed.length > 1 && parsed.every((p, j) => j === 0 || issuedBy(p.x509, parsed[j - 1].x509));
+            add('chain-order', certName, `${certName} is not a chain in order: ${position(i)} is not issued by ${position(i + 1)}${reversed ? ' (the certificates are in reverse order)' : ''}.`, `Order ${certName} leaf first, then the certificate that issued it, and so on up to (not necessarily including) the CA; leave out certificates that do not belong to the chain.`);
+            break;
+        }
+        if (!parent.extensions?.basicConstraints?.ca) {
+            add('intermediate-not-ca', certName, `${capitalise(position(i + 1))} is not a CA certificate (no basicConstraints CA:TRUE), so it cannot issue ${i === 0 ? 'the client certificate' : position(i)}.`, `Only the client certificate and the intermediate CAs that issued it belong in ${certName}.`);
+        }
+    }
+    if (options.issuingCa !== undefined) {
+        const ca = parseCa(options.issuingCa);
+        const last = parsed.at(-1);
+        const reaches = ca !== undefined && (Buffer.from(last.x509.raw).equals(Buffer.from(ca.raw)) || issuedBy(last.x509, ca));
+        if (!reaches) {
+            add('issuing-ca', certName, `${certName} does not chain to the CA certificate being rotated in${ca ? ` (${oneLine(ca.subject)})` : ''}: ${parsed.length === 1 ? 'the client certificate' : `its last certificate (${last.entry.subject})`} is issued by ${last.entry.issuer}.`, `Pass a client certificate issued by the new CA (with any intermediates between them, leaf first): that is the certificate the canary proves. openssl verify -CAfile new-ca.pem -untrusted intermediates.pem client.pem checks it.`);
+        }
+    }
+    return { problems, chain };
+}
+/** Throws an InputError for the first problem found (naming its input), or returns the chain. */
+function assertClientCertificate(input, options) {
+    const { problems, chain } = checkClientCertificate(input, options);
+    const [first, ...rest] = problems;
+    if (!first)
+        return chain;
+    const more = rest.length > 0 ? ` Also: ${rest.map((p) => p.message).join(' ')}` : '';
+    throw new InputError(first.input, `${first.message} Nothing was sent.${more}`, first.hint);
+}
+function matches(certificate, key) {
+    try {
+        return certificate.checkPrivateKey(key);
+    }
+    catch {
+        return false;
+    }
+}
+function issuedBy(child, parent) {
+    try {
+        return child.checkIssued(parent) && child.verify(parent.publicKey);
+    }
+    catch {
+        return false;
+    }
+}
+function parseCa(ca) {
+    const block = decodeInput(ca).blocks.find((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
+    if (!block)
+        return undefined;
+    try {
+        return new external_node_crypto_.X509Certificate(block.der);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** `CN=Example\nO=Example` (node:crypto's form) as `CN=Example, O=Example`. */
+function oneLine(name) {
+    return name.split('\n').filter(Boolean).join(', ');
+}
+function capitalise(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __nccwpck_require__(6257);
+;// CONCATENATED MODULE: ./src/secrets.ts
+
+
+const ARMOUR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
+/**
+ * What is registered with the masker for one secret: the whole value, trimmed, and every line of it of 8
+ * characters or more, so that a multi-line secret (a PEM key) is masked wherever one of its lines shows.
+ * PEM armour lines (`-----BEGIN ... -----`) are left out: they are not secret, and masking them would
+ * blank out harmless messages. Shorter lines (the tail of the base64, a few bytes) are left out too:
+ * masking such short strings would blank ordinary words in the log.
+ */
+function secretParts(secret) {
+    const whole = secret.trim();
+    if (!whole)
+        return [];
+    const parts = new Set([whole]);
+    for (const line of whole.split(/\r\n|\r|\n/)) {
+        const trimmed = line.trim();
+        if (trimmed.length >= 8 && !ARMOUR.test(trimmed))
+            parts.add(trimmed);
+    }
+    return [...parts];
+}
+const masked = new Set();
+/**
+ * Registers a secret, each part once, before it can reach any log line: with the runner's masker (which
+ * hides it in the log) and with `redact` in text.ts (which removes it from everything the action writes
+ * itself: log lines, annotations, the job summary, outputs and the pull-request comment, which the runner
+ * does not mask, and before any cut, which the masker cannot see through).
+ */
+function maskText(secret) {
+    for (const part of secretParts(secret))
+        if (!masked.has(part)) {
+            masked.add(part);
+            (0,src_text/* registerSecret */.cl)(part);
+            core/* setSecret */.Pq(part);
+        }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/read.ts
+
+
+const readInput = (name) => core/* getInput */.V4(name);
+function readBoolean(read, name, fallback) {
+    const raw = read(name);
+    if (!raw)
+        return fallback;
+    if (/^(true|True|TRUE)$/.test(raw))
+        return true;
+    if (/^(false|False|FALSE)$/.test(raw))
+        return false;
+    throw new InputError(name, `${name} must be true or false, not "${raw}".`, `Set ${name}: true or ${name}: false.`);
+}
+function readNumber(read, name, fallback, limits) {
+    const raw = read(name);
+    if (!raw)
+        return fallback;
+    const value = Number(raw);
+    const ok = /^\d+(\.\d+)?$/.test(raw) && value >= limits.min && value <= limits.max && (!limits.integer || Number.isInteger(value));
+    if (!ok) {
+        const kind = limits.integer ? 'a whole number' : 'a number';
+        throw new InputError(name, `${name} must be ${kind} from ${limits.min} to ${limits.max}, not "${raw}".`, `Set ${name} to ${kind} in that range, or remove it to use the default (${fallback}).`);
+    }
+    return value;
+}
+const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
+/** Project ids separated by commas or new lines, blanks and repeats dropped; each must look like proj_... */
+function readProjectIds(read, name) {
+    const ids = [
+        ...new Set(read(name)
+            .split(/[\s,]+/)
+            .filter(Boolean)),
+    ];
+    const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
+    if (bad.length > 0) {
+        throw new InputError(name, `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
+    }
+    return ids;
+}
+/** The `name` input: a certificate's name, one line of at most 200 characters; undefined when empty. */
+function readCertificateName(read) {
+    const name = read('name');
+    if (!name)
+        return undefined;
+    if (/[\r\n]/.test(name) || name.length > 200) {
+        throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
+    }
+    return name;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+
+
+
+
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const DEFAULT_MTLS_BASE_URL = 'https://mtls.api.openai.com/v1';
+/**
+ * Registers every secret among the inputs with the runner's masker, before anything else is logged: the
+ * admin key (input or OPENAI_ADMIN_KEY), the client key, and the other inputs named (the GitHub token).
+ */
+function maskSecrets(read = readInput, env = process.env, others = []) {
+    for (const secret of [read('admin-api-key'), env.OPENAI_ADMIN_KEY ?? '', read('client-key'), ...others.map(read)])
+        maskText(secret);
+}
+/** `keyOptional`: a missing admin key is not an error (the main action's dry run checks locally only). */
+function readConnection(read, env, keyOptional = false) {
+    const adminApiKey = read('admin-api-key') || (env.OPENAI_ADMIN_KEY ?? '').trim();
+    checkAdminKey(adminApiKey, keyOptional);
+    const clientCertificate = read('client-certificate') || undefined;
+    const clientKey = read('client-key') || undefined;
+    if (Boolean(clientCertificate) !== Boolean(clientKey)) {
+        throw new InputError(clientCertificate ? 'client-key' : 'client-certificate', 'client-certificate and client-key go together: only one of them is set.', 'Set both (the PEM client certificate and its private key, from secrets), or neither.');
+    }
+    const connection = {
+        adminApiKey,
+        // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
+        // go only where this action's inputs say.
+        baseURL: readUrl(read, 'base-url', DEFAULT_BASE_URL, false),
+        maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
+        timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
+        clientCertificate,
+        clientKey,
+        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
+    };
+    checkTlsVerification(connection, env);
+    // Checked here, before any request: a key that does not match, an expired or non-client certificate, a chain out of order.
+    if (clientCertificate && clientKey)
+        assertClientCertificate({ certificate: clientCertificate, key: clientKey, certificateInput: 'client-certificate', keyInput: 'client-key' }, { now: new Date() });
+    return connection;
+}
+/**
+ * Refuses to send the admin key over TLS that is not verified. NODE_TLS_REJECT_UNAUTHORIZED=0 (Node honours
+ * exactly "0") turns off the check of the server's certificate for every TLS connection of the process, so
+ * any host in the way could read the key. Plain http to a loopback host is allowed with it: there is no TLS
+ * to verify there, and the request does not leave the machine (client.ts never sends it through a proxy).
+ * A run without an admin key (a dry run that checks locally) sends nothing to OpenAI, so is not refused.
+ */
+function checkTlsVerification(connection, env) {
+    if (env.NODE_TLS_REJECT_UNAUTHORIZED !== '0' || !connection.adminApiKey)
+        return;
+    const target = connection.clientCertificate !== undefined ? connection.mtlsBaseURL : connection.baseURL;
+    if (new URL(target).protocol !== 'https:')
+        return;
+    throw new ActionError('NODE_TLS_REJECT_UNAUTHORIZED=0 is set in the environment: TLS certificates are not verified, so the admin key could be read by any host on the way. Nothing was sent.', {
+        title: 'NODE_TLS_REJECT_UNAUTHORIZED',
+        hint: 'Remove NODE_TLS_REJECT_UNAUTHORIZED from the job. If a proxy inspects TLS, trust its CA instead: set NODE_EXTRA_CA_CERTS to the path of a PEM file holding that CA certificate.',
+    });
+}
+/**
+ * A URL as it may be printed: a user and password (everything before the last `@`) and a query string or
+ * fragment are replaced by `***`, and the rest is redacted and kept on one line. Used for every URL input
+ * in a message, since such an input can hold a token in any of those parts.
+ */
+function printableUrl(raw) {
+    let text = raw.replace(/([?#])[\s\S]*$/, '$1***');
+    const at = text.lastIndexOf('@');
+    if (at >= 0) {
+        const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+        text = `${scheme}***${text.slice(Math.max(at, scheme.length))}`;
+    }
+    return (0,src_text/* oneLine */.TN)(text);
+}
+function checkAdminKey(key, optional) {
+    if (!key && !optional) {
+        throw new InputError('admin-api-key', 'No OpenAI Admin API key: admin-api-key is empty and OPENAI_ADMIN_KEY is not set.', 'Pass it from a secret: `admin-api-key: ${{ secrets.OPENAI_ADMIN_KEY }}`' +
+            (optional ? ' (or use dry-run: true to run the local checks only).' : '.'));
+    }
+    if (/^sk-(proj|svcacct|None)-/.test(key)) {
+        throw new InputError('admin-api-key', 'admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys.', 'Create an Admin API key (organization settings → Admin keys) with the api.mtls.read and api.mtls.write permissions.');
+    }
+    if (/\s/.test(key)) {
+        throw new InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
+    }
+}
+/**
+ * Loopback hosts (a URL's `hostname`): the only ones plain http may reach (a local emulator), and always
+ * reached directly, never through a proxy (client.ts); nothing leaves the machine.
+ */
+function isLoopback(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+/**
+ * `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have.
+ * A URL that carries credentials, a query string or a fragment is refused, and never printed whole.
+ */
+function readUrl(read, name, fallback, httpsOnly) {
+    const raw = read(name) || fallback;
+    const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
+    const shown = printableUrl(raw);
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new InputError(name, `${name} is not a URL: "${shown}".`, `Use a full URL such as ${example}.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new InputError(name, `${name} must be an https URL, not "${shown}".`, `Use a full URL such as ${example}.`);
+    }
+    // `https://@host` has an empty user, and a `@` there is credentials all the same.
+    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(raw)) {
+        throw new InputError(name, `${name} must not carry credentials. Nothing was sent.`, 'Remove the user and password from the URL; the admin key is passed separately.');
+    }
+    if (url.search || url.hash || /[?#]/.test(raw)) {
+        throw new InputError(name, `${name} must not carry a query string or a fragment ("${shown}"). Nothing was sent.`, `Remove everything from the ? or #, as in ${example}: the admin key is passed separately, and a token in a URL is seen, and often logged, by every proxy and server on the way.`);
+    }
+    if (url.protocol === 'http:' && httpsOnly) {
+        throw new InputError(name, `${name} must be https, not "${shown}": the client certificate is presented in the TLS handshake, which http does not have.`, `Use the mTLS host over https, such as ${DEFAULT_MTLS_BASE_URL}.`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new InputError(name, `${name} is plain http to ${(0,src_text/* oneLine */.TN)(url.host)}: the admin key would cross the network unencrypted. Nothing was sent.`, `Use https (such as ${example}); http is accepted only for a loopback host (127.0.0.1, localhost), such as a local emulator.`);
+    }
+    return raw.replace(/\/+$/, '');
+}
+/** Notices and warnings about the connection inputs, said once they are read. */
+function connectionAdvisories(connection, env) {
+    const advisories = [];
+    if ((env.OPENAI_BASE_URL ?? '').trim()) {
+        advisories.push({
+            level: 'notice',
+            title: 'OPENAI_BASE_URL',
+            message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
+        });
+    }
+    const path = new URL(connection.baseURL).pathname.replace(/\/+$/, '');
+    if (!path.endsWith('/v1')) {
+        advisories.push({
+            level: 'warning',
+            title: 'input base-url',
+            message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
+        });
+    }
+    return advisories;
+}
+
+;// CONCATENATED MODULE: ./src/api/client.ts
+
+
+/**
+ * The SDK client, configured only from the connection settings: base URL, key, retries and timeout are
+ * passed explicitly so nothing is inherited from the environment by accident (OPENAI_BASE_URL,
+ * OPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_LOG), and the SDK's own logging is off so no request or response
+ * is printed. (The SDK still adds headers named in OPENAI_CUSTOM_HEADERS, which a gateway may rely on.)
+ *
+ * Transport, maintained by others in every case, and the same behaviour on every path: redirects are
+ * never followed (a 3xx reaches the SDK as an error status, so the admin key is not sent on to another
+ * host), and bodies are decoded as `fetch` decodes them.
+ * - Plain runs use the SDK's default: Node's built-in `fetch`.
+ * - A proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) or a client certificate uses undici's own `fetch` with a
+ *   dispatcher from the same package, as the SDK's documentation asks: an `EnvHttpProxyAgent` (which
+ *   honours NO_PROXY) or an `Agent`, presenting the client certificate when there is one. undici is
+ *   loaded only then.
+ * - A loopback host (127.x.y.z, localhost, [::1]) is always reached directly, over http or https, whatever
+ *   the proxy variables say: a proxy is another host, and plain http to it would carry the admin key in
+ *   clear (base-url allows http only for loopback, on the promise that nothing leaves the machine). When a
+ *   proxy variable is set (or NODE_USE_ENV_PROXY, with which Node's own `fetch` reads them), the direct
+ *   route is made explicit with an undici `Agent`, so no global setting can send the request elsewhere.
+ */
+async function createClient(connection, env = process.env) {
+    const { clientCertificate: cert, clientKey: key } = connection;
+    const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
+    const baseURL = tls ? connection.mtlsBaseURL : connection.baseURL;
+    const direct = isLoopbackUrl(baseURL);
+    const proxy = direct ? undefined : proxyFromEnv(baseURL, env);
+    const { httpProxy, httpsProxy } = proxyVariables(env);
+    const proxyConfigured = Boolean(httpProxy || httpsProxy || (env.NODE_USE_ENV_PROXY ?? '').trim());
+    const options = {
+        adminAPIKey: connection.adminApiKey,
+        apiKey: null,
+        organization: null,
+        project: null,
+        baseURL,
+        maxRetries: connection.maxRetries,
+        timeout: connection.timeoutMs,
+        logLevel: 'off',
+        fetchOptions: { redirect: 'manual' },
+    };
+    if (proxy || tls || (direct && proxyConfigured)) {
+        const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
+        // undici's own limits must not cut a request shorter than timeout-seconds (the SDK's timeout).
+        const limits = { headersTimeout: connection.timeoutMs, bodyTimeout: connection.timeoutMs };
+        // `connect` applies to direct connections (all of them without a proxy, hosts in NO_PROXY with one),
+        // `requestTls` to the TLS session tunnelled through the proxy. The proxy variables are passed as read
+        // here, so that the proxy named in the log is the one used.
+        const dispatcher = proxy
+            ? new undici.EnvHttpProxyAgent({ ...limits, ...proxyVariables(env), connect: tls ?? {}, requestTls: tls ?? {} })
+            : new undici.Agent({ ...limits, connect: tls ?? {} });
+        options.fetch = undici.fetch;
+        options.fetchOptions = { dispatcher, redirect: 'manual' };
+    }
+    return { client: new OpenAI(options), baseURL, proxy };
+}
+/** Whether the URL's host is a loopback address or name (see `isLoopback`). */
+function isLoopbackUrl(url) {
+    try {
+        return isLoopback(new URL(url).hostname);
+    }
+    catch {
+        return false;
+    }
+}
+/** HTTP(S)_PROXY and NO_PROXY, lower case first, as undici reads them. */
+function proxyVariables(env) {
+    const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
+    return { httpProxy, httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? httpProxy, noProxy: env.no_proxy ?? env.NO_PROXY ?? '' };
+}
+/** The proxy the environment names for this URL's scheme, credentials removed. */
+function proxyFromEnv(url, env) {
+    const { httpProxy, httpsProxy } = proxyVariables(env);
+    const raw = url.startsWith('https:') ? httpsProxy : httpProxy;
+    if (!raw)
+        return undefined;
+    try {
+        const parsed = new URL(raw);
+        parsed.username = '';
+        parsed.password = '';
+        return parsed.toString().replace(/\/$/, '');
+    }
+    catch {
+        return '(unparsable proxy URL)';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/certificate/inspect.ts
 
 
@@ -65083,35 +65599,6 @@ function describeKey(x509) {
     if (key.asymmetricKeyType === 'ec')
         return `EC ${details.namedCurve ?? ''}`.trim();
     return (key.asymmetricKeyType ?? 'unknown').toUpperCase();
-}
-
-;// CONCATENATED MODULE: ./src/time.ts
-/** Time as the API and the outputs give it: unix seconds, whole days, ISO 8601 without milliseconds. */
-const DAY_MS = 86_400_000;
-/** A date as unix seconds, rounded down (the API's `created_at`, `valid_at`, `expires_at`). */
-function seconds(date) {
-    return Math.floor(date.getTime() / 1000);
-}
-/** Whole days from `now` until `unixSeconds`, rounded down (negative once it has passed). */
-function daysUntil(unixSeconds, now) {
-    return Math.floor((unixSeconds * 1000 - now.getTime()) / DAY_MS);
-}
-/** `2027-11-28T22:25:18Z`: RFC 3339 UTC, without milliseconds. */
-function isoSeconds(unixSeconds) {
-    return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-/**
- * The clock the time decisions use (expired, valid yet, days left, renewal due): the runner's, or the API's
- * when the two differ by more than `maxSkewMs` (a self-hosted runner's clock that drifted). `skewMs`: the
- * API's clock minus the runner's, when known.
- */
-function decisionClock(local, reading, maxSkewMs) {
-    if (!reading)
-        return { now: local, skewMs: undefined, usesApi: false };
-    const skewMs = reading.api - reading.local;
-    if (Math.abs(skewMs) <= maxSkewMs)
-        return { now: local, skewMs, usesApi: false };
-    return { now: () => new Date(local().getTime() + skewMs), skewMs, usesApi: true };
 }
 
 ;// CONCATENATED MODULE: ./src/certificate/checks.ts
@@ -65463,188 +65950,6 @@ function tooLarge(what) {
     return new SourceError(`${what} is larger than 1 MiB: it cannot be one CA certificate.`, 'Pass only the CA certificate in PEM (a few kilobytes), not a bundle or an archive.');
 }
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(6257);
-;// CONCATENATED MODULE: ./src/secrets.ts
-
-const ARMOUR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
-/**
- * What is registered with the masker for one secret: the whole value, trimmed, and every line of it of 8
- * characters or more, so that a multi-line secret (a PEM key) is masked wherever one of its lines shows.
- * PEM armour lines (`-----BEGIN ... -----`) are left out: they are not secret, and masking them would
- * blank out harmless messages. Shorter lines (the tail of the base64, a few bytes) are left out too:
- * masking such short strings would blank ordinary words in the log.
- */
-function secretParts(secret) {
-    const whole = secret.trim();
-    if (!whole)
-        return [];
-    const parts = new Set([whole]);
-    for (const line of whole.split(/\r\n|\r|\n/)) {
-        const trimmed = line.trim();
-        if (trimmed.length >= 8 && !ARMOUR.test(trimmed))
-            parts.add(trimmed);
-    }
-    return [...parts];
-}
-const masked = new Set();
-/** Registers a secret with the runner's masker before it can reach any log line (each part once). */
-function maskText(secret) {
-    for (const part of secretParts(secret))
-        if (!masked.has(part)) {
-            masked.add(part);
-            core/* setSecret */.Pq(part);
-        }
-}
-
-;// CONCATENATED MODULE: ./src/inputs/read.ts
-
-
-const readInput = (name) => core/* getInput */.V4(name);
-function readBoolean(read, name, fallback) {
-    const raw = read(name);
-    if (!raw)
-        return fallback;
-    if (/^(true|True|TRUE)$/.test(raw))
-        return true;
-    if (/^(false|False|FALSE)$/.test(raw))
-        return false;
-    throw new InputError(name, `${name} must be true or false, not "${raw}".`, `Set ${name}: true or ${name}: false.`);
-}
-function readNumber(read, name, fallback, limits) {
-    const raw = read(name);
-    if (!raw)
-        return fallback;
-    const value = Number(raw);
-    const ok = /^\d+(\.\d+)?$/.test(raw) && value >= limits.min && value <= limits.max && (!limits.integer || Number.isInteger(value));
-    if (!ok) {
-        const kind = limits.integer ? 'a whole number' : 'a number';
-        throw new InputError(name, `${name} must be ${kind} from ${limits.min} to ${limits.max}, not "${raw}".`, `Set ${name} to ${kind} in that range, or remove it to use the default (${fallback}).`);
-    }
-    return value;
-}
-const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
-/** Project ids separated by commas or new lines, blanks and repeats dropped; each must look like proj_... */
-function readProjectIds(read, name) {
-    const ids = [
-        ...new Set(read(name)
-            .split(/[\s,]+/)
-            .filter(Boolean)),
-    ];
-    const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
-    if (bad.length > 0) {
-        throw new InputError(name, `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
-    }
-    return ids;
-}
-/** The `name` input: a certificate's name, one line of at most 200 characters; undefined when empty. */
-function readCertificateName(read) {
-    const name = read('name');
-    if (!name)
-        return undefined;
-    if (/[\r\n]/.test(name) || name.length > 200) {
-        throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
-    }
-    return name;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/connection.ts
-
-
-
-const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
-const DEFAULT_MTLS_BASE_URL = 'https://mtls.api.openai.com/v1';
-/**
- * Registers every secret among the inputs with the runner's masker, before anything else is logged: the
- * admin key (input or OPENAI_ADMIN_KEY), the client key, and the other inputs named (the GitHub token).
- */
-function maskSecrets(read = readInput, env = process.env, others = []) {
-    for (const secret of [read('admin-api-key'), env.OPENAI_ADMIN_KEY ?? '', read('client-key'), ...others.map(read)])
-        maskText(secret);
-}
-/** `keyOptional`: a missing admin key is not an error (the main action's dry run checks locally only). */
-function readConnection(read, env, keyOptional = false) {
-    const adminApiKey = read('admin-api-key') || (env.OPENAI_ADMIN_KEY ?? '').trim();
-    checkAdminKey(adminApiKey, keyOptional);
-    const clientCertificate = read('client-certificate') || undefined;
-    const clientKey = read('client-key') || undefined;
-    if (Boolean(clientCertificate) !== Boolean(clientKey)) {
-        throw new InputError(clientCertificate ? 'client-key' : 'client-certificate', 'client-certificate and client-key go together: only one of them is set.', 'Set both (the PEM client certificate and its private key, from secrets), or neither.');
-    }
-    return {
-        adminApiKey,
-        // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
-        // go only where this action's inputs say.
-        baseURL: readUrl(read, 'base-url', DEFAULT_BASE_URL, false),
-        maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
-        timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
-        clientCertificate,
-        clientKey,
-        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
-    };
-}
-function checkAdminKey(key, optional) {
-    if (!key && !optional) {
-        throw new InputError('admin-api-key', 'No OpenAI Admin API key: admin-api-key is empty and OPENAI_ADMIN_KEY is not set.', 'Pass it from a secret: `admin-api-key: ${{ secrets.OPENAI_ADMIN_KEY }}`' +
-            (optional ? ' (or use dry-run: true to run the local checks only).' : '.'));
-    }
-    if (/^sk-(proj|svcacct|None)-/.test(key)) {
-        throw new InputError('admin-api-key', 'admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys.', 'Create an Admin API key (organization settings → Admin keys) with the api.mtls.read and api.mtls.write permissions.');
-    }
-    if (/\s/.test(key)) {
-        throw new InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
-    }
-}
-/** Loopback hosts: the only ones plain http may reach (a local emulator); nothing leaves the machine. */
-function isLoopback(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-/** `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have. */
-function readUrl(read, name, fallback, httpsOnly) {
-    const raw = read(name) || fallback;
-    const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
-    let url;
-    try {
-        url = new URL(raw);
-    }
-    catch {
-        throw new InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${example}.`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new InputError(name, `${name} must be an https URL, not "${raw}".`, `Use a full URL such as ${example}.`);
-    }
-    if (url.username || url.password) {
-        throw new InputError(name, `${name} must not carry credentials.`, 'Remove the user and password from the URL; the admin key is passed separately.');
-    }
-    if (url.protocol === 'http:' && httpsOnly) {
-        throw new InputError(name, `${name} must be https, not "${raw}": the client certificate is presented in the TLS handshake, which http does not have.`, `Use the mTLS host over https, such as ${DEFAULT_MTLS_BASE_URL}.`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new InputError(name, `${name} is plain http to ${url.host}: the admin key would cross the network unencrypted. Nothing was sent.`, `Use https (such as ${example}); http is accepted only for a loopback host (127.0.0.1, localhost), such as a local emulator.`);
-    }
-    return raw.replace(/\/+$/, '');
-}
-/** Notices and warnings about the connection inputs, said once they are read. */
-function connectionAdvisories(connection, env) {
-    const advisories = [];
-    if ((env.OPENAI_BASE_URL ?? '').trim()) {
-        advisories.push({
-            level: 'notice',
-            title: 'OPENAI_BASE_URL',
-            message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
-        });
-    }
-    const path = new URL(connection.baseURL).pathname.replace(/\/+$/, '');
-    if (!path.endsWith('/v1')) {
-        advisories.push({
-            level: 'warning',
-            title: 'input base-url',
-            message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
-        });
-    }
-    return advisories;
-}
-
 ;// CONCATENATED MODULE: ./src/inputs/hints.ts
 const PROXY_CA = 'a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS';
 /** `projectInput`: the input the action reads project ids from (activate-projects, or the status action's projects). */
@@ -65665,7 +65970,7 @@ function hintFor(error, projectInput) {
             if (facts.missing === 'project')
                 return `Check the id in ${projectInput}: it must be a project of the organization of the admin key (organization settings → Projects).`;
             if (facts.missing === 'certificate')
-                return 'It may have been deleted while the action ran, or certificate-id names a certificate of another organization: use the certificate-id output of the step that uploaded it, and run the action again.';
+                return 'Check certificate-id: it must be a certificate of this organization, such as the certificate-id output of the step that uploaded it. If it was, it may have been deleted while the action ran: run the action again.';
             return 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).';
         case 'in-use':
             return 'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.';
@@ -65678,7 +65983,7 @@ function hintFor(error, projectInput) {
         case 'rate-limit':
             return 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.';
         case 'server':
-            return 'The OpenAI API failed on its side after the action retried. Try again later (see status.openai.com).';
+            return 'The OpenAI API failed on its side. Try again later (see status.openai.com), or raise max-retries.';
         case 'redirect':
             return 'Set base-url (and mtls-base-url) to the address the API answers at directly, such as https://api.openai.com/v1.';
         case 'unreadable':
@@ -65722,7 +66027,7 @@ function readSettings(read = readInput, env = process.env) {
         name: readCertificateName(read),
         dryRun,
         strict: readBoolean(read, 'strict', true),
-        minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 0, max: 3650 }),
+        minValidityDays: readNumber(read, 'min-validity-days', 1, { min: 1, max: 3650 }),
         warnValidityDays: readNumber(read, 'warn-validity-days', 30, { min: 0, max: 3650 }),
         activateOrganization: readBoolean(read, 'activate-organization', false),
         activateProjects: readProjectIds(read, 'activate-projects'),
@@ -65766,24 +66071,8 @@ function readSource(read, env) {
     return { kind: 'id', id };
 }
 
-;// CONCATENATED MODULE: ./src/log.ts
-/**
- * The one way the actions write to the job log. Every line and annotation goes through here, so that
- * outside text (API messages, certificate names, headers) can be redacted and escaped in one place
- * before it reaches the runner, which would otherwise run a line that starts with `::` as a workflow
- * command. Code takes a Logger (passed in), never `core.info` directly.
- */
-
-const log_annotation = (title) => (title ? { title } : {});
-/** The runner's log, through @actions/core. */
-const actionsLogger = {
-    info: (line) => core/* info */.pq(line),
-    notice: (text, title) => core/* notice */.lm(text, log_annotation(title)),
-    warning: (text, title) => core/* warning */.$e(text, log_annotation(title)),
-    error: (text, title) => core/* error */.z3(text, log_annotation(title)),
-    debug: (text) => core/* debug */.Yz(text),
-};
-
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(5625);
 ;// CONCATENATED MODULE: ./src/report/model.ts
 
 /** The certificate the outputs describe: the stored one when there is one, else the local one. */
@@ -65840,9 +66129,13 @@ function computeOutputs(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
-/** Makes text safe inside a Markdown table cell: no HTML, no column breaks, one line. */
+
+/**
+ * Makes text safe inside a Markdown table cell: redacted, one line, no HTML, no column break, no link,
+ * image or mention (see `forMarkdown` in text.ts).
+ */
 function cell(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return (0,src_text/* forMarkdown */.Bm)(text);
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
@@ -65881,7 +66174,7 @@ function headline(report) {
         parts.push(`retired ${[...new Set(out.retired.map((r) => r.id))].join(', ')}`);
     if (out.deleted.length)
         parts.push(`deleted ${out.deleted.join(', ')}`);
-    return `✅ ${capitalise(parts.join('; '))}.`;
+    return `✅ ${summary_capitalise(parts.join('; '))}.`;
 }
 function describePlannedChanges(report) {
     const plan = report.plan;
@@ -65901,7 +66194,7 @@ function describePlannedChanges(report) {
 }
 /** The job summary (and the body of the pull-request comment), in GitHub-flavoured Markdown. */
 function renderSummary(report) {
-    const lines = ['## OpenAI mTLS certificate', '', headline(report), ''];
+    const lines = ['## OpenAI mTLS certificate', '', cell(headline(report)), ''];
     const cautions = [...new Set(report.outcome.cautions)];
     if (cautions.length)
         lines.push(...cautions.map((c) => `> ⚠️ ${cell(c)}`), '');
@@ -65992,7 +66285,7 @@ function touchedIds(report) {
         lines.push(`\`${id}\`: ${out.uploaded ? 'uploaded' : 'used'}${out.activated.length ? `, activated for ${out.activated.join(', ')}` : ''}`);
     for (const duplicate of out.duplicates)
         lines.push(`\`${duplicate}\`: deleted, a duplicate: the oldest identical copy${id ? ` (\`${id}\`)` : ''} is kept`);
-    if (out.lostAnswer && !report.dryRun)
+    if (out.lostAnswer && !out.uploaded && !report.dryRun)
         lines.push("An upload answer was lost: the copy kept may be this run's or a racing run's, so `uploaded` is false.");
     const retired = new Map();
     for (const r of out.retired)
@@ -66008,7 +66301,7 @@ function touchedIds(report) {
 function names(certificates) {
     return certificates.map(certificateLabel).join(', ');
 }
-function capitalise(text) {
+function summary_capitalise(text) {
     return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
@@ -66606,6 +66899,7 @@ async function lookOrFail(request, ctx, own) {
 
 
 
+
 async function apply(plan, ctx) {
     const { journal, log } = ctx;
     await deleteExpired(plan.deleteFirst.map((c) => c.id), ctx, 'to make room under the 50-certificate cap');
@@ -66627,31 +66921,54 @@ async function apply(plan, ctx) {
     }
     journal.certificate = target;
     compareDates(target, ctx);
-    const id = target.id;
+    try {
+        await activateAll(plan, target, ctx);
+    }
+    catch (error) {
+        // A racing run deleted this run's fresh copy (an older identical copy is kept): go on with that one.
+        if (!(error instanceof ApiError) ||
+            error.kind !== 'not-found' ||
+            error.facts.missing !== 'certificate' ||
+            plan.target.kind !== 'upload')
+            throw error;
+        const keeper = oldestFirst((await copiesNow(plan, target, ctx)).filter((c) => c.id !== target.id))[0];
+        if (!keeper)
+            throw error;
+        log.info(`${target.id} was deleted by a run racing this one, which keeps the older identical copy ${keeper.id}: this run goes on with it.`);
+        if (journal.certificate?.id === target.id)
+            journal.uploaded = false;
+        target = keeper;
+        journal.certificate = target;
+        await activateAll({ ...plan, scopes: plan.scopes.map((s) => ({ ...s, activate: true })) }, target, ctx);
+    }
+    if (plan.retireName !== undefined) {
+        const rule = { name: plan.retireName, copies: new Set(plan.copies), advised: new Set(plan.advisories.map((a) => a.message)) };
+        await mapLimit(plan.scopes, PROJECT_CONCURRENCY, (scope) => retireIn(scope.scope, target, rule, ctx));
+    }
+    target = await settleAndVerify(plan, target, ctx);
+    await deleteExpired(plan.deleteAfter.map((c) => c.id), ctx, 'expired and inactive');
+    if (plan.duplicates.length)
+        await removeDuplicates(plan.duplicates, target, ctx);
+}
+/** Activates the target in every scope of the plan: the organization first, then the projects. */
+async function activateAll(plan, target, ctx) {
     const activateIn = async (scope, needed) => {
         if (needed) {
-            await activate(scope, id, ctx);
-            journal.activated.push(scope);
-            log.info(`Activated ${id} for ${scopeLabel(scope)}.`);
+            await activate(scope, target.id, ctx);
+            if (!ctx.journal.activated.includes(scope))
+                ctx.journal.activated.push(scope);
+            ctx.log.info(`Activated ${target.id} for ${scopeLabel(scope)}.`);
         }
         else {
-            log.info(`${id} was already active for ${scopeLabel(scope)}.`);
+            ctx.log.info(`${target.id} was already active for ${scopeLabel(scope)}.`);
         }
-        journal.activeIn.add(scope);
+        ctx.journal.activeIn.add(scope);
     };
     const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
     const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
     for (const scope of organization)
         await activateIn(scope.scope, scope.activate);
     await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activateIn(scope.scope, scope.activate));
-    if (plan.retireName !== undefined) {
-        const rule = { name: plan.retireName, copies: new Set(plan.copies), advised: new Set(plan.advisories.map((a) => a.message)) };
-        await mapLimit(plan.scopes, PROJECT_CONCURRENCY, (scope) => retireIn(scope.scope, target, rule, ctx));
-    }
-    await verifyCoverage(plan.scopes.map((s) => s.scope), target, ctx);
-    await deleteExpired(plan.deleteAfter.map((c) => c.id), ctx, 'expired and inactive');
-    if (plan.duplicates.length)
-        await removeDuplicates(plan.duplicates, target, ctx);
 }
 /**
  * Reads the scope again, and deactivates only what the fresh read shows may go: the target must be listed
@@ -66670,7 +66987,15 @@ async function retireIn(scope, target, rule, ctx) {
         ctx.log.info(`Nothing retired in ${label}: ${target.id} is not valid now by the API's dates, so the previous CA stays active.`);
         return;
     }
-    const { retire, leftActive } = retirementsIn(listed, own, { name: rule.name, copies: rule.copies, now });
+    // A copy of the target stored by a racing run is the same CA: it is settled with the copies, never retired.
+    const copies = new Set(rule.copies);
+    for (const c of listed)
+        if (c.active && c.id !== target.id && !copies.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
+            const result = await compare(ctx.api, c, ctx.certificate);
+            if (typeof result === 'object')
+                copies.add(c.id);
+        }
+    const { retire, leftActive } = retirementsIn(listed, own, { name: rule.name, copies, now });
     for (const advisory of scopeAdvisories(scope, own, { retire, leftActive, name: rule.name }))
         if (!rule.advised.has(advisory.message))
             ctx.advise(advisory);
@@ -66683,37 +67008,107 @@ async function retireIn(scope, target, rule, ctx) {
     ctx.log.info(`Retired ${retire.map(certificateLabel).join(', ')} for ${label} (older, same name "${rule.name}", replaced by ${target.id}).`);
 }
 /**
- * Reads each scope the run touched once more. Where no active CA is valid now, the run activates its own
- * certificate again and fails, saying what it found and did.
+ * The last reads, once the writes are done. First the copies: runs racing on one certificate may each have
+ * stored and activated a copy before they could see each other's (OpenAI's `created_at` is in whole seconds).
+ * Of every identical copy now listed (this run's, the plan's, and any created since the plan), the oldest by
+ * `created_at`, then id, is kept: the run activates it in its scopes and only then deactivates the other
+ * copies there (the same CA, so no scope loses coverage), and deletes those that are inactive. Then each scope
+ * is read once more: where no active CA is valid now, the run activates its certificate there again and fails,
+ * saying what it found and did. Returns the certificate the run ends with.
  */
-async function verifyCoverage(scopes, target, ctx) {
+async function settleAndVerify(plan, target, ctx) {
+    const scopes = plan.scopes.map((s) => s.scope);
+    if (scopes.length === 0)
+        return target;
+    const copies = await copiesNow(plan, target, ctx);
+    const keeper = oldestFirst(copies)[0] ?? target;
+    if (keeper.id !== target.id) {
+        ctx.log.info(`${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)}, is older than ${target.id}: every run keeps the oldest copy, so this run moves to it.`);
+        await mapLimit(scopes, PROJECT_CONCURRENCY, (scope) => activate(scope, keeper.id, ctx));
+        if (ctx.journal.uploaded && ctx.journal.certificate?.id === target.id)
+            ctx.journal.uploaded = false;
+        ctx.journal.certificate = keeper;
+    }
+    const others = new Set(copies.filter((c) => c.id !== keeper.id).map((c) => c.id));
     const uncovered = [];
     await mapLimit(scopes, PROJECT_CONCURRENCY, async (scope) => {
-        const listed = await ctx.api.listScope(scope);
-        const now = ctx.now().getTime() / 1000;
-        const own = listed.find((c) => c.id === target.id);
-        if (own?.active)
-            ctx.journal.activeIn.add(scope);
-        else
-            ctx.journal.activeIn.delete(scope);
-        const active = listed.filter((c) => c.active);
-        if (active.some((c) => validNow(c, now)))
+        let listed = await readBack(scope, ctx);
+        if (listed === undefined)
             return;
-        const found = active.length ? active.map((c) => `${certificateLabel(c)} (${describeValidity(c)})`).join(', ') : 'no active certificate';
-        let did = '';
-        if (!own?.active) {
-            await activate(scope, target.id, ctx);
-            ctx.journal.activeIn.add(scope);
-            did = ` The action activated ${target.id} there again.`;
+        const stale = listed.filter((c) => c.active && others.has(c.id)).map((c) => c.id);
+        if (stale.length && listed.some((c) => c.id === keeper.id && c.active)) {
+            await deactivate(scope, stale, ctx);
+            ctx.log.info(`Deactivated ${stale.join(', ')} for ${scopeLabel(scope)}: duplicates of ${keeper.id}, which is active there.`);
+            listed = listed.map((c) => (stale.includes(c.id) ? { ...c, active: false } : c));
         }
-        uncovered.push(`${scopeLabel(scope)}: read back, it lists ${found}.${did}`);
+        const problem = await coverageProblem(scope, listed, keeper, ctx);
+        if (problem)
+            uncovered.push(problem);
     });
+    const removable = copies.filter((c) => others.has(c.id));
+    if (removable.length)
+        await removeCopies(removable, keeper, ctx);
     if (uncovered.length) {
         throw new ActionError(`A scope has no active CA that is valid now. ${uncovered.join(' ')}`, {
             title: 'coverage',
             hint: 'Clients of that scope may be refused. Check the scope in the dashboard: activate a valid CA there (or run the action again once the new CA is valid).',
         });
     }
+    return keeper;
+}
+/** Every identical copy the organization lists now: the target, the plan's copies, and copies created since the plan. */
+async function copiesNow(plan, target, ctx) {
+    const listed = await ctx.api.listScope(ORGANIZATION);
+    const before = new Set(plan.before);
+    const known = new Set([target.id, ...plan.copies]);
+    const copies = [target];
+    for (const c of listed) {
+        if (c.id === target.id)
+            continue;
+        if (known.has(c.id))
+            copies.push({ ...c, content: undefined });
+        else if (!before.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
+            const result = await compare(ctx.api, c, ctx.certificate);
+            if (typeof result === 'object')
+                copies.push(result);
+        }
+    }
+    return copies;
+}
+/**
+ * A scope read back, or undefined when the read is refused for want of a client certificate after this run
+ * retired the CA that certificate chains to (a warning says so: the rotation itself was read back before).
+ */
+async function readBack(scope, ctx) {
+    try {
+        return await ctx.api.listScope(scope);
+    }
+    catch (error) {
+        if (!(error instanceof ApiError) || error.kind !== 'mtls-required' || !ctx.journal.retired.some((r) => r.scope === scope))
+            throw error;
+        warn(ctx, 'client-certificate', `${scopeLabel(scope)} could not be read back after the rotation: OpenAI now refuses the client certificate this run presented (${error.message}). It most likely chains to the CA this run retired: give the next runs a client certificate issued by the new CA.`);
+        return undefined;
+    }
+}
+/** Records where the certificate is active; when the scope has no active CA valid now, activates it again and says what was found. */
+async function coverageProblem(scope, listed, keeper, ctx) {
+    const now = ctx.now().getTime() / 1000;
+    const own = listed.find((c) => c.id === keeper.id);
+    if (own?.active)
+        ctx.journal.activeIn.add(scope);
+    else
+        ctx.journal.activeIn.delete(scope);
+    const active = listed.filter((c) => c.active);
+    if (active.some((c) => validNow(c, now)))
+        return undefined;
+    const found = active.length ? active.map((c) => `${certificateLabel(c)} (${describeValidity(c)})`).join(', ') : 'no active certificate';
+    let did = '';
+    if (!own?.active) {
+        await activate(scope, keeper.id, ctx);
+        ctx.journal.activeIn.add(scope);
+        did = ` The action activated ${keeper.id} there again.`;
+    }
+    return `${scopeLabel(scope)}: read back, it lists ${found}.${did}`;
 }
 function describeValidity(c) {
     if (c.validAt === null || c.expiresAt === null)
@@ -66834,7 +67229,8 @@ class Journal {
  */
 async function observe(api, request, subject) {
     const [organization, projects] = await Promise.all([api.listScope(ORGANIZATION), readProjects(api, request.activateProjects)]);
-    const identical = await findCopies(api, subject.certificate, organization);
+    // Copies matter only when one may be reused; with reuse-existing off, the run uploads its own copy and reads none.
+    const identical = request.reuseExisting ? await findCopies(api, subject.certificate, organization) : [];
     const state = { ...subject, organization, projects, allProjectsRead: false, identical };
     const keep = new Set([...identical.map((c) => c.id), ...(subject.existing ? [subject.existing.id] : [])]);
     if (request.deleteExpired && deletable(state, keep, request.now).length > 0) {
@@ -66866,6 +67262,7 @@ async function readProjects(api, ids) {
 
 
 
+
 const defaultDependencies = {
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -66875,7 +67272,7 @@ const defaultDependencies = {
 const CANCEL_GRACE_MS = 1500;
 async function runAction(entry, overrides = {}) {
     const deps = { ...defaultDependencies, ...overrides };
-    const log = actionsLogger;
+    const log = src_log/* actionsLogger */.M;
     let settings;
     let reported = false;
     const finish = async (interrupted) => {
@@ -66950,24 +67347,31 @@ function failRun(error, entry, log) {
     log.error(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
     return `unexpected error: ${message}`;
 }
-/** Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too. */
+/**
+ * Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too.
+ * Values are redacted and kept on one line (`oneLine` in text.ts): a certificate name is outside text,
+ * and later steps often paste outputs into commands and files.
+ */
 function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs))
-        core/* setOutput */.uH(name, value);
+        core/* setOutput */.uH(name, (0,src_text/* oneLine */.TN)(value));
 }
-/** Appends the job summary; a summary that cannot be written is a warning, never a failure. */
-async function writeSummary(markdown, log = actionsLogger) {
+/**
+ * Appends the job summary; a summary that cannot be written is a warning, never a failure. The whole
+ * summary is redacted first, as a last line of defence (its outside text is escaped where it is made).
+ */
+async function writeSummary(markdown, log = src_log/* actionsLogger */.M) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     try {
-        await core/* summary */.z.addRaw(markdown, true).write();
+        await core/* summary */.z.addRaw((0,src_text/* redact */.E$)(markdown), true).write();
     }
     catch (error) {
         log.warning(`Could not write the job summary: ${error.message}`);
     }
 }
 /** Says each advisory as an annotation titled by what it is about; returns the warnings' texts, for the summary. */
-function announce(advisories, log = actionsLogger) {
+function announce(advisories, log = src_log/* actionsLogger */.M) {
     for (const { level, title, message } of advisories)
         log[level](message, title);
     return advisories.filter((a) => a.level === 'warning').map((a) => a.message);
@@ -67118,7 +67522,10 @@ async function execute(settings, report, context) {
 function lockoutCaution(settings) {
     if (!settings.activateOrganization || settings.clientCertificate)
         return undefined;
-    return 'activate-organization is on and no client-certificate is set: once a certificate is active for the organization, OpenAI requires a client certificate on Admin API key requests too, so later runs of this action (and other admin tools) must present one (client-certificate and client-key).';
+    return ('activate-organization is on and no client-certificate is given. Once a CA is active for the organization, OpenAI enforces client ' +
+        'certificates on Admin API key requests: later runs of this action (and every other Admin API call) will need client-certificate and ' +
+        'client-key (a client certificate that chains to an active CA, and its key, from secrets), and calls later in this run, such as ' +
+        'retiring the previous CA, may be refused. Pass them now, or activate per project (activate-projects) instead.');
 }
 /** Records the checks, annotates failures and warnings, and says whether the run may go on. */
 function concludePreflight(preflight, report, log) {
@@ -67168,7 +67575,7 @@ function logPlan(report, log) {
 async function writeReport(report, settings) {
     setOutputs(computeOutputs(report));
     if (!report.failure)
-        actionsLogger.info(headline(report));
+        src_log/* actionsLogger */.M.info(headline(report));
     const markdown = renderSummary(report);
     await writeSummary(markdown);
     if (settings?.commentOnPr) {
@@ -67181,6 +67588,167 @@ async function writeReport(report, settings) {
             report.outcome.cautions.push(`Could not comment on the pull request: ${error.message}`);
         }
     }
+}
+
+
+/***/ }),
+
+/***/ 8992:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bm: () => (/* binding */ forMarkdown),
+/* harmony export */   E$: () => (/* binding */ redact),
+/* harmony export */   Ig: () => (/* binding */ forLog),
+/* harmony export */   Jj: () => (/* binding */ cut),
+/* harmony export */   TN: () => (/* binding */ oneLine),
+/* harmony export */   cl: () => (/* binding */ registerSecret)
+/* harmony export */ });
+/* unused harmony exports redactWith, escapeControls */
+/**
+ * What happens to text before it leaves the process (the log, annotations, the job summary, outputs, the
+ * pull-request comment): secrets are removed from it, and text that came from outside (API messages,
+ * certificate names, headers) is escaped so that it stays text.
+ *
+ * - `redact`: removes every registered secret (see `registerSecret`; `maskText` in secrets.ts registers
+ *   the admin key, the client key, the GitHub token and any other key it is given) and anything shaped
+ *   like an OpenAI key (`sk-...`), a GitHub token (`ghs_...`, `github_pat_...`), a bearer or basic
+ *   credential, or a PEM private key, each replaced by `***`, as the runner's masker does.
+ * - `cut`: redacts, then shortens. A cut made before redaction could leave a fragment of a secret that no
+ *   longer matches it whole (the runner masks only whole values).
+ * - `oneLine`: redacts, then escapes line breaks and control characters (see `escapeControls`).
+ * - `forLog`: `oneLine`, and a line that would start with `::` or `##[` (a workflow command, once leading
+ *   blanks are skipped as the runner skips them) has its first colon or hash written `\x3a` or `\x23`.
+ * - `forMarkdown`: redacts, then escapes for a Markdown table cell of the summary or the comment.
+ */
+const REDACTED = '***';
+const registered = new Set();
+let registeredPattern;
+/** Removes `value` from every text that `redact` (and so `cut`, `oneLine`, `forLog`, `forMarkdown`) sees from now on. */
+function registerSecret(value) {
+    if (!value || registered.has(value))
+        return;
+    registered.add(value);
+    registeredPattern = undefined;
+}
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One pattern for all the given secrets, longest first, so a secret that holds another is removed whole. */
+function patternOf(secrets) {
+    const sorted = [...new Set(secrets)].filter(Boolean).sort((a, b) => b.length - a.length);
+    return sorted.length ? new RegExp(sorted.map(escapeRegExp).join('|'), 'g') : undefined;
+}
+/**
+ * Shapes of secrets, removed even when they were never registered:
+ * - OpenAI keys: `sk-` then 6 or more of letters, digits, `_`, `-` or `*` (`sk-admin-...`, `sk-proj-...`,
+ *   `sk-svcacct-...`, legacy `sk-...`, and the starred forms OpenAI's messages quote, `sk-adm****abcd`),
+ *   not preceded by a letter or digit (so "risk-based" stays);
+ * - GitHub tokens: `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` then 20 or more letters and digits, and
+ *   `github_pat_...`;
+ * - the credential after `Bearer ` or `Basic ` (an echoed Authorization header), the word kept;
+ * - a PEM private key, armour included: the armour followed by key material (16 or more base64
+ *   characters, after any `Proc-Type:`-style headers), to its end line or the end of the text; the armour
+ *   alone, as the action's own hints quote it, stays.
+ */
+const SHAPES = [
+    [
+        /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?=\s*(?:[A-Za-z-]+:[^\n]*\n\s*)*[A-Za-z0-9+/]{16})[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g,
+        REDACTED,
+    ],
+    [/(?<![A-Za-z0-9])sk-[A-Za-z0-9_*-]{6,}/g, REDACTED],
+    [/(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g, REDACTED],
+    [/\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=*-]{8,}/gi, `$1$2${REDACTED}`],
+];
+/** `text` without the given secrets and without anything shaped like a secret (see SHAPES). */
+function redactWith(text, secrets) {
+    const pattern = patternOf(secrets);
+    return redactPattern(text, pattern);
+}
+function redactPattern(text, pattern) {
+    let out = pattern ? text.replace(pattern, REDACTED) : text;
+    for (const [shape, replacement] of SHAPES)
+        out = out.replace(shape, replacement);
+    return out;
+}
+/** `text` without any registered secret and without anything shaped like a secret. */
+function redact(text) {
+    registeredPattern ??= patternOf(registered);
+    return redactPattern(text, registeredPattern);
+}
+/**
+ * At most `length` characters of the redacted text, then `…` when something was cut off. Redaction comes
+ * first, so a cut can never leave a fragment of a secret; a cut never splits a surrogate pair.
+ */
+function cut(text, length) {
+    const clean = redact(text);
+    if (clean.length <= length)
+        return clean;
+    let end = Math.max(0, length);
+    const last = clean.charCodeAt(end - 1);
+    if (end > 0 && last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${clean.slice(0, end)}…`;
+}
+const hex = (code, width) => code.toString(16).toUpperCase().padStart(width, '0');
+/**
+ * Line breaks and control characters written out, so the text is one line and shows what it held:
+ * `\n`, `\r` and `\t` as those two characters; every other C0 control, DEL and C1 control as `\xNN`
+ * (NEL, U+0085, is `\x85`); the Unicode line and paragraph separators as `\u2028` and `\u2029`.
+ * Backslashes already in the text are left as they are: the aim is that no outside text can begin a
+ * line, not that the escaping can be undone.
+ */
+function escapeControls(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+        if (c === '\n')
+            return '\\n';
+        if (c === '\r')
+            return '\\r';
+        if (c === '\t')
+            return '\\t';
+        const code = c.charCodeAt(0);
+        return code > 0xff ? `\\u${hex(code, 4)}` : `\\x${hex(code, 2)}`;
+    });
+}
+/** Redacted, on one line: for outputs and any value written where a line break would start something new. */
+function oneLine(text) {
+    return escapeControls(redact(text));
+}
+/**
+ * A line for the job log: redacted, on one line, and never a workflow command. The runner reads a line as
+ * a command when, after leading blanks, it starts with `::` (or the older `##[`); such a line gets its
+ * first character written `\x3a` (`:`) or `\x23` (`#`), so it is shown, not run.
+ */
+function forLog(text) {
+    const line = oneLine(text);
+    return line.replace(/^(\s*)(::|##\[)/, (_all, blanks, start) => `${blanks}${start.startsWith(':') ? '\\x3a' : '\\x23'}${start.slice(1)}`);
+}
+/**
+ * Text made safe for a cell of a Markdown table in the job summary or the pull-request comment: redacted,
+ * on one line (line breaks and tabs become spaces, other control characters U+FFFD), and unable to
+ * - break the table: `|` is written `\|`, and a backslash `\\`, so no text can undo that escape;
+ * - add HTML (tags, comments, a forged comment marker): `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;`;
+ * - add a link or an image: `[` and `]` are backslash-escaped (no `[text](url)`, `![alt](url)`, `[ref]:`),
+ *   and a zero-width space (U+200B) goes into `://` and `www.`, so no bare URL is linked;
+ * - mention a user or a team, or reference an issue: a zero-width space follows every `@`, and every `#`
+ *   that is followed by a digit.
+ * Backticks, `*` and `_` are left: they can change only how the text looks, and the summary wraps ids in
+ * backticks itself.
+ */
+function forMarkdown(text) {
+    return (redact(text)
+        .replace(/\r\n|[\r\n\t\u0085\u2028\u2029]/g, ' ')
+        // eslint-disable-next-line no-control-regex
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD')
+        .replace(/\\/g, '\\\\')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\|/g, '\\|')
+        .replace(/[[\]]/g, '\\$&')
+        .replace(/:\/\//g, ':\u200b//')
+        .replace(/(www)\./gi, '$1\u200b.')
+        .replace(/@/g, '@\u200b')
+        .replace(/#(?=\d)/g, '#\u200b'));
 }
 
 
@@ -67417,7 +67985,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 
 /***/ }),
 
-/***/ 9023:
+/***/ 1404:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");

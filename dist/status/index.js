@@ -28090,10 +28090,4565 @@ module.exports = {
 
 /***/ }),
 
+/***/ 4549:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+/*!
+ * Copyright (c) 2014, GMO GlobalSign
+ * Copyright (c) 2015-2022, Peculiar Ventures
+ * All rights reserved.
+ * 
+ * Author 2014-2019, Yury Strozhevsky
+ * 
+ * Redistribution and use in source and binary forms, with or without modification,
+ * are permitted provided that the following conditions are met:
+ * 
+ * * Redistributions of source code must retain the above copyright notice, this
+ *   list of conditions and the following disclaimer.
+ * 
+ * * Redistributions in binary form must reproduce the above copyright notice, this
+ *   list of conditions and the following disclaimer in the documentation and/or
+ *   other materials provided with the distribution.
+ * 
+ * * Neither the name of the copyright holder nor the names of its
+ *   contributors may be used to endorse or promote products derived from
+ *   this software without specific prior written permission.
+ * 
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR
+ * ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES
+ * (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES;
+ * LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON
+ * ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS
+ * SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ * 
+ */
+
+
+
+var pvtsutils = __nccwpck_require__(4583);
+var pvutils = __nccwpck_require__(6237);
+
+function _interopNamespaceDefault(e) {
+  var n = Object.create(null);
+  if (e) {
+    Object.keys(e).forEach(function (k) {
+      if (k !== 'default') {
+        var d = Object.getOwnPropertyDescriptor(e, k);
+        Object.defineProperty(n, k, d.get ? d : {
+          enumerable: true,
+          get: function () { return e[k]; }
+        });
+      }
+    });
+  }
+  n.default = e;
+  return Object.freeze(n);
+}
+
+var pvtsutils__namespace = /*#__PURE__*/_interopNamespaceDefault(pvtsutils);
+var pvutils__namespace = /*#__PURE__*/_interopNamespaceDefault(pvutils);
+
+function assertBigInt() {
+    if (typeof BigInt === "undefined") {
+        throw new Error("BigInt is not defined. Your environment doesn't implement BigInt.");
+    }
+}
+function concat(buffers) {
+    let outputLength = 0;
+    let prevLength = 0;
+    for (let i = 0; i < buffers.length; i++) {
+        const buffer = buffers[i];
+        outputLength += buffer.byteLength;
+    }
+    const retView = new Uint8Array(outputLength);
+    for (let i = 0; i < buffers.length; i++) {
+        const buffer = buffers[i];
+        retView.set(buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer), prevLength);
+        prevLength += buffer.byteLength;
+    }
+    return retView.buffer;
+}
+function checkBufferParams(baseBlock, inputBuffer, inputOffset, inputLength) {
+    if (!(inputBuffer instanceof Uint8Array)) {
+        baseBlock.error = "Wrong parameter: inputBuffer must be 'Uint8Array'";
+        return false;
+    }
+    if (!inputBuffer.byteLength) {
+        baseBlock.error = "Wrong parameter: inputBuffer has zero length";
+        return false;
+    }
+    if (inputOffset < 0) {
+        baseBlock.error = "Wrong parameter: inputOffset less than zero";
+        return false;
+    }
+    if (inputLength < 0) {
+        baseBlock.error = "Wrong parameter: inputLength less than zero";
+        return false;
+    }
+    if (inputBuffer.byteLength - inputOffset - inputLength < 0) {
+        baseBlock.error = "End of input reached before message was fully decoded (inconsistent offset and length values)";
+        return false;
+    }
+    return true;
+}
+
+class ViewWriter {
+    constructor() {
+        this.items = [];
+    }
+    write(buf) {
+        this.items.push(buf instanceof ArrayBuffer ? buf : concat([buf]));
+    }
+    final() {
+        return concat(this.items);
+    }
+}
+const ORIGINAL_VIEW_WRITER_WRITE = ViewWriter.prototype.write;
+const ORIGINAL_VIEW_WRITER_FINAL = ViewWriter.prototype.final;
+
+const NAME = "name";
+const VALUE_HEX_VIEW = "valueHexView";
+const IS_HEX_ONLY = "isHexOnly";
+const ID_BLOCK = "idBlock";
+const TAG_CLASS = "tagClass";
+const TAG_NUMBER = "tagNumber";
+const IS_CONSTRUCTED = "isConstructed";
+const FROM_BER = "fromBER";
+const TO_BER = "toBER";
+const LOCAL = "local";
+const EMPTY_STRING = "";
+const EMPTY_BUFFER = new ArrayBuffer(0);
+const EMPTY_VIEW = new Uint8Array(0);
+const END_OF_CONTENT_NAME = "EndOfContent";
+const OCTET_STRING_NAME = "OCTET STRING";
+const BIT_STRING_NAME = "BIT STRING";
+
+function HexBlock(BaseClass) {
+    var _a;
+    return _a = class Some extends BaseClass {
+            get valueHex() {
+                return this.valueHexView.slice().buffer;
+            }
+            set valueHex(value) {
+                this.valueHexView = new Uint8Array(value);
+            }
+            constructor(...args) {
+                var _b;
+                super(...args);
+                const params = args[0] || {};
+                this.isHexOnly = (_b = params.isHexOnly) !== null && _b !== void 0 ? _b : false;
+                this.valueHexView = params.valueHex ? pvtsutils__namespace.BufferSourceConverter.toUint8Array(params.valueHex) : EMPTY_VIEW;
+            }
+            fromBER(inputBuffer, inputOffset, inputLength, _context) {
+                const view = inputBuffer instanceof ArrayBuffer ? new Uint8Array(inputBuffer) : inputBuffer;
+                if (!checkBufferParams(this, view, inputOffset, inputLength)) {
+                    return -1;
+                }
+                const endLength = inputOffset + inputLength;
+                this.valueHexView = view.subarray(inputOffset, endLength);
+                if (!this.valueHexView.length) {
+                    this.warnings.push("Zero buffer length");
+                    return inputOffset;
+                }
+                this.blockLength = inputLength;
+                return endLength;
+            }
+            toBER(sizeOnly = false) {
+                if (!this.isHexOnly) {
+                    this.error = "Flag 'isHexOnly' is not set, abort";
+                    return EMPTY_BUFFER;
+                }
+                if (sizeOnly) {
+                    return new ArrayBuffer(this.valueHexView.byteLength);
+                }
+                if (this.valueHexView.buffer instanceof ArrayBuffer &&
+                    this.valueHexView.byteLength === this.valueHexView.buffer.byteLength) {
+                    return this.valueHexView.buffer;
+                }
+                return pvtsutils__namespace.BufferSourceConverter.toArrayBuffer(this.valueHexView);
+            }
+            toJSON() {
+                return {
+                    ...super.toJSON(),
+                    isHexOnly: this.isHexOnly,
+                    valueHex: pvtsutils__namespace.Convert.ToHex(this.valueHexView)
+                };
+            }
+        },
+        _a.NAME = "hexBlock",
+        _a;
+}
+
+class LocalBaseBlock {
+    static blockName() {
+        return this.NAME;
+    }
+    get valueBeforeDecode() {
+        return this.valueBeforeDecodeView.slice().buffer;
+    }
+    set valueBeforeDecode(value) {
+        this.valueBeforeDecodeView = new Uint8Array(value);
+    }
+    constructor({ blockLength = 0, error = EMPTY_STRING, warnings = [], valueBeforeDecode = EMPTY_VIEW } = {}) {
+        this.blockLength = blockLength;
+        this.error = error;
+        this.warnings = warnings;
+        this.valueBeforeDecodeView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(valueBeforeDecode);
+    }
+    toJSON() {
+        return {
+            blockName: this.constructor.NAME,
+            blockLength: this.blockLength,
+            error: this.error,
+            warnings: this.warnings,
+            valueBeforeDecode: pvtsutils__namespace.Convert.ToHex(this.valueBeforeDecodeView)
+        };
+    }
+}
+LocalBaseBlock.NAME = "baseBlock";
+
+class ValueBlock extends LocalBaseBlock {
+    fromBER(_inputBuffer, _inputOffset, _inputLength, _context) {
+        throw TypeError("User need to make a specific function in a class which extends 'ValueBlock'");
+    }
+    toBER(_sizeOnly, _writer) {
+        throw TypeError("User need to make a specific function in a class which extends 'ValueBlock'");
+    }
+}
+ValueBlock.NAME = "valueBlock";
+
+class LocalIdentificationBlock extends HexBlock(LocalBaseBlock) {
+    constructor({ idBlock = {} } = {}) {
+        var _a, _b, _c, _d;
+        super();
+        if (idBlock) {
+            this.isHexOnly = (_a = idBlock.isHexOnly) !== null && _a !== void 0 ? _a : false;
+            this.valueHexView = idBlock.valueHex
+                ? pvtsutils__namespace.BufferSourceConverter.toUint8Array(idBlock.valueHex)
+                : EMPTY_VIEW;
+            this.tagClass = (_b = idBlock.tagClass) !== null && _b !== void 0 ? _b : -1;
+            this.tagNumber = (_c = idBlock.tagNumber) !== null && _c !== void 0 ? _c : -1;
+            this.isConstructed = (_d = idBlock.isConstructed) !== null && _d !== void 0 ? _d : false;
+        }
+        else {
+            this.tagClass = -1;
+            this.tagNumber = -1;
+            this.isConstructed = false;
+        }
+    }
+    toBER(sizeOnly = false) {
+        let firstOctet = 0;
+        switch (this.tagClass) {
+            case 1:
+                firstOctet |= 0x00;
+                break;
+            case 2:
+                firstOctet |= 0x40;
+                break;
+            case 3:
+                firstOctet |= 0x80;
+                break;
+            case 4:
+                firstOctet |= 0xc0;
+                break;
+            default:
+                this.error = "Unknown tag class";
+                return EMPTY_BUFFER;
+        }
+        if (this.isConstructed)
+            firstOctet |= 0x20;
+        if (this.tagNumber < 31 && !this.isHexOnly) {
+            const retView = new Uint8Array(1);
+            if (!sizeOnly) {
+                let number = this.tagNumber;
+                number &= 0x1f;
+                firstOctet |= number;
+                retView[0] = firstOctet;
+            }
+            return retView.buffer;
+        }
+        if (!this.isHexOnly) {
+            const encodedBuf = pvutils__namespace.utilToBase(this.tagNumber, 7);
+            const encodedView = new Uint8Array(encodedBuf);
+            const size = encodedBuf.byteLength;
+            const retView = new Uint8Array(size + 1);
+            retView[0] = firstOctet | 0x1f;
+            if (!sizeOnly) {
+                for (let i = 0; i < size - 1; i++)
+                    retView[i + 1] = encodedView[i] | 0x80;
+                retView[size] = encodedView[size - 1];
+            }
+            return retView.buffer;
+        }
+        const retView = new Uint8Array(this.valueHexView.byteLength + 1);
+        retView[0] = firstOctet | 0x1f;
+        if (!sizeOnly) {
+            const curView = this.valueHexView;
+            for (let i = 0; i < curView.length - 1; i++)
+                retView[i + 1] = curView[i] | 0x80;
+            retView[this.valueHexView.byteLength] = curView[curView.length - 1];
+        }
+        return retView.buffer;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+            return -1;
+        }
+        const fastArgs = Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        const intBuffer = fastArgs ? inputView : inputView.subarray(inputOffset, inputOffset + inputLength);
+        const baseIndex = fastArgs ? inputOffset : 0;
+        const bufferLength = fastArgs ? inputLength : intBuffer.length;
+        if (bufferLength === 0) {
+            this.error = "Zero buffer length";
+            return -1;
+        }
+        const tagClassMask = intBuffer[baseIndex] & 0xc0;
+        switch (tagClassMask) {
+            case 0x00:
+                this.tagClass = 1;
+                break;
+            case 0x40:
+                this.tagClass = 2;
+                break;
+            case 0x80:
+                this.tagClass = 3;
+                break;
+            case 0xc0:
+                this.tagClass = 4;
+                break;
+            default:
+                this.error = "Unknown tag class";
+                return -1;
+        }
+        this.isConstructed = (intBuffer[baseIndex] & 0x20) === 0x20;
+        this.isHexOnly = false;
+        const tagNumberMask = intBuffer[baseIndex] & 0x1f;
+        if (tagNumberMask !== 0x1f) {
+            this.tagNumber = tagNumberMask;
+            this.blockLength = 1;
+        }
+        else {
+            let count = 0;
+            while (true) {
+                const tagByteIndex = count + 1;
+                if (tagByteIndex >= bufferLength) {
+                    this.error = "End of input reached before message was fully decoded";
+                    return -1;
+                }
+                count++;
+                if ((intBuffer[baseIndex + tagByteIndex] & 0x80) === 0x00)
+                    break;
+            }
+            this.blockLength = count + 1;
+            const intTagNumberBuffer = (this.valueHexView = new Uint8Array(count));
+            for (let i = 0; i < count; i++)
+                intTagNumberBuffer[i] = intBuffer[baseIndex + i + 1] & 0x7f;
+            if (this.blockLength <= 9)
+                this.tagNumber = pvutils__namespace.utilFromBase(intTagNumberBuffer, 7);
+            else {
+                this.isHexOnly = true;
+                this.warnings.push("Tag too long, represented as hex-coded");
+            }
+        }
+        if (this.tagClass === 1 && this.isConstructed) {
+            switch (this.tagNumber) {
+                case 1:
+                case 2:
+                case 5:
+                case 6:
+                case 9:
+                case 13:
+                case 14:
+                case 23:
+                case 24:
+                case 31:
+                case 32:
+                case 33:
+                case 34:
+                    this.error = "Constructed encoding used for primitive type";
+                    return -1;
+            }
+        }
+        return inputOffset + this.blockLength;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            tagClass: this.tagClass,
+            tagNumber: this.tagNumber,
+            isConstructed: this.isConstructed
+        };
+    }
+}
+LocalIdentificationBlock.NAME = "identificationBlock";
+const ORIGINAL_LOCAL_IDENTIFICATION_TO_BER = LocalIdentificationBlock.prototype.toBER;
+const ORIGINAL_LOCAL_IDENTIFICATION_FROM_BER = LocalIdentificationBlock.prototype.fromBER;
+
+class LocalLengthBlock extends LocalBaseBlock {
+    constructor({ lenBlock = {} } = {}) {
+        var _a, _b, _c;
+        super();
+        this.isIndefiniteForm = (_a = lenBlock.isIndefiniteForm) !== null && _a !== void 0 ? _a : false;
+        this.longFormUsed = (_b = lenBlock.longFormUsed) !== null && _b !== void 0 ? _b : false;
+        this.length = (_c = lenBlock.length) !== null && _c !== void 0 ? _c : 0;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        const view = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, view, inputOffset, inputLength)) {
+            return -1;
+        }
+        const fastArgs = Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        const intBuffer = fastArgs ? view : view.subarray(inputOffset, inputOffset + inputLength);
+        const baseIndex = fastArgs ? inputOffset : 0;
+        const bufferLength = fastArgs ? inputLength : intBuffer.length;
+        if (bufferLength === 0) {
+            this.error = "Zero buffer length";
+            return -1;
+        }
+        if (intBuffer[baseIndex] === 0xff) {
+            this.error = "Length block 0xFF is reserved by standard";
+            return -1;
+        }
+        this.isIndefiniteForm = intBuffer[baseIndex] === 0x80;
+        if (this.isIndefiniteForm) {
+            this.blockLength = 1;
+            return inputOffset + this.blockLength;
+        }
+        this.longFormUsed = !!(intBuffer[baseIndex] & 0x80);
+        if (this.longFormUsed === false) {
+            this.length = intBuffer[baseIndex];
+            this.blockLength = 1;
+            return inputOffset + this.blockLength;
+        }
+        const count = intBuffer[baseIndex] & 0x7f;
+        if (count > 8) {
+            this.error = "Too big integer";
+            return -1;
+        }
+        if (count + 1 > bufferLength) {
+            this.error = "End of input reached before message was fully decoded";
+            return -1;
+        }
+        const lenOffset = inputOffset + 1;
+        const lengthBufferView = view.subarray(lenOffset, lenOffset + count);
+        if (lengthBufferView[count - 1] === 0x00)
+            this.warnings.push("Needlessly long encoded length");
+        this.length = pvutils__namespace.utilFromBase(lengthBufferView, 8);
+        if (this.longFormUsed && this.length <= 127)
+            this.warnings.push("Unnecessary usage of long length form");
+        this.blockLength = count + 1;
+        return inputOffset + this.blockLength;
+    }
+    toBER(sizeOnly = false) {
+        let retBuf;
+        let retView;
+        if (this.length > 127)
+            this.longFormUsed = true;
+        if (this.isIndefiniteForm) {
+            retBuf = new ArrayBuffer(1);
+            if (sizeOnly === false) {
+                retView = new Uint8Array(retBuf);
+                retView[0] = 0x80;
+            }
+            return retBuf;
+        }
+        if (this.longFormUsed) {
+            const encodedBuf = pvutils__namespace.utilToBase(this.length, 8);
+            if (encodedBuf.byteLength > 127) {
+                this.error = "Too big length";
+                return EMPTY_BUFFER;
+            }
+            retBuf = new ArrayBuffer(encodedBuf.byteLength + 1);
+            if (sizeOnly)
+                return retBuf;
+            const encodedView = new Uint8Array(encodedBuf);
+            retView = new Uint8Array(retBuf);
+            retView[0] = encodedBuf.byteLength | 0x80;
+            for (let i = 0; i < encodedBuf.byteLength; i++)
+                retView[i + 1] = encodedView[i];
+            return retBuf;
+        }
+        retBuf = new ArrayBuffer(1);
+        if (sizeOnly === false) {
+            retView = new Uint8Array(retBuf);
+            retView[0] = this.length;
+        }
+        return retBuf;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            isIndefiniteForm: this.isIndefiniteForm,
+            longFormUsed: this.longFormUsed,
+            length: this.length
+        };
+    }
+}
+LocalLengthBlock.NAME = "lengthBlock";
+const ORIGINAL_LOCAL_LENGTH_TO_BER = LocalLengthBlock.prototype.toBER;
+const ORIGINAL_LOCAL_LENGTH_FROM_BER = LocalLengthBlock.prototype.fromBER;
+
+const typeStore = {};
+
+var _a$y, _b, _c;
+const originalUint8ArraySliceInfo = findMethod(Uint8Array.prototype, "slice");
+const originalUint8ArrayConstructor = (_a$y = Object.getOwnPropertyDescriptor(Uint8Array.prototype, "constructor")) === null || _a$y === void 0 ? void 0 : _a$y.value;
+const originalArrayIterator = (_b = Object.getOwnPropertyDescriptor(Array.prototype, Symbol.iterator)) === null || _b === void 0 ? void 0 : _b.value;
+const intrinsicTypedArrayByteLength = (_c = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")) === null || _c === void 0 ? void 0 : _c.get;
+const BUILTIN_DISPATCH_PAYLOAD_THRESHOLD = 16384;
+const BUILTIN_DISPATCH_MAX_DEPTH = 64;
+let builtinRegistry;
+function registerBuiltinEncoder(builtinConstructors, internals) {
+    const current = builtinRegistry;
+    const nextInternals = internals || current;
+    if (!nextInternals) {
+        builtinRegistry = undefined;
+        return;
+    }
+    builtinRegistry = { ...nextInternals, ...builtinConstructors };
+}
+function dataProperty(object, name) {
+    const descriptor = Object.getOwnPropertyDescriptor(object, name);
+    if (!descriptor || !("value" in descriptor))
+        return undefined;
+    return descriptor.value;
+}
+function intrinsicPayloadByteLength(value) {
+    if (!intrinsicTypedArrayByteLength || !value || typeof value !== "object")
+        return undefined;
+    try {
+        const byteLength = intrinsicTypedArrayByteLength.call(value);
+        return typeof byteLength === "number" ? byteLength : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function largePayloadOrChain(block, depth) {
+    if (depth > BUILTIN_DISPATCH_MAX_DEPTH || !block || typeof block !== "object")
+        return false;
+    const valueBlockDescriptor = Object.getOwnPropertyDescriptor(block, "valueBlock");
+    if (!valueBlockDescriptor || !("value" in valueBlockDescriptor))
+        return false;
+    const valueBlock = valueBlockDescriptor.value;
+    if (!valueBlock || typeof valueBlock !== "object")
+        return false;
+    const payloadDescriptor = Object.getOwnPropertyDescriptor(valueBlock, "valueHexView");
+    if (payloadDescriptor) {
+        if (!("value" in payloadDescriptor))
+            return false;
+        const byteLength = intrinsicPayloadByteLength(payloadDescriptor.value);
+        return byteLength !== undefined && byteLength >= BUILTIN_DISPATCH_PAYLOAD_THRESHOLD;
+    }
+    const valuesDescriptor = Object.getOwnPropertyDescriptor(valueBlock, "value");
+    if (!valuesDescriptor || !("value" in valuesDescriptor) || !Array.isArray(valuesDescriptor.value))
+        return false;
+    const values = valuesDescriptor.value;
+    const lengthDescriptor = Object.getOwnPropertyDescriptor(values, "length");
+    if (!lengthDescriptor || !("value" in lengthDescriptor) || lengthDescriptor.value !== 1)
+        return false;
+    const indexDescriptor = Object.getOwnPropertyDescriptor(values, "0");
+    if (!indexDescriptor || !("value" in indexDescriptor))
+        return false;
+    return largePayloadOrChain(indexDescriptor.value, depth + 1);
+}
+function shouldUseBuiltinEncoder(block) {
+    try {
+        return largePayloadOrChain(block, 0);
+    }
+    catch {
+        return false;
+    }
+}
+function sameDataMethod(current, original) {
+    return (!!current &&
+        "value" in current &&
+        current.value === original &&
+        current.writable === true &&
+        current.enumerable === false &&
+        current.configurable === true);
+}
+function writerMethodsStable(registry) {
+    return (sameDataMethod(Object.getOwnPropertyDescriptor(registry.ViewWriter.prototype, "write"), registry.originalWriterWrite) &&
+        sameDataMethod(Object.getOwnPropertyDescriptor(registry.ViewWriter.prototype, "final"), registry.originalWriterFinal));
+}
+function findMethod(prototype, name) {
+    let current = prototype;
+    while (current) {
+        const descriptor = Object.getOwnPropertyDescriptor(current, name);
+        if (descriptor) {
+            if ("value" in descriptor && typeof descriptor.value === "function") {
+                return { declaringPrototype: current, method: descriptor.value };
+            }
+            return undefined;
+        }
+        current = Object.getPrototypeOf(current);
+    }
+    return undefined;
+}
+function stableInheritedMethod(prototype, name, original) {
+    if (!original)
+        return false;
+    let current = prototype;
+    while (current) {
+        const descriptor = Object.getOwnPropertyDescriptor(current, name);
+        if (current === original.declaringPrototype) {
+            return !!descriptor && "value" in descriptor && descriptor.value === original.method;
+        }
+        if (descriptor)
+            return false;
+        current = Object.getPrototypeOf(current);
+    }
+    return false;
+}
+function prototypeMethod(object, prototype, name, expected) {
+    if (Object.prototype.hasOwnProperty.call(object, name))
+        return false;
+    if (Object.getPrototypeOf(object) !== prototype)
+        return false;
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    return !!descriptor && "value" in descriptor && descriptor.value === expected;
+}
+function inheritedMethod(object, name, expected, primitiveConstructor) {
+    if (Object.prototype.hasOwnProperty.call(object, name))
+        return false;
+    const prototype = Object.getPrototypeOf(object);
+    const originalPrimitiveValuePrototype = Object.getPrototypeOf(primitiveConstructor.prototype);
+    if (prototype !== primitiveConstructor.prototype ||
+        Object.getPrototypeOf(prototype) !== originalPrimitiveValuePrototype) {
+        return false;
+    }
+    const descriptor = prototype && Object.getOwnPropertyDescriptor(prototype, name);
+    if (descriptor)
+        return false;
+    const parentDescriptor = Object.getOwnPropertyDescriptor(originalPrimitiveValuePrototype, name);
+    return !!parentDescriptor && "value" in parentDescriptor && parentDescriptor.value === expected;
+}
+function plainPayload(value, allowEmpty = false) {
+    if (!(value instanceof Uint8Array) || Object.getPrototypeOf(value) !== Uint8Array.prototype)
+        return undefined;
+    for (const name of ["buffer", "byteOffset", "byteLength", "length", "slice", "constructor"]) {
+        if (Object.prototype.hasOwnProperty.call(value, name))
+            return undefined;
+    }
+    const constructorDescriptor = Object.getOwnPropertyDescriptor(Uint8Array.prototype, "constructor");
+    if (!constructorDescriptor ||
+        !("value" in constructorDescriptor) ||
+        constructorDescriptor.value !== originalUint8ArrayConstructor)
+        return undefined;
+    if (!stableInheritedMethod(Uint8Array.prototype, "slice", originalUint8ArraySliceInfo))
+        return undefined;
+    try {
+        const buffer = value.buffer;
+        if (!(buffer instanceof ArrayBuffer) || Object.getPrototypeOf(buffer) !== ArrayBuffer.prototype)
+            return undefined;
+        if (Object.prototype.hasOwnProperty.call(buffer, "byteLength"))
+            return undefined;
+        if (value.byteLength !== value.length || (!allowEmpty && value.byteLength === 0))
+            return undefined;
+        if (value.byteOffset < 0 || value.byteOffset + value.byteLength > buffer.byteLength)
+            return undefined;
+    }
+    catch {
+        return undefined;
+    }
+    return value;
+}
+function validIdBlock(block, constructed, registry) {
+    if (Object.getPrototypeOf(block) !== registry.LocalIdentificationBlock.prototype)
+        return false;
+    if (!prototypeMethod(block, registry.LocalIdentificationBlock.prototype, "toBER", registry.originalIdentificationToBER))
+        return false;
+    const tagClass = dataProperty(block, "tagClass");
+    const tagNumber = dataProperty(block, "tagNumber");
+    const isConstructed = dataProperty(block, "isConstructed");
+    const isHexOnly = dataProperty(block, "isHexOnly");
+    const valueHexView = dataProperty(block, "valueHexView");
+    if (typeof tagClass !== "number" || !Number.isInteger(tagClass) || tagClass < 1 || tagClass > 4)
+        return false;
+    if (typeof tagNumber !== "number" || !Number.isInteger(tagNumber) || tagNumber < 0)
+        return false;
+    if (isConstructed !== constructed || typeof isHexOnly !== "boolean")
+        return false;
+    if (isHexOnly)
+        return !!plainPayload(valueHexView);
+    return Number.isSafeInteger(tagNumber);
+}
+function validLengthBlock(block, allowIndefinite, registry) {
+    if (Object.getPrototypeOf(block) !== registry.LocalLengthBlock.prototype)
+        return false;
+    if (!prototypeMethod(block, registry.LocalLengthBlock.prototype, "toBER", registry.originalLengthToBER))
+        return false;
+    const indefinite = dataProperty(block, "isIndefiniteForm");
+    const longForm = dataProperty(block, "longFormUsed");
+    const lengthDescriptor = Object.getOwnPropertyDescriptor(block, "length");
+    const length = lengthDescriptor && "value" in lengthDescriptor ? lengthDescriptor.value : undefined;
+    const longFormDescriptor = Object.getOwnPropertyDescriptor(block, "longFormUsed");
+    return (typeof indefinite === "boolean" &&
+        (indefinite === false || allowIndefinite) &&
+        typeof longForm === "boolean" &&
+        !!longFormDescriptor &&
+        "value" in longFormDescriptor &&
+        longFormDescriptor.writable === true &&
+        !!lengthDescriptor &&
+        "value" in lengthDescriptor &&
+        lengthDescriptor.writable === true &&
+        typeof length === "number" &&
+        Number.isSafeInteger(length) &&
+        length >= 0);
+}
+function validBaseBlock(block, isConstructed, registry) {
+    const idBlock = dataProperty(block, "idBlock");
+    const lenBlock = dataProperty(block, "lenBlock");
+    return (!!idBlock &&
+        !!lenBlock &&
+        validIdBlock(idBlock, isConstructed, registry) &&
+        validLengthBlock(lenBlock, isConstructed, registry));
+}
+function constructedChild(block, registry) {
+    const valueBlock = dataProperty(block, "valueBlock");
+    if (!valueBlock || Object.getPrototypeOf(valueBlock) !== registry.LocalConstructedValueBlock.prototype)
+        return undefined;
+    if (!prototypeMethod(valueBlock, registry.LocalConstructedValueBlock.prototype, "toBER", registry.originalConstructedToBER))
+        return undefined;
+    const values = dataProperty(valueBlock, "value");
+    if (!Array.isArray(values) || Object.getPrototypeOf(values) !== Array.prototype)
+        return undefined;
+    const lengthDescriptor = Object.getOwnPropertyDescriptor(values, "length");
+    if (!lengthDescriptor || !("value" in lengthDescriptor) || lengthDescriptor.value !== 1)
+        return undefined;
+    if (Object.prototype.hasOwnProperty.call(values, Symbol.iterator))
+        return undefined;
+    const iteratorDescriptor = Object.getOwnPropertyDescriptor(Array.prototype, Symbol.iterator);
+    if (!iteratorDescriptor || !("value" in iteratorDescriptor) || iteratorDescriptor.value !== originalArrayIterator)
+        return undefined;
+    const indexDescriptor = Object.getOwnPropertyDescriptor(values, "0");
+    if (!indexDescriptor || !("value" in indexDescriptor))
+        return undefined;
+    if (Object.getOwnPropertyNames(values).length !== 2)
+        return undefined;
+    return indexDescriptor.value;
+}
+function bitPayload(block, registry) {
+    const valueBlock = dataProperty(block, "valueBlock");
+    if (!valueBlock || Object.getPrototypeOf(valueBlock) !== registry.LocalBitStringValueBlock.prototype)
+        return undefined;
+    if (!prototypeMethod(valueBlock, registry.LocalBitStringValueBlock.prototype, "toBER", registry.originalBitStringToBER))
+        return undefined;
+    if (dataProperty(valueBlock, "isConstructed") !== false)
+        return undefined;
+    const unusedBits = dataProperty(valueBlock, "unusedBits");
+    if (typeof unusedBits !== "number" || !Number.isInteger(unusedBits) || unusedBits < 0 || unusedBits > 7)
+        return undefined;
+    const payload = plainPayload(dataProperty(valueBlock, "valueHexView"), true);
+    if (!payload)
+        return undefined;
+    return { payload, prefix: Uint8Array.of(payload.byteLength ? unusedBits : 0) };
+}
+function primitivePayload(block, kind, registry) {
+    const valueBlock = dataProperty(block, "valueBlock");
+    if (!valueBlock)
+        return undefined;
+    if (kind === "integer") {
+        if (Object.getPrototypeOf(valueBlock) !== registry.LocalIntegerValueBlock.prototype)
+            return undefined;
+        if (!prototypeMethod(valueBlock, registry.LocalIntegerValueBlock.prototype, "toBER", registry.originalIntegerToBER))
+            return undefined;
+    }
+    else if (kind === "octet") {
+        if (Object.getPrototypeOf(valueBlock) !== registry.LocalOctetStringValueBlock.prototype)
+            return undefined;
+        if (!prototypeMethod(valueBlock, registry.LocalOctetStringValueBlock.prototype, "toBER", registry.originalOctetStringToBER))
+            return undefined;
+        if (dataProperty(valueBlock, "isConstructed") !== false)
+            return undefined;
+    }
+    else {
+        if (Object.getPrototypeOf(valueBlock) !== registry.LocalPrimitiveValueBlock.prototype)
+            return undefined;
+        if (!inheritedMethod(valueBlock, "toBER", registry.originalPrimitiveToBER, registry.LocalPrimitiveValueBlock))
+            return undefined;
+    }
+    if (kind === "primitive" && dataProperty(valueBlock, "isHexOnly") !== true)
+        return undefined;
+    if (typeof dataProperty(valueBlock, "isHexOnly") !== "boolean")
+        return undefined;
+    return plainPayload(dataProperty(valueBlock, "valueHexView"));
+}
+function validOuterMethod(block, registry) {
+    if (Object.prototype.hasOwnProperty.call(block, "toBER"))
+        return false;
+    let prototype = block;
+    while (prototype) {
+        const descriptor = Object.getOwnPropertyDescriptor(prototype, "toBER");
+        if (descriptor)
+            return "value" in descriptor && descriptor.value === registry.originalBaseBlockToBER;
+        prototype = Object.getPrototypeOf(prototype);
+    }
+    return false;
+}
+function isPrimitive(block, type, registry) {
+    const constructor = registry[type];
+    return !!constructor && Object.getPrototypeOf(block) === constructor.prototype;
+}
+function isConstructed(block, registry) {
+    return (Object.getPrototypeOf(block) === registry.Sequence.prototype ||
+        Object.getPrototypeOf(block) === registry.Set.prototype ||
+        Object.getPrototypeOf(block) === registry.Constructed.prototype);
+}
+function inspectNode(block, depth, registry) {
+    if (depth > BUILTIN_DISPATCH_MAX_DEPTH || !block || typeof block !== "object")
+        return undefined;
+    try {
+        if (!validOuterMethod(block, registry))
+            return undefined;
+        const primitiveKind = isPrimitive(block, "BitString", registry)
+            ? "bit"
+            : isPrimitive(block, "Integer", registry)
+                ? "integer"
+                : isPrimitive(block, "OctetString", registry)
+                    ? "octet"
+                    : isPrimitive(block, "Primitive", registry)
+                        ? "primitive"
+                        : undefined;
+        const constructed = primitiveKind === undefined && isConstructed(block, registry);
+        if (!primitiveKind && !constructed)
+            return undefined;
+        if (!validBaseBlock(block, constructed, registry))
+            return undefined;
+        const idBlock = dataProperty(block, "idBlock");
+        const lenBlock = dataProperty(block, "lenBlock");
+        if (!idBlock || !lenBlock)
+            return undefined;
+        if (primitiveKind) {
+            const bit = primitiveKind === "bit" ? bitPayload(block, registry) : undefined;
+            const payload = primitiveKind === "bit" ? bit === null || bit === void 0 ? void 0 : bit.payload : primitivePayload(block, primitiveKind, registry);
+            return payload
+                ? { block, kind: primitiveKind, idBlock, lenBlock, indefinite: false, payload, prefix: bit === null || bit === void 0 ? void 0 : bit.prefix }
+                : undefined;
+        }
+        const child = constructedChild(block, registry);
+        const validatedChild = child && inspectNode(child, depth + 1, registry);
+        const indefinite = dataProperty(lenBlock, "isIndefiniteForm");
+        return validatedChild
+            ? { block, kind: "constructed", idBlock, lenBlock, indefinite: indefinite === true, child: validatedChild }
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function buildNode(node, sizeOnly, registry) {
+    var _a, _b;
+    const id = Reflect.apply(registry.originalIdentificationToBER, node.idBlock, [sizeOnly]);
+    if (!(id instanceof ArrayBuffer) || id.byteLength === 0)
+        throw TypeError("Built-in identifier encoding failed");
+    let payload;
+    if (node.kind === "constructed") {
+        payload = buildNode(node.child, sizeOnly, registry);
+    }
+    else {
+        payload = node.payload;
+    }
+    const length = (payload instanceof Uint8Array ? payload.byteLength : payload.total) + ((_b = (_a = node.prefix) === null || _a === void 0 ? void 0 : _a.byteLength) !== null && _b !== void 0 ? _b : 0);
+    let len;
+    if (node.indefinite) {
+        len = Uint8Array.of(0x80).buffer;
+    }
+    else {
+        node.lenBlock.length = length;
+        len = Reflect.apply(registry.originalLengthToBER, node.lenBlock, [sizeOnly]);
+        if (!(len instanceof ArrayBuffer) || len.byteLength === 0)
+            throw TypeError("Built-in length encoding failed");
+    }
+    const total = id.byteLength + len.byteLength + length + (node.indefinite ? 2 : 0);
+    if (!Number.isSafeInteger(total))
+        throw RangeError("Built-in encoding is too large");
+    return { id, len, payload, length, total, indefinite: node.indefinite, prefix: node.prefix };
+}
+function flatten(node, output, offset, sizeOnly) {
+    output.set(new Uint8Array(node.id), offset);
+    offset += node.id.byteLength;
+    output.set(new Uint8Array(node.len), offset);
+    offset += node.len.byteLength;
+    if (node.prefix) {
+        if (!sizeOnly)
+            output.set(node.prefix, offset);
+        offset += node.prefix.byteLength;
+    }
+    if (node.payload instanceof Uint8Array) {
+        if (!sizeOnly)
+            output.set(node.payload, offset);
+        offset += node.payload.byteLength;
+    }
+    else {
+        offset = flatten(node.payload, output, offset, sizeOnly);
+    }
+    if (node.indefinite)
+        offset += 2;
+    return offset;
+}
+function tryEncodeBuiltin(block, sizeOnly = false) {
+    const registry = builtinRegistry;
+    if (!registry || !writerMethodsStable(registry))
+        return undefined;
+    const validated = inspectNode(block, 0, registry);
+    if (!validated)
+        return undefined;
+    const node = buildNode(validated, sizeOnly, registry);
+    const output = new Uint8Array(node.total);
+    flatten(node, output, 0, sizeOnly);
+    return output.buffer;
+}
+
+class BaseBlock extends LocalBaseBlock {
+    constructor({ name = EMPTY_STRING, optional = false, primitiveSchema, ...parameters } = {}, valueBlockType) {
+        super(parameters);
+        this.name = name;
+        this.optional = optional;
+        if (primitiveSchema) {
+            this.primitiveSchema = primitiveSchema;
+        }
+        this.idBlock = new LocalIdentificationBlock(parameters);
+        this.lenBlock = new LocalLengthBlock(parameters);
+        this.valueBlock = valueBlockType ? new valueBlockType(parameters) : new ValueBlock(parameters);
+    }
+    fromBER(inputBuffer, inputOffset, inputLength, context) {
+        const resultOffset = this.valueBlock.fromBER(inputBuffer, inputOffset, this.lenBlock.isIndefiniteForm ? inputLength : this.lenBlock.length, context);
+        if (resultOffset === -1) {
+            this.error = this.valueBlock.error;
+            return resultOffset;
+        }
+        if (!this.idBlock.error.length)
+            this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+            this.blockLength += this.lenBlock.blockLength;
+        if (!this.valueBlock.error.length)
+            this.blockLength += this.valueBlock.blockLength;
+        return resultOffset;
+    }
+    toBER(sizeOnly, writer) {
+        const _writer = writer || new ViewWriter();
+        if (!writer) {
+            prepareIndefiniteForm(this);
+            if (sizeOnly === true || sizeOnly === false || sizeOnly === undefined) {
+                if (shouldUseBuiltinEncoder(this)) {
+                    const encoded = tryEncodeBuiltin(this, sizeOnly === true);
+                    if (encoded)
+                        return encoded;
+                }
+            }
+        }
+        const idBlockBuf = this.idBlock.toBER(sizeOnly);
+        _writer.write(idBlockBuf);
+        if (this.lenBlock.isIndefiniteForm) {
+            _writer.write(new Uint8Array([0x80]).buffer);
+            this.valueBlock.toBER(sizeOnly, _writer);
+            _writer.write(new ArrayBuffer(2));
+        }
+        else {
+            const valueBlockBuf = this.valueBlock.toBER(sizeOnly);
+            this.lenBlock.length = valueBlockBuf.byteLength;
+            const lenBlockBuf = this.lenBlock.toBER(sizeOnly);
+            _writer.write(lenBlockBuf);
+            _writer.write(valueBlockBuf);
+        }
+        if (!writer) {
+            return _writer.final();
+        }
+        return EMPTY_BUFFER;
+    }
+    toJSON() {
+        const object = {
+            ...super.toJSON(),
+            idBlock: this.idBlock.toJSON(),
+            lenBlock: this.lenBlock.toJSON(),
+            valueBlock: this.valueBlock.toJSON(),
+            name: this.name,
+            optional: this.optional
+        };
+        if (this.primitiveSchema)
+            object.primitiveSchema = this.primitiveSchema.toJSON();
+        return object;
+    }
+    toString(encoding = "ascii") {
+        if (encoding === "ascii") {
+            return this.onAsciiEncoding();
+        }
+        return pvtsutils__namespace.Convert.ToHex(this.toBER());
+    }
+    onAsciiEncoding() {
+        const name = this.constructor.NAME;
+        const value = pvtsutils__namespace.Convert.ToHex(this.valueBlock.valueBeforeDecodeView);
+        return `${name} : ${value}`;
+    }
+    isEqual(other) {
+        if (this === other) {
+            return true;
+        }
+        if (!(other instanceof this.constructor)) {
+            return false;
+        }
+        const thisRaw = this.toBER();
+        const otherRaw = other.toBER();
+        return pvutils__namespace.isEqualBuffer(thisRaw, otherRaw);
+    }
+}
+BaseBlock.NAME = "BaseBlock";
+const ORIGINAL_BASE_BLOCK_TO_BER = BaseBlock.prototype.toBER;
+function prepareIndefiniteForm(baseBlock) {
+    var _a;
+    if (baseBlock instanceof typeStore.Constructed) {
+        for (const value of baseBlock.valueBlock.value) {
+            if (prepareIndefiniteForm(value)) {
+                baseBlock.lenBlock.isIndefiniteForm = true;
+            }
+        }
+    }
+    return !!((_a = baseBlock.lenBlock) === null || _a === void 0 ? void 0 : _a.isIndefiniteForm);
+}
+
+class BaseStringBlock extends BaseBlock {
+    getValue() {
+        return this.valueBlock.value;
+    }
+    setValue(value) {
+        this.valueBlock.value = value;
+    }
+    constructor({ value = EMPTY_STRING, ...parameters } = {}, stringValueBlockType) {
+        super(parameters, stringValueBlockType);
+        if (value) {
+            this.fromString(value);
+        }
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        const resultOffset = this.valueBlock.fromBER(inputBuffer, inputOffset, this.lenBlock.isIndefiniteForm ? inputLength : this.lenBlock.length);
+        if (resultOffset === -1) {
+            this.error = this.valueBlock.error;
+            return resultOffset;
+        }
+        this.fromBuffer(this.valueBlock.valueHexView);
+        if (!this.idBlock.error.length)
+            this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+            this.blockLength += this.lenBlock.blockLength;
+        if (!this.valueBlock.error.length)
+            this.blockLength += this.valueBlock.blockLength;
+        return resultOffset;
+    }
+    onAsciiEncoding() {
+        return `${this.constructor.NAME} : '${this.valueBlock.value}'`;
+    }
+}
+BaseStringBlock.NAME = "BaseStringBlock";
+
+var _a$x;
+class LocalPrimitiveValueBlock extends HexBlock(ValueBlock) {
+    constructor({ isHexOnly = true, ...parameters } = {}) {
+        super(parameters);
+        this.isHexOnly = isHexOnly;
+    }
+}
+LocalPrimitiveValueBlock.NAME = "PrimitiveValueBlock";
+const ORIGINAL_LOCAL_PRIMITIVE_TO_BER = (_a$x = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(LocalPrimitiveValueBlock.prototype), "toBER")) === null || _a$x === void 0 ? void 0 : _a$x.value;
+
+var _a$w;
+class Primitive extends BaseBlock {
+    constructor(parameters = {}) {
+        super(parameters, LocalPrimitiveValueBlock);
+        this.idBlock.isConstructed = false;
+    }
+}
+_a$w = Primitive;
+(() => {
+    typeStore.Primitive = _a$w;
+})();
+Primitive.NAME = "PRIMITIVE";
+
+let fastParserRegistry;
+function registerFastParser(constructors) {
+    fastParserRegistry = {
+        Integer: constructors.Integer,
+        Null: constructors.Null,
+        Sequence: constructors.Sequence
+    };
+}
+function fastParserContext(context) {
+    const nodes = Object.getOwnPropertyDescriptor(context, "nodesCount");
+    const maxNodes = Object.getOwnPropertyDescriptor(context, "maxNodes");
+    const maxContentLength = Object.getOwnPropertyDescriptor(context, "maxContentLength");
+    if (!nodes || !("value" in nodes) || nodes.writable !== true)
+        return false;
+    if (!maxNodes || !("value" in maxNodes) || !maxContentLength || !("value" in maxContentLength))
+        return false;
+    return (typeof nodes.value === "number" &&
+        Number.isSafeInteger(nodes.value) &&
+        nodes.value >= 0 &&
+        typeof maxNodes.value === "number" &&
+        Number.isSafeInteger(maxNodes.value) &&
+        maxNodes.value >= 0 &&
+        typeof maxContentLength.value === "number" &&
+        Number.isSafeInteger(maxContentLength.value) &&
+        maxContentLength.value >= 0 &&
+        nodes.value < maxNodes.value);
+}
+function fastParserType(store, name, value) {
+    const descriptor = Object.getOwnPropertyDescriptor(store, name);
+    return !!descriptor && "value" in descriptor && descriptor.value === value;
+}
+function tryFastFromBER(inputBuffer, inputOffset, inputLength, context) {
+    const registry = fastParserRegistry;
+    if (!registry)
+        return undefined;
+    let Constructor;
+    let length = 0;
+    try {
+        if (Object.getPrototypeOf(inputBuffer) !== Uint8Array.prototype)
+            return undefined;
+        if (!Number.isSafeInteger(inputOffset) ||
+            inputOffset < 0 ||
+            !Number.isSafeInteger(inputLength) ||
+            inputLength < 2) {
+            return undefined;
+        }
+        if (inputOffset > inputBuffer.byteLength || inputLength > inputBuffer.byteLength - inputOffset)
+            return undefined;
+        const tag = inputBuffer[inputOffset];
+        if (tag !== 0x02 && tag !== 0x05 && tag !== 0x30)
+            return undefined;
+        length = inputBuffer[inputOffset + 1];
+        if (length >= 0x80 || length > inputLength - 2)
+            return undefined;
+        if (tag === 0x05 && length !== 0)
+            return undefined;
+        if (!fastParserContext(context))
+            return undefined;
+        if (length > Object.getOwnPropertyDescriptor(context, "maxContentLength").value) {
+            return undefined;
+        }
+        const constructorName = tag === 0x02 ? "Integer" : tag === 0x05 ? "Null" : "Sequence";
+        Constructor = registry[constructorName];
+        if (!fastParserType(typeStore, constructorName, Constructor))
+            return undefined;
+        const identificationFromBER = Object.getOwnPropertyDescriptor(LocalIdentificationBlock.prototype, "fromBER");
+        const lengthFromBER = Object.getOwnPropertyDescriptor(LocalLengthBlock.prototype, "fromBER");
+        if (!identificationFromBER ||
+            !("value" in identificationFromBER) ||
+            identificationFromBER.value !== ORIGINAL_LOCAL_IDENTIFICATION_FROM_BER ||
+            !lengthFromBER ||
+            !("value" in lengthFromBER) ||
+            lengthFromBER.value !== ORIGINAL_LOCAL_LENGTH_FROM_BER)
+            return undefined;
+    }
+    catch {
+        return undefined;
+    }
+    if (!Constructor)
+        return undefined;
+    const result = new Constructor();
+    result.idBlock.tagClass = 1;
+    result.idBlock.tagNumber = inputBuffer[inputOffset] & 0x1f;
+    result.idBlock.isConstructed = inputBuffer[inputOffset] === 0x30;
+    result.idBlock.isHexOnly = false;
+    result.idBlock.blockLength = 1;
+    result.lenBlock.isIndefiniteForm = false;
+    result.lenBlock.longFormUsed = false;
+    result.lenBlock.length = length;
+    result.lenBlock.blockLength = 1;
+    context.nodesCount += 1;
+    const resultOffset = result.fromBER(inputBuffer, inputOffset + 2, length, context);
+    result.valueBeforeDecodeView = inputBuffer.subarray(inputOffset, inputOffset + result.blockLength);
+    return { offset: resultOffset, result };
+}
+const DEFAULT_MAX_DEPTH = 100;
+const DEFAULT_MAX_NODES = 10000;
+const DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024;
+const MAX_DEPTH_EXCEEDED_ERROR = "Maximum ASN.1 nesting depth exceeded";
+const MAX_NODES_EXCEEDED_ERROR = "Maximum ASN.1 node count exceeded";
+const MAX_CONTENT_LENGTH_EXCEEDED_ERROR = "Maximum ASN.1 content length exceeded";
+function createFromBerContext(options = {}) {
+    var _a, _b, _c, _d;
+    return {
+        depth: 0,
+        maxDepth: (_a = options.maxDepth) !== null && _a !== void 0 ? _a : DEFAULT_MAX_DEPTH,
+        nodesCount: 0,
+        maxNodes: (_b = options.maxNodes) !== null && _b !== void 0 ? _b : DEFAULT_MAX_NODES,
+        maxContentLength: (_c = options.maxContentLength) !== null && _c !== void 0 ? _c : DEFAULT_MAX_CONTENT_LENGTH,
+        parseEmbedded: (_d = options.parseEmbedded) !== null && _d !== void 0 ? _d : true
+    };
+}
+function createErrorResult(error) {
+    const result = new BaseBlock({}, ValueBlock);
+    result.error = error;
+    return {
+        offset: -1,
+        result
+    };
+}
+function checkNodesLimit(context) {
+    context.nodesCount += 1;
+    if (context.nodesCount > context.maxNodes) {
+        return MAX_NODES_EXCEEDED_ERROR;
+    }
+    return undefined;
+}
+function checkContentLengthLimit(inputLength, context) {
+    if (inputLength > context.maxContentLength) {
+        return MAX_CONTENT_LENGTH_EXCEEDED_ERROR;
+    }
+    return undefined;
+}
+function localFromBERWithChildContext(inputBuffer, inputOffset, inputLength, context) {
+    const childDepth = context.depth + 1;
+    if (childDepth > context.maxDepth) {
+        return createErrorResult(MAX_DEPTH_EXCEEDED_ERROR);
+    }
+    context.depth = childDepth;
+    try {
+        return localFromBER(inputBuffer, inputOffset, inputLength, context);
+    }
+    finally {
+        context.depth -= 1;
+    }
+}
+function localChangeType(inputObject, newType) {
+    if (inputObject instanceof newType) {
+        return inputObject;
+    }
+    const newObject = new newType();
+    newObject.idBlock = inputObject.idBlock;
+    newObject.lenBlock = inputObject.lenBlock;
+    newObject.warnings = inputObject.warnings;
+    newObject.valueBeforeDecodeView = inputObject.valueBeforeDecodeView;
+    return newObject;
+}
+function localFromBER(inputBuffer, inputOffset = 0, inputLength = inputBuffer.length, context = createFromBerContext()) {
+    const fastResult = tryFastFromBER(inputBuffer, inputOffset, inputLength, context);
+    if (fastResult)
+        return fastResult;
+    const incomingOffset = inputOffset;
+    let returnObject = new BaseBlock({}, ValueBlock);
+    if (!checkBufferParams(returnObject, inputBuffer, inputOffset, inputLength)) {
+        return {
+            offset: -1,
+            result: returnObject
+        };
+    }
+    const fastArgs = Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+    if (fastArgs ? inputLength === 0 : inputBuffer.subarray(inputOffset, inputOffset + inputLength).length === 0) {
+        returnObject.error = "Zero buffer length";
+        return {
+            offset: -1,
+            result: returnObject
+        };
+    }
+    const nodesLimitError = checkNodesLimit(context);
+    if (nodesLimitError) {
+        returnObject.error = nodesLimitError;
+        return {
+            offset: -1,
+            result: returnObject
+        };
+    }
+    let resultOffset = returnObject.idBlock.fromBER(inputBuffer, inputOffset, inputLength);
+    if (returnObject.idBlock.warnings.length) {
+        returnObject.warnings.concat(returnObject.idBlock.warnings);
+    }
+    if (resultOffset === -1) {
+        returnObject.error = returnObject.idBlock.error;
+        return {
+            offset: -1,
+            result: returnObject
+        };
+    }
+    inputOffset = resultOffset;
+    inputLength -= returnObject.idBlock.blockLength;
+    resultOffset = returnObject.lenBlock.fromBER(inputBuffer, inputOffset, inputLength);
+    if (returnObject.lenBlock.warnings.length) {
+        returnObject.warnings.concat(returnObject.lenBlock.warnings);
+    }
+    if (resultOffset === -1) {
+        returnObject.error = returnObject.lenBlock.error;
+        return {
+            offset: -1,
+            result: returnObject
+        };
+    }
+    inputOffset = resultOffset;
+    inputLength -= returnObject.lenBlock.blockLength;
+    const valueLength = returnObject.lenBlock.isIndefiniteForm ? inputLength : returnObject.lenBlock.length;
+    const contentLengthError = checkContentLengthLimit(valueLength, context);
+    if (contentLengthError) {
+        returnObject.error = contentLengthError;
+        return {
+            offset: -1,
+            result: returnObject
+        };
+    }
+    if (!returnObject.idBlock.isConstructed && returnObject.lenBlock.isIndefiniteForm) {
+        returnObject.error = "Indefinite length form used for primitive encoding form";
+        return {
+            offset: -1,
+            result: returnObject
+        };
+    }
+    let newASN1Type = BaseBlock;
+    switch (returnObject.idBlock.tagClass) {
+        case 1:
+            if (returnObject.idBlock.tagNumber >= 37 && returnObject.idBlock.isHexOnly === false) {
+                returnObject.error = "UNIVERSAL 37 and upper tags are reserved by ASN.1 standard";
+                return {
+                    offset: -1,
+                    result: returnObject
+                };
+            }
+            switch (returnObject.idBlock.tagNumber) {
+                case 0:
+                    if (returnObject.idBlock.isConstructed && returnObject.lenBlock.length > 0) {
+                        returnObject.error = "Type [UNIVERSAL 0] is reserved";
+                        return {
+                            offset: -1,
+                            result: returnObject
+                        };
+                    }
+                    newASN1Type = typeStore.EndOfContent;
+                    break;
+                case 1:
+                    newASN1Type = typeStore.Boolean;
+                    break;
+                case 2:
+                    newASN1Type = typeStore.Integer;
+                    break;
+                case 3:
+                    newASN1Type = typeStore.BitString;
+                    break;
+                case 4:
+                    newASN1Type = typeStore.OctetString;
+                    break;
+                case 5:
+                    newASN1Type = typeStore.Null;
+                    break;
+                case 6:
+                    newASN1Type = typeStore.ObjectIdentifier;
+                    break;
+                case 10:
+                    newASN1Type = typeStore.Enumerated;
+                    break;
+                case 12:
+                    newASN1Type = typeStore.Utf8String;
+                    break;
+                case 13:
+                    newASN1Type = typeStore.RelativeObjectIdentifier;
+                    break;
+                case 14:
+                    newASN1Type = typeStore.TIME;
+                    break;
+                case 15:
+                    returnObject.error = "[UNIVERSAL 15] is reserved by ASN.1 standard";
+                    return {
+                        offset: -1,
+                        result: returnObject
+                    };
+                case 16:
+                    newASN1Type = typeStore.Sequence;
+                    break;
+                case 17:
+                    newASN1Type = typeStore.Set;
+                    break;
+                case 18:
+                    newASN1Type = typeStore.NumericString;
+                    break;
+                case 19:
+                    newASN1Type = typeStore.PrintableString;
+                    break;
+                case 20:
+                    newASN1Type = typeStore.TeletexString;
+                    break;
+                case 21:
+                    newASN1Type = typeStore.VideotexString;
+                    break;
+                case 22:
+                    newASN1Type = typeStore.IA5String;
+                    break;
+                case 23:
+                    newASN1Type = typeStore.UTCTime;
+                    break;
+                case 24:
+                    newASN1Type = typeStore.GeneralizedTime;
+                    break;
+                case 25:
+                    newASN1Type = typeStore.GraphicString;
+                    break;
+                case 26:
+                    newASN1Type = typeStore.VisibleString;
+                    break;
+                case 27:
+                    newASN1Type = typeStore.GeneralString;
+                    break;
+                case 28:
+                    newASN1Type = typeStore.UniversalString;
+                    break;
+                case 29:
+                    newASN1Type = typeStore.CharacterString;
+                    break;
+                case 30:
+                    newASN1Type = typeStore.BmpString;
+                    break;
+                case 31:
+                    newASN1Type = typeStore.DATE;
+                    break;
+                case 32:
+                    newASN1Type = typeStore.TimeOfDay;
+                    break;
+                case 33:
+                    newASN1Type = typeStore.DateTime;
+                    break;
+                case 34:
+                    newASN1Type = typeStore.Duration;
+                    break;
+                default: {
+                    const newObject = returnObject.idBlock.isConstructed
+                        ? new typeStore.Constructed()
+                        : new typeStore.Primitive();
+                    newObject.idBlock = returnObject.idBlock;
+                    newObject.lenBlock = returnObject.lenBlock;
+                    newObject.warnings = returnObject.warnings;
+                    returnObject = newObject;
+                }
+            }
+            break;
+        case 2:
+        case 3:
+        case 4:
+        default: {
+            newASN1Type = returnObject.idBlock.isConstructed ? typeStore.Constructed : typeStore.Primitive;
+        }
+    }
+    returnObject = localChangeType(returnObject, newASN1Type);
+    resultOffset = returnObject.fromBER(inputBuffer, inputOffset, valueLength, context);
+    returnObject.valueBeforeDecodeView = inputBuffer.subarray(incomingOffset, incomingOffset + returnObject.blockLength);
+    return {
+        offset: resultOffset,
+        result: returnObject
+    };
+}
+function fromBER(inputBuffer, options = {}) {
+    if (!inputBuffer.byteLength) {
+        const result = new BaseBlock({}, ValueBlock);
+        result.error = "Input buffer has zero length";
+        return {
+            offset: -1,
+            result
+        };
+    }
+    const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+    const normalizedInput = options.copyInput === false ? inputView : inputView.slice();
+    return localFromBER(normalizedInput, 0, inputBuffer.byteLength, createFromBerContext(options));
+}
+
+function checkLen(indefiniteLength, length) {
+    if (indefiniteLength) {
+        return 1;
+    }
+    return length;
+}
+class LocalConstructedValueBlock extends ValueBlock {
+    constructor({ value = [], isIndefiniteForm = false, ...parameters } = {}) {
+        super(parameters);
+        this.value = value;
+        this.isIndefiniteForm = isIndefiniteForm;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength, context) {
+        const view = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        const parseContext = context !== null && context !== void 0 ? context : createFromBerContext();
+        if (!checkBufferParams(this, view, inputOffset, inputLength)) {
+            return -1;
+        }
+        this.valueBeforeDecodeView = view.subarray(inputOffset, inputOffset + inputLength);
+        if (this.valueBeforeDecodeView.length === 0) {
+            this.warnings.push("Zero buffer length");
+            return inputOffset;
+        }
+        let currentOffset = inputOffset;
+        while (checkLen(this.isIndefiniteForm, inputLength) > 0) {
+            const returnObject = localFromBERWithChildContext(view, currentOffset, inputLength, parseContext);
+            if (returnObject.offset === -1) {
+                this.error = returnObject.result.error;
+                this.warnings.concat(returnObject.result.warnings);
+                return -1;
+            }
+            currentOffset = returnObject.offset;
+            this.blockLength += returnObject.result.blockLength;
+            inputLength -= returnObject.result.blockLength;
+            this.value.push(returnObject.result);
+            if (this.isIndefiniteForm && returnObject.result.constructor.NAME === END_OF_CONTENT_NAME) {
+                break;
+            }
+        }
+        if (this.isIndefiniteForm) {
+            if (this.value[this.value.length - 1].constructor.NAME === END_OF_CONTENT_NAME) {
+                this.value.pop();
+            }
+            else {
+                this.warnings.push("No EndOfContent block encoded");
+            }
+        }
+        return currentOffset;
+    }
+    toBER(sizeOnly, writer) {
+        const _writer = writer || new ViewWriter();
+        for (let i = 0; i < this.value.length; i++) {
+            this.value[i].toBER(sizeOnly, _writer);
+        }
+        if (!writer) {
+            return _writer.final();
+        }
+        return EMPTY_BUFFER;
+    }
+    toJSON() {
+        const object = {
+            ...super.toJSON(),
+            isIndefiniteForm: this.isIndefiniteForm,
+            value: []
+        };
+        for (const value of this.value) {
+            object.value.push(value.toJSON());
+        }
+        return object;
+    }
+}
+LocalConstructedValueBlock.NAME = "ConstructedValueBlock";
+const ORIGINAL_LOCAL_CONSTRUCTED_TO_BER = LocalConstructedValueBlock.prototype.toBER;
+
+var _a$v;
+class Constructed extends BaseBlock {
+    constructor(parameters = {}) {
+        super(parameters, LocalConstructedValueBlock);
+        this.idBlock.isConstructed = true;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength, context) {
+        this.valueBlock.isIndefiniteForm = this.lenBlock.isIndefiniteForm;
+        const resultOffset = this.valueBlock.fromBER(inputBuffer, inputOffset, this.lenBlock.isIndefiniteForm ? inputLength : this.lenBlock.length, context);
+        if (resultOffset === -1) {
+            this.error = this.valueBlock.error;
+            return resultOffset;
+        }
+        if (!this.idBlock.error.length)
+            this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+            this.blockLength += this.lenBlock.blockLength;
+        if (!this.valueBlock.error.length)
+            this.blockLength += this.valueBlock.blockLength;
+        return resultOffset;
+    }
+    onAsciiEncoding() {
+        const values = [];
+        for (const value of this.valueBlock.value) {
+            values.push(value
+                .toString("ascii")
+                .split("\n")
+                .map(o => `  ${o}`)
+                .join("\n"));
+        }
+        const blockName = this.idBlock.tagClass === 3 ? `[${this.idBlock.tagNumber}]` : this.constructor.NAME;
+        return values.length
+            ? `${blockName} :\n${values.join("\n")}`
+            : `${blockName} :`;
+    }
+}
+_a$v = Constructed;
+(() => {
+    typeStore.Constructed = _a$v;
+})();
+Constructed.NAME = "CONSTRUCTED";
+
+class LocalEndOfContentValueBlock extends ValueBlock {
+    fromBER(inputBuffer, inputOffset, _inputLength) {
+        return inputOffset;
+    }
+    toBER(_sizeOnly) {
+        return EMPTY_BUFFER;
+    }
+}
+LocalEndOfContentValueBlock.override = "EndOfContentValueBlock";
+
+var _a$u;
+class EndOfContent extends BaseBlock {
+    constructor(parameters = {}) {
+        super(parameters, LocalEndOfContentValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 0;
+    }
+}
+_a$u = EndOfContent;
+(() => {
+    typeStore.EndOfContent = _a$u;
+})();
+EndOfContent.NAME = END_OF_CONTENT_NAME;
+
+var _a$t;
+class Null extends BaseBlock {
+    constructor(parameters = {}) {
+        super(parameters, ValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 5;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        if (this.lenBlock.length > 0)
+            this.warnings.push("Non-zero length of value block for Null type");
+        if (!this.idBlock.error.length)
+            this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+            this.blockLength += this.lenBlock.blockLength;
+        this.blockLength += inputLength;
+        if (inputOffset + inputLength > inputBuffer.byteLength) {
+            this.error = "End of input reached before message was fully decoded (inconsistent offset and length values)";
+            return -1;
+        }
+        return inputOffset + inputLength;
+    }
+    toBER(sizeOnly, writer) {
+        const retBuf = new ArrayBuffer(2);
+        if (!sizeOnly) {
+            const retView = new Uint8Array(retBuf);
+            retView[0] = 0x05;
+            retView[1] = 0x00;
+        }
+        if (writer) {
+            writer.write(retBuf);
+        }
+        return retBuf;
+    }
+    onAsciiEncoding() {
+        return `${this.constructor.NAME}`;
+    }
+}
+_a$t = Null;
+(() => {
+    typeStore.Null = _a$t;
+})();
+Null.NAME = "NULL";
+
+class LocalBooleanValueBlock extends HexBlock(ValueBlock) {
+    get value() {
+        for (const octet of this.valueHexView) {
+            if (octet > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+    set value(value) {
+        this.valueHexView[0] = value ? 0xff : 0x00;
+    }
+    constructor({ value, ...parameters } = {}) {
+        super(parameters);
+        if (parameters.valueHex) {
+            this.valueHexView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(parameters.valueHex);
+        }
+        else {
+            this.valueHexView = new Uint8Array(1);
+        }
+        if (value) {
+            this.value = value;
+        }
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+            return -1;
+        }
+        this.valueHexView = inputView.subarray(inputOffset, inputOffset + inputLength);
+        if (inputLength > 1)
+            this.warnings.push("Boolean value encoded in more then 1 octet");
+        this.isHexOnly = true;
+        pvutils__namespace.utilDecodeTC.call(this);
+        this.blockLength = inputLength;
+        return inputOffset + inputLength;
+    }
+    toBER() {
+        return this.valueHexView.slice().buffer;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            value: this.value
+        };
+    }
+}
+LocalBooleanValueBlock.NAME = "BooleanValueBlock";
+
+var _a$s;
+class Boolean extends BaseBlock {
+    getValue() {
+        return this.valueBlock.value;
+    }
+    setValue(value) {
+        this.valueBlock.value = value;
+    }
+    constructor(parameters = {}) {
+        super(parameters, LocalBooleanValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 1;
+    }
+    onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.getValue}`;
+    }
+}
+_a$s = Boolean;
+(() => {
+    typeStore.Boolean = _a$s;
+})();
+Boolean.NAME = "BOOLEAN";
+
+class LocalOctetStringValueBlock extends HexBlock(LocalConstructedValueBlock) {
+    constructor({ isConstructed = false, ...parameters } = {}) {
+        super(parameters);
+        this.isConstructed = isConstructed;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength, context) {
+        let resultOffset = 0;
+        if (this.isConstructed) {
+            this.isHexOnly = false;
+            resultOffset = LocalConstructedValueBlock.prototype.fromBER.call(this, inputBuffer, inputOffset, inputLength, context);
+            if (resultOffset === -1)
+                return resultOffset;
+            for (let i = 0; i < this.value.length; i++) {
+                const currentBlockName = this.value[i].constructor.NAME;
+                if (currentBlockName === END_OF_CONTENT_NAME) {
+                    if (this.isIndefiniteForm)
+                        break;
+                    else {
+                        this.error = "EndOfContent is unexpected, OCTET STRING may consists of OCTET STRINGs only";
+                        return -1;
+                    }
+                }
+                if (currentBlockName !== OCTET_STRING_NAME) {
+                    this.error = "OCTET STRING may consists of OCTET STRINGs only";
+                    return -1;
+                }
+            }
+        }
+        else {
+            this.isHexOnly = true;
+            resultOffset = super.fromBER(inputBuffer, inputOffset, inputLength);
+            this.blockLength = inputLength;
+        }
+        return resultOffset;
+    }
+    toBER(sizeOnly, writer) {
+        if (this.isConstructed)
+            return LocalConstructedValueBlock.prototype.toBER.call(this, sizeOnly, writer);
+        return sizeOnly ? new ArrayBuffer(this.valueHexView.byteLength) : this.valueHexView.slice().buffer;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            isConstructed: this.isConstructed
+        };
+    }
+}
+LocalOctetStringValueBlock.NAME = "OctetStringValueBlock";
+const ORIGINAL_LOCAL_OCTET_STRING_TO_BER = LocalOctetStringValueBlock.prototype.toBER;
+
+var _a$r;
+class OctetString extends BaseBlock {
+    constructor({ idBlock = {}, lenBlock = {}, ...parameters } = {}) {
+        var _b, _c;
+        (_b = parameters.isConstructed) !== null && _b !== void 0 ? _b : (parameters.isConstructed = !!((_c = parameters.value) === null || _c === void 0 ? void 0 : _c.length));
+        super({
+            idBlock: {
+                isConstructed: parameters.isConstructed,
+                ...idBlock
+            },
+            lenBlock: {
+                ...lenBlock,
+                isIndefiniteForm: !!parameters.isIndefiniteForm
+            },
+            ...parameters
+        }, LocalOctetStringValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 4;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength, context) {
+        this.valueBlock.isConstructed = this.idBlock.isConstructed;
+        this.valueBlock.isIndefiniteForm = this.lenBlock.isIndefiniteForm;
+        if (inputLength === 0) {
+            if (this.idBlock.error.length === 0)
+                this.blockLength += this.idBlock.blockLength;
+            if (this.lenBlock.error.length === 0)
+                this.blockLength += this.lenBlock.blockLength;
+            return inputOffset;
+        }
+        if (!this.valueBlock.isConstructed && (context === null || context === void 0 ? void 0 : context.parseEmbedded) !== false) {
+            const view = inputBuffer instanceof ArrayBuffer ? new Uint8Array(inputBuffer) : inputBuffer;
+            const buf = view.subarray(inputOffset, inputOffset + inputLength);
+            try {
+                if (buf.byteLength) {
+                    const parseContext = context !== null && context !== void 0 ? context : createFromBerContext();
+                    const asn = localFromBERWithChildContext(buf, 0, buf.byteLength, parseContext);
+                    if (asn.offset !== -1 && asn.offset === inputLength) {
+                        this.valueBlock.value = [asn.result];
+                    }
+                }
+            }
+            catch {
+            }
+        }
+        return super.fromBER(inputBuffer, inputOffset, inputLength, context);
+    }
+    onAsciiEncoding() {
+        if (this.valueBlock.isConstructed || (this.valueBlock.value && this.valueBlock.value.length)) {
+            return Constructed.prototype.onAsciiEncoding.call(this);
+        }
+        const name = this.constructor.NAME;
+        const value = pvtsutils__namespace.Convert.ToHex(this.valueBlock.valueHexView);
+        return `${name} : ${value}`;
+    }
+    getValue() {
+        if (!this.idBlock.isConstructed) {
+            return this.valueBlock.valueHexView.slice().buffer;
+        }
+        const array = [];
+        for (const content of this.valueBlock.value) {
+            if (content instanceof _a$r) {
+                array.push(content.valueBlock.valueHexView);
+            }
+        }
+        return pvtsutils__namespace.BufferSourceConverter.concat(array);
+    }
+}
+_a$r = OctetString;
+(() => {
+    typeStore.OctetString = _a$r;
+})();
+OctetString.NAME = OCTET_STRING_NAME;
+
+class LocalBitStringValueBlock extends HexBlock(LocalConstructedValueBlock) {
+    constructor({ unusedBits = 0, isConstructed = false, ...parameters } = {}) {
+        super(parameters);
+        this.unusedBits = unusedBits;
+        this.isConstructed = isConstructed;
+        this.blockLength = this.valueHexView.byteLength;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength, context) {
+        if (!inputLength) {
+            return inputOffset;
+        }
+        let resultOffset = -1;
+        if (this.isConstructed) {
+            resultOffset = LocalConstructedValueBlock.prototype.fromBER.call(this, inputBuffer, inputOffset, inputLength, context);
+            if (resultOffset === -1)
+                return resultOffset;
+            for (const value of this.value) {
+                const currentBlockName = value.constructor.NAME;
+                if (currentBlockName === END_OF_CONTENT_NAME) {
+                    if (this.isIndefiniteForm)
+                        break;
+                    else {
+                        this.error = "EndOfContent is unexpected, BIT STRING may consists of BIT STRINGs only";
+                        return -1;
+                    }
+                }
+                if (currentBlockName !== BIT_STRING_NAME) {
+                    this.error = "BIT STRING may consists of BIT STRINGs only";
+                    return -1;
+                }
+                const valueBlock = value.valueBlock;
+                if (this.unusedBits > 0 && valueBlock.unusedBits > 0) {
+                    this.error = 'Using of "unused bits" inside constructive BIT STRING allowed for least one only';
+                    return -1;
+                }
+                this.unusedBits = valueBlock.unusedBits;
+            }
+            return resultOffset;
+        }
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+            return -1;
+        }
+        const intBuffer = inputView.subarray(inputOffset, inputOffset + inputLength);
+        this.unusedBits = intBuffer[0];
+        if (this.unusedBits > 7) {
+            this.error = "Unused bits for BitString must be in range 0-7";
+            return -1;
+        }
+        if (!this.unusedBits && (context === null || context === void 0 ? void 0 : context.parseEmbedded) !== false) {
+            const buf = intBuffer.subarray(1);
+            try {
+                if (buf.byteLength) {
+                    const parseContext = context !== null && context !== void 0 ? context : createFromBerContext();
+                    const asn = localFromBERWithChildContext(buf, 0, buf.byteLength, parseContext);
+                    if (asn.offset !== -1 && asn.offset === inputLength - 1) {
+                        this.value = [asn.result];
+                    }
+                }
+            }
+            catch {
+            }
+        }
+        this.valueHexView = intBuffer.subarray(1);
+        this.blockLength = intBuffer.length;
+        return inputOffset + inputLength;
+    }
+    toBER(sizeOnly, writer) {
+        if (this.isConstructed) {
+            return LocalConstructedValueBlock.prototype.toBER.call(this, sizeOnly, writer);
+        }
+        if (sizeOnly) {
+            return new ArrayBuffer(this.valueHexView.byteLength + 1);
+        }
+        if (!this.valueHexView.byteLength) {
+            const empty = new Uint8Array(1);
+            empty[0] = 0;
+            return empty.buffer;
+        }
+        const retView = new Uint8Array(this.valueHexView.length + 1);
+        retView[0] = this.unusedBits;
+        retView.set(this.valueHexView, 1);
+        return retView.buffer;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            unusedBits: this.unusedBits,
+            isConstructed: this.isConstructed
+        };
+    }
+}
+LocalBitStringValueBlock.NAME = "BitStringValueBlock";
+const ORIGINAL_LOCAL_BIT_STRING_TO_BER = LocalBitStringValueBlock.prototype.toBER;
+
+var _a$q;
+class BitString extends BaseBlock {
+    constructor({ idBlock = {}, lenBlock = {}, ...parameters } = {}) {
+        var _b, _c;
+        (_b = parameters.isConstructed) !== null && _b !== void 0 ? _b : (parameters.isConstructed = !!((_c = parameters.value) === null || _c === void 0 ? void 0 : _c.length));
+        super({
+            idBlock: {
+                isConstructed: parameters.isConstructed,
+                ...idBlock
+            },
+            lenBlock: {
+                ...lenBlock,
+                isIndefiniteForm: !!parameters.isIndefiniteForm
+            },
+            ...parameters
+        }, LocalBitStringValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 3;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength, context) {
+        this.valueBlock.isConstructed = this.idBlock.isConstructed;
+        this.valueBlock.isIndefiniteForm = this.lenBlock.isIndefiniteForm;
+        return super.fromBER(inputBuffer, inputOffset, inputLength, context);
+    }
+    onAsciiEncoding() {
+        if (this.valueBlock.isConstructed || (this.valueBlock.value && this.valueBlock.value.length)) {
+            return Constructed.prototype.onAsciiEncoding.call(this);
+        }
+        else {
+            const bits = [];
+            const valueHex = this.valueBlock.valueHexView;
+            for (const byte of valueHex) {
+                bits.push(byte.toString(2).padStart(8, "0"));
+            }
+            const bitsStr = bits.join("");
+            const name = this.constructor.NAME;
+            const value = bitsStr.substring(0, bitsStr.length - this.valueBlock.unusedBits);
+            return `${name} : ${value}`;
+        }
+    }
+}
+_a$q = BitString;
+(() => {
+    typeStore.BitString = _a$q;
+})();
+BitString.NAME = BIT_STRING_NAME;
+
+function bytesToSignedBigInt(view) {
+    if (!view.byteLength)
+        return BigInt(0);
+    const value = BigInt(`0x${pvtsutils__namespace.Convert.ToHex(view)}`);
+    if (view[0] & 0x80)
+        return value - (BigInt(1) << BigInt(view.byteLength * 8));
+    return value;
+}
+function bytesToSignedDecimal(view) {
+    if (typeof BigInt !== "undefined")
+        return bytesToSignedBigInt(view).toString(10);
+    const BASE = 10000000;
+    const DECIMAL_DIGITS = 7;
+    if (!view.byteLength)
+        return "0";
+    const negative = !!(view[0] & 0x80);
+    let magnitude = view;
+    if (negative) {
+        magnitude = new Uint8Array(view.length);
+        let carry = 1;
+        for (let i = view.length - 1; i >= 0; i--) {
+            const value = (view[i] ^ 0xff) + carry;
+            magnitude[i] = value & 0xff;
+            carry = value >> 8;
+        }
+    }
+    const limbs = [0];
+    for (let index = 0; index < magnitude.length; index++) {
+        let carry = magnitude[index];
+        for (let i = 0; i < limbs.length; i++) {
+            const value = limbs[i] * 256 + carry;
+            limbs[i] = value % BASE;
+            carry = Math.floor(value / BASE);
+        }
+        if (carry)
+            limbs.push(carry);
+    }
+    let top = limbs.length - 1;
+    while (top > 0 && limbs[top] === 0)
+        top--;
+    let result = String(limbs[top]);
+    for (let i = top - 1; i >= 0; i--)
+        result += String(limbs[i]).padStart(DECIMAL_DIGITS, "0");
+    return negative && result !== "0" ? `-${result}` : result;
+}
+
+var _a$p;
+class LocalIntegerValueBlock extends HexBlock(ValueBlock) {
+    setValueHex() {
+        if (this.valueHexView.length >= 4) {
+            this.warnings.push("Too big Integer for decoding, hex only");
+            this.isHexOnly = true;
+            this._valueDec = 0;
+        }
+        else {
+            this.isHexOnly = false;
+            if (this.valueHexView.length > 0) {
+                this._valueDec = pvutils__namespace.utilDecodeTC.call(this);
+            }
+        }
+    }
+    constructor({ value, ...parameters } = {}) {
+        super(parameters);
+        this._valueDec = 0;
+        if (parameters.valueHex) {
+            this.setValueHex();
+        }
+        if (value !== undefined) {
+            this.valueDec = value;
+        }
+    }
+    set valueDec(v) {
+        this._valueDec = v;
+        this.isHexOnly = false;
+        this.valueHexView = new Uint8Array(pvutils__namespace.utilEncodeTC(v));
+    }
+    get valueDec() {
+        return this._valueDec;
+    }
+    fromDER(inputBuffer, inputOffset, inputLength, expectedLength = 0) {
+        const offset = this.fromBER(inputBuffer, inputOffset, inputLength);
+        if (offset === -1)
+            return offset;
+        const view = this.valueHexView;
+        if (view[0] === 0x00 && (view[1] & 0x80) !== 0) {
+            this.valueHexView = view.subarray(1);
+        }
+        else {
+            if (expectedLength !== 0) {
+                if (view.length < expectedLength) {
+                    if (expectedLength - view.length > 1)
+                        expectedLength = view.length + 1;
+                    this.valueHexView = view.subarray(expectedLength - view.length);
+                }
+            }
+        }
+        return offset;
+    }
+    toDER(sizeOnly = false) {
+        const view = this.valueHexView;
+        switch (true) {
+            case (view[0] & 0x80) !== 0:
+                {
+                    const updatedView = new Uint8Array(this.valueHexView.length + 1);
+                    updatedView[0] = 0x00;
+                    updatedView.set(view, 1);
+                    this.valueHexView = updatedView;
+                }
+                break;
+            case view[0] === 0x00 && (view[1] & 0x80) === 0:
+                {
+                    this.valueHexView = this.valueHexView.subarray(1);
+                }
+                break;
+        }
+        return this.toBER(sizeOnly);
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        const resultOffset = super.fromBER(inputBuffer, inputOffset, inputLength);
+        if (resultOffset === -1) {
+            return resultOffset;
+        }
+        this.setValueHex();
+        return resultOffset;
+    }
+    toBER(sizeOnly) {
+        return sizeOnly ? new ArrayBuffer(this.valueHexView.length) : this.valueHexView.slice().buffer;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            valueDec: this.valueDec
+        };
+    }
+    toString() {
+        return bytesToSignedDecimal(this.valueHexView);
+    }
+}
+_a$p = LocalIntegerValueBlock;
+LocalIntegerValueBlock.NAME = "IntegerValueBlock";
+(() => {
+    Object.defineProperty(_a$p.prototype, "valueHex", {
+        set: function (v) {
+            this.valueHexView = new Uint8Array(v);
+            this.setValueHex();
+        },
+        get: function () {
+            return this.valueHexView.slice().buffer;
+        }
+    });
+})();
+const ORIGINAL_LOCAL_INTEGER_TO_BER = LocalIntegerValueBlock.prototype.toBER;
+const ORIGINAL_LOCAL_INTEGER_TO_STRING = LocalIntegerValueBlock.prototype.toString;
+
+var _a$o;
+class Integer extends BaseBlock {
+    constructor(parameters = {}) {
+        super(parameters, LocalIntegerValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 2;
+    }
+    toBigInt() {
+        assertBigInt();
+        const valueBlock = this.valueBlock;
+        const toString = valueBlock.toString;
+        if (toString === ORIGINAL_LOCAL_INTEGER_TO_STRING)
+            return bytesToSignedBigInt(valueBlock.valueHexView);
+        return BigInt(Reflect.apply(toString, valueBlock, []));
+    }
+    static fromBigInt(value) {
+        assertBigInt();
+        const bigIntValue = BigInt(value);
+        const writer = new ViewWriter();
+        const hex = bigIntValue.toString(16).replace(/^-/, "");
+        const view = new Uint8Array(pvtsutils__namespace.Convert.FromHex(hex));
+        if (bigIntValue < 0) {
+            const first = new Uint8Array(view.length + (view[0] & 0x80 ? 1 : 0));
+            first[0] |= 0x80;
+            const firstInt = BigInt(`0x${pvtsutils__namespace.Convert.ToHex(first)}`);
+            const secondInt = firstInt + bigIntValue;
+            const second = pvtsutils__namespace.BufferSourceConverter.toUint8Array(pvtsutils__namespace.Convert.FromHex(secondInt.toString(16)));
+            second[0] |= 0x80;
+            writer.write(second);
+        }
+        else {
+            if (view[0] & 0x80) {
+                writer.write(new Uint8Array([0]));
+            }
+            writer.write(view);
+        }
+        const res = new _a$o({ valueHex: writer.final() });
+        return res;
+    }
+    convertToDER() {
+        const integer = new _a$o({ valueHex: this.valueBlock.valueHexView });
+        integer.valueBlock.toDER();
+        return integer;
+    }
+    convertFromDER() {
+        return new _a$o({
+            valueHex: this.valueBlock.valueHexView[0] === 0 ? this.valueBlock.valueHexView.subarray(1) : this.valueBlock.valueHexView
+        });
+    }
+    onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.valueBlock.toString()}`;
+    }
+}
+_a$o = Integer;
+(() => {
+    typeStore.Integer = _a$o;
+})();
+Integer.NAME = "INTEGER";
+
+var _a$n;
+class Enumerated extends Integer {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 10;
+    }
+}
+_a$n = Enumerated;
+(() => {
+    typeStore.Enumerated = _a$n;
+})();
+Enumerated.NAME = "ENUMERATED";
+
+class LocalSidValueBlock extends HexBlock(ValueBlock) {
+    constructor({ valueDec = -1, isFirstSid = false, ...parameters } = {}) {
+        super(parameters);
+        this.valueDec = valueDec;
+        this.isFirstSid = isFirstSid;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        if (!inputLength) {
+            return inputOffset;
+        }
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+            return -1;
+        }
+        const intBuffer = inputView.subarray(inputOffset, inputOffset + inputLength);
+        const fastPath = this.blockLength === 0 && Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        if (fastPath) {
+            let sidLength = 0;
+            while (sidLength < inputLength) {
+                const octet = intBuffer[sidLength];
+                sidLength++;
+                if ((octet & 0x80) === 0x00)
+                    break;
+            }
+            this.blockLength = sidLength;
+            this.valueHexView = new Uint8Array(sidLength);
+            for (let i = 0; i < sidLength; i++)
+                this.valueHexView[i] = intBuffer[i] & 0x7f;
+        }
+        else {
+            this.valueHexView = new Uint8Array(inputLength);
+            for (let i = 0; i < inputLength; i++) {
+                this.valueHexView[i] = intBuffer[i] & 0x7f;
+                this.blockLength++;
+                if ((intBuffer[i] & 0x80) === 0x00)
+                    break;
+            }
+            const tempView = new Uint8Array(this.blockLength);
+            for (let i = 0; i < this.blockLength; i++) {
+                tempView[i] = this.valueHexView[i];
+            }
+            this.valueHexView = tempView;
+        }
+        if ((intBuffer[this.blockLength - 1] & 0x80) !== 0x00) {
+            this.error = "End of input reached before message was fully decoded";
+            return -1;
+        }
+        if (this.valueHexView[0] === 0x00)
+            this.warnings.push("Needlessly long format of SID encoding");
+        if (this.blockLength <= 8)
+            this.valueDec = pvutils__namespace.utilFromBase(this.valueHexView, 7);
+        else {
+            this.isHexOnly = true;
+            this.warnings.push("Too big SID for decoding, hex only");
+        }
+        return inputOffset + this.blockLength;
+    }
+    set valueBigInt(value) {
+        assertBigInt();
+        let bits = BigInt(value).toString(2);
+        while (bits.length % 7) {
+            bits = "0" + bits;
+        }
+        const bytes = new Uint8Array(bits.length / 7);
+        for (let i = 0; i < bytes.length; i++) {
+            bytes[i] = parseInt(bits.slice(i * 7, i * 7 + 7), 2) + (i + 1 < bytes.length ? 0x80 : 0);
+        }
+        this.fromBER(bytes.buffer, 0, bytes.length);
+    }
+    toBER(sizeOnly) {
+        if (this.isHexOnly) {
+            if (sizeOnly)
+                return new ArrayBuffer(this.valueHexView.byteLength);
+            const curView = this.valueHexView;
+            const retView = new Uint8Array(this.blockLength);
+            for (let i = 0; i < this.blockLength - 1; i++)
+                retView[i] = curView[i] | 0x80;
+            retView[this.blockLength - 1] = curView[this.blockLength - 1];
+            return pvtsutils__namespace.BufferSourceConverter.toArrayBuffer(retView);
+        }
+        const encodedBuf = pvutils__namespace.utilToBase(this.valueDec, 7);
+        if (encodedBuf.byteLength === 0) {
+            this.error = "Error during encoding SID value";
+            return EMPTY_BUFFER;
+        }
+        const retView = new Uint8Array(encodedBuf.byteLength);
+        if (!sizeOnly) {
+            const encodedView = new Uint8Array(encodedBuf);
+            const len = encodedBuf.byteLength - 1;
+            for (let i = 0; i < len; i++)
+                retView[i] = encodedView[i] | 0x80;
+            retView[len] = encodedView[len];
+        }
+        return pvtsutils__namespace.BufferSourceConverter.toArrayBuffer(retView);
+    }
+    toString() {
+        let result = "";
+        if (this.isHexOnly)
+            result = pvtsutils__namespace.Convert.ToHex(this.valueHexView);
+        else {
+            if (this.isFirstSid) {
+                let sidValue = this.valueDec;
+                if (this.valueDec <= 39)
+                    result = "0.";
+                else {
+                    if (this.valueDec <= 79) {
+                        result = "1.";
+                        sidValue -= 40;
+                    }
+                    else {
+                        result = "2.";
+                        sidValue -= 80;
+                    }
+                }
+                result += sidValue.toString();
+            }
+            else
+                result = this.valueDec.toString();
+        }
+        return result;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            valueDec: this.valueDec,
+            isFirstSid: this.isFirstSid
+        };
+    }
+}
+LocalSidValueBlock.NAME = "sidBlock";
+
+class LocalObjectIdentifierValueBlock extends ValueBlock {
+    constructor({ value = EMPTY_STRING, ...parameters } = {}) {
+        super(parameters);
+        this.value = [];
+        if (value) {
+            this.fromString(value);
+        }
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        let resultOffset = inputOffset;
+        while (inputLength > 0) {
+            const sidBlock = new LocalSidValueBlock();
+            resultOffset = sidBlock.fromBER(inputBuffer, resultOffset, inputLength);
+            if (resultOffset === -1) {
+                this.blockLength = 0;
+                this.error = sidBlock.error;
+                return resultOffset;
+            }
+            if (this.value.length === 0)
+                sidBlock.isFirstSid = true;
+            this.blockLength += sidBlock.blockLength;
+            inputLength -= sidBlock.blockLength;
+            this.value.push(sidBlock);
+        }
+        return resultOffset;
+    }
+    toBER(sizeOnly) {
+        const retBuffers = [];
+        for (let i = 0; i < this.value.length; i++) {
+            const valueBuf = this.value[i].toBER(sizeOnly);
+            if (valueBuf.byteLength === 0) {
+                this.error = this.value[i].error;
+                return EMPTY_BUFFER;
+            }
+            retBuffers.push(valueBuf);
+        }
+        return concat(retBuffers);
+    }
+    fromString(string) {
+        this.value = [];
+        let pos1 = 0;
+        let pos2 = 0;
+        let sid = "";
+        let flag = false;
+        do {
+            pos2 = string.indexOf(".", pos1);
+            if (pos2 === -1)
+                sid = string.substring(pos1);
+            else
+                sid = string.substring(pos1, pos2);
+            pos1 = pos2 + 1;
+            if (flag) {
+                const sidBlock = this.value[0];
+                let plus = 0;
+                switch (sidBlock.valueDec) {
+                    case 0:
+                        break;
+                    case 1:
+                        plus = 40;
+                        break;
+                    case 2:
+                        plus = 80;
+                        break;
+                    default:
+                        this.value = [];
+                        return;
+                }
+                const parsedSID = parseInt(sid, 10);
+                if (isNaN(parsedSID))
+                    return;
+                sidBlock.valueDec = parsedSID + plus;
+                flag = false;
+            }
+            else {
+                const sidBlock = new LocalSidValueBlock();
+                if (sid > Number.MAX_SAFE_INTEGER) {
+                    assertBigInt();
+                    const sidValue = BigInt(sid);
+                    sidBlock.valueBigInt = sidValue;
+                }
+                else {
+                    sidBlock.valueDec = parseInt(sid, 10);
+                    if (isNaN(sidBlock.valueDec))
+                        return;
+                }
+                if (!this.value.length) {
+                    sidBlock.isFirstSid = true;
+                    flag = true;
+                }
+                this.value.push(sidBlock);
+            }
+        } while (pos2 !== -1);
+    }
+    toString() {
+        let result = "";
+        let isHexOnly = false;
+        for (let i = 0; i < this.value.length; i++) {
+            isHexOnly = this.value[i].isHexOnly;
+            let sidStr = this.value[i].toString();
+            if (i !== 0)
+                result = `${result}.`;
+            if (isHexOnly) {
+                sidStr = `{${sidStr}}`;
+                if (this.value[i].isFirstSid)
+                    result = `2.{${sidStr} - 80}`;
+                else
+                    result += sidStr;
+            }
+            else
+                result += sidStr;
+        }
+        return result;
+    }
+    toJSON() {
+        const object = {
+            ...super.toJSON(),
+            value: this.toString(),
+            sidArray: []
+        };
+        for (let i = 0; i < this.value.length; i++) {
+            object.sidArray.push(this.value[i].toJSON());
+        }
+        return object;
+    }
+}
+LocalObjectIdentifierValueBlock.NAME = "ObjectIdentifierValueBlock";
+
+var _a$m;
+class ObjectIdentifier extends BaseBlock {
+    getValue() {
+        return this.valueBlock.toString();
+    }
+    setValue(value) {
+        this.valueBlock.fromString(value);
+    }
+    constructor(parameters = {}) {
+        super(parameters, LocalObjectIdentifierValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 6;
+    }
+    onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.valueBlock.toString() || "empty"}`;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            value: this.getValue()
+        };
+    }
+}
+_a$m = ObjectIdentifier;
+(() => {
+    typeStore.ObjectIdentifier = _a$m;
+})();
+ObjectIdentifier.NAME = "OBJECT IDENTIFIER";
+
+class LocalRelativeSidValueBlock extends HexBlock(LocalBaseBlock) {
+    constructor({ valueDec = 0, ...parameters } = {}) {
+        super(parameters);
+        this.valueDec = valueDec;
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        if (inputLength === 0)
+            return inputOffset;
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength))
+            return -1;
+        const intBuffer = inputView.subarray(inputOffset, inputOffset + inputLength);
+        const fastPath = this.blockLength === 0 && Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        if (fastPath) {
+            let sidLength = 0;
+            while (sidLength < inputLength) {
+                const octet = intBuffer[sidLength];
+                sidLength++;
+                if ((octet & 0x80) === 0x00)
+                    break;
+            }
+            this.blockLength = sidLength;
+            this.valueHexView = new Uint8Array(sidLength);
+            for (let i = 0; i < sidLength; i++)
+                this.valueHexView[i] = intBuffer[i] & 0x7f;
+        }
+        else {
+            this.valueHexView = new Uint8Array(inputLength);
+            for (let i = 0; i < inputLength; i++) {
+                this.valueHexView[i] = intBuffer[i] & 0x7f;
+                this.blockLength++;
+                if ((intBuffer[i] & 0x80) === 0x00)
+                    break;
+            }
+            const tempView = new Uint8Array(this.blockLength);
+            for (let i = 0; i < this.blockLength; i++)
+                tempView[i] = this.valueHexView[i];
+            this.valueHexView = tempView;
+        }
+        if ((intBuffer[this.blockLength - 1] & 0x80) !== 0x00) {
+            this.error = "End of input reached before message was fully decoded";
+            return -1;
+        }
+        if (this.valueHexView[0] === 0x00)
+            this.warnings.push("Needlessly long format of SID encoding");
+        if (this.blockLength <= 8)
+            this.valueDec = pvutils__namespace.utilFromBase(this.valueHexView, 7);
+        else {
+            this.isHexOnly = true;
+            this.warnings.push("Too big SID for decoding, hex only");
+        }
+        return inputOffset + this.blockLength;
+    }
+    toBER(sizeOnly) {
+        if (this.isHexOnly) {
+            if (sizeOnly)
+                return new ArrayBuffer(this.valueHexView.byteLength);
+            const curView = this.valueHexView;
+            const retView = new Uint8Array(this.blockLength);
+            for (let i = 0; i < this.blockLength - 1; i++)
+                retView[i] = curView[i] | 0x80;
+            retView[this.blockLength - 1] = curView[this.blockLength - 1];
+            return retView.buffer;
+        }
+        const encodedBuf = pvutils__namespace.utilToBase(this.valueDec, 7);
+        if (encodedBuf.byteLength === 0) {
+            this.error = "Error during encoding SID value";
+            return EMPTY_BUFFER;
+        }
+        const retView = new Uint8Array(encodedBuf.byteLength);
+        if (!sizeOnly) {
+            const encodedView = new Uint8Array(encodedBuf);
+            const len = encodedBuf.byteLength - 1;
+            for (let i = 0; i < len; i++)
+                retView[i] = encodedView[i] | 0x80;
+            retView[len] = encodedView[len];
+        }
+        return retView.buffer;
+    }
+    toString() {
+        let result = "";
+        if (this.isHexOnly)
+            result = pvtsutils__namespace.Convert.ToHex(this.valueHexView);
+        else {
+            result = this.valueDec.toString();
+        }
+        return result;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            valueDec: this.valueDec
+        };
+    }
+}
+LocalRelativeSidValueBlock.NAME = "relativeSidBlock";
+
+class LocalRelativeObjectIdentifierValueBlock extends ValueBlock {
+    constructor({ value = EMPTY_STRING, ...parameters } = {}) {
+        super(parameters);
+        this.value = [];
+        if (value) {
+            this.fromString(value);
+        }
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        let resultOffset = inputOffset;
+        while (inputLength > 0) {
+            const sidBlock = new LocalRelativeSidValueBlock();
+            resultOffset = sidBlock.fromBER(inputBuffer, resultOffset, inputLength);
+            if (resultOffset === -1) {
+                this.blockLength = 0;
+                this.error = sidBlock.error;
+                return resultOffset;
+            }
+            this.blockLength += sidBlock.blockLength;
+            inputLength -= sidBlock.blockLength;
+            this.value.push(sidBlock);
+        }
+        return resultOffset;
+    }
+    toBER(sizeOnly, _writer) {
+        const retBuffers = [];
+        for (let i = 0; i < this.value.length; i++) {
+            const valueBuf = this.value[i].toBER(sizeOnly);
+            if (valueBuf.byteLength === 0) {
+                this.error = this.value[i].error;
+                return EMPTY_BUFFER;
+            }
+            retBuffers.push(valueBuf);
+        }
+        return concat(retBuffers);
+    }
+    fromString(string) {
+        this.value = [];
+        let pos1 = 0;
+        let pos2 = 0;
+        let sid = "";
+        do {
+            pos2 = string.indexOf(".", pos1);
+            if (pos2 === -1)
+                sid = string.substring(pos1);
+            else
+                sid = string.substring(pos1, pos2);
+            pos1 = pos2 + 1;
+            const sidBlock = new LocalRelativeSidValueBlock();
+            sidBlock.valueDec = parseInt(sid, 10);
+            if (isNaN(sidBlock.valueDec))
+                return true;
+            this.value.push(sidBlock);
+        } while (pos2 !== -1);
+        return true;
+    }
+    toString() {
+        let result = "";
+        let isHexOnly = false;
+        for (let i = 0; i < this.value.length; i++) {
+            isHexOnly = this.value[i].isHexOnly;
+            let sidStr = this.value[i].toString();
+            if (i !== 0)
+                result = `${result}.`;
+            if (isHexOnly) {
+                sidStr = `{${sidStr}}`;
+                result += sidStr;
+            }
+            else
+                result += sidStr;
+        }
+        return result;
+    }
+    toJSON() {
+        const object = {
+            ...super.toJSON(),
+            value: this.toString(),
+            sidArray: []
+        };
+        for (let i = 0; i < this.value.length; i++)
+            object.sidArray.push(this.value[i].toJSON());
+        return object;
+    }
+}
+LocalRelativeObjectIdentifierValueBlock.NAME = "RelativeObjectIdentifierValueBlock";
+
+var _a$l;
+class RelativeObjectIdentifier extends BaseBlock {
+    getValue() {
+        return this.valueBlock.toString();
+    }
+    setValue(value) {
+        this.valueBlock.fromString(value);
+    }
+    constructor(parameters = {}) {
+        super(parameters, LocalRelativeObjectIdentifierValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 13;
+    }
+    onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.valueBlock.toString() || "empty"}`;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            value: this.getValue()
+        };
+    }
+}
+_a$l = RelativeObjectIdentifier;
+(() => {
+    typeStore.RelativeObjectIdentifier = _a$l;
+})();
+RelativeObjectIdentifier.NAME = "RelativeObjectIdentifier";
+
+var _a$k;
+class Sequence extends Constructed {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 16;
+    }
+}
+_a$k = Sequence;
+(() => {
+    typeStore.Sequence = _a$k;
+})();
+Sequence.NAME = "SEQUENCE";
+
+var _a$j;
+class Set extends Constructed {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 17;
+    }
+}
+_a$j = Set;
+(() => {
+    typeStore.Set = _a$j;
+})();
+Set.NAME = "SET";
+
+class LocalStringValueBlock extends HexBlock(ValueBlock) {
+    constructor({ ...parameters } = {}) {
+        super(parameters);
+        this.isHexOnly = true;
+        this.value = EMPTY_STRING;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            value: this.value
+        };
+    }
+}
+LocalStringValueBlock.NAME = "StringValueBlock";
+
+class LocalSimpleStringValueBlock extends LocalStringValueBlock {
+}
+LocalSimpleStringValueBlock.NAME = "SimpleStringValueBlock";
+
+class LocalSimpleStringBlock extends BaseStringBlock {
+    constructor({ ...parameters } = {}) {
+        super(parameters, LocalSimpleStringValueBlock);
+    }
+    fromBuffer(inputBuffer) {
+        this.valueBlock.value = String.fromCharCode.apply(null, pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer));
+    }
+    fromString(inputString) {
+        const strLen = inputString.length;
+        const view = (this.valueBlock.valueHexView = new Uint8Array(strLen));
+        for (let i = 0; i < strLen; i++)
+            view[i] = inputString.charCodeAt(i);
+        this.valueBlock.value = inputString;
+    }
+}
+LocalSimpleStringBlock.NAME = "SIMPLE STRING";
+
+class LocalUtf8StringValueBlock extends LocalSimpleStringBlock {
+    fromBuffer(inputBuffer) {
+        this.valueBlock.valueHexView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        try {
+            this.valueBlock.value = pvtsutils__namespace.Convert.ToUtf8String(inputBuffer);
+        }
+        catch (ex) {
+            this.warnings.push(`Error during "decodeURIComponent": ${ex}, using raw string`);
+            this.valueBlock.value = pvtsutils__namespace.Convert.ToBinary(inputBuffer);
+        }
+    }
+    fromString(inputString) {
+        this.valueBlock.valueHexView = new Uint8Array(pvtsutils__namespace.Convert.FromUtf8String(inputString));
+        this.valueBlock.value = inputString;
+    }
+}
+LocalUtf8StringValueBlock.NAME = "Utf8StringValueBlock";
+
+var _a$i;
+class Utf8String extends LocalUtf8StringValueBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 12;
+    }
+}
+_a$i = Utf8String;
+(() => {
+    typeStore.Utf8String = _a$i;
+})();
+Utf8String.NAME = "UTF8String";
+
+class LocalBmpStringValueBlock extends LocalSimpleStringBlock {
+    fromBuffer(inputBuffer) {
+        this.valueBlock.value = pvtsutils__namespace.Convert.ToUtf16String(inputBuffer);
+        this.valueBlock.valueHexView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+    }
+    fromString(inputString) {
+        this.valueBlock.value = inputString;
+        this.valueBlock.valueHexView = new Uint8Array(pvtsutils__namespace.Convert.FromUtf16String(inputString));
+    }
+}
+LocalBmpStringValueBlock.NAME = "BmpStringValueBlock";
+
+var _a$h;
+class BmpString extends LocalBmpStringValueBlock {
+    constructor({ ...parameters } = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 30;
+    }
+}
+_a$h = BmpString;
+(() => {
+    typeStore.BmpString = _a$h;
+})();
+BmpString.NAME = "BMPString";
+
+class LocalUniversalStringValueBlock extends LocalSimpleStringBlock {
+    fromBuffer(inputBuffer) {
+        const copyBuffer = ArrayBuffer.isView(inputBuffer) ? inputBuffer.slice().buffer : inputBuffer.slice(0);
+        const valueView = new Uint8Array(copyBuffer);
+        for (let i = 0; i < valueView.length; i += 4) {
+            valueView[i] = valueView[i + 3];
+            valueView[i + 1] = valueView[i + 2];
+            valueView[i + 2] = 0x00;
+            valueView[i + 3] = 0x00;
+        }
+        this.valueBlock.value = String.fromCharCode.apply(null, new Uint32Array(copyBuffer));
+    }
+    fromString(inputString) {
+        const strLength = inputString.length;
+        const valueHexView = (this.valueBlock.valueHexView = new Uint8Array(strLength * 4));
+        for (let i = 0; i < strLength; i++) {
+            const codeBuf = pvutils__namespace.utilToBase(inputString.charCodeAt(i), 8);
+            const codeView = new Uint8Array(codeBuf);
+            if (codeView.length > 4)
+                continue;
+            const dif = 4 - codeView.length;
+            for (let j = codeView.length - 1; j >= 0; j--)
+                valueHexView[i * 4 + j + dif] = codeView[j];
+        }
+        this.valueBlock.value = inputString;
+    }
+}
+LocalUniversalStringValueBlock.NAME = "UniversalStringValueBlock";
+
+var _a$g;
+class UniversalString extends LocalUniversalStringValueBlock {
+    constructor({ ...parameters } = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 28;
+    }
+}
+_a$g = UniversalString;
+(() => {
+    typeStore.UniversalString = _a$g;
+})();
+UniversalString.NAME = "UniversalString";
+
+var _a$f;
+class NumericString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 18;
+    }
+}
+_a$f = NumericString;
+(() => {
+    typeStore.NumericString = _a$f;
+})();
+NumericString.NAME = "NumericString";
+
+var _a$e;
+class PrintableString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 19;
+    }
+}
+_a$e = PrintableString;
+(() => {
+    typeStore.PrintableString = _a$e;
+})();
+PrintableString.NAME = "PrintableString";
+
+var _a$d;
+class TeletexString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 20;
+    }
+}
+_a$d = TeletexString;
+(() => {
+    typeStore.TeletexString = _a$d;
+})();
+TeletexString.NAME = "TeletexString";
+
+var _a$c;
+class VideotexString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 21;
+    }
+}
+_a$c = VideotexString;
+(() => {
+    typeStore.VideotexString = _a$c;
+})();
+VideotexString.NAME = "VideotexString";
+
+var _a$b;
+class IA5String extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 22;
+    }
+}
+_a$b = IA5String;
+(() => {
+    typeStore.IA5String = _a$b;
+})();
+IA5String.NAME = "IA5String";
+
+var _a$a;
+class GraphicString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 25;
+    }
+}
+_a$a = GraphicString;
+(() => {
+    typeStore.GraphicString = _a$a;
+})();
+GraphicString.NAME = "GraphicString";
+
+var _a$9;
+class VisibleString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 26;
+    }
+}
+_a$9 = VisibleString;
+(() => {
+    typeStore.VisibleString = _a$9;
+})();
+VisibleString.NAME = "VisibleString";
+
+var _a$8;
+class GeneralString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 27;
+    }
+}
+_a$8 = GeneralString;
+(() => {
+    typeStore.GeneralString = _a$8;
+})();
+GeneralString.NAME = "GeneralString";
+
+var _a$7;
+class CharacterString extends LocalSimpleStringBlock {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 29;
+    }
+}
+_a$7 = CharacterString;
+(() => {
+    typeStore.CharacterString = _a$7;
+})();
+CharacterString.NAME = "CharacterString";
+
+var _a$6;
+class UTCTime extends VisibleString {
+    constructor({ value, valueDate, ...parameters } = {}) {
+        super(parameters);
+        this.year = 0;
+        this.month = 0;
+        this.day = 0;
+        this.hour = 0;
+        this.minute = 0;
+        this.second = 0;
+        if (value) {
+            this.fromString(value);
+            this.valueBlock.valueHexView = new Uint8Array(value.length);
+            for (let i = 0; i < value.length; i++)
+                this.valueBlock.valueHexView[i] = value.charCodeAt(i);
+        }
+        if (valueDate) {
+            this.fromDate(valueDate);
+            this.valueBlock.valueHexView = new Uint8Array(this.toBuffer());
+        }
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 23;
+    }
+    fromBuffer(inputBuffer) {
+        this.fromString(String.fromCharCode.apply(null, pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer)));
+    }
+    toBuffer() {
+        const str = this.toString();
+        const buffer = new ArrayBuffer(str.length);
+        const view = new Uint8Array(buffer);
+        for (let i = 0; i < str.length; i++)
+            view[i] = str.charCodeAt(i);
+        return buffer;
+    }
+    fromDate(inputDate) {
+        this.year = inputDate.getUTCFullYear();
+        this.month = inputDate.getUTCMonth() + 1;
+        this.day = inputDate.getUTCDate();
+        this.hour = inputDate.getUTCHours();
+        this.minute = inputDate.getUTCMinutes();
+        this.second = inputDate.getUTCSeconds();
+    }
+    toDate() {
+        return new Date(Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second));
+    }
+    fromString(inputString) {
+        const parser = /(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z/gi;
+        const parserArray = parser.exec(inputString);
+        if (parserArray === null) {
+            this.error = "Wrong input string for conversion";
+            return;
+        }
+        const year = parseInt(parserArray[1], 10);
+        if (year >= 50)
+            this.year = 1900 + year;
+        else
+            this.year = 2000 + year;
+        this.month = parseInt(parserArray[2], 10);
+        this.day = parseInt(parserArray[3], 10);
+        this.hour = parseInt(parserArray[4], 10);
+        this.minute = parseInt(parserArray[5], 10);
+        this.second = parseInt(parserArray[6], 10);
+    }
+    toString(encoding = "iso") {
+        if (encoding === "iso") {
+            const outputArray = Array.from({ length: 7 });
+            outputArray[0] = pvutils__namespace.padNumber(this.year < 2000 ? this.year - 1900 : this.year - 2000, 2);
+            outputArray[1] = pvutils__namespace.padNumber(this.month, 2);
+            outputArray[2] = pvutils__namespace.padNumber(this.day, 2);
+            outputArray[3] = pvutils__namespace.padNumber(this.hour, 2);
+            outputArray[4] = pvutils__namespace.padNumber(this.minute, 2);
+            outputArray[5] = pvutils__namespace.padNumber(this.second, 2);
+            outputArray[6] = "Z";
+            return outputArray.join("");
+        }
+        return super.toString(encoding);
+    }
+    onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.toDate().toISOString()}`;
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            year: this.year,
+            month: this.month,
+            day: this.day,
+            hour: this.hour,
+            minute: this.minute,
+            second: this.second
+        };
+    }
+}
+_a$6 = UTCTime;
+(() => {
+    typeStore.UTCTime = _a$6;
+})();
+UTCTime.NAME = "UTCTime";
+
+var _a$5;
+class GeneralizedTime extends UTCTime {
+    constructor(parameters = {}) {
+        var _b;
+        super(parameters);
+        (_b = this.millisecond) !== null && _b !== void 0 ? _b : (this.millisecond = 0);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 24;
+    }
+    fromDate(inputDate) {
+        super.fromDate(inputDate);
+        this.millisecond = inputDate.getUTCMilliseconds();
+    }
+    toDate() {
+        const utcDate = Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second, this.millisecond);
+        return new Date(utcDate);
+    }
+    fromString(inputString) {
+        let isUTC = false;
+        let timeString = "";
+        let dateTimeString = "";
+        let fractionPart = 0;
+        let parser;
+        let hourDifference = 0;
+        let minuteDifference = 0;
+        if (inputString[inputString.length - 1] === "Z") {
+            timeString = inputString.substring(0, inputString.length - 1);
+            isUTC = true;
+        }
+        else {
+            const number = new Number(inputString[inputString.length - 1]);
+            if (isNaN(number.valueOf()))
+                throw new Error("Wrong input string for conversion");
+            timeString = inputString;
+        }
+        if (isUTC) {
+            if (timeString.indexOf("+") !== -1)
+                throw new Error("Wrong input string for conversion");
+            if (timeString.indexOf("-") !== -1)
+                throw new Error("Wrong input string for conversion");
+        }
+        else {
+            let multiplier = 1;
+            let differencePosition = timeString.indexOf("+");
+            let differenceString = "";
+            if (differencePosition === -1) {
+                differencePosition = timeString.indexOf("-");
+                multiplier = -1;
+            }
+            if (differencePosition !== -1) {
+                differenceString = timeString.substring(differencePosition + 1);
+                timeString = timeString.substring(0, differencePosition);
+                if (differenceString.length !== 2 && differenceString.length !== 4)
+                    throw new Error("Wrong input string for conversion");
+                let number = parseInt(differenceString.substring(0, 2), 10);
+                if (isNaN(number.valueOf()))
+                    throw new Error("Wrong input string for conversion");
+                hourDifference = multiplier * number;
+                if (differenceString.length === 4) {
+                    number = parseInt(differenceString.substring(2, 4), 10);
+                    if (isNaN(number.valueOf()))
+                        throw new Error("Wrong input string for conversion");
+                    minuteDifference = multiplier * number;
+                }
+            }
+        }
+        let fractionPointPosition = timeString.indexOf(".");
+        if (fractionPointPosition === -1)
+            fractionPointPosition = timeString.indexOf(",");
+        if (fractionPointPosition !== -1) {
+            const fractionPartCheck = new Number(`0${timeString.substring(fractionPointPosition)}`);
+            if (isNaN(fractionPartCheck.valueOf()))
+                throw new Error("Wrong input string for conversion");
+            fractionPart = fractionPartCheck.valueOf();
+            dateTimeString = timeString.substring(0, fractionPointPosition);
+        }
+        else
+            dateTimeString = timeString;
+        switch (true) {
+            case dateTimeString.length === 8:
+                parser = /(\d{4})(\d{2})(\d{2})/gi;
+                if (fractionPointPosition !== -1)
+                    throw new Error("Wrong input string for conversion");
+                break;
+            case dateTimeString.length === 10:
+                parser = /(\d{4})(\d{2})(\d{2})(\d{2})/gi;
+                if (fractionPointPosition !== -1) {
+                    let fractionResult = 60 * fractionPart;
+                    this.minute = Math.floor(fractionResult);
+                    fractionResult = 60 * (fractionResult - this.minute);
+                    this.second = Math.floor(fractionResult);
+                    fractionResult = 1000 * (fractionResult - this.second);
+                    this.millisecond = Math.floor(fractionResult);
+                }
+                break;
+            case dateTimeString.length === 12:
+                parser = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})/gi;
+                if (fractionPointPosition !== -1) {
+                    let fractionResult = 60 * fractionPart;
+                    this.second = Math.floor(fractionResult);
+                    fractionResult = 1000 * (fractionResult - this.second);
+                    this.millisecond = Math.floor(fractionResult);
+                }
+                break;
+            case dateTimeString.length === 14:
+                parser = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/gi;
+                if (fractionPointPosition !== -1) {
+                    const fractionResult = 1000 * fractionPart;
+                    this.millisecond = Math.floor(fractionResult);
+                }
+                break;
+            default:
+                throw new Error("Wrong input string for conversion");
+        }
+        const parserArray = parser.exec(dateTimeString);
+        if (parserArray === null)
+            throw new Error("Wrong input string for conversion");
+        for (let j = 1; j < parserArray.length; j++) {
+            switch (j) {
+                case 1:
+                    this.year = parseInt(parserArray[j], 10);
+                    break;
+                case 2:
+                    this.month = parseInt(parserArray[j], 10);
+                    break;
+                case 3:
+                    this.day = parseInt(parserArray[j], 10);
+                    break;
+                case 4:
+                    this.hour = parseInt(parserArray[j], 10) + hourDifference;
+                    break;
+                case 5:
+                    this.minute = parseInt(parserArray[j], 10) + minuteDifference;
+                    break;
+                case 6:
+                    this.second = parseInt(parserArray[j], 10);
+                    break;
+                default:
+                    throw new Error("Wrong input string for conversion");
+            }
+        }
+        if (isUTC === false) {
+            const tempDate = new Date(this.year, this.month, this.day, this.hour, this.minute, this.second, this.millisecond);
+            this.year = tempDate.getUTCFullYear();
+            this.month = tempDate.getUTCMonth();
+            this.day = tempDate.getUTCDay();
+            this.hour = tempDate.getUTCHours();
+            this.minute = tempDate.getUTCMinutes();
+            this.second = tempDate.getUTCSeconds();
+            this.millisecond = tempDate.getUTCMilliseconds();
+        }
+    }
+    toString(encoding = "iso") {
+        if (encoding === "iso") {
+            const outputArray = [];
+            outputArray.push(pvutils__namespace.padNumber(this.year, 4));
+            outputArray.push(pvutils__namespace.padNumber(this.month, 2));
+            outputArray.push(pvutils__namespace.padNumber(this.day, 2));
+            outputArray.push(pvutils__namespace.padNumber(this.hour, 2));
+            outputArray.push(pvutils__namespace.padNumber(this.minute, 2));
+            outputArray.push(pvutils__namespace.padNumber(this.second, 2));
+            if (this.millisecond !== 0) {
+                outputArray.push(".");
+                outputArray.push(pvutils__namespace.padNumber(this.millisecond, 3).replace(/0+$/, ""));
+            }
+            outputArray.push("Z");
+            return outputArray.join("");
+        }
+        return super.toString(encoding);
+    }
+    toJSON() {
+        return {
+            ...super.toJSON(),
+            millisecond: this.millisecond
+        };
+    }
+}
+_a$5 = GeneralizedTime;
+(() => {
+    typeStore.GeneralizedTime = _a$5;
+})();
+GeneralizedTime.NAME = "GeneralizedTime";
+
+var _a$4;
+class DATE extends Utf8String {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 31;
+    }
+}
+_a$4 = DATE;
+(() => {
+    typeStore.DATE = _a$4;
+})();
+DATE.NAME = "DATE";
+
+var _a$3;
+class TimeOfDay extends Utf8String {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 32;
+    }
+}
+_a$3 = TimeOfDay;
+(() => {
+    typeStore.TimeOfDay = _a$3;
+})();
+TimeOfDay.NAME = "TimeOfDay";
+
+var _a$2;
+class DateTime extends Utf8String {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 33;
+    }
+}
+_a$2 = DateTime;
+(() => {
+    typeStore.DateTime = _a$2;
+})();
+DateTime.NAME = "DateTime";
+
+var _a$1;
+class Duration extends Utf8String {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 34;
+    }
+}
+_a$1 = Duration;
+(() => {
+    typeStore.Duration = _a$1;
+})();
+Duration.NAME = "Duration";
+
+var _a;
+class TIME extends Utf8String {
+    constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 14;
+    }
+}
+_a = TIME;
+(() => {
+    typeStore.TIME = _a;
+})();
+TIME.NAME = "TIME";
+
+class Any {
+    constructor({ name = EMPTY_STRING, optional = false } = {}) {
+        this.name = name;
+        this.optional = optional;
+    }
+}
+
+class Choice extends Any {
+    constructor({ value = [], ...parameters } = {}) {
+        super(parameters);
+        this.value = value;
+    }
+}
+
+class Repeated extends Any {
+    constructor({ value = new Any(), local = false, ...parameters } = {}) {
+        super(parameters);
+        this.value = value;
+        this.local = local;
+    }
+}
+
+class RawData {
+    get data() {
+        return this.dataView.slice().buffer;
+    }
+    set data(value) {
+        this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(value);
+    }
+    constructor({ data = EMPTY_VIEW } = {}) {
+        this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(data);
+    }
+    fromBER(inputBuffer, inputOffset, inputLength) {
+        const endLength = inputOffset + inputLength;
+        this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer).subarray(inputOffset, endLength);
+        return endLength;
+    }
+    toBER(_sizeOnly) {
+        return this.dataView.slice().buffer;
+    }
+}
+
+function compareSchema(root, inputData, inputSchema) {
+    if (inputSchema instanceof Choice) {
+        for (const element of inputSchema.value) {
+            const result = compareSchema(root, inputData, element);
+            if (result.verified) {
+                return {
+                    verified: true,
+                    result: root
+                };
+            }
+        }
+        {
+            const _result = {
+                verified: false,
+                result: { error: "Wrong values for Choice type" }
+            };
+            if (inputSchema.hasOwnProperty(NAME))
+                _result.name = inputSchema.name;
+            return _result;
+        }
+    }
+    if (inputSchema instanceof Any) {
+        if (inputSchema.hasOwnProperty(NAME))
+            root[inputSchema.name] = inputData;
+        return {
+            verified: true,
+            result: root
+        };
+    }
+    if (root instanceof Object === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong root object" }
+        };
+    }
+    if (inputData instanceof Object === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 data" }
+        };
+    }
+    if (inputSchema instanceof Object === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    if (ID_BLOCK in inputSchema === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    if (FROM_BER in inputSchema.idBlock === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    if (TO_BER in inputSchema.idBlock === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    const encodedId = inputSchema.idBlock.toBER(false);
+    if (encodedId.byteLength === 0) {
+        return {
+            verified: false,
+            result: { error: "Error encoding idBlock for ASN.1 schema" }
+        };
+    }
+    const decodedOffset = inputSchema.idBlock.fromBER(encodedId, 0, encodedId.byteLength);
+    if (decodedOffset === -1) {
+        return {
+            verified: false,
+            result: { error: "Error decoding idBlock for ASN.1 schema" }
+        };
+    }
+    if (inputSchema.idBlock.hasOwnProperty(TAG_CLASS) === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    if (inputSchema.idBlock.tagClass !== inputData.idBlock.tagClass) {
+        return {
+            verified: false,
+            result: root
+        };
+    }
+    if (inputSchema.idBlock.hasOwnProperty(TAG_NUMBER) === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    if (inputSchema.idBlock.tagNumber !== inputData.idBlock.tagNumber) {
+        return {
+            verified: false,
+            result: root
+        };
+    }
+    if (inputSchema.idBlock.hasOwnProperty(IS_CONSTRUCTED) === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    if (inputSchema.idBlock.isConstructed !== inputData.idBlock.isConstructed) {
+        return {
+            verified: false,
+            result: root
+        };
+    }
+    if (!(IS_HEX_ONLY in inputSchema.idBlock)) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+        };
+    }
+    if (inputSchema.idBlock.isHexOnly !== inputData.idBlock.isHexOnly) {
+        return {
+            verified: false,
+            result: root
+        };
+    }
+    if (inputSchema.idBlock.isHexOnly) {
+        if (VALUE_HEX_VIEW in inputSchema.idBlock === false) {
+            return {
+                verified: false,
+                result: { error: "Wrong ASN.1 schema" }
+            };
+        }
+        const schemaView = inputSchema.idBlock.valueHexView;
+        const asn1View = inputData.idBlock.valueHexView;
+        if (schemaView.length !== asn1View.length) {
+            return {
+                verified: false,
+                result: root
+            };
+        }
+        for (let i = 0; i < schemaView.length; i++) {
+            if (schemaView[i] !== asn1View[1]) {
+                return {
+                    verified: false,
+                    result: root
+                };
+            }
+        }
+    }
+    if (inputSchema.name) {
+        inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+        if (inputSchema.name)
+            root[inputSchema.name] = inputData;
+    }
+    if (inputSchema instanceof typeStore.Constructed) {
+        let admission = 0;
+        let result = {
+            verified: false,
+            result: { error: "Unknown error" }
+        };
+        let maxLength = inputSchema.valueBlock.value.length;
+        if (maxLength > 0) {
+            if (inputSchema.valueBlock.value[0] instanceof Repeated) {
+                maxLength = inputData.valueBlock.value.length;
+            }
+        }
+        if (maxLength === 0) {
+            return {
+                verified: true,
+                result: root
+            };
+        }
+        if (inputData.valueBlock.value.length === 0 && inputSchema.valueBlock.value.length !== 0) {
+            let _optional = true;
+            for (let i = 0; i < inputSchema.valueBlock.value.length; i++)
+                _optional = _optional && (inputSchema.valueBlock.value[i].optional || false);
+            if (_optional) {
+                return {
+                    verified: true,
+                    result: root
+                };
+            }
+            if (inputSchema.name) {
+                inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                if (inputSchema.name)
+                    delete root[inputSchema.name];
+            }
+            root.error = "Inconsistent object length";
+            return {
+                verified: false,
+                result: root
+            };
+        }
+        for (let i = 0; i < maxLength; i++) {
+            if (i - admission >= inputData.valueBlock.value.length) {
+                if (inputSchema.valueBlock.value[i].optional === false) {
+                    const _result = {
+                        verified: false,
+                        result: root
+                    };
+                    root.error = "Inconsistent length between ASN.1 data and schema";
+                    if (inputSchema.name) {
+                        inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                        if (inputSchema.name) {
+                            delete root[inputSchema.name];
+                            _result.name = inputSchema.name;
+                        }
+                    }
+                    return _result;
+                }
+            }
+            else {
+                if (inputSchema.valueBlock.value[0] instanceof Repeated) {
+                    result = compareSchema(root, inputData.valueBlock.value[i], inputSchema.valueBlock.value[0].value);
+                    if (result.verified === false) {
+                        if (inputSchema.valueBlock.value[0].optional)
+                            admission++;
+                        else {
+                            if (inputSchema.name) {
+                                inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                                if (inputSchema.name)
+                                    delete root[inputSchema.name];
+                            }
+                            return result;
+                        }
+                    }
+                    if (NAME in inputSchema.valueBlock.value[0] && inputSchema.valueBlock.value[0].name.length > 0) {
+                        let arrayRoot = {};
+                        if (LOCAL in inputSchema.valueBlock.value[0] && inputSchema.valueBlock.value[0].local)
+                            arrayRoot = inputData;
+                        else
+                            arrayRoot = root;
+                        if (typeof arrayRoot[inputSchema.valueBlock.value[0].name] === "undefined")
+                            arrayRoot[inputSchema.valueBlock.value[0].name] = [];
+                        arrayRoot[inputSchema.valueBlock.value[0].name].push(inputData.valueBlock.value[i]);
+                    }
+                }
+                else {
+                    result = compareSchema(root, inputData.valueBlock.value[i - admission], inputSchema.valueBlock.value[i]);
+                    if (result.verified === false) {
+                        if (inputSchema.valueBlock.value[i].optional)
+                            admission++;
+                        else {
+                            if (inputSchema.name) {
+                                inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                                if (inputSchema.name)
+                                    delete root[inputSchema.name];
+                            }
+                            return result;
+                        }
+                    }
+                }
+            }
+        }
+        if (result.verified === false) {
+            const _result = {
+                verified: false,
+                result: root
+            };
+            if (inputSchema.name) {
+                inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                if (inputSchema.name) {
+                    delete root[inputSchema.name];
+                    _result.name = inputSchema.name;
+                }
+            }
+            return _result;
+        }
+        return {
+            verified: true,
+            result: root
+        };
+    }
+    if (inputSchema.primitiveSchema && VALUE_HEX_VIEW in inputData.valueBlock) {
+        const asn1 = localFromBER(inputData.valueBlock.valueHexView);
+        if (asn1.offset === -1) {
+            const _result = {
+                verified: false,
+                result: asn1.result
+            };
+            if (inputSchema.name) {
+                inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                if (inputSchema.name) {
+                    delete root[inputSchema.name];
+                    _result.name = inputSchema.name;
+                }
+            }
+            return _result;
+        }
+        return compareSchema(root, asn1.result, inputSchema.primitiveSchema);
+    }
+    return {
+        verified: true,
+        result: root
+    };
+}
+function verifySchema(inputBuffer, inputSchema) {
+    if (inputSchema instanceof Object === false) {
+        return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema type" }
+        };
+    }
+    const asn1 = localFromBER(pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer));
+    if (asn1.offset === -1) {
+        return {
+            verified: false,
+            result: asn1.result
+        };
+    }
+    return compareSchema(asn1.result, asn1.result, inputSchema);
+}
+
+registerBuiltinEncoder({ BitString, Integer, OctetString, Primitive, Constructed, Sequence, Set }, {
+    BaseBlock,
+    ViewWriter,
+    LocalIdentificationBlock,
+    LocalLengthBlock,
+    LocalIntegerValueBlock,
+    LocalOctetStringValueBlock,
+    LocalConstructedValueBlock,
+    LocalBitStringValueBlock,
+    LocalPrimitiveValueBlock,
+    originalBaseBlockToBER: ORIGINAL_BASE_BLOCK_TO_BER,
+    originalWriterWrite: ORIGINAL_VIEW_WRITER_WRITE,
+    originalWriterFinal: ORIGINAL_VIEW_WRITER_FINAL,
+    originalIdentificationToBER: ORIGINAL_LOCAL_IDENTIFICATION_TO_BER,
+    originalLengthToBER: ORIGINAL_LOCAL_LENGTH_TO_BER,
+    originalIntegerToBER: ORIGINAL_LOCAL_INTEGER_TO_BER,
+    originalOctetStringToBER: ORIGINAL_LOCAL_OCTET_STRING_TO_BER,
+    originalBitStringToBER: ORIGINAL_LOCAL_BIT_STRING_TO_BER,
+    originalConstructedToBER: ORIGINAL_LOCAL_CONSTRUCTED_TO_BER,
+    originalPrimitiveToBER: ORIGINAL_LOCAL_PRIMITIVE_TO_BER
+});
+registerFastParser({ Integer, Null, Sequence });
+
+__webpack_unused_export__ = Any;
+__webpack_unused_export__ = BaseBlock;
+__webpack_unused_export__ = BaseStringBlock;
+__webpack_unused_export__ = BitString;
+__webpack_unused_export__ = BmpString;
+__webpack_unused_export__ = Boolean;
+__webpack_unused_export__ = CharacterString;
+__webpack_unused_export__ = Choice;
+__webpack_unused_export__ = Constructed;
+__webpack_unused_export__ = DATE;
+__webpack_unused_export__ = DEFAULT_MAX_CONTENT_LENGTH;
+__webpack_unused_export__ = DEFAULT_MAX_DEPTH;
+__webpack_unused_export__ = DEFAULT_MAX_NODES;
+__webpack_unused_export__ = DateTime;
+__webpack_unused_export__ = Duration;
+__webpack_unused_export__ = EndOfContent;
+__webpack_unused_export__ = Enumerated;
+__webpack_unused_export__ = GeneralString;
+__webpack_unused_export__ = GeneralizedTime;
+__webpack_unused_export__ = GraphicString;
+__webpack_unused_export__ = HexBlock;
+__webpack_unused_export__ = IA5String;
+__webpack_unused_export__ = Integer;
+__webpack_unused_export__ = Null;
+__webpack_unused_export__ = NumericString;
+__webpack_unused_export__ = ObjectIdentifier;
+__webpack_unused_export__ = OctetString;
+__webpack_unused_export__ = Primitive;
+__webpack_unused_export__ = PrintableString;
+__webpack_unused_export__ = RawData;
+__webpack_unused_export__ = RelativeObjectIdentifier;
+__webpack_unused_export__ = Repeated;
+__webpack_unused_export__ = Sequence;
+__webpack_unused_export__ = Set;
+__webpack_unused_export__ = TIME;
+__webpack_unused_export__ = TeletexString;
+__webpack_unused_export__ = TimeOfDay;
+__webpack_unused_export__ = UTCTime;
+__webpack_unused_export__ = UniversalString;
+__webpack_unused_export__ = Utf8String;
+__webpack_unused_export__ = ValueBlock;
+__webpack_unused_export__ = VideotexString;
+__webpack_unused_export__ = ViewWriter;
+__webpack_unused_export__ = VisibleString;
+__webpack_unused_export__ = compareSchema;
+exports.mH = fromBER;
+__webpack_unused_export__ = verifySchema;
+
+
+/***/ }),
+
+/***/ 4583:
+/***/ ((__unused_webpack_module, exports) => {
+
+/*!
+ * MIT License
+ * 
+ * Copyright (c) 2017-2024 Peculiar Ventures, LLC
+ * 
+ * Permission is hereby granted, free of charge, to any person obtaining a copy
+ * of this software and associated documentation files (the "Software"), to deal
+ * in the Software without restriction, including without limitation the rights
+ * to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+ * copies of the Software, and to permit persons to whom the Software is
+ * furnished to do so, subject to the following conditions:
+ * 
+ * The above copyright notice and this permission notice shall be included in all
+ * copies or substantial portions of the Software.
+ * 
+ * THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ * IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+ * FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+ * AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+ * LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+ * OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+ * SOFTWARE.
+ * 
+ */
+
+
+
+const ARRAY_BUFFER_NAME = "[object ArrayBuffer]";
+class BufferSourceConverter {
+    static isArrayBuffer(data) {
+        return Object.prototype.toString.call(data) === ARRAY_BUFFER_NAME;
+    }
+    static toArrayBuffer(data) {
+        if (this.isArrayBuffer(data)) {
+            return data;
+        }
+        if (data.byteLength === data.buffer.byteLength) {
+            return data.buffer;
+        }
+        if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+            return data.buffer;
+        }
+        return this.toUint8Array(data.buffer)
+            .slice(data.byteOffset, data.byteOffset + data.byteLength)
+            .buffer;
+    }
+    static toUint8Array(data) {
+        return this.toView(data, Uint8Array);
+    }
+    static toView(data, type) {
+        if (data.constructor === type) {
+            return data;
+        }
+        if (this.isArrayBuffer(data)) {
+            return new type(data);
+        }
+        if (this.isArrayBufferView(data)) {
+            return new type(data.buffer, data.byteOffset, data.byteLength);
+        }
+        throw new TypeError("The provided value is not of type '(ArrayBuffer or ArrayBufferView)'");
+    }
+    static isBufferSource(data) {
+        return this.isArrayBufferView(data)
+            || this.isArrayBuffer(data);
+    }
+    static isArrayBufferView(data) {
+        return ArrayBuffer.isView(data)
+            || (data && this.isArrayBuffer(data.buffer));
+    }
+    static isEqual(a, b) {
+        const aView = BufferSourceConverter.toUint8Array(a);
+        const bView = BufferSourceConverter.toUint8Array(b);
+        if (aView.length !== bView.byteLength) {
+            return false;
+        }
+        for (let i = 0; i < aView.length; i++) {
+            if (aView[i] !== bView[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+    static concat(...args) {
+        let buffers;
+        if (Array.isArray(args[0]) && !(args[1] instanceof Function)) {
+            buffers = args[0];
+        }
+        else if (Array.isArray(args[0]) && args[1] instanceof Function) {
+            buffers = args[0];
+        }
+        else {
+            if (args[args.length - 1] instanceof Function) {
+                buffers = args.slice(0, args.length - 1);
+            }
+            else {
+                buffers = args;
+            }
+        }
+        let size = 0;
+        for (const buffer of buffers) {
+            size += buffer.byteLength;
+        }
+        const res = new Uint8Array(size);
+        let offset = 0;
+        for (const buffer of buffers) {
+            const view = this.toUint8Array(buffer);
+            res.set(view, offset);
+            offset += view.length;
+        }
+        if (args[args.length - 1] instanceof Function) {
+            return this.toView(res, args[args.length - 1]);
+        }
+        return res.buffer;
+    }
+}
+
+const STRING_TYPE = "string";
+const HEX_REGEX = /^[0-9a-f\s]+$/i;
+const BASE64_REGEX = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const BASE64URL_REGEX = /^[a-zA-Z0-9-_]+$/;
+class Utf8Converter {
+    static fromString(text) {
+        const s = unescape(encodeURIComponent(text));
+        const uintArray = new Uint8Array(s.length);
+        for (let i = 0; i < s.length; i++) {
+            uintArray[i] = s.charCodeAt(i);
+        }
+        return uintArray.buffer;
+    }
+    static toString(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        let encodedString = "";
+        for (let i = 0; i < buf.length; i++) {
+            encodedString += String.fromCharCode(buf[i]);
+        }
+        const decodedString = decodeURIComponent(escape(encodedString));
+        return decodedString;
+    }
+}
+class Utf16Converter {
+    static toString(buffer, littleEndian = false) {
+        const arrayBuffer = BufferSourceConverter.toArrayBuffer(buffer);
+        const dataView = new DataView(arrayBuffer);
+        let res = "";
+        for (let i = 0; i < arrayBuffer.byteLength; i += 2) {
+            const code = dataView.getUint16(i, littleEndian);
+            res += String.fromCharCode(code);
+        }
+        return res;
+    }
+    static fromString(text, littleEndian = false) {
+        const res = new ArrayBuffer(text.length * 2);
+        const dataView = new DataView(res);
+        for (let i = 0; i < text.length; i++) {
+            dataView.setUint16(i * 2, text.charCodeAt(i), littleEndian);
+        }
+        return res;
+    }
+}
+class Convert {
+    static isHex(data) {
+        return typeof data === STRING_TYPE
+            && HEX_REGEX.test(data);
+    }
+    static isBase64(data) {
+        return typeof data === STRING_TYPE
+            && BASE64_REGEX.test(data);
+    }
+    static isBase64Url(data) {
+        return typeof data === STRING_TYPE
+            && BASE64URL_REGEX.test(data);
+    }
+    static ToString(buffer, enc = "utf8") {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        switch (enc.toLowerCase()) {
+            case "utf8":
+                return this.ToUtf8String(buf);
+            case "binary":
+                return this.ToBinary(buf);
+            case "hex":
+                return this.ToHex(buf);
+            case "base64":
+                return this.ToBase64(buf);
+            case "base64url":
+                return this.ToBase64Url(buf);
+            case "utf16le":
+                return Utf16Converter.toString(buf, true);
+            case "utf16":
+            case "utf16be":
+                return Utf16Converter.toString(buf);
+            default:
+                throw new Error(`Unknown type of encoding '${enc}'`);
+        }
+    }
+    static FromString(str, enc = "utf8") {
+        if (!str) {
+            return new ArrayBuffer(0);
+        }
+        switch (enc.toLowerCase()) {
+            case "utf8":
+                return this.FromUtf8String(str);
+            case "binary":
+                return this.FromBinary(str);
+            case "hex":
+                return this.FromHex(str);
+            case "base64":
+                return this.FromBase64(str);
+            case "base64url":
+                return this.FromBase64Url(str);
+            case "utf16le":
+                return Utf16Converter.fromString(str, true);
+            case "utf16":
+            case "utf16be":
+                return Utf16Converter.fromString(str);
+            default:
+                throw new Error(`Unknown type of encoding '${enc}'`);
+        }
+    }
+    static ToBase64(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        if (typeof btoa !== "undefined") {
+            const binary = this.ToString(buf, "binary");
+            return btoa(binary);
+        }
+        else {
+            return Buffer.from(buf).toString("base64");
+        }
+    }
+    static FromBase64(base64) {
+        const formatted = this.formatString(base64);
+        if (!formatted) {
+            return new ArrayBuffer(0);
+        }
+        if (!Convert.isBase64(formatted)) {
+            throw new TypeError("Argument 'base64Text' is not Base64 encoded");
+        }
+        if (typeof atob !== "undefined") {
+            return this.FromBinary(atob(formatted));
+        }
+        else {
+            return new Uint8Array(Buffer.from(formatted, "base64")).buffer;
+        }
+    }
+    static FromBase64Url(base64url) {
+        const formatted = this.formatString(base64url);
+        if (!formatted) {
+            return new ArrayBuffer(0);
+        }
+        if (!Convert.isBase64Url(formatted)) {
+            throw new TypeError("Argument 'base64url' is not Base64Url encoded");
+        }
+        return this.FromBase64(this.Base64Padding(formatted.replace(/\-/g, "+").replace(/\_/g, "/")));
+    }
+    static ToBase64Url(data) {
+        return this.ToBase64(data).replace(/\+/g, "-").replace(/\//g, "_").replace(/\=/g, "");
+    }
+    static FromUtf8String(text, encoding = Convert.DEFAULT_UTF8_ENCODING) {
+        switch (encoding) {
+            case "ascii":
+                return this.FromBinary(text);
+            case "utf8":
+                return Utf8Converter.fromString(text);
+            case "utf16":
+            case "utf16be":
+                return Utf16Converter.fromString(text);
+            case "utf16le":
+            case "usc2":
+                return Utf16Converter.fromString(text, true);
+            default:
+                throw new Error(`Unknown type of encoding '${encoding}'`);
+        }
+    }
+    static ToUtf8String(buffer, encoding = Convert.DEFAULT_UTF8_ENCODING) {
+        switch (encoding) {
+            case "ascii":
+                return this.ToBinary(buffer);
+            case "utf8":
+                return Utf8Converter.toString(buffer);
+            case "utf16":
+            case "utf16be":
+                return Utf16Converter.toString(buffer);
+            case "utf16le":
+            case "usc2":
+                return Utf16Converter.toString(buffer, true);
+            default:
+                throw new Error(`Unknown type of encoding '${encoding}'`);
+        }
+    }
+    static FromBinary(text) {
+        const stringLength = text.length;
+        const resultView = new Uint8Array(stringLength);
+        for (let i = 0; i < stringLength; i++) {
+            resultView[i] = text.charCodeAt(i);
+        }
+        return resultView.buffer;
+    }
+    static ToBinary(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        let res = "";
+        for (let i = 0; i < buf.length; i++) {
+            res += String.fromCharCode(buf[i]);
+        }
+        return res;
+    }
+    static ToHex(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        let result = "";
+        const len = buf.length;
+        for (let i = 0; i < len; i++) {
+            const byte = buf[i];
+            if (byte < 16) {
+                result += "0";
+            }
+            result += byte.toString(16);
+        }
+        return result;
+    }
+    static FromHex(hexString) {
+        let formatted = this.formatString(hexString);
+        if (!formatted) {
+            return new ArrayBuffer(0);
+        }
+        if (!Convert.isHex(formatted)) {
+            throw new TypeError("Argument 'hexString' is not HEX encoded");
+        }
+        if (formatted.length % 2) {
+            formatted = `0${formatted}`;
+        }
+        const res = new Uint8Array(formatted.length / 2);
+        for (let i = 0; i < formatted.length; i = i + 2) {
+            const c = formatted.slice(i, i + 2);
+            res[i / 2] = parseInt(c, 16);
+        }
+        return res.buffer;
+    }
+    static ToUtf16String(buffer, littleEndian = false) {
+        return Utf16Converter.toString(buffer, littleEndian);
+    }
+    static FromUtf16String(text, littleEndian = false) {
+        return Utf16Converter.fromString(text, littleEndian);
+    }
+    static Base64Padding(base64) {
+        const padCount = 4 - (base64.length % 4);
+        if (padCount < 4) {
+            for (let i = 0; i < padCount; i++) {
+                base64 += "=";
+            }
+        }
+        return base64;
+    }
+    static formatString(data) {
+        return (data === null || data === void 0 ? void 0 : data.replace(/[\n\r\t ]/g, "")) || "";
+    }
+}
+Convert.DEFAULT_UTF8_ENCODING = "utf8";
+
+function assign(target, ...sources) {
+    const res = arguments[0];
+    for (let i = 1; i < arguments.length; i++) {
+        const obj = arguments[i];
+        for (const prop in obj) {
+            res[prop] = obj[prop];
+        }
+    }
+    return res;
+}
+function combine(...buf) {
+    const totalByteLength = buf.map((item) => item.byteLength).reduce((prev, cur) => prev + cur);
+    const res = new Uint8Array(totalByteLength);
+    let currentPos = 0;
+    buf.map((item) => new Uint8Array(item)).forEach((arr) => {
+        for (const item2 of arr) {
+            res[currentPos++] = item2;
+        }
+    });
+    return res.buffer;
+}
+function isEqual(bytes1, bytes2) {
+    if (!(bytes1 && bytes2)) {
+        return false;
+    }
+    if (bytes1.byteLength !== bytes2.byteLength) {
+        return false;
+    }
+    const b1 = new Uint8Array(bytes1);
+    const b2 = new Uint8Array(bytes2);
+    for (let i = 0; i < bytes1.byteLength; i++) {
+        if (b1[i] !== b2[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+exports.BufferSourceConverter = BufferSourceConverter;
+exports.Convert = Convert;
+exports.assign = assign;
+exports.combine = combine;
+exports.isEqual = isEqual;
+
+
+/***/ }),
+
+/***/ 6237:
+/***/ ((__unused_webpack_module, exports) => {
+
+/*!
+ Copyright (c) Peculiar Ventures, LLC
+*/
+
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+
+function getUTCDate(date) {
+    return new Date(date.getTime() + date.getTimezoneOffset() * 60000);
+}
+function getParametersValue(parameters, name, defaultValue) {
+    var _a;
+    if (parameters instanceof Object === false) {
+        return defaultValue;
+    }
+    return (_a = parameters[name]) !== null && _a !== void 0 ? _a : defaultValue;
+}
+function bufferToHexCodes(inputBuffer, inputOffset = 0, inputLength = inputBuffer.byteLength - inputOffset, insertSpace = false) {
+    let result = "";
+    for (const item of new Uint8Array(inputBuffer, inputOffset, inputLength)) {
+        const str = item.toString(16).toUpperCase();
+        if (str.length === 1) {
+            result += "0";
+        }
+        result += str;
+        if (insertSpace) {
+            result += " ";
+        }
+    }
+    return result.trim();
+}
+function checkBufferParams(baseBlock, inputBuffer, inputOffset, inputLength) {
+    if (!(inputBuffer instanceof ArrayBuffer)) {
+        baseBlock.error = 'Wrong parameter: inputBuffer must be "ArrayBuffer"';
+        return false;
+    }
+    if (!inputBuffer.byteLength) {
+        baseBlock.error = "Wrong parameter: inputBuffer has zero length";
+        return false;
+    }
+    if (inputOffset < 0) {
+        baseBlock.error = "Wrong parameter: inputOffset less than zero";
+        return false;
+    }
+    if (inputLength < 0) {
+        baseBlock.error = "Wrong parameter: inputLength less than zero";
+        return false;
+    }
+    if (inputBuffer.byteLength - inputOffset - inputLength < 0) {
+        baseBlock.error =
+            "End of input reached before message was fully decoded (inconsistent offset and length values)";
+        return false;
+    }
+    return true;
+}
+function utilFromBase(inputBuffer, inputBase) {
+    let result = 0;
+    if (inputBuffer.length === 1) {
+        return inputBuffer[0];
+    }
+    for (let i = inputBuffer.length - 1; i >= 0; i--) {
+        result += inputBuffer[inputBuffer.length - 1 - i] * Math.pow(2, inputBase * i);
+    }
+    return result;
+}
+function utilToBase(value, base, reserved = -1) {
+    const internalReserved = reserved;
+    let internalValue = value;
+    let result = 0;
+    let biggest = Math.pow(2, base);
+    for (let i = 1; i < 8; i++) {
+        if (value < biggest) {
+            let retBuf;
+            if (internalReserved < 0) {
+                retBuf = new ArrayBuffer(i);
+                result = i;
+            }
+            else {
+                if (internalReserved < i) {
+                    return new ArrayBuffer(0);
+                }
+                retBuf = new ArrayBuffer(internalReserved);
+                result = internalReserved;
+            }
+            const retView = new Uint8Array(retBuf);
+            for (let j = i - 1; j >= 0; j--) {
+                const basis = Math.pow(2, j * base);
+                retView[result - j - 1] = Math.floor(internalValue / basis);
+                internalValue -= retView[result - j - 1] * basis;
+            }
+            return retBuf;
+        }
+        biggest *= Math.pow(2, base);
+    }
+    return new ArrayBuffer(0);
+}
+function utilConcatBuf(...buffers) {
+    let outputLength = 0;
+    let prevLength = 0;
+    for (const buffer of buffers) {
+        outputLength += buffer.byteLength;
+    }
+    const retBuf = new ArrayBuffer(outputLength);
+    const retView = new Uint8Array(retBuf);
+    for (const buffer of buffers) {
+        retView.set(new Uint8Array(buffer), prevLength);
+        prevLength += buffer.byteLength;
+    }
+    return retBuf;
+}
+function utilConcatView(...views) {
+    let outputLength = 0;
+    let prevLength = 0;
+    for (const view of views) {
+        outputLength += view.length;
+    }
+    const retBuf = new ArrayBuffer(outputLength);
+    const retView = new Uint8Array(retBuf);
+    for (const view of views) {
+        retView.set(view, prevLength);
+        prevLength += view.length;
+    }
+    return retView;
+}
+function utilDecodeTC() {
+    const buf = new Uint8Array(this.valueHex);
+    if (this.valueHex.byteLength >= 2) {
+        const condition1 = buf[0] === 0xff && buf[1] & 0x80;
+        const condition2 = buf[0] === 0x00 && (buf[1] & 0x80) === 0x00;
+        if (condition1 || condition2) {
+            this.warnings.push("Needlessly long format");
+        }
+    }
+    const bigIntBuffer = new ArrayBuffer(this.valueHex.byteLength);
+    const bigIntView = new Uint8Array(bigIntBuffer);
+    for (let i = 0; i < this.valueHex.byteLength; i++) {
+        bigIntView[i] = 0;
+    }
+    bigIntView[0] = buf[0] & 0x80;
+    const bigInt = utilFromBase(bigIntView, 8);
+    const smallIntBuffer = new ArrayBuffer(this.valueHex.byteLength);
+    const smallIntView = new Uint8Array(smallIntBuffer);
+    for (let j = 0; j < this.valueHex.byteLength; j++) {
+        smallIntView[j] = buf[j];
+    }
+    smallIntView[0] &= 0x7f;
+    const smallInt = utilFromBase(smallIntView, 8);
+    return smallInt - bigInt;
+}
+function utilEncodeTC(value) {
+    const modValue = value < 0 ? value * -1 : value;
+    let bigInt = 128;
+    for (let i = 1; i < 8; i++) {
+        if (modValue <= bigInt) {
+            if (value < 0) {
+                const smallInt = bigInt - modValue;
+                const retBuf = utilToBase(smallInt, 8, i);
+                const retView = new Uint8Array(retBuf);
+                retView[0] |= 0x80;
+                return retBuf;
+            }
+            let retBuf = utilToBase(modValue, 8, i);
+            let retView = new Uint8Array(retBuf);
+            if (retView[0] & 0x80) {
+                const tempBuf = retBuf.slice(0);
+                const tempView = new Uint8Array(tempBuf);
+                retBuf = new ArrayBuffer(retBuf.byteLength + 1);
+                retView = new Uint8Array(retBuf);
+                for (let k = 0; k < tempBuf.byteLength; k++) {
+                    retView[k + 1] = tempView[k];
+                }
+                retView[0] = 0x00;
+            }
+            return retBuf;
+        }
+        bigInt *= Math.pow(2, 8);
+    }
+    return new ArrayBuffer(0);
+}
+function isEqualBuffer(inputBuffer1, inputBuffer2) {
+    if (inputBuffer1.byteLength !== inputBuffer2.byteLength) {
+        return false;
+    }
+    const view1 = new Uint8Array(inputBuffer1);
+    const view2 = new Uint8Array(inputBuffer2);
+    for (let i = 0; i < view1.length; i++) {
+        if (view1[i] !== view2[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+function padNumber(inputNumber, fullLength) {
+    const str = inputNumber.toString(10);
+    if (fullLength < str.length) {
+        return "";
+    }
+    const dif = fullLength - str.length;
+    const padding = Array.from({ length: dif });
+    for (let i = 0; i < dif; i++) {
+        padding[i] = "0";
+    }
+    const paddingString = padding.join("");
+    return paddingString.concat(str);
+}
+const base64Template = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+const base64UrlTemplate = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=";
+function toBase64(input, useUrlTemplate = false, skipPadding = false, skipLeadingZeros = false) {
+    let i = 0;
+    let flag1 = 0;
+    let flag2 = 0;
+    let output = "";
+    const template = useUrlTemplate ? base64UrlTemplate : base64Template;
+    if (skipLeadingZeros) {
+        let nonZeroPosition = 0;
+        for (let i = 0; i < input.length; i++) {
+            if (input.charCodeAt(i) !== 0) {
+                nonZeroPosition = i;
+                break;
+            }
+        }
+        input = input.slice(nonZeroPosition);
+    }
+    while (i < input.length) {
+        const chr1 = input.charCodeAt(i++);
+        if (i >= input.length) {
+            flag1 = 1;
+        }
+        const chr2 = input.charCodeAt(i++);
+        if (i >= input.length) {
+            flag2 = 1;
+        }
+        const chr3 = input.charCodeAt(i++);
+        const enc1 = chr1 >> 2;
+        const enc2 = ((chr1 & 0x03) << 4) | (chr2 >> 4);
+        let enc3 = ((chr2 & 0x0f) << 2) | (chr3 >> 6);
+        let enc4 = chr3 & 0x3f;
+        if (flag1 === 1) {
+            enc3 = enc4 = 64;
+        }
+        else {
+            if (flag2 === 1) {
+                enc4 = 64;
+            }
+        }
+        if (skipPadding) {
+            if (enc3 === 64) {
+                output += `${template.charAt(enc1)}${template.charAt(enc2)}`;
+            }
+            else {
+                if (enc4 === 64) {
+                    output += `${template.charAt(enc1)}${template.charAt(enc2)}${template.charAt(enc3)}`;
+                }
+                else {
+                    output += `${template.charAt(enc1)}${template.charAt(enc2)}${template.charAt(enc3)}${template.charAt(enc4)}`;
+                }
+            }
+        }
+        else {
+            output += `${template.charAt(enc1)}${template.charAt(enc2)}${template.charAt(enc3)}${template.charAt(enc4)}`;
+        }
+    }
+    return output;
+}
+function fromBase64(input, useUrlTemplate = false, cutTailZeros = false) {
+    const template = useUrlTemplate ? base64UrlTemplate : base64Template;
+    function indexOf(toSearch) {
+        for (let i = 0; i < 64; i++) {
+            if (template.charAt(i) === toSearch)
+                return i;
+        }
+        return 64;
+    }
+    function test(incoming) {
+        return incoming === 64 ? 0x00 : incoming;
+    }
+    let i = 0;
+    let output = "";
+    while (i < input.length) {
+        const enc1 = indexOf(input.charAt(i++));
+        const enc2 = i >= input.length ? 0x00 : indexOf(input.charAt(i++));
+        const enc3 = i >= input.length ? 0x00 : indexOf(input.charAt(i++));
+        const enc4 = i >= input.length ? 0x00 : indexOf(input.charAt(i++));
+        const chr1 = (test(enc1) << 2) | (test(enc2) >> 4);
+        const chr2 = ((test(enc2) & 0x0f) << 4) | (test(enc3) >> 2);
+        const chr3 = ((test(enc3) & 0x03) << 6) | test(enc4);
+        output += String.fromCharCode(chr1);
+        if (enc3 !== 64) {
+            output += String.fromCharCode(chr2);
+        }
+        if (enc4 !== 64) {
+            output += String.fromCharCode(chr3);
+        }
+    }
+    if (cutTailZeros) {
+        const outputLength = output.length;
+        let nonZeroStart = -1;
+        for (let i = outputLength - 1; i >= 0; i--) {
+            if (output.charCodeAt(i) !== 0) {
+                nonZeroStart = i;
+                break;
+            }
+        }
+        if (nonZeroStart !== -1) {
+            output = output.slice(0, nonZeroStart + 1);
+        }
+        else {
+            output = "";
+        }
+    }
+    return output;
+}
+function arrayBufferToString(buffer) {
+    let resultString = "";
+    const view = new Uint8Array(buffer);
+    for (const element of view) {
+        resultString += String.fromCharCode(element);
+    }
+    return resultString;
+}
+function stringToArrayBuffer(str) {
+    const stringLength = str.length;
+    const resultBuffer = new ArrayBuffer(stringLength);
+    const resultView = new Uint8Array(resultBuffer);
+    for (let i = 0; i < stringLength; i++) {
+        resultView[i] = str.charCodeAt(i);
+    }
+    return resultBuffer;
+}
+const log2 = Math.log(2);
+function nearestPowerOf2(length) {
+    const base = Math.log(length) / log2;
+    const floor = Math.floor(base);
+    const round = Math.round(base);
+    return floor === round ? floor : round;
+}
+function clearProps(object, propsArray) {
+    for (const prop of propsArray) {
+        delete object[prop];
+    }
+}
+
+exports.arrayBufferToString = arrayBufferToString;
+exports.bufferToHexCodes = bufferToHexCodes;
+exports.checkBufferParams = checkBufferParams;
+exports.clearProps = clearProps;
+exports.fromBase64 = fromBase64;
+exports.getParametersValue = getParametersValue;
+exports.getUTCDate = getUTCDate;
+exports.isEqualBuffer = isEqualBuffer;
+exports.nearestPowerOf2 = nearestPowerOf2;
+exports.padNumber = padNumber;
+exports.stringToArrayBuffer = stringToArrayBuffer;
+exports.toBase64 = toBase64;
+exports.utilConcatBuf = utilConcatBuf;
+exports.utilConcatView = utilConcatView;
+exports.utilDecodeTC = utilDecodeTC;
+exports.utilEncodeTC = utilEncodeTC;
+exports.utilFromBase = utilFromBase;
+exports.utilToBase = utilToBase;
+
+
+/***/ }),
+
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(218);
 
 
 /***/ }),
@@ -28101,7 +32656,6 @@ module.exports = {
 /***/ 218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 var net = __nccwpck_require__(9278);
@@ -28113,10 +32667,10 @@ var assert = __nccwpck_require__(2613);
 var util = __nccwpck_require__(9023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -28365,7 +32919,7 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
@@ -28374,7 +32928,7 @@ __webpack_unused_export__ = debug; // for test
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3894);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9212);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +32937,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3894:
+/***/ 9212:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28391,8 +32945,6 @@ __webpack_async_result__();
 __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
-
-// UNUSED EXPORTS: READ_CONCURRENCY
 
 // NAMESPACE OBJECT: ./node_modules/openai/internal/auth/x509-transport-state-browser.mjs
 var x509_transport_state_browser_namespaceObject = {};
@@ -28412,2951 +32964,6 @@ __nccwpck_require__.d(x509_transport_state_browser_namespaceObject, {
   rememberX509OAuthError: () => (rememberX509OAuthError)
 });
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
-// We use any as a valid input type
-/* eslint-disable @typescript-eslint/no-explicit-any */
-/**
- * Sanitizes an input into a string so it can be passed into issueCommand safely
- * @param input input to sanitize into a string
- */
-function utils_toCommandValue(input) {
-    if (input === null || input === undefined) {
-        return '';
-    }
-    else if (typeof input === 'string' || input instanceof String) {
-        return input;
-    }
-    return JSON.stringify(input);
-}
-/**
- *
- * @param annotationProperties
- * @returns The command properties to send with the actual annotation command
- * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
- */
-function toCommandProperties(annotationProperties) {
-    if (!Object.keys(annotationProperties).length) {
-        return {};
-    }
-    return {
-        title: annotationProperties.title,
-        file: annotationProperties.file,
-        line: annotationProperties.startLine,
-        endLine: annotationProperties.endLine,
-        col: annotationProperties.startColumn,
-        endColumn: annotationProperties.endColumn
-    };
-}
-//# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
-
-
-/**
- * Issues a command to the GitHub Actions runner
- *
- * @param command - The command name to issue
- * @param properties - Additional properties for the command (key-value pairs)
- * @param message - The message to include with the command
- * @remarks
- * This function outputs a specially formatted string to stdout that the Actions
- * runner interprets as a command. These commands can control workflow behavior,
- * set outputs, create annotations, mask values, and more.
- *
- * Command Format:
- *   ::name key=value,key=value::message
- *
- * @example
- * ```typescript
- * // Issue a warning annotation
- * issueCommand('warning', {}, 'This is a warning message');
- * // Output: ::warning::This is a warning message
- *
- * // Set an environment variable
- * issueCommand('set-env', { name: 'MY_VAR' }, 'some value');
- * // Output: ::set-env name=MY_VAR::some value
- *
- * // Add a secret mask
- * issueCommand('add-mask', {}, 'secretValue123');
- * // Output: ::add-mask::secretValue123
- * ```
- *
- * @internal
- * This is an internal utility function that powers the public API functions
- * such as setSecret, warning, error, and exportVariable.
- */
-function command_issueCommand(command, properties, message) {
-    const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
-}
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
-}
-const CMD_STRING = '::';
-class Command {
-    constructor(command, properties, message) {
-        if (!command) {
-            command = 'missing.command';
-        }
-        this.command = command;
-        this.properties = properties;
-        this.message = message;
-    }
-    toString() {
-        let cmdStr = CMD_STRING + this.command;
-        if (this.properties && Object.keys(this.properties).length > 0) {
-            cmdStr += ' ';
-            let first = true;
-            for (const key in this.properties) {
-                if (this.properties.hasOwnProperty(key)) {
-                    const val = this.properties[key];
-                    if (val) {
-                        if (first) {
-                            first = false;
-                        }
-                        else {
-                            cmdStr += ',';
-                        }
-                        cmdStr += `${key}=${escapeProperty(val)}`;
-                    }
-                }
-            }
-        }
-        cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
-        return cmdStr;
-    }
-}
-function escapeData(s) {
-    return utils_toCommandValue(s)
-        .replace(/%/g, '%25')
-        .replace(/\r/g, '%0D')
-        .replace(/\n/g, '%0A');
-}
-function escapeProperty(s) {
-    return utils_toCommandValue(s)
-        .replace(/%/g, '%25')
-        .replace(/\r/g, '%0D')
-        .replace(/\n/g, '%0A')
-        .replace(/:/g, '%3A')
-        .replace(/,/g, '%2C');
-}
-//# sourceMappingURL=command.js.map
-;// CONCATENATED MODULE: external "crypto"
-const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
-// For internal use, subject to change.
-// We use any as a valid input type
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
-
-
-
-function file_command_issueFileCommand(command, message) {
-    const filePath = process.env[`GITHUB_${command}`];
-    if (!filePath) {
-        throw new Error(`Unable to find environment variable for file command ${command}`);
-    }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
-        throw new Error(`Missing file at path: ${filePath}`);
-    }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
-        encoding: 'utf8'
-    });
-}
-function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
-    // These should realistically never happen, but just in case someone finds a
-    // way to exploit uuid generation let's not allow keys or values that contain
-    // the delimiter.
-    if (key.includes(delimiter)) {
-        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
-    }
-    if (convertedValue.includes(delimiter)) {
-        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
-    }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
-}
-//# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/node_modules/undici/index.js
-var undici = __nccwpck_require__(3368);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var lib_Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(lib_Headers || (lib_Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class lib_HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[lib_Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[lib_Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[lib_Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[lib_Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-class BasicCredentialHandler {
-    constructor(username, password) {
-        this.username = username;
-        this.password = password;
-    }
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class auth_BearerCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Bearer ${this.token}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class PersonalAccessTokenCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-//# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
-var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-class oidc_utils_OidcClient {
-    static createHttpClient(allowRetry = true, maxRetry = 10) {
-        const requestOptions = {
-            allowRetries: allowRetry,
-            maxRetries: maxRetry
-        };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
-    }
-    static getRequestToken() {
-        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
-        if (!token) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
-        }
-        return token;
-    }
-    static getIDTokenUrl() {
-        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
-        if (!runtimeUrl) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
-        }
-        return runtimeUrl;
-    }
-    static getCall(id_token_url) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
-            const res = yield httpclient
-                .getJson(id_token_url)
-                .catch(error => {
-                throw new Error(`Failed to get ID Token. \n 
-        Error Code : ${error.statusCode}\n 
-        Error Message: ${error.message}`);
-            });
-            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
-            if (!id_token) {
-                throw new Error('Response json body do not have ID Token field');
-            }
-            return id_token;
-        });
-    }
-    static getIDToken(audience) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            try {
-                // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
-                if (audience) {
-                    const encodedAudience = encodeURIComponent(audience);
-                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
-                }
-                debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
-                setSecret(id_token);
-                return id_token;
-            }
-            catch (error) {
-                throw new Error(`Error message: ${error.message}`);
-            }
-        });
-    }
-}
-//# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
-var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
-const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
-const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
-class Summary {
-    constructor() {
-        this._buffer = '';
-    }
-    /**
-     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
-     * Also checks r/w permissions.
-     *
-     * @returns step summary file path
-     */
-    filePath() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            if (this._filePath) {
-                return this._filePath;
-            }
-            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
-            if (!pathFromEnv) {
-                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
-            }
-            try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
-            }
-            catch (_a) {
-                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
-            }
-            this._filePath = pathFromEnv;
-            return this._filePath;
-        });
-    }
-    /**
-     * Wraps content in an HTML tag, adding any HTML attributes
-     *
-     * @param {string} tag HTML tag to wrap
-     * @param {string | null} content content within the tag
-     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
-     *
-     * @returns {string} content wrapped in HTML element
-     */
-    wrap(tag, content, attrs = {}) {
-        const htmlAttrs = Object.entries(attrs)
-            .map(([key, value]) => ` ${key}="${value}"`)
-            .join('');
-        if (!content) {
-            return `<${tag}${htmlAttrs}>`;
-        }
-        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
-    }
-    /**
-     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
-     *
-     * @param {SummaryWriteOptions} [options] (optional) options for write operation
-     *
-     * @returns {Promise<Summary>} summary instance
-     */
-    write(options) {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
-            const filePath = yield this.filePath();
-            const writeFunc = overwrite ? writeFile : appendFile;
-            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
-            return this.emptyBuffer();
-        });
-    }
-    /**
-     * Clears the summary buffer and wipes the summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    clear() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            return this.emptyBuffer().write({ overwrite: true });
-        });
-    }
-    /**
-     * Returns the current summary buffer as a string
-     *
-     * @returns {string} string of summary buffer
-     */
-    stringify() {
-        return this._buffer;
-    }
-    /**
-     * If the summary buffer is empty
-     *
-     * @returns {boolen} true if the buffer is empty
-     */
-    isEmptyBuffer() {
-        return this._buffer.length === 0;
-    }
-    /**
-     * Resets the summary buffer without writing to summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    emptyBuffer() {
-        this._buffer = '';
-        return this;
-    }
-    /**
-     * Adds raw text to the summary buffer
-     *
-     * @param {string} text content to add
-     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addRaw(text, addEOL = false) {
-        this._buffer += text;
-        return addEOL ? this.addEOL() : this;
-    }
-    /**
-     * Adds the operating system-specific end-of-line marker to the buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
-    }
-    /**
-     * Adds an HTML codeblock to the summary buffer
-     *
-     * @param {string} code content to render within fenced code block
-     * @param {string} lang (optional) language to syntax highlight code
-     *
-     * @returns {Summary} summary instance
-     */
-    addCodeBlock(code, lang) {
-        const attrs = Object.assign({}, (lang && { lang }));
-        const element = this.wrap('pre', this.wrap('code', code), attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML list to the summary buffer
-     *
-     * @param {string[]} items list of items to render
-     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addList(items, ordered = false) {
-        const tag = ordered ? 'ol' : 'ul';
-        const listItems = items.map(item => this.wrap('li', item)).join('');
-        const element = this.wrap(tag, listItems);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML table to the summary buffer
-     *
-     * @param {SummaryTableCell[]} rows table rows
-     *
-     * @returns {Summary} summary instance
-     */
-    addTable(rows) {
-        const tableBody = rows
-            .map(row => {
-            const cells = row
-                .map(cell => {
-                if (typeof cell === 'string') {
-                    return this.wrap('td', cell);
-                }
-                const { header, data, colspan, rowspan } = cell;
-                const tag = header ? 'th' : 'td';
-                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
-                return this.wrap(tag, data, attrs);
-            })
-                .join('');
-            return this.wrap('tr', cells);
-        })
-            .join('');
-        const element = this.wrap('table', tableBody);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds a collapsable HTML details element to the summary buffer
-     *
-     * @param {string} label text for the closed state
-     * @param {string} content collapsable content
-     *
-     * @returns {Summary} summary instance
-     */
-    addDetails(label, content) {
-        const element = this.wrap('details', this.wrap('summary', label) + content);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML image tag to the summary buffer
-     *
-     * @param {string} src path to the image you to embed
-     * @param {string} alt text description of the image
-     * @param {SummaryImageOptions} options (optional) addition image attributes
-     *
-     * @returns {Summary} summary instance
-     */
-    addImage(src, alt, options) {
-        const { width, height } = options || {};
-        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
-        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML section heading element
-     *
-     * @param {string} text heading text
-     * @param {number | string} [level=1] (optional) the heading level, default: 1
-     *
-     * @returns {Summary} summary instance
-     */
-    addHeading(text, level) {
-        const tag = `h${level}`;
-        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
-            ? tag
-            : 'h1';
-        const element = this.wrap(allowedTag, text);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML thematic break (<hr>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addSeparator() {
-        const element = this.wrap('hr', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML line break (<br>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addBreak() {
-        const element = this.wrap('br', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML blockquote to the summary buffer
-     *
-     * @param {string} text quote text
-     * @param {string} cite (optional) citation url
-     *
-     * @returns {Summary} summary instance
-     */
-    addQuote(text, cite) {
-        const attrs = Object.assign({}, (cite && { cite }));
-        const element = this.wrap('blockquote', text, attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML anchor tag to the summary buffer
-     *
-     * @param {string} text link text/content
-     * @param {string} href hyperlink
-     *
-     * @returns {Summary} summary instance
-     */
-    addLink(text, href) {
-        const element = this.wrap('a', text, { href });
-        return this.addRaw(element).addEOL();
-    }
-}
-const _summary = new Summary();
-/**
- * @deprecated use `core.summary`
- */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
-//# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
-
-/**
- * toPosixPath converts the given path to the posix form. On Windows, \\ will be
- * replaced with /.
- *
- * @param pth. Path to transform.
- * @return string Posix path.
- */
-function toPosixPath(pth) {
-    return pth.replace(/[\\]/g, '/');
-}
-/**
- * toWin32Path converts the given path to the win32 form. On Linux, / will be
- * replaced with \\.
- *
- * @param pth. Path to transform.
- * @return string Win32 path.
- */
-function toWin32Path(pth) {
-    return pth.replace(/[/]/g, '\\');
-}
-/**
- * toPlatformPath converts the given path to a platform-specific path. It does
- * this by replacing instances of / and \ with the platform-specific path
- * separator.
- *
- * @param pth The path to platformize.
- * @return string The platform-specific path.
- */
-function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
-}
-//# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
-// export const {open} = 'fs'
-const IS_WINDOWS = process.platform === 'win32';
-/**
- * Custom implementation of readlink to ensure Windows junctions
- * maintain trailing backslash for backward compatibility with Node.js < 24
- *
- * In Node.js 20, Windows junctions (directory symlinks) always returned paths
- * with trailing backslashes. Node.js 24 removed this behavior, which breaks
- * code that relied on this format for path operations.
- *
- * This implementation restores the Node 20 behavior by adding a trailing
- * backslash to all junction results on Windows.
- */
-function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield fs.promises.readlink(fsPath);
-        // On Windows, restore Node 20 behavior: add trailing backslash to all results
-        // since junctions on Windows are always directory links
-        if (IS_WINDOWS && !result.endsWith('\\')) {
-            return `${result}\\`;
-        }
-        return result;
-    });
-}
-// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
-const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
-function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        try {
-            yield stat(fsPath);
-        }
-        catch (err) {
-            if (err.code === 'ENOENT') {
-                return false;
-            }
-            throw err;
-        }
-        return true;
-    });
-}
-function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
-        return stats.isDirectory();
-    });
-}
-/**
- * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
- * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
- */
-function isRooted(p) {
-    p = normalizeSeparators(p);
-    if (!p) {
-        throw new Error('isRooted() parameter "p" cannot be empty');
-    }
-    if (IS_WINDOWS) {
-        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
-        ); // e.g. C: or C:\hello
-    }
-    return p.startsWith('/');
-}
-/**
- * Best effort attempt to determine whether a file exists and is executable.
- * @param filePath    file path to check
- * @param extensions  additional file extensions to try
- * @return if file exists and is executable, returns the file path. otherwise empty string.
- */
-function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        let stats = undefined;
-        try {
-            // test file exists
-            stats = yield stat(filePath);
-        }
-        catch (err) {
-            if (err.code !== 'ENOENT') {
-                // eslint-disable-next-line no-console
-                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-            }
-        }
-        if (stats && stats.isFile()) {
-            if (IS_WINDOWS) {
-                // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
-                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
-                    return filePath;
-                }
-            }
-            else {
-                if (isUnixExecutable(stats)) {
-                    return filePath;
-                }
-            }
-        }
-        // try each extension
-        const originalFilePath = filePath;
-        for (const extension of extensions) {
-            filePath = originalFilePath + extension;
-            stats = undefined;
-            try {
-                stats = yield stat(filePath);
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT') {
-                    // eslint-disable-next-line no-console
-                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-                }
-            }
-            if (stats && stats.isFile()) {
-                if (IS_WINDOWS) {
-                    // preserve the case of the actual file (since an extension was appended)
-                    try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
-                        for (const actualName of yield readdir(directory)) {
-                            if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
-                                break;
-                            }
-                        }
-                    }
-                    catch (err) {
-                        // eslint-disable-next-line no-console
-                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-                    }
-                    return filePath;
-                }
-                else {
-                    if (isUnixExecutable(stats)) {
-                        return filePath;
-                    }
-                }
-            }
-        }
-        return '';
-    });
-}
-function normalizeSeparators(p) {
-    p = p || '';
-    if (IS_WINDOWS) {
-        // convert slashes on Windows
-        p = p.replace(/\//g, '\\');
-        // remove redundant slashes
-        return p.replace(/\\\\+/g, '\\');
-    }
-    // remove redundant slashes
-    return p.replace(/\/\/+/g, '/');
-}
-// on Mac/Linux, test the execute bit
-//     R   W  X  R  W X R W X
-//   256 128 64 32 16 8 4 2 1
-function isUnixExecutable(stats) {
-    return ((stats.mode & 1) > 0 ||
-        ((stats.mode & 8) > 0 &&
-            process.getgid !== undefined &&
-            stats.gid === process.getgid()) ||
-        ((stats.mode & 64) > 0 &&
-            process.getuid !== undefined &&
-            stats.uid === process.getuid()));
-}
-// Get the path of cmd.exe in windows
-function getCmdPath() {
-    var _a;
-    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
-}
-//# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
-var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-/**
- * Copies a file or folder.
- * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See CopyOptions.
- */
-function cp(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
-        // Dest is an existing file, but not forcing
-        if (destStat && destStat.isFile() && !force) {
-            return;
-        }
-        // If dest is an existing directory, should copy inside.
-        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path.join(dest, path.basename(source))
-            : dest;
-        if (!(yield ioUtil.exists(source))) {
-            throw new Error(`no such file or directory: ${source}`);
-        }
-        const sourceStat = yield ioUtil.stat(source);
-        if (sourceStat.isDirectory()) {
-            if (!recursive) {
-                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
-            }
-            else {
-                yield cpDirRecursive(source, newDest, 0, force);
-            }
-        }
-        else {
-            if (path.relative(source, newDest) === '') {
-                // a file cannot be copied to itself
-                throw new Error(`'${newDest}' and '${source}' are the same file`);
-            }
-            yield io_copyFile(source, newDest, force);
-        }
-    });
-}
-/**
- * Moves a path.
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See MoveOptions.
- */
-function mv(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        if (yield ioUtil.exists(dest)) {
-            let destExists = true;
-            if (yield ioUtil.isDirectory(dest)) {
-                // If dest is directory copy src into dest
-                dest = path.join(dest, path.basename(source));
-                destExists = yield ioUtil.exists(dest);
-            }
-            if (destExists) {
-                if (options.force == null || options.force) {
-                    yield rmRF(dest);
-                }
-                else {
-                    throw new Error('Destination already exists');
-                }
-            }
-        }
-        yield mkdirP(path.dirname(dest));
-        yield ioUtil.rename(source, dest);
-    });
-}
-/**
- * Remove a path recursively with force
- *
- * @param inputPath path to remove
- */
-function rmRF(inputPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
-            // Check for invalid characters
-            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
-            if (/[*"<>|]/.test(inputPath)) {
-                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
-            }
-        }
-        try {
-            // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
-                force: true,
-                maxRetries: 3,
-                recursive: true,
-                retryDelay: 300
-            });
-        }
-        catch (err) {
-            throw new Error(`File was unable to be removed ${err}`);
-        }
-    });
-}
-/**
- * Make a directory.  Creates the full path with folders in between
- * Will throw if it fails
- *
- * @param   fsPath        path to create
- * @returns Promise<void>
- */
-function mkdirP(fsPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
-    });
-}
-/**
- * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
- * If you check and the tool does not exist, it will throw.
- *
- * @param     tool              name of the tool
- * @param     check             whether to check if tool exists
- * @returns   Promise<string>   path to tool
- */
-function which(tool, check) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // recursive when check=true
-        if (check) {
-            const result = yield which(tool, false);
-            if (!result) {
-                if (IS_WINDOWS) {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-                }
-                else {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-                }
-            }
-            return result;
-        }
-        const matches = yield findInPath(tool);
-        if (matches && matches.length > 0) {
-            return matches[0];
-        }
-        return '';
-    });
-}
-/**
- * Returns a list of all occurrences of the given tool on the system path.
- *
- * @returns   Promise<string[]>  the paths of the tool
- */
-function findInPath(tool) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // build the list of extensions to try
-        const extensions = [];
-        if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
-                if (extension) {
-                    extensions.push(extension);
-                }
-            }
-        }
-        // if it's rooted, return it if exists. otherwise return empty.
-        if (isRooted(tool)) {
-            const filePath = yield tryGetExecutablePath(tool, extensions);
-            if (filePath) {
-                return [filePath];
-            }
-            return [];
-        }
-        // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
-            return [];
-        }
-        // build the list of directories
-        //
-        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
-        // it feels like we should not do this. Checking the current directory seems like more of a use
-        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
-        // across platforms.
-        const directories = [];
-        if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
-                if (p) {
-                    directories.push(p);
-                }
-            }
-        }
-        // find all matches
-        const matches = [];
-        for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
-            if (filePath) {
-                matches.push(filePath);
-            }
-        }
-        return matches;
-    });
-}
-function readCopyOptions(options) {
-    const force = options.force == null ? true : options.force;
-    const recursive = Boolean(options.recursive);
-    const copySourceDirectory = options.copySourceDirectory == null
-        ? true
-        : Boolean(options.copySourceDirectory);
-    return { force, recursive, copySourceDirectory };
-}
-function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        // Ensure there is not a run away recursive copy
-        if (currentDepth >= 255)
-            return;
-        currentDepth++;
-        yield mkdirP(destDir);
-        const files = yield ioUtil.readdir(sourceDir);
-        for (const fileName of files) {
-            const srcFile = `${sourceDir}/${fileName}`;
-            const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield ioUtil.lstat(srcFile);
-            if (srcFileStat.isDirectory()) {
-                // Recurse
-                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
-            }
-            else {
-                yield io_copyFile(srcFile, destFile, force);
-            }
-        }
-        // Change the mode for the newly created directory
-        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
-    });
-}
-// Buffered file copy
-function io_copyFile(srcFile, destFile, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
-            // unlink/re-link it
-            try {
-                yield ioUtil.lstat(destFile);
-                yield ioUtil.unlink(destFile);
-            }
-            catch (e) {
-                // Try to override file permission
-                if (e.code === 'EPERM') {
-                    yield ioUtil.chmod(destFile, '0666');
-                    yield ioUtil.unlink(destFile);
-                }
-                // other errors = it doesn't exist, no work to do
-            }
-            // Copy over symlink
-            const symlinkFull = yield ioUtil.readlink(srcFile);
-            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
-        }
-        else if (!(yield ioUtil.exists(destFile)) || force) {
-            yield ioUtil.copyFile(srcFile, destFile);
-        }
-    });
-}
-//# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: external "timers"
-const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
-var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-/* eslint-disable @typescript-eslint/unbound-method */
-const toolrunner_IS_WINDOWS = process.platform === 'win32';
-/*
- * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
- */
-class ToolRunner extends external_events_.EventEmitter {
-    constructor(toolPath, args, options) {
-        super();
-        if (!toolPath) {
-            throw new Error("Parameter 'toolPath' cannot be null or empty.");
-        }
-        this.toolPath = toolPath;
-        this.args = args || [];
-        this.options = options || {};
-    }
-    _debug(message) {
-        if (this.options.listeners && this.options.listeners.debug) {
-            this.options.listeners.debug(message);
-        }
-    }
-    _getCommandString(options, noPrefix) {
-        const toolPath = this._getSpawnFileName();
-        const args = this._getSpawnArgs(options);
-        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
-        if (toolrunner_IS_WINDOWS) {
-            // Windows + cmd file
-            if (this._isCmdFile()) {
-                cmd += toolPath;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows + verbatim
-            else if (options.windowsVerbatimArguments) {
-                cmd += `"${toolPath}"`;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows (regular)
-            else {
-                cmd += this._windowsQuoteCmdArg(toolPath);
-                for (const a of args) {
-                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-                }
-            }
-        }
-        else {
-            // OSX/Linux - this can likely be improved with some form of quoting.
-            // creating processes on Unix is fundamentally different than Windows.
-            // on Unix, execvp() takes an arg array.
-            cmd += toolPath;
-            for (const a of args) {
-                cmd += ` ${a}`;
-            }
-        }
-        return cmd;
-    }
-    _processLineBuffer(data, strBuffer, onLine) {
-        try {
-            let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
-            while (n > -1) {
-                const line = s.substring(0, n);
-                onLine(line);
-                // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
-            }
-            return s;
-        }
-        catch (err) {
-            // streaming lines to console is best effort.  Don't fail a build.
-            this._debug(`error processing line. Failed with error ${err}`);
-            return '';
-        }
-    }
-    _getSpawnFileName() {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                return process.env['COMSPEC'] || 'cmd.exe';
-            }
-        }
-        return this.toolPath;
-    }
-    _getSpawnArgs(options) {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-                for (const a of this.args) {
-                    argline += ' ';
-                    argline += options.windowsVerbatimArguments
-                        ? a
-                        : this._windowsQuoteCmdArg(a);
-                }
-                argline += '"';
-                return [argline];
-            }
-        }
-        return this.args;
-    }
-    _endsWith(str, end) {
-        return str.endsWith(end);
-    }
-    _isCmdFile() {
-        const upperToolPath = this.toolPath.toUpperCase();
-        return (this._endsWith(upperToolPath, '.CMD') ||
-            this._endsWith(upperToolPath, '.BAT'));
-    }
-    _windowsQuoteCmdArg(arg) {
-        // for .exe, apply the normal quoting rules that libuv applies
-        if (!this._isCmdFile()) {
-            return this._uvQuoteCmdArg(arg);
-        }
-        // otherwise apply quoting rules specific to the cmd.exe command line parser.
-        // the libuv rules are generic and are not designed specifically for cmd.exe
-        // command line parser.
-        //
-        // for a detailed description of the cmd.exe command line parser, refer to
-        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
-        // need quotes for empty arg
-        if (!arg) {
-            return '""';
-        }
-        // determine whether the arg needs to be quoted
-        const cmdSpecialChars = [
-            ' ',
-            '\t',
-            '&',
-            '(',
-            ')',
-            '[',
-            ']',
-            '{',
-            '}',
-            '^',
-            '=',
-            ';',
-            '!',
-            "'",
-            '+',
-            ',',
-            '`',
-            '~',
-            '|',
-            '<',
-            '>',
-            '"'
-        ];
-        let needsQuotes = false;
-        for (const char of arg) {
-            if (cmdSpecialChars.some(x => x === char)) {
-                needsQuotes = true;
-                break;
-            }
-        }
-        // short-circuit if quotes not needed
-        if (!needsQuotes) {
-            return arg;
-        }
-        // the following quoting rules are very similar to the rules that by libuv applies.
-        //
-        // 1) wrap the string in quotes
-        //
-        // 2) double-up quotes - i.e. " => ""
-        //
-        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
-        //    doesn't work well with a cmd.exe command line.
-        //
-        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
-        //    for example, the command line:
-        //          foo.exe "myarg:""my val"""
-        //    is parsed by a .NET console app into an arg array:
-        //          [ "myarg:\"my val\"" ]
-        //    which is the same end result when applying libuv quoting rules. although the actual
-        //    command line from libuv quoting rules would look like:
-        //          foo.exe "myarg:\"my val\""
-        //
-        // 3) double-up slashes that precede a quote,
-        //    e.g.  hello \world    => "hello \world"
-        //          hello\"world    => "hello\\""world"
-        //          hello\\"world   => "hello\\\\""world"
-        //          hello world\    => "hello world\\"
-        //
-        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
-        //    the reasons for including this as a .cmd quoting rule are:
-        //
-        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
-        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
-        //
-        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
-        //       haven't heard any complaints about that aspect.
-        //
-        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
-        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
-        // by using %%.
-        //
-        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
-        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
-        //
-        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
-        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
-        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
-        // to an external program.
-        //
-        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
-        // % can be escaped within a .cmd file.
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\'; // double the slash
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '"'; // double the quote
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _uvQuoteCmdArg(arg) {
-        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
-        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
-        // is used.
-        //
-        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
-        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
-        // pasting copyright notice from Node within this function:
-        //
-        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
-        //
-        //      Permission is hereby granted, free of charge, to any person obtaining a copy
-        //      of this software and associated documentation files (the "Software"), to
-        //      deal in the Software without restriction, including without limitation the
-        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
-        //      sell copies of the Software, and to permit persons to whom the Software is
-        //      furnished to do so, subject to the following conditions:
-        //
-        //      The above copyright notice and this permission notice shall be included in
-        //      all copies or substantial portions of the Software.
-        //
-        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
-        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
-        //      IN THE SOFTWARE.
-        if (!arg) {
-            // Need double quotation for empty argument
-            return '""';
-        }
-        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
-            // No quotation needed
-            return arg;
-        }
-        if (!arg.includes('"') && !arg.includes('\\')) {
-            // No embedded double quotes or backslashes, so I can just wrap
-            // quote marks around the whole thing.
-            return `"${arg}"`;
-        }
-        // Expected input/output:
-        //   input : hello"world
-        //   output: "hello\"world"
-        //   input : hello""world
-        //   output: "hello\"\"world"
-        //   input : hello\world
-        //   output: hello\world
-        //   input : hello\\world
-        //   output: hello\\world
-        //   input : hello\"world
-        //   output: "hello\\\"world"
-        //   input : hello\\"world
-        //   output: "hello\\\\\"world"
-        //   input : hello world\
-        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
-        //                             but it appears the comment is wrong, it should be "hello world\\"
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\';
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '\\';
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _cloneExecOptions(options) {
-        options = options || {};
-        const result = {
-            cwd: options.cwd || process.cwd(),
-            env: options.env || process.env,
-            silent: options.silent || false,
-            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-            failOnStdErr: options.failOnStdErr || false,
-            ignoreReturnCode: options.ignoreReturnCode || false,
-            delay: options.delay || 10000
-        };
-        result.outStream = options.outStream || process.stdout;
-        result.errStream = options.errStream || process.stderr;
-        return result;
-    }
-    _getSpawnOptions(options, toolPath) {
-        options = options || {};
-        const result = {};
-        result.cwd = options.cwd;
-        result.env = options.env;
-        result['windowsVerbatimArguments'] =
-            options.windowsVerbatimArguments || this._isCmdFile();
-        if (options.windowsVerbatimArguments) {
-            result.argv0 = `"${toolPath}"`;
-        }
-        return result;
-    }
-    /**
-     * Exec a tool.
-     * Output will be streamed to the live console.
-     * Returns promise with return code
-     *
-     * @param     tool     path to tool to exec
-     * @param     options  optional exec options.  See ExecOptions
-     * @returns   number
-     */
-    exec() {
-        return toolrunner_awaiter(this, void 0, void 0, function* () {
-            // root the tool path if it is unrooted and contains relative pathing
-            if (!isRooted(this.toolPath) &&
-                (this.toolPath.includes('/') ||
-                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
-                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-            }
-            // if the tool is only a file name, then resolve it from the PATH
-            // otherwise verify it exists (add extension on Windows if necessary)
-            this.toolPath = yield which(this.toolPath, true);
-            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
-                this._debug(`exec tool: ${this.toolPath}`);
-                this._debug('arguments:');
-                for (const arg of this.args) {
-                    this._debug(`   ${arg}`);
-                }
-                const optionsNonNull = this._cloneExecOptions(this.options);
-                if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
-                }
-                const state = new ExecState(optionsNonNull, this.toolPath);
-                state.on('debug', (message) => {
-                    this._debug(message);
-                });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
-                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-                }
-                const fileName = this._getSpawnFileName();
-                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-                let stdbuffer = '';
-                if (cp.stdout) {
-                    cp.stdout.on('data', (data) => {
-                        if (this.options.listeners && this.options.listeners.stdout) {
-                            this.options.listeners.stdout(data);
-                        }
-                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                            optionsNonNull.outStream.write(data);
-                        }
-                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.stdline) {
-                                this.options.listeners.stdline(line);
-                            }
-                        });
-                    });
-                }
-                let errbuffer = '';
-                if (cp.stderr) {
-                    cp.stderr.on('data', (data) => {
-                        state.processStderr = true;
-                        if (this.options.listeners && this.options.listeners.stderr) {
-                            this.options.listeners.stderr(data);
-                        }
-                        if (!optionsNonNull.silent &&
-                            optionsNonNull.errStream &&
-                            optionsNonNull.outStream) {
-                            const s = optionsNonNull.failOnStdErr
-                                ? optionsNonNull.errStream
-                                : optionsNonNull.outStream;
-                            s.write(data);
-                        }
-                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.errline) {
-                                this.options.listeners.errline(line);
-                            }
-                        });
-                    });
-                }
-                cp.on('error', (err) => {
-                    state.processError = err.message;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    state.CheckComplete();
-                });
-                cp.on('exit', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                cp.on('close', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                state.on('done', (error, exitCode) => {
-                    if (stdbuffer.length > 0) {
-                        this.emit('stdline', stdbuffer);
-                    }
-                    if (errbuffer.length > 0) {
-                        this.emit('errline', errbuffer);
-                    }
-                    cp.removeAllListeners();
-                    if (error) {
-                        reject(error);
-                    }
-                    else {
-                        resolve(exitCode);
-                    }
-                });
-                if (this.options.input) {
-                    if (!cp.stdin) {
-                        throw new Error('child process missing stdin');
-                    }
-                    cp.stdin.end(this.options.input);
-                }
-            }));
-        });
-    }
-}
-/**
- * Convert an arg string to an array of args. Handles escaping
- *
- * @param    argString   string of arguments
- * @returns  string[]    array of arguments
- */
-function argStringToArray(argString) {
-    const args = [];
-    let inQuotes = false;
-    let escaped = false;
-    let arg = '';
-    function append(c) {
-        // we only escape double quotes.
-        if (escaped && c !== '"') {
-            arg += '\\';
-        }
-        arg += c;
-        escaped = false;
-    }
-    for (let i = 0; i < argString.length; i++) {
-        const c = argString.charAt(i);
-        if (c === '"') {
-            if (!escaped) {
-                inQuotes = !inQuotes;
-            }
-            else {
-                append(c);
-            }
-            continue;
-        }
-        if (c === '\\' && escaped) {
-            append(c);
-            continue;
-        }
-        if (c === '\\' && inQuotes) {
-            escaped = true;
-            continue;
-        }
-        if (c === ' ' && !inQuotes) {
-            if (arg.length > 0) {
-                args.push(arg);
-                arg = '';
-            }
-            continue;
-        }
-        append(c);
-    }
-    if (arg.length > 0) {
-        args.push(arg.trim());
-    }
-    return args;
-}
-class ExecState extends external_events_.EventEmitter {
-    constructor(options, toolPath) {
-        super();
-        this.processClosed = false; // tracks whether the process has exited and stdio is closed
-        this.processError = '';
-        this.processExitCode = 0;
-        this.processExited = false; // tracks whether the process has exited
-        this.processStderr = false; // tracks whether stderr was written to
-        this.delay = 10000; // 10 seconds
-        this.done = false;
-        this.timeout = null;
-        if (!toolPath) {
-            throw new Error('toolPath must not be empty');
-        }
-        this.options = options;
-        this.toolPath = toolPath;
-        if (options.delay) {
-            this.delay = options.delay;
-        }
-    }
-    CheckComplete() {
-        if (this.done) {
-            return;
-        }
-        if (this.processClosed) {
-            this._setResult();
-        }
-        else if (this.processExited) {
-            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
-        }
-    }
-    _debug(message) {
-        this.emit('debug', message);
-    }
-    _setResult() {
-        // determine whether there is an error
-        let error;
-        if (this.processExited) {
-            if (this.processError) {
-                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-            }
-            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-            }
-            else if (this.processStderr && this.options.failOnStdErr) {
-                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-            }
-        }
-        // clear the timeout
-        if (this.timeout) {
-            clearTimeout(this.timeout);
-            this.timeout = null;
-        }
-        this.done = true;
-        this.emit('done', error, this.processExitCode);
-    }
-    static HandleTimeout(state) {
-        if (state.done) {
-            return;
-        }
-        if (!state.processClosed && state.processExited) {
-            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-            state._debug(message);
-        }
-        state._setResult();
-    }
-}
-//# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
-var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-/**
- * Exec a command.
- * Output will be streamed to the live console.
- * Returns promise with return code
- *
- * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
- * @param     args               optional arguments for tool. Escaping is handled by the lib.
- * @param     options            optional exec options.  See ExecOptions
- * @returns   Promise<number>    exit code
- */
-function exec_exec(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
-        if (commandArgs.length === 0) {
-            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-        }
-        // Path to tool to execute should be first arg
-        const toolPath = commandArgs[0];
-        args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
-        return runner.exec();
-    });
-}
-/**
- * Exec a command and get the output.
- * Output will be streamed to the live console.
- * Returns promise with the exit code and collected stdout and stderr
- *
- * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
- * @param     args                  optional arguments for tool. Escaping is handled by the lib.
- * @param     options               optional exec options.  See ExecOptions
- * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
- */
-function getExecOutput(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        var _a, _b;
-        let stdout = '';
-        let stderr = '';
-        //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
-        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
-        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
-        const stdErrListener = (data) => {
-            stderr += stderrDecoder.write(data);
-            if (originalStdErrListener) {
-                originalStdErrListener(data);
-            }
-        };
-        const stdOutListener = (data) => {
-            stdout += stdoutDecoder.write(data);
-            if (originalStdoutListener) {
-                originalStdoutListener(data);
-            }
-        };
-        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
-        //flush any remaining characters
-        stdout += stdoutDecoder.end();
-        stderr += stderrDecoder.end();
-        return {
-            exitCode,
-            stdout,
-            stderr
-        };
-    });
-}
-//# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
-    }
-    issueCommand('save-state', { name }, toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: ./src/limits.ts
 /** OpenAI's limits and the action's own bounds, in one place. */
 /** The most certificates OpenAI lets an organization hold. */
@@ -31386,28 +32993,72 @@ const MAX_PAGES = 200;
 /** The most bytes of one answer the action reads. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 /** A difference between the runner's clock and the API's beyond which the API's clock is used. */
-const MAX_CLOCK_SKEW_MS = (/* unused pure expression or super */ null && (5 * 60_000));
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+;// CONCATENATED MODULE: ./src/time.ts
+/** Time as the API and the outputs give it: unix seconds, whole days, ISO 8601 without milliseconds. */
+const DAY_MS = 86_400_000;
+/** A date as unix seconds, rounded down (the API's `created_at`, `valid_at`, `expires_at`). */
+function seconds(date) {
+    return Math.floor(date.getTime() / 1000);
+}
+/** Whole days from `now` until `unixSeconds`, rounded down (negative once it has passed). */
+function daysUntil(unixSeconds, now) {
+    return Math.floor((unixSeconds * 1000 - now.getTime()) / DAY_MS);
+}
+/** `2027-11-28T22:25:18Z`: RFC 3339 UTC, without milliseconds. */
+function isoSeconds(unixSeconds) {
+    return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/**
+ * The clock the time decisions use (expired, valid yet, days left, renewal due): the runner's, or the API's
+ * when the two differ by more than `maxSkewMs` (a self-hosted runner's clock that drifted). `skewMs`: the
+ * API's clock minus the runner's, when known.
+ */
+function decisionClock(local, reading, maxSkewMs) {
+    if (!reading)
+        return { now: local, skewMs: undefined, usesApi: false };
+    const skewMs = reading.api - reading.local;
+    if (Math.abs(skewMs) <= maxSkewMs)
+        return { now: local, skewMs, usesApi: false };
+    return { now: () => new Date(local().getTime() + skewMs), skewMs, usesApi: true };
+}
 
 ;// CONCATENATED MODULE: ./src/wording.ts
-/** How certificates, scopes and durations are named in the log, the summary and the outputs: in one place. */
+/**
+ * The words both actions use for the same things: a scope, a certificate, a length of time. One place,
+ * so that a log line, an annotation and a summary name a thing the same way.
+ */
 
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** `the organization`, or `project proj_x`. */
 function scopeLabel(scope) {
     return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
 }
+/** `cert_x ("name")`, or just `cert_x` when the certificate has no name. */
 function certificateLabel(certificate) {
     return certificate.name ? `${certificate.id} ("${certificate.name}")` : certificate.id;
 }
-function plural(n, unit) {
+/** `1 minute`, `2 hours`: a count and its unit, singular or plural as the count wants. */
+function count(n, unit) {
     return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
-/** A duration in words: minutes under an hour, hours under a day, else whole days (rounded down). */
+/**
+ * A length of time in the largest whole unit that fits, rounded down: minutes under an hour, hours under
+ * a day, days from a day on ("45 minutes", "1 hour", "3 days"); under a minute, "less than a minute".
+ * The sign is ignored: the caller says whether it is ahead ("in …") or past ("… ago").
+ */
 function duration(ms) {
-    const minutes = Math.floor(Math.abs(ms) / 60_000);
-    if (minutes < 60)
-        return plural(minutes, 'minute');
-    if (minutes < 24 * 60)
-        return plural(Math.floor(minutes / 60), 'hour');
-    return plural(Math.floor(minutes / (24 * 60)), 'day');
+    const length = Math.abs(ms);
+    if (length < MINUTE_MS)
+        return 'less than a minute';
+    if (length < HOUR_MS)
+        return count(Math.floor(length / MINUTE_MS), 'minute');
+    if (length < DAY_MS)
+        return count(Math.floor(length / HOUR_MS), 'hour');
+    return count(Math.floor(length / DAY_MS), 'day');
 }
 
 ;// CONCATENATED MODULE: ./node_modules/openai/internal/tslib.mjs
@@ -31490,9 +33141,9 @@ const castToError = (err) => {
 
 class error_OpenAIError extends Error {
 }
-class APIError extends error_OpenAIError {
+class error_APIError extends error_OpenAIError {
     constructor(status, error, message, headers) {
-        super(`${APIError.makeMessage(status, error, message)}`);
+        super(`${error_APIError.makeMessage(status, error, message)}`);
         this.status = status;
         this.headers = headers;
         this.requestID = headers?.get('x-request-id');
@@ -31523,7 +33174,7 @@ class APIError extends error_OpenAIError {
     }
     static generate(status, errorResponse, message, headers) {
         if (!status || !headers) {
-            return new APIConnectionError({ message, cause: castToError(errorResponse) });
+            return new error_APIConnectionError({ message, cause: castToError(errorResponse) });
         }
         const error = errorResponse?.['error'];
         if (status === 400) {
@@ -31550,15 +33201,15 @@ class APIError extends error_OpenAIError {
         if (status >= 500) {
             return new InternalServerError(status, error, message, headers);
         }
-        return new APIError(status, error, message, headers);
+        return new error_APIError(status, error, message, headers);
     }
 }
-class APIUserAbortError extends APIError {
+class APIUserAbortError extends error_APIError {
     constructor({ message } = {}) {
         super(undefined, undefined, message || 'Request was aborted.', undefined);
     }
 }
-class APIConnectionError extends APIError {
+class error_APIConnectionError extends error_APIError {
     constructor({ message, cause }) {
         super(undefined, undefined, message || 'Connection error.', undefined);
         // in some environments the 'cause' property is already declared
@@ -31567,26 +33218,26 @@ class APIConnectionError extends APIError {
             this.cause = cause;
     }
 }
-class error_APIConnectionTimeoutError extends APIConnectionError {
+class error_APIConnectionTimeoutError extends error_APIConnectionError {
     constructor({ message } = {}) {
         super({ message: message ?? 'Request timed out.' });
     }
 }
-class BadRequestError extends APIError {
+class BadRequestError extends error_APIError {
 }
-class AuthenticationError extends APIError {
+class AuthenticationError extends error_APIError {
 }
-class PermissionDeniedError extends APIError {
+class PermissionDeniedError extends error_APIError {
 }
-class NotFoundError extends APIError {
+class NotFoundError extends error_APIError {
 }
-class ConflictError extends APIError {
+class ConflictError extends error_APIError {
 }
-class UnprocessableEntityError extends APIError {
+class UnprocessableEntityError extends error_APIError {
 }
-class RateLimitError extends APIError {
+class RateLimitError extends error_APIError {
 }
-class InternalServerError extends APIError {
+class InternalServerError extends error_APIError {
 }
 class LengthFinishReasonError extends error_OpenAIError {
     constructor() {
@@ -31608,7 +33259,7 @@ class InvalidWebhookSignatureError extends Error {
  * Can have status codes 400, 401, or 403.
  * Other status codes from OAuth endpoints are raised as normal APIError types.
  */
-class OAuthError extends APIError {
+class OAuthError extends error_APIError {
     constructor(status, error, headers) {
         let finalMessage = 'OAuth2 authentication error';
         let error_code = undefined;
@@ -32346,7 +33997,7 @@ var _Stream_instances, _Stream_client, _Stream_isTeeBranch, _Stream_cancelIterat
 
 
 function isTransportAbortError(error) {
-    return !(error instanceof APIError) && isAbortError(error);
+    return !(error instanceof error_APIError) && isAbortError(error);
 }
 function createStreamTeeQueue() {
     let entries = [];
@@ -32456,10 +34107,10 @@ class Stream {
                             continue;
                         }
                         if (sse.event === 'error') {
-                            throw new APIError(undefined, data?.error ?? data, undefined, response.headers);
+                            throw new error_APIError(undefined, data?.error ?? data, undefined, response.headers);
                         }
                         if (data && data.error) {
-                            throw new APIError(undefined, data.error, undefined, response.headers);
+                            throw new error_APIError(undefined, data.error, undefined, response.headers);
                         }
                     }
                     yield synthesizeEventData ? { event: sse.event, data } : data;
@@ -34647,7 +36298,7 @@ class WorkloadIdentityAuth {
             if (response.status === 400 || response.status === 401 || response.status === 403) {
                 throw new OAuthError(response.status, body, response.headers);
             }
-            throw APIError.generate(response.status, body, `Token exchange failed with status ${response.status}`, response.headers);
+            throw error_APIError.generate(response.status, body, `Token exchange failed with status ${response.status}`, response.headers);
         }
         const tokenResponse = await parseOAuthTokenResponse(response);
         const accessToken = typeof tokenResponse === 'object' && tokenResponse !== null && 'access_token' in tokenResponse
@@ -36926,9 +38577,9 @@ const nativeErrorConstructorSource = functionToString.call(Error);
 const nativeDateConstructorSource = functionToString.call(Date);
 const nativeFunctionConstructorSource = functionToString.call(Function);
 const trustedIntrinsicPrototypes = new Set([
-    APIConnectionError.prototype,
+    error_APIConnectionError.prototype,
     error_APIConnectionTimeoutError.prototype,
-    APIError.prototype,
+    error_APIError.prototype,
     error_OpenAIError.prototype,
     APIUserAbortError.prototype,
     AuthenticationError.prototype,
@@ -40284,7 +41935,7 @@ class ChatCompletionStream extends AbstractChatCompletionRunner {
         let chatId;
         for await (const item of stream) {
             if ('error' in item && values_hasOwn(item, 'error') && typeof item.error === 'object' && item.error !== null) {
-                throw new APIError(undefined, item.error, undefined, undefined);
+                throw new error_APIError(undefined, item.error, undefined, undefined);
             }
             if (isChatCompletionReadableStreamMessage(item)) {
                 const message = getChatCompletionReadableStreamMessage(item);
@@ -51236,7 +52887,7 @@ _AssistantStream_addEvent = function _AssistantStream_addEvent(event) {
             break;
         }
         case 'error': {
-            throw new APIError(undefined, stableEvent.data, undefined, undefined);
+            throw new error_APIError(undefined, stableEvent.data, undefined, undefined);
         }
         default: {
             AssistantStream_assertNever(stableEvent);
@@ -56138,7 +57789,7 @@ class ResponseStream extends EventStream {
             const error = 
             // oxlint-disable-next-line anti-slop/no-runtime-typeof -- An error event can contain malformed server data; validate its container before extracting error details.
             'error' in event && typeof event.error === 'object' && event.error !== null ? event.error : event;
-            throw new APIError(undefined, error, event.message, undefined);
+            throw new error_APIError(undefined, error, event.message, undefined);
         }
         let dispatchEvent = event;
         let outputPosition;
@@ -59404,7 +61055,7 @@ class OpenAI {
     }
     makeStatusError(status, error, message, headers) {
         const normalizedError = error && typeof error === 'object' && error.error == null ? { error } : error;
-        return APIError.generate(status, normalizedError, message, headers);
+        return error_APIError.generate(status, normalizedError, message, headers);
     }
     _hasApiKeyProvider() {
         return typeof this._options.apiKey === 'function';
@@ -59629,7 +61280,7 @@ class OpenAI {
                         throw new SyntaxError('X.509 workload identity API response contains invalid JSON.');
                     }
                     if (x509Authentication && !(error instanceof error_OpenAIError)) {
-                        throw new APIConnectionError({
+                        throw new error_APIConnectionError({
                             message: 'X.509 workload identity API response body could not be read.',
                         });
                     }
@@ -59888,9 +61539,9 @@ class OpenAI {
                 throw Object.assign(timeoutError, { cause: response });
             }
             if (x509Authentication) {
-                throw new APIConnectionError({ message: 'X.509 workload identity API connection failed.' });
+                throw new error_APIConnectionError({ message: 'X.509 workload identity API connection failed.' });
             }
-            throw new APIConnectionError({
+            throw new error_APIConnectionError({
                 message: getConnectionErrorMessage(response),
                 cause: response,
             });
@@ -60780,8 +62431,8 @@ _OpenAI_sanitizedLoggers = { value: new globalThis.WeakSet() };
 OpenAI.OpenAI = client_a;
 OpenAI.DEFAULT_TIMEOUT = 600000; // 10 minutes
 OpenAI.OpenAIError = error_OpenAIError;
-OpenAI.APIError = APIError;
-OpenAI.APIConnectionError = APIConnectionError;
+OpenAI.APIError = error_APIError;
+OpenAI.APIConnectionError = error_APIConnectionError;
 OpenAI.APIConnectionTimeoutError = error_APIConnectionTimeoutError;
 OpenAI.APIUserAbortError = APIUserAbortError;
 OpenAI.NotFoundError = NotFoundError;
@@ -62436,7 +64087,7 @@ bedrock_a = brand_privateBedrockClient;
  * `title` becomes the annotation title (a check name or a step name).
  * Anything that is not an ActionError is treated as unexpected.
  */
-class errors_ActionError extends Error {
+class ActionError extends Error {
     title;
     hint;
     constructor(message, options = {}) {
@@ -62451,7 +64102,7 @@ class errors_ActionError extends Error {
     }
 }
 /** An input that cannot be used as given. */
-class errors_InputError extends errors_ActionError {
+class InputError extends ActionError {
     constructor(input, message, hint) {
         super(message, { title: `input ${input}`, ...(hint === undefined ? {} : { hint }) });
         this.name = 'InputError';
@@ -62461,7 +64112,7 @@ class errors_InputError extends errors_ActionError {
  * The certificate's source cannot be used: no source or several, a file that is missing, unreadable or
  * too large. It fails the first preflight rule (`source`), so its title is that rule's name.
  */
-class SourceError extends errors_ActionError {
+class SourceError extends ActionError {
     constructor(message, hint) {
         super(message, { title: 'source', hint });
         this.name = 'SourceError';
@@ -62470,17 +64121,149 @@ class SourceError extends errors_ActionError {
 
 ;// CONCATENATED MODULE: ./src/text.ts
 /**
- * Outside text on its way out of the process. (Placeholder until the redaction work lands: `redact`
- * removes anything shaped like an OpenAI key, and `cut` redacts before it cuts.)
+ * What happens to text before it leaves the process (the log, annotations, the job summary, outputs, the
+ * pull-request comment): secrets are removed from it, and text that came from outside (API messages,
+ * certificate names, headers) is escaped so that it stays text.
+ *
+ * - `redact`: removes every registered secret (see `registerSecret`; `maskText` in secrets.ts registers
+ *   the admin key, the client key, the GitHub token and any other key it is given) and anything shaped
+ *   like an OpenAI key (`sk-...`), a GitHub token (`ghs_...`, `github_pat_...`), a bearer or basic
+ *   credential, or a PEM private key, each replaced by `***`, as the runner's masker does.
+ * - `cut`: redacts, then shortens. A cut made before redaction could leave a fragment of a secret that no
+ *   longer matches it whole (the runner masks only whole values).
+ * - `oneLine`: redacts, then escapes line breaks and control characters (see `escapeControls`).
+ * - `forLog`: `oneLine`, and a line that would start with `::` or `##[` (a workflow command, once leading
+ *   blanks are skipped as the runner skips them) has its first colon or hash written `\x3a` or `\x23`.
+ * - `forMarkdown`: redacts, then escapes for a Markdown table cell of the summary or the comment.
  */
-const OPENAI_KEY = /sk-[A-Za-z0-9_-]{8,}/g;
-function redact(text) {
-    return text.replace(OPENAI_KEY, '***');
+const REDACTED = '***';
+const registered = new Set();
+let registeredPattern;
+/** Removes `value` from every text that `redact` (and so `cut`, `oneLine`, `forLog`, `forMarkdown`) sees from now on. */
+function registerSecret(value) {
+    if (!value || registered.has(value))
+        return;
+    registered.add(value);
+    registeredPattern = undefined;
 }
-/** Redacts, then cuts to `max` characters, so that no fragment of a secret survives the cut. */
-function cut(text, max) {
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One pattern for all the given secrets, longest first, so a secret that holds another is removed whole. */
+function patternOf(secrets) {
+    const sorted = [...new Set(secrets)].filter(Boolean).sort((a, b) => b.length - a.length);
+    return sorted.length ? new RegExp(sorted.map(escapeRegExp).join('|'), 'g') : undefined;
+}
+/**
+ * Shapes of secrets, removed even when they were never registered:
+ * - OpenAI keys: `sk-` then 6 or more of letters, digits, `_`, `-` or `*` (`sk-admin-...`, `sk-proj-...`,
+ *   `sk-svcacct-...`, legacy `sk-...`, and the starred forms OpenAI's messages quote, `sk-adm****abcd`),
+ *   not preceded by a letter or digit (so "risk-based" stays);
+ * - GitHub tokens: `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` then 20 or more letters and digits, and
+ *   `github_pat_...`;
+ * - the credential after `Bearer ` or `Basic ` (an echoed Authorization header), the word kept;
+ * - a PEM private key, armour included: the armour followed by key material (16 or more base64
+ *   characters, after any `Proc-Type:`-style headers), to its end line or the end of the text; the armour
+ *   alone, as the action's own hints quote it, stays.
+ */
+const SHAPES = [
+    [
+        /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?=\s*(?:[A-Za-z-]+:[^\n]*\n\s*)*[A-Za-z0-9+/]{16})[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g,
+        REDACTED,
+    ],
+    [/(?<![A-Za-z0-9])sk-[A-Za-z0-9_*-]{6,}/g, REDACTED],
+    [/(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g, REDACTED],
+    [/\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=*-]{8,}/gi, `$1$2${REDACTED}`],
+];
+/** `text` without the given secrets and without anything shaped like a secret (see SHAPES). */
+function redactWith(text, secrets) {
+    const pattern = patternOf(secrets);
+    return redactPattern(text, pattern);
+}
+function redactPattern(text, pattern) {
+    let out = pattern ? text.replace(pattern, REDACTED) : text;
+    for (const [shape, replacement] of SHAPES)
+        out = out.replace(shape, replacement);
+    return out;
+}
+/** `text` without any registered secret and without anything shaped like a secret. */
+function redact(text) {
+    registeredPattern ??= patternOf(registered);
+    return redactPattern(text, registeredPattern);
+}
+/**
+ * At most `length` characters of the redacted text, then `…` when something was cut off. Redaction comes
+ * first, so a cut can never leave a fragment of a secret; a cut never splits a surrogate pair.
+ */
+function cut(text, length) {
     const clean = redact(text);
-    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+    if (clean.length <= length)
+        return clean;
+    let end = Math.max(0, length);
+    const last = clean.charCodeAt(end - 1);
+    if (end > 0 && last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${clean.slice(0, end)}…`;
+}
+const hex = (code, width) => code.toString(16).toUpperCase().padStart(width, '0');
+/**
+ * Line breaks and control characters written out, so the text is one line and shows what it held:
+ * `\n`, `\r` and `\t` as those two characters; every other C0 control, DEL and C1 control as `\xNN`
+ * (NEL, U+0085, is `\x85`); the Unicode line and paragraph separators as `\u2028` and `\u2029`.
+ * Backslashes already in the text are left as they are: the aim is that no outside text can begin a
+ * line, not that the escaping can be undone.
+ */
+function escapeControls(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+        if (c === '\n')
+            return '\\n';
+        if (c === '\r')
+            return '\\r';
+        if (c === '\t')
+            return '\\t';
+        const code = c.charCodeAt(0);
+        return code > 0xff ? `\\u${hex(code, 4)}` : `\\x${hex(code, 2)}`;
+    });
+}
+/** Redacted, on one line: for outputs and any value written where a line break would start something new. */
+function oneLine(text) {
+    return escapeControls(redact(text));
+}
+/**
+ * A line for the job log: redacted, on one line, and never a workflow command. The runner reads a line as
+ * a command when, after leading blanks, it starts with `::` (or the older `##[`); such a line gets its
+ * first character written `\x3a` (`:`) or `\x23` (`#`), so it is shown, not run.
+ */
+function forLog(text) {
+    const line = oneLine(text);
+    return line.replace(/^(\s*)(::|##\[)/, (_all, blanks, start) => `${blanks}${start.startsWith(':') ? '\\x3a' : '\\x23'}${start.slice(1)}`);
+}
+/**
+ * Text made safe for a cell of a Markdown table in the job summary or the pull-request comment: redacted,
+ * on one line (line breaks and tabs become spaces, other control characters U+FFFD), and unable to
+ * - break the table: `|` is written `\|`, and a backslash `\\`, so no text can undo that escape;
+ * - add HTML (tags, comments, a forged comment marker): `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;`;
+ * - add a link or an image: `[` and `]` are backslash-escaped (no `[text](url)`, `![alt](url)`, `[ref]:`),
+ *   and a zero-width space (U+200B) goes into `://` and `www.`, so no bare URL is linked;
+ * - mention a user or a team, or reference an issue: a zero-width space follows every `@`, and every `#`
+ *   that is followed by a digit.
+ * Backticks, `*` and `_` are left: they can change only how the text looks, and the summary wraps ids in
+ * backticks itself.
+ */
+function forMarkdown(text) {
+    return (redact(text)
+        .replace(/\r\n|[\r\n\t\u0085\u2028\u2029]/g, ' ')
+        // eslint-disable-next-line no-control-regex
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD')
+        .replace(/\\/g, '\\\\')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\|/g, '\\|')
+        .replace(/[[\]]/g, '\\$&')
+        .replace(/:\/\//g, ':\u200b//')
+        .replace(/(www)\./gi, '$1\u200b.')
+        .replace(/@/g, '@\u200b')
+        .replace(/#(?=\d)/g, '#\u200b'));
 }
 
 ;// CONCATENATED MODULE: ./src/api/errors.ts
@@ -62493,7 +64276,7 @@ function cut(text, max) {
 
 
 
-class ApiError extends errors_ActionError {
+class ApiError extends ActionError {
     facts;
     constructor(message, facts, hint) {
         super(message, { title: 'api', ...(hint === undefined ? {} : { hint }) });
@@ -62545,7 +64328,7 @@ function fromSdkError(error, context, now = Date.now) {
             retryable: true,
         });
     }
-    if (error instanceof APIConnectionError) {
+    if (error instanceof error_APIConnectionError) {
         const code = connectionCode(error);
         return new ApiError(`${failed}: could not connect to ${context.host}${code ? ` (${code})` : ''}.`, {
             ...baseFacts(context, 'connection'),
@@ -62554,7 +64337,7 @@ function fromSdkError(error, context, now = Date.now) {
             retryable: true,
         });
     }
-    if (!(error instanceof APIError)) {
+    if (!(error instanceof error_APIError)) {
         const text = error instanceof Error ? error.message : String(error);
         return new ApiError(`${failed}: ${cut(text, 300)}`, { ...baseFacts(context, 'unreadable'), maybeApplied: true });
     }
@@ -62573,8 +64356,10 @@ function fromSdkError(error, context, now = Date.now) {
         const hint = failure.headers?.get('x-should-retry');
         facts.retryable = hint === 'true' ? true : hint === 'false' ? false : facts.maybeApplied || status === 429;
         // A conflict that names what it is (a certificate in use, the cap) is an answer, not a lost one.
-        if (facts.kind === 'in-use' || facts.kind === 'limit')
+        if (facts.kind === 'in-use' || facts.kind === 'limit') {
             facts.maybeApplied = false;
+            facts.retryable = false;
+        }
         facts.retryAfterMs = failure.headers ? retryAfterMs(failure.headers, now) : undefined;
     }
     if (facts.kind === 'not-found')
@@ -62673,6 +64458,12 @@ function apiMessageOf(error) {
     const body = error.error;
     const message = typeof body === 'object' && body !== null ? body.message : undefined;
     return typeof message === 'string' ? cut(message, 300) : '';
+}
+/** The SDK's APIError with a status (not a connection failure), when the error is one. */
+function apiFailure(error) {
+    return error instanceof APIError && !(error instanceof APIConnectionError)
+        ? error
+        : undefined;
 }
 /** An answer with a 2xx status that is not what the call needs: a proxy page, a cut body, `{}`. */
 function unreadableAnswer(context, status, what, maybeApplied) {
@@ -62953,7 +64744,3721 @@ function parseStored(item) {
     return { ...record, content: typeof content === 'string' ? content : undefined };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./node_modules/asn1js/build/index.js
+var build = __nccwpck_require__(4549);
+;// CONCATENATED MODULE: ./src/certificate/asn1.ts
+/**
+ * Small helpers over asn1js (a maintained BER/DER parser) for reading the outline of a structure:
+ * the identifier byte of a node, its children, and the first object in a byte string.
+ */
+
+const SEQUENCE = 0x30;
+const BOOLEAN = 0x01;
+const INTEGER = 0x02;
+const BIT_STRING = 0x03;
+const OCTET_STRING = 0x04;
+const OID = 0x06;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+/** Context-specific tags: [0] constructed (explicit), [0] primitive (implicit), [3] constructed. */
+const CONTEXT_0 = 0xa0;
+const CONTEXT_0_PRIMITIVE = 0x80;
+const CONTEXT_3 = 0xa3;
+/** The identifier byte of a node, as DER writes it: 0x30 SEQUENCE, 0x02 INTEGER, 0xa0 [0] constructed... */
+function tagOf(node) {
+    const id = node.idBlock;
+    return ((id.tagClass - 1) << 6) | (id.isConstructed ? 0x20 : 0) | id.tagNumber;
+}
+function childrenOf(node) {
+    const value = node.valueBlock.value;
+    return node.idBlock.isConstructed && Array.isArray(value) ? value : [];
+}
+/** The first BER object in `bytes` and how many bytes it spans, or undefined when the bytes are not one. */
+function parseObject(bytes) {
+    const { offset, result } = build/* fromBER */.mH(bytes);
+    return offset > 0 && !result.error ? { node: result, length: offset } : undefined;
+}
+/** The content bytes of a primitive node (an OCTET STRING's octets, an INTEGER's two's complement...). */
+function bytesOf(node) {
+    return node.valueBlock.valueHexView;
+}
+/** The dotted form of an OBJECT IDENTIFIER node. */
+function oidOf(node) {
+    return node.valueBlock.toString();
+}
+
+;// CONCATENATED MODULE: ./src/certificate/decode.ts
+/**
+ * Turns whatever a user put in a secret or a file into PEM blocks: PEM with CRLF endings, a byte-order
+ * mark (UTF-8, or UTF-16 as Windows PowerShell writes files), blank lines or text around it (as
+ * `openssl x509 -text` or a PKCS#12 export prints it), base64 of a whole PEM, bare base64 of DER, or a
+ * DER file. DER is recognised by its structure, so a DER private key, CSR, CRL, PKCS#7 or PKCS#12 file
+ * is named for what it is instead of being taken for a certificate. Pure: nothing is logged here.
+ */
+
+/** A whole PEM block; the body may not contain a run of dashes, so a BEGIN without END cannot swallow the next block. */
+const BLOCK = /-----BEGIN ([A-Z0-9 #]+)-----[ \t]*\n?((?:(?!-----)[\s\S])*?)-----END \1-----/g;
+const BEGIN_LINE = /-----BEGIN ([A-Z0-9 #]+)-----/g;
+/** Any private-key armour, also `PGP PRIVATE KEY BLOCK` and a BEGIN line whose closing dashes were lost. */
+const KEY_BEGIN = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*?)(?=-|\n|$)/g;
+const PRIVATE_KEY_LABEL = /PRIVATE KEY/;
+function decodeInput(input) {
+    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
+    const der = splitDer(bytes);
+    if (der)
+        return fromDer(der, 'der');
+    const text = normaliseText(decodeText(bytes));
+    if (text.includes('-----BEGIN '))
+        return fromPem(text, 'pem');
+    const unwrapped = unwrapBase64(text);
+    if (unwrapped) {
+        const innerDer = splitDer(unwrapped);
+        if (innerDer) {
+            const decoded = fromDer(innerDer, 'base64-der');
+            // The base64 text itself encodes the key: mask it too.
+            if (decoded.keyMaterial.length > 0)
+                decoded.keyMaterial.push(text.trim());
+            return decoded;
+        }
+        const inner = normaliseText(decodeText(unwrapped));
+        if (inner.includes('-----BEGIN ')) {
+            const decoded = fromPem(inner, 'base64-pem');
+            if (decoded.keyMaterial.length > 0)
+                decoded.keyMaterial.push(text.trim());
+            return decoded;
+        }
+    }
+    return { encoding: 'unknown', blocks: [], keyMaterial: [], unterminated: [] };
+}
+/** Encodes DER as one clean PEM block: LF endings, 64-column base64, trailing newline. */
+function toPem(der, label = 'CERTIFICATE') {
+    const lines = Buffer.from(der)
+        .toString('base64')
+        .match(/.{1,64}/g) ?? [];
+    return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+/** Labels whose content is secret: every kind of private key, and PKCS#12 archives (which normally hold one). */
+function isPrivateKeyLabel(label) {
+    return PRIVATE_KEY_LABEL.test(label) || label === 'PKCS12';
+}
+function fromPem(text, encoding) {
+    const blocks = [];
+    const complete = new Set();
+    for (const match of text.matchAll(BLOCK)) {
+        complete.add(match.index);
+        blocks.push({ label: match[1] ?? '', der: decodeBody(match[2] ?? ''), text: match[0] });
+    }
+    // Key material runs from a private-key BEGIN line to its END line or, when that is missing or
+    // mangled, to the end of the input: none of it may ever be echoed.
+    const keyMaterial = [];
+    for (const begin of text.matchAll(KEY_BEGIN)) {
+        const label = (begin[1] ?? '').trim() || 'PRIVATE KEY';
+        const endLine = `-----END ${label}`;
+        const endAt = text.indexOf(endLine, begin.index);
+        let keyEnd = text.length;
+        if (endAt >= 0) {
+            const lineEnd = text.indexOf('\n', endAt);
+            keyEnd = lineEnd < 0 ? text.length : lineEnd;
+        }
+        keyMaterial.push(text.slice(begin.index, keyEnd));
+        if (!complete.has(begin.index))
+            blocks.push({ label, der: Buffer.alloc(0), text: text.slice(begin.index, keyEnd) });
+    }
+    const unterminated = [];
+    for (const begin of text.matchAll(BEGIN_LINE)) {
+        const label = begin[1] ?? '';
+        if (!complete.has(begin.index) && !isPrivateKeyLabel(label))
+            unterminated.push(label);
+    }
+    return { encoding, blocks, keyMaterial, unterminated };
+}
+function fromDer(objects, encoding) {
+    const blocks = objects.map((der) => {
+        const label = classifyDer(der);
+        return { label, der, text: toPem(der, label) };
+    });
+    const keyMaterial = blocks.filter((b) => isPrivateKeyLabel(b.label)).map((b) => b.text);
+    return { encoding, blocks, keyMaterial, unterminated: [] };
+}
+/** The base64 body of a block, without RFC 1421 headers (`Proc-Type: ...`, `DEK-Info: ...`). */
+function decodeBody(body) {
+    const lines = body.split('\n').filter((line) => !/^[A-Za-z-]+:/.test(line.trim()));
+    return Buffer.from(lines.join('').replace(/\s+/g, ''), 'base64');
+}
+/** UTF-8 unless the bytes start with a UTF-16 byte-order mark. */
+function decodeText(bytes) {
+    if (bytes[0] === 0xff && bytes[1] === 0xfe)
+        return bytes.subarray(2).toString('utf16le');
+    if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+        const swapped = Buffer.from(bytes.subarray(2, 2 + ((bytes.length - 2) & ~1)));
+        return swapped.swap16().toString('utf16le');
+    }
+    return bytes.toString('utf8');
+}
+function normaliseText(text) {
+    let out = text.replace(/^\s*\uFEFF/, '').replace(/\r\n?/g, '\n');
+    // A PEM pasted with its line breaks escaped (`\n`, as in JSON): base64 never holds a backslash.
+    if (/-----BEGIN [A-Z0-9 #]+-----(?:\\r)?\\n/.test(out))
+        out = out.replace(/\\r\\n|\\n|\\r/g, '\n');
+    return out;
+}
+function unwrapBase64(text) {
+    const compact = text.replace(/\s+/g, '');
+    if (compact.length < 16 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact))
+        return undefined;
+    const decoded = Buffer.from(compact, 'base64');
+    return decoded.length > 0 ? decoded : undefined;
+}
+// ----- DER ----------------------------------------------------------------------------------------
+// Parsed with asn1js (asn1.ts); only the outline is read here.
+/**
+ * Splits the input into DER objects when it is nothing but SEQUENCEs back to back (trailing white
+ * space or NUL bytes allowed); undefined for anything else, e.g. text.
+ */
+function splitDer(bytes) {
+    // A PKCS#12 file from some tools is BER with indefinite lengths; one that starts like it is taken for
+    // one even when it does not parse (truncated, say), so that it is treated as key material.
+    if (bytes.subarray(0, 5).equals(BER_PKCS12_START))
+        return [bytes];
+    // Every supported structure is a SEQUENCE: 0x30 then a length. Text never starts that way (0x30 is "0").
+    if (bytes[0] !== SEQUENCE || (bytes[1] ?? 0) < 0x02)
+        return undefined;
+    const padding = (at) => bytes.subarray(at).every((b) => [0x00, 0x09, 0x0a, 0x0d, 0x20].includes(b));
+    const objects = [];
+    for (let at = 0; at < bytes.length && !(objects.length > 0 && padding(at));) {
+        // A chain is a handful of certificates; thousands of objects are not a certificate input at all.
+        if (objects.length >= MAX_DER_OBJECTS)
+            return undefined;
+        const parsed = parseObject(bytes.subarray(at));
+        if (!parsed || tagOf(parsed.node) !== SEQUENCE || childrenOf(parsed.node).length === 0)
+            return undefined;
+        objects.push(bytes.subarray(at, at + parsed.length));
+        at += parsed.length;
+    }
+    return objects.length > 0 ? objects : undefined;
+}
+const SIGNED_DATA_OID = '1.2.840.113549.1.7.2';
+const BER_PKCS12_START = Buffer.from([0x30, 0x80, 0x02, 0x01, 0x03]);
+const MAX_DER_OBJECTS = 100;
+/** What a DER object is, by its outline, named as its PEM label would name it. Unknown shapes count as certificates (x509 then says why they do not parse). */
+function classifyDer(der) {
+    if (der.subarray(0, 5).equals(BER_PKCS12_START))
+        return 'PKCS12';
+    const parsed = parseObject(der);
+    if (!parsed)
+        return 'CERTIFICATE';
+    const kids = childrenOf(parsed.node);
+    const tags = kids.map(tagOf);
+    const small = (i) => {
+        const kid = kids[i];
+        const bytes = kid && tagOf(kid) === INTEGER ? bytesOf(kid) : undefined;
+        return bytes?.length === 1 ? bytes[0] : undefined;
+    };
+    const is = (...expected) => expected.every((tag, i) => tags[i] === tag);
+    if (is(SEQUENCE, SEQUENCE, BIT_STRING) && tags.length === 3) {
+        // A signed structure: certificate, CRL or CSR, told apart by the to-be-signed part.
+        const tbsTags = childrenOf(kids[0]).map(tagOf);
+        if (tbsTags.slice(0, 4).some((t) => t === UTC_TIME || t === GENERALIZED_TIME))
+            return 'X509 CRL';
+        if (tbsTags.length === 4 && tbsTags[0] === INTEGER && tbsTags[3] === CONTEXT_0)
+            return 'CERTIFICATE REQUEST';
+        return 'CERTIFICATE';
+    }
+    if (is(OID))
+        return oidOf(kids[0]) === SIGNED_DATA_OID ? 'PKCS7' : 'CMS';
+    if (is(INTEGER, SEQUENCE) && small(0) === 3 && tags.length <= 3)
+        return 'PKCS12';
+    if (is(INTEGER, SEQUENCE, OCTET_STRING))
+        return 'PRIVATE KEY';
+    if (is(SEQUENCE, OCTET_STRING) && tags.length === 2)
+        return 'ENCRYPTED PRIVATE KEY';
+    if (small(0) === 1 && is(INTEGER, OCTET_STRING))
+        return 'EC PRIVATE KEY';
+    if (small(0) === 0 && tags.length >= 9 && tags.every((t) => t === INTEGER))
+        return 'RSA PRIVATE KEY';
+    if (small(0) === 0 && tags.length === 6 && tags.every((t) => t === INTEGER))
+        return 'DSA PRIVATE KEY';
+    if (is(SEQUENCE, BIT_STRING) && tags.length === 2)
+        return 'PUBLIC KEY';
+    if (tags.length === 2 && tags.every((t) => t === INTEGER))
+        return 'RSA PUBLIC KEY';
+    return 'CERTIFICATE';
+}
+
+;// CONCATENATED MODULE: ./src/certificate/extensions.ts
+/**
+ * The four X.509 v3 extensions a CA is checked for (RFC 5280 §4.2.1), read from the certificate's DER
+ * with asn1js. node:crypto has already parsed the certificate; it does not expose these.
+ */
+
+const BASIC_CONSTRAINTS = '2.5.29.19';
+const SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
+const AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+const KEY_USAGE = '2.5.29.15';
+/** KeyUsage bit names in bit order (RFC 5280 §4.2.1.3); `crlSign` is RFC 5280's cRLSign. */
+const KEY_USAGE_BITS = [
+    'digitalSignature',
+    'nonRepudiation',
+    'keyEncipherment',
+    'dataEncipherment',
+    'keyAgreement',
+    'keyCertSign',
+    'crlSign',
+    'encipherOnly',
+    'decipherOnly',
+];
+/** Reads the extensions; throws when the DER or one of these extensions is malformed. */
+function readCaExtensions(der) {
+    const values = extensionValues(der);
+    const read = (oid, parse) => {
+        const value = values.get(oid);
+        if (value === undefined)
+            return undefined;
+        const parsed = parseObject(value);
+        if (!parsed || parsed.length !== value.length)
+            throw new Error(`extension ${oid} is not one DER value`);
+        return parse(parsed.node);
+    };
+    return {
+        basicConstraints: read(BASIC_CONSTRAINTS, basicConstraints),
+        subjectKeyId: read(SUBJECT_KEY_IDENTIFIER, (node) => extensions_hex(bytesOf(expect(node, OCTET_STRING, 'subjectKeyIdentifier')))),
+        authorityKeyId: read(AUTHORITY_KEY_IDENTIFIER, authorityKeyId),
+        keyUsage: read(KEY_USAGE, keyUsage),
+    };
+}
+/** extnID → extnValue octets, from tbsCertificate's `[3] Extensions` (none for a v1 certificate). */
+function extensionValues(der) {
+    const parsed = parseObject(der);
+    const tbs = parsed && childrenOf(parsed.node)[0];
+    if (!tbs || tagOf(tbs) !== SEQUENCE)
+        throw new Error('not an X.509 certificate');
+    const values = new Map();
+    const wrapper = childrenOf(tbs).find((node) => tagOf(node) === CONTEXT_3);
+    if (!wrapper)
+        return values;
+    const list = expect(childrenOf(wrapper)[0], SEQUENCE, 'Extensions');
+    for (const extension of childrenOf(list)) {
+        const parts = childrenOf(expect(extension, SEQUENCE, 'Extension'));
+        // extnID, then `critical` (a BOOLEAN) when present, then extnValue.
+        if (parts.length === 3 ? tagOf(parts[1]) !== BOOLEAN : parts.length !== 2)
+            throw new Error('malformed Extension');
+        values.set(oidOf(parts[0]), bytesOf(expect(parts.at(-1), OCTET_STRING, 'extnValue')));
+    }
+    return values;
+}
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } */
+function basicConstraints(node) {
+    const parts = childrenOf(expect(node, SEQUENCE, 'basicConstraints'));
+    let at = 0;
+    let ca = false;
+    if (parts[at] && tagOf(parts[at]) === BOOLEAN)
+        ca = bytesOf(parts[at++])[0] !== 0;
+    const pathLen = parts[at] && expect(parts[at++], INTEGER, 'pathLenConstraint');
+    if (at !== parts.length)
+        throw new Error('malformed basicConstraints');
+    if (!pathLen)
+        return { ca };
+    const pathLength = Number(pathLen.valueBlock.valueDec);
+    if (!Number.isSafeInteger(pathLength) || pathLength < 0)
+        throw new Error('malformed pathLenConstraint');
+    return { ca, pathLength };
+}
+/** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, ... } */
+function authorityKeyId(node) {
+    const keyId = childrenOf(expect(node, SEQUENCE, 'authorityKeyIdentifier')).find((part) => tagOf(part) === CONTEXT_0_PRIMITIVE);
+    return { keyId: keyId && extensions_hex(bytesOf(keyId)) };
+}
+/** KeyUsage ::= BIT STRING, bit 0 first (the most significant bit of the first octet). */
+function keyUsage(node) {
+    const bits = bytesOf(expect(node, BIT_STRING, 'keyUsage'));
+    const unused = node.valueBlock.unusedBits;
+    const count = bits.length * 8 - unused;
+    return KEY_USAGE_BITS.filter((_, bit) => bit < count && (bits[bit >> 3] & (0x80 >> (bit & 7))) !== 0);
+}
+function expect(node, tag, what) {
+    if (!node || tagOf(node) !== tag)
+        throw new Error(`malformed ${what}`);
+    return node;
+}
+function extensions_hex(bytes) {
+    return Buffer.from(bytes)
+        .toString('hex')
+        .toUpperCase()
+        .replace(/(..)(?!$)/g, '$1:');
+}
+
+;// CONCATENATED MODULE: ./src/certificate/client.ts
+/**
+ * Local checks of a client certificate input (a PEM chain: the leaf first, then the intermediates that
+ * issued it, in order) and its private key, before anything is sent. Pure: `checkClientCertificate`
+ * reads nothing but its arguments and logs nothing; `assertClientCertificate` turns its problems into
+ * an InputError. Messages name subjects and inputs only: a private key is never quoted.
+ */
+
+
+
+
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const EKU_NAMES = {
+    [SERVER_AUTH]: 'serverAuth',
+    [CLIENT_AUTH]: 'clientAuth',
+    '1.3.6.1.5.5.7.3.3': 'codeSigning',
+    '1.3.6.1.5.5.7.3.4': 'emailProtection',
+    '1.3.6.1.5.5.7.3.8': 'timeStamping',
+    '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+};
+const LEAF_RECIPE = 'A client certificate is issued like this: openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -subj "/CN=ci-runner" -out client.csr, then ' +
+    'openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -days 90 -extfile client.ext -out client.pem, where client.ext holds ' +
+    '"basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth" and "authorityKeyIdentifier=keyid:always".';
+/** Every problem with a client certificate chain and its key, judged at `now`. */
+function checkClientCertificate(input, options) {
+    const { certificateInput: certName, keyInput: keyName } = input;
+    const problems = [];
+    const add = (kind, inputName, message, hint) => void problems.push({ kind, input: inputName, message, hint });
+    const decoded = decodeInput(input.certificate);
+    if (decoded.keyMaterial.length > 0) {
+        add('private-key-in-certificate', certName, `${certName} contains a private key. It is not shown.`, `Put only the certificates in ${certName} (leaf first, then intermediates) and the private key alone in ${keyName}, both from secrets.`);
+        return { problems, chain: [] };
+    }
+    const blocks = decoded.blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
+    const others = decoded.blocks.filter((b) => !blocks.includes(b)).map((b) => b.label);
+    const notPem = decoded.encoding !== 'pem';
+    if (blocks.length === 0 || others.length > 0 || notPem || decoded.unterminated.length > 0) {
+        const found = blocks.length === 0
+            ? 'no certificate'
+            : others.length > 0
+                ? `a block that is not a certificate (-----BEGIN ${others[0]}-----)`
+                : decoded.unterminated.length > 0
+                    ? `a truncated block (-----BEGIN ${decoded.unterminated[0]}----- without its END line)`
+                    : `certificates, but not as PEM text (${decoded.encoding})`;
+        add('decoding', certName, `${certName} holds ${found}; it must be PEM text: the client certificate, then the intermediates that issued it.`, `Pass the PEM from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- for each certificate, leaf first (for example: cat client.pem intermediate.pem), from a secret. DER converts with openssl x509 -inform der -in client.der -out client.pem.`);
+        return { problems, chain: [] };
+    }
+    const parsed = [];
+    for (const [index, block] of blocks.entries()) {
+        try {
+            const x509 = new external_node_crypto_.X509Certificate(block.der);
+            let extensions;
+            try {
+                extensions = readCaExtensions(block.der);
+            }
+            catch {
+                extensions = undefined;
+            }
+            parsed.push({
+                x509,
+                extensions,
+                entry: {
+                    subject: client_oneLine(x509.subject),
+                    issuer: client_oneLine(x509.issuer),
+                    notBefore: new Date(x509.validFrom),
+                    notAfter: new Date(x509.validTo),
+                },
+            });
+        }
+        catch {
+            add('decoding', certName, `Certificate ${index + 1} of ${certName} does not parse as X.509.`, 'The base64 may be truncated or edited: export it again and check it with openssl x509 -in client.pem -noout -text.');
+            return { problems, chain: [] };
+        }
+    }
+    const chain = parsed.map((p) => p.entry);
+    const leaf = parsed[0];
+    const position = (i) => `certificate ${i + 1} of ${certName} (${parsed[i].entry.subject})`;
+    // The key: readable, and the leaf's. When it belongs to a later certificate, the order is the trouble.
+    let key;
+    try {
+        key = (0,external_node_crypto_.createPrivateKey)(input.key);
+    }
+    catch {
+        key = undefined;
+        add('key-unreadable', keyName, `${certName} or ${keyName} could not be read: ${keyName} is not an unencrypted PEM private key. It is not shown.`, `Pass the client certificate's private key as unencrypted PEM (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----); an encrypted key converts with openssl pkey -in client.key -out client-plain.key.`);
+    }
+    if (key && !matches(leaf.x509, key)) {
+        const owner = parsed.findIndex((p, i) => i > 0 && matches(p.x509, key));
+        add('key-mismatch', keyName, owner > 0
+            ? `${keyName} is the key of ${position(owner)}, not of the first one: the client certificate must come first in ${certName}.`
+            : `${keyName} is not the private key of ${certName} (the client certificate ${leaf.entry.subject}).`, owner > 0
+            ? `Order ${certName} leaf first, then the certificate that issued it, and so on.`
+            : `Pass the key that was made with this certificate (openssl x509 -in client.pem -noout -pubkey and openssl pkey -in client.key -pubout print the same public key when they belong together).`);
+    }
+    if (leaf.extensions?.basicConstraints?.ca) {
+        add('leaf-is-ca', certName, `The first certificate of ${certName} (${leaf.entry.subject}) is a CA certificate (basicConstraints CA:TRUE), not a client certificate.`, `Pass a client certificate issued by the CA (CA:FALSE), then its intermediates; the CA itself is what is uploaded and activated. ${LEAF_RECIPE}`);
+    }
+    // node:crypto calls the Extended Key Usage purposes `keyUsage`: a list of OIDs, undefined without the extension.
+    const purposes = leaf.x509.keyUsage;
+    if (purposes && !purposes.includes(CLIENT_AUTH) && !purposes.includes(ANY_EXTENDED_KEY_USAGE)) {
+        add('extended-key-usage', certName, `The client certificate in ${certName} (${leaf.entry.subject}) is not meant for TLS client authentication: its Extended Key Usage is ${purposes.map((oid) => EKU_NAMES[oid] ?? oid).join(', ') || 'empty'}, without clientAuth.`, `Issue it with extendedKeyUsage=clientAuth (or leave the extension out). ${LEAF_RECIPE}`);
+    }
+    if (options.requireAuthorityKeyId && !leaf.extensions?.authorityKeyId?.keyId) {
+        add('authority-key-identifier', certName, `The client certificate in ${certName} (${leaf.entry.subject}) has no Authority Key Identifier${leaf.extensions?.authorityKeyId ? ' keyIdentifier (only issuer and serial)' : ''}; OpenAI needs one to find the CA it chains to.`, `Issue it with authorityKeyIdentifier=keyid:always. ${LEAF_RECIPE}`);
+    }
+    const now = options.now.getTime();
+    for (const [i, p] of parsed.entries()) {
+        if (p.entry.notAfter.getTime() <= now) {
+            add('expired', certName, `${capitalise(position(i))} expired on ${isoSeconds(seconds(p.entry.notAfter))}.`, i === 0
+                ? 'Issue a new client certificate and store it (and its key) in the secrets.'
+                : 'Replace the expired intermediate with its current one.');
+        }
+        else if (p.entry.notBefore.getTime() > now) {
+            add('not-yet-valid', certName, `${capitalise(position(i))} is not valid yet: it becomes valid on ${isoSeconds(seconds(p.entry.notBefore))}.`, 'Wait until then, or issue it again from a machine whose clock is right.');
+        }
+    }
+    // Each certificate must be issued by the next one: OpenAI verifies the chain in the order given.
+    for (let i = 0; i + 1 < parsed.length; i++) {
+        const child = parsed[i];
+        const parent = parsed[i + 1];
+        if (!issuedBy(child.x509, parent.x509)) {
+            const reversed = parsed.length > 1 && parsed.every((p, j) => j === 0 || issuedBy(p.x509, parsed[j - 1].x509));
+            add('chain-order', certName, `${certName} is not a chain in order: ${position(i)} is not issued by ${position(i + 1)}${reversed ? ' (the certificates are in reverse order)' : ''}.`, `Order ${certName} leaf first, then the certificate that issued it, and so on up to (not necessarily including) the CA; leave out certificates that do not belong to the chain.`);
+            break;
+        }
+        if (!parent.extensions?.basicConstraints?.ca) {
+            add('intermediate-not-ca', certName, `${capitalise(position(i + 1))} is not a CA certificate (no basicConstraints CA:TRUE), so it cannot issue ${i === 0 ? 'the client certificate' : position(i)}.`, `Only the client certificate and the intermediate CAs that issued it belong in ${certName}.`);
+        }
+    }
+    if (options.issuingCa !== undefined) {
+        const ca = parseCa(options.issuingCa);
+        const last = parsed.at(-1);
+        const reaches = ca !== undefined && (Buffer.from(last.x509.raw).equals(Buffer.from(ca.raw)) || issuedBy(last.x509, ca));
+        if (!reaches) {
+            add('issuing-ca', certName, `${certName} does not chain to the CA certificate being rotated in${ca ? ` (${client_oneLine(ca.subject)})` : ''}: ${parsed.length === 1 ? 'the client certificate' : `its last certificate (${last.entry.subject})`} is issued by ${last.entry.issuer}.`, `Pass a client certificate issued by the new CA (with any intermediates between them, leaf first): that is the certificate the canary proves. openssl verify -CAfile new-ca.pem -untrusted intermediates.pem client.pem checks it.`);
+        }
+    }
+    return { problems, chain };
+}
+/** Throws an InputError for the first problem found (naming its input), or returns the chain. */
+function assertClientCertificate(input, options) {
+    const { problems, chain } = checkClientCertificate(input, options);
+    const [first, ...rest] = problems;
+    if (!first)
+        return chain;
+    const more = rest.length > 0 ? ` Also: ${rest.map((p) => p.message).join(' ')}` : '';
+    throw new InputError(first.input, `${first.message} Nothing was sent.${more}`, first.hint);
+}
+function matches(certificate, key) {
+    try {
+        return certificate.checkPrivateKey(key);
+    }
+    catch {
+        return false;
+    }
+}
+function issuedBy(child, parent) {
+    try {
+        return child.checkIssued(parent) && child.verify(parent.publicKey);
+    }
+    catch {
+        return false;
+    }
+}
+function parseCa(ca) {
+    const block = decodeInput(ca).blocks.find((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
+    if (!block)
+        return undefined;
+    try {
+        return new external_node_crypto_.X509Certificate(block.der);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** `CN=Example\nO=Example` (node:crypto's form) as `CN=Example, O=Example`. */
+function client_oneLine(name) {
+    return name.split('\n').filter(Boolean).join(', ');
+}
+function capitalise(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+// We use any as a valid input type
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/**
+ * Sanitizes an input into a string so it can be passed into issueCommand safely
+ * @param input input to sanitize into a string
+ */
+function utils_toCommandValue(input) {
+    if (input === null || input === undefined) {
+        return '';
+    }
+    else if (typeof input === 'string' || input instanceof String) {
+        return input;
+    }
+    return JSON.stringify(input);
+}
+/**
+ *
+ * @param annotationProperties
+ * @returns The command properties to send with the actual annotation command
+ * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
+ */
+function toCommandProperties(annotationProperties) {
+    if (!Object.keys(annotationProperties).length) {
+        return {};
+    }
+    return {
+        title: annotationProperties.title,
+        file: annotationProperties.file,
+        line: annotationProperties.startLine,
+        endLine: annotationProperties.endLine,
+        col: annotationProperties.startColumn,
+        endColumn: annotationProperties.endColumn
+    };
+}
+//# sourceMappingURL=utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+
+
+/**
+ * Issues a command to the GitHub Actions runner
+ *
+ * @param command - The command name to issue
+ * @param properties - Additional properties for the command (key-value pairs)
+ * @param message - The message to include with the command
+ * @remarks
+ * This function outputs a specially formatted string to stdout that the Actions
+ * runner interprets as a command. These commands can control workflow behavior,
+ * set outputs, create annotations, mask values, and more.
+ *
+ * Command Format:
+ *   ::name key=value,key=value::message
+ *
+ * @example
+ * ```typescript
+ * // Issue a warning annotation
+ * issueCommand('warning', {}, 'This is a warning message');
+ * // Output: ::warning::This is a warning message
+ *
+ * // Set an environment variable
+ * issueCommand('set-env', { name: 'MY_VAR' }, 'some value');
+ * // Output: ::set-env name=MY_VAR::some value
+ *
+ * // Add a secret mask
+ * issueCommand('add-mask', {}, 'secretValue123');
+ * // Output: ::add-mask::secretValue123
+ * ```
+ *
+ * @internal
+ * This is an internal utility function that powers the public API functions
+ * such as setSecret, warning, error, and exportVariable.
+ */
+function command_issueCommand(command, properties, message) {
+    const cmd = new Command(command, properties, message);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
+}
+function command_issue(name, message = '') {
+    command_issueCommand(name, {}, message);
+}
+const CMD_STRING = '::';
+class Command {
+    constructor(command, properties, message) {
+        if (!command) {
+            command = 'missing.command';
+        }
+        this.command = command;
+        this.properties = properties;
+        this.message = message;
+    }
+    toString() {
+        let cmdStr = CMD_STRING + this.command;
+        if (this.properties && Object.keys(this.properties).length > 0) {
+            cmdStr += ' ';
+            let first = true;
+            for (const key in this.properties) {
+                if (this.properties.hasOwnProperty(key)) {
+                    const val = this.properties[key];
+                    if (val) {
+                        if (first) {
+                            first = false;
+                        }
+                        else {
+                            cmdStr += ',';
+                        }
+                        cmdStr += `${key}=${escapeProperty(val)}`;
+                    }
+                }
+            }
+        }
+        cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
+        return cmdStr;
+    }
+}
+function escapeData(s) {
+    return utils_toCommandValue(s)
+        .replace(/%/g, '%25')
+        .replace(/\r/g, '%0D')
+        .replace(/\n/g, '%0A');
+}
+function escapeProperty(s) {
+    return utils_toCommandValue(s)
+        .replace(/%/g, '%25')
+        .replace(/\r/g, '%0D')
+        .replace(/\n/g, '%0A')
+        .replace(/:/g, '%3A')
+        .replace(/,/g, '%2C');
+}
+//# sourceMappingURL=command.js.map
+;// CONCATENATED MODULE: external "crypto"
+const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+// For internal use, subject to change.
+// We use any as a valid input type
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+
+
+
+function file_command_issueFileCommand(command, message) {
+    const filePath = process.env[`GITHUB_${command}`];
+    if (!filePath) {
+        throw new Error(`Unable to find environment variable for file command ${command}`);
+    }
+    if (!external_fs_.existsSync(filePath)) {
+        throw new Error(`Missing file at path: ${filePath}`);
+    }
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+        encoding: 'utf8'
+    });
+}
+function file_command_prepareKeyValueMessage(key, value) {
+    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
+    const convertedValue = utils_toCommandValue(value);
+    // These should realistically never happen, but just in case someone finds a
+    // way to exploit uuid generation let's not allow keys or values that contain
+    // the delimiter.
+    if (key.includes(delimiter)) {
+        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+    }
+    if (convertedValue.includes(delimiter)) {
+        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+    }
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
+}
+//# sourceMappingURL=file-command.js.map
+;// CONCATENATED MODULE: external "path"
+const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(8611);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(5692);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/node_modules/undici/index.js
+var undici = __nccwpck_require__(3368);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var lib_Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(lib_Headers || (lib_Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class lib_HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? https : http;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[lib_Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+class BasicCredentialHandler {
+    constructor(username, password) {
+        this.username = username;
+        this.password = password;
+    }
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return auth_awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class auth_BearerCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Bearer ${this.token}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return auth_awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class PersonalAccessTokenCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return auth_awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+//# sourceMappingURL=auth.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+class oidc_utils_OidcClient {
+    static createHttpClient(allowRetry = true, maxRetry = 10) {
+        const requestOptions = {
+            allowRetries: allowRetry,
+            maxRetries: maxRetry
+        };
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+    }
+    static getRequestToken() {
+        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+        if (!token) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
+        }
+        return token;
+    }
+    static getIDTokenUrl() {
+        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+        if (!runtimeUrl) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
+        }
+        return runtimeUrl;
+    }
+    static getCall(id_token_url) {
+        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+            var _a;
+            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const res = yield httpclient
+                .getJson(id_token_url)
+                .catch(error => {
+                throw new Error(`Failed to get ID Token. \n 
+        Error Code : ${error.statusCode}\n 
+        Error Message: ${error.message}`);
+            });
+            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
+            if (!id_token) {
+                throw new Error('Response json body do not have ID Token field');
+            }
+            return id_token;
+        });
+    }
+    static getIDToken(audience) {
+        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+            try {
+                // New ID Token is requested from action service
+                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                if (audience) {
+                    const encodedAudience = encodeURIComponent(audience);
+                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
+                }
+                debug(`ID token url is ${id_token_url}`);
+                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                setSecret(id_token);
+                return id_token;
+            }
+            catch (error) {
+                throw new Error(`Error message: ${error.message}`);
+            }
+        });
+    }
+}
+//# sourceMappingURL=oidc-utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { access, appendFile, writeFile } = external_fs_.promises;
+const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
+const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
+class Summary {
+    constructor() {
+        this._buffer = '';
+    }
+    /**
+     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
+     * Also checks r/w permissions.
+     *
+     * @returns step summary file path
+     */
+    filePath() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            if (this._filePath) {
+                return this._filePath;
+            }
+            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
+            if (!pathFromEnv) {
+                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
+            }
+            try {
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+            }
+            catch (_a) {
+                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
+            }
+            this._filePath = pathFromEnv;
+            return this._filePath;
+        });
+    }
+    /**
+     * Wraps content in an HTML tag, adding any HTML attributes
+     *
+     * @param {string} tag HTML tag to wrap
+     * @param {string | null} content content within the tag
+     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
+     *
+     * @returns {string} content wrapped in HTML element
+     */
+    wrap(tag, content, attrs = {}) {
+        const htmlAttrs = Object.entries(attrs)
+            .map(([key, value]) => ` ${key}="${value}"`)
+            .join('');
+        if (!content) {
+            return `<${tag}${htmlAttrs}>`;
+        }
+        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
+    }
+    /**
+     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
+     *
+     * @param {SummaryWriteOptions} [options] (optional) options for write operation
+     *
+     * @returns {Promise<Summary>} summary instance
+     */
+    write(options) {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
+            const filePath = yield this.filePath();
+            const writeFunc = overwrite ? writeFile : appendFile;
+            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
+            return this.emptyBuffer();
+        });
+    }
+    /**
+     * Clears the summary buffer and wipes the summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    clear() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            return this.emptyBuffer().write({ overwrite: true });
+        });
+    }
+    /**
+     * Returns the current summary buffer as a string
+     *
+     * @returns {string} string of summary buffer
+     */
+    stringify() {
+        return this._buffer;
+    }
+    /**
+     * If the summary buffer is empty
+     *
+     * @returns {boolen} true if the buffer is empty
+     */
+    isEmptyBuffer() {
+        return this._buffer.length === 0;
+    }
+    /**
+     * Resets the summary buffer without writing to summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    emptyBuffer() {
+        this._buffer = '';
+        return this;
+    }
+    /**
+     * Adds raw text to the summary buffer
+     *
+     * @param {string} text content to add
+     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addRaw(text, addEOL = false) {
+        this._buffer += text;
+        return addEOL ? this.addEOL() : this;
+    }
+    /**
+     * Adds the operating system-specific end-of-line marker to the buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addEOL() {
+        return this.addRaw(external_os_.EOL);
+    }
+    /**
+     * Adds an HTML codeblock to the summary buffer
+     *
+     * @param {string} code content to render within fenced code block
+     * @param {string} lang (optional) language to syntax highlight code
+     *
+     * @returns {Summary} summary instance
+     */
+    addCodeBlock(code, lang) {
+        const attrs = Object.assign({}, (lang && { lang }));
+        const element = this.wrap('pre', this.wrap('code', code), attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML list to the summary buffer
+     *
+     * @param {string[]} items list of items to render
+     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addList(items, ordered = false) {
+        const tag = ordered ? 'ol' : 'ul';
+        const listItems = items.map(item => this.wrap('li', item)).join('');
+        const element = this.wrap(tag, listItems);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML table to the summary buffer
+     *
+     * @param {SummaryTableCell[]} rows table rows
+     *
+     * @returns {Summary} summary instance
+     */
+    addTable(rows) {
+        const tableBody = rows
+            .map(row => {
+            const cells = row
+                .map(cell => {
+                if (typeof cell === 'string') {
+                    return this.wrap('td', cell);
+                }
+                const { header, data, colspan, rowspan } = cell;
+                const tag = header ? 'th' : 'td';
+                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
+                return this.wrap(tag, data, attrs);
+            })
+                .join('');
+            return this.wrap('tr', cells);
+        })
+            .join('');
+        const element = this.wrap('table', tableBody);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds a collapsable HTML details element to the summary buffer
+     *
+     * @param {string} label text for the closed state
+     * @param {string} content collapsable content
+     *
+     * @returns {Summary} summary instance
+     */
+    addDetails(label, content) {
+        const element = this.wrap('details', this.wrap('summary', label) + content);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML image tag to the summary buffer
+     *
+     * @param {string} src path to the image you to embed
+     * @param {string} alt text description of the image
+     * @param {SummaryImageOptions} options (optional) addition image attributes
+     *
+     * @returns {Summary} summary instance
+     */
+    addImage(src, alt, options) {
+        const { width, height } = options || {};
+        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
+        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML section heading element
+     *
+     * @param {string} text heading text
+     * @param {number | string} [level=1] (optional) the heading level, default: 1
+     *
+     * @returns {Summary} summary instance
+     */
+    addHeading(text, level) {
+        const tag = `h${level}`;
+        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
+            ? tag
+            : 'h1';
+        const element = this.wrap(allowedTag, text);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML thematic break (<hr>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addSeparator() {
+        const element = this.wrap('hr', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML line break (<br>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addBreak() {
+        const element = this.wrap('br', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML blockquote to the summary buffer
+     *
+     * @param {string} text quote text
+     * @param {string} cite (optional) citation url
+     *
+     * @returns {Summary} summary instance
+     */
+    addQuote(text, cite) {
+        const attrs = Object.assign({}, (cite && { cite }));
+        const element = this.wrap('blockquote', text, attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML anchor tag to the summary buffer
+     *
+     * @param {string} text link text/content
+     * @param {string} href hyperlink
+     *
+     * @returns {Summary} summary instance
+     */
+    addLink(text, href) {
+        const element = this.wrap('a', text, { href });
+        return this.addRaw(element).addEOL();
+    }
+}
+const _summary = new Summary();
+/**
+ * @deprecated use `core.summary`
+ */
+const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
+//# sourceMappingURL=summary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+
+/**
+ * toPosixPath converts the given path to the posix form. On Windows, \\ will be
+ * replaced with /.
+ *
+ * @param pth. Path to transform.
+ * @return string Posix path.
+ */
+function toPosixPath(pth) {
+    return pth.replace(/[\\]/g, '/');
+}
+/**
+ * toWin32Path converts the given path to the win32 form. On Linux, / will be
+ * replaced with \\.
+ *
+ * @param pth. Path to transform.
+ * @return string Win32 path.
+ */
+function toWin32Path(pth) {
+    return pth.replace(/[/]/g, '\\');
+}
+/**
+ * toPlatformPath converts the given path to a platform-specific path. It does
+ * this by replacing instances of / and \ with the platform-specific path
+ * separator.
+ *
+ * @param pth The path to platformize.
+ * @return string The platform-specific path.
+ */
+function toPlatformPath(pth) {
+    return pth.replace(/[/\\]/g, path.sep);
+}
+//# sourceMappingURL=path-utils.js.map
+// EXTERNAL MODULE: external "string_decoder"
+var external_string_decoder_ = __nccwpck_require__(3193);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+// export const {open} = 'fs'
+const IS_WINDOWS = process.platform === 'win32';
+/**
+ * Custom implementation of readlink to ensure Windows junctions
+ * maintain trailing backslash for backward compatibility with Node.js < 24
+ *
+ * In Node.js 20, Windows junctions (directory symlinks) always returned paths
+ * with trailing backslashes. Node.js 24 removed this behavior, which breaks
+ * code that relied on this format for path operations.
+ *
+ * This implementation restores the Node 20 behavior by adding a trailing
+ * backslash to all junction results on Windows.
+ */
+function readlink(fsPath) {
+    return io_util_awaiter(this, void 0, void 0, function* () {
+        const result = yield fs.promises.readlink(fsPath);
+        // On Windows, restore Node 20 behavior: add trailing backslash to all results
+        // since junctions on Windows are always directory links
+        if (IS_WINDOWS && !result.endsWith('\\')) {
+            return `${result}\\`;
+        }
+        return result;
+    });
+}
+// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
+const UV_FS_O_EXLOCK = 0x10000000;
+const READONLY = external_fs_.constants.O_RDONLY;
+function exists(fsPath) {
+    return io_util_awaiter(this, void 0, void 0, function* () {
+        try {
+            yield stat(fsPath);
+        }
+        catch (err) {
+            if (err.code === 'ENOENT') {
+                return false;
+            }
+            throw err;
+        }
+        return true;
+    });
+}
+function isDirectory(fsPath_1) {
+    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        return stats.isDirectory();
+    });
+}
+/**
+ * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
+ * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
+ */
+function isRooted(p) {
+    p = normalizeSeparators(p);
+    if (!p) {
+        throw new Error('isRooted() parameter "p" cannot be empty');
+    }
+    if (IS_WINDOWS) {
+        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
+        ); // e.g. C: or C:\hello
+    }
+    return p.startsWith('/');
+}
+/**
+ * Best effort attempt to determine whether a file exists and is executable.
+ * @param filePath    file path to check
+ * @param extensions  additional file extensions to try
+ * @return if file exists and is executable, returns the file path. otherwise empty string.
+ */
+function tryGetExecutablePath(filePath, extensions) {
+    return io_util_awaiter(this, void 0, void 0, function* () {
+        let stats = undefined;
+        try {
+            // test file exists
+            stats = yield stat(filePath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                // eslint-disable-next-line no-console
+                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+            }
+        }
+        if (stats && stats.isFile()) {
+            if (IS_WINDOWS) {
+                // on Windows, test for valid extension
+                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
+                    return filePath;
+                }
+            }
+            else {
+                if (isUnixExecutable(stats)) {
+                    return filePath;
+                }
+            }
+        }
+        // try each extension
+        const originalFilePath = filePath;
+        for (const extension of extensions) {
+            filePath = originalFilePath + extension;
+            stats = undefined;
+            try {
+                stats = yield stat(filePath);
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT') {
+                    // eslint-disable-next-line no-console
+                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+                }
+            }
+            if (stats && stats.isFile()) {
+                if (IS_WINDOWS) {
+                    // preserve the case of the actual file (since an extension was appended)
+                    try {
+                        const directory = external_path_namespaceObject.dirname(filePath);
+                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        for (const actualName of yield readdir(directory)) {
+                            if (upperName === actualName.toUpperCase()) {
+                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                break;
+                            }
+                        }
+                    }
+                    catch (err) {
+                        // eslint-disable-next-line no-console
+                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+                    }
+                    return filePath;
+                }
+                else {
+                    if (isUnixExecutable(stats)) {
+                        return filePath;
+                    }
+                }
+            }
+        }
+        return '';
+    });
+}
+function normalizeSeparators(p) {
+    p = p || '';
+    if (IS_WINDOWS) {
+        // convert slashes on Windows
+        p = p.replace(/\//g, '\\');
+        // remove redundant slashes
+        return p.replace(/\\\\+/g, '\\');
+    }
+    // remove redundant slashes
+    return p.replace(/\/\/+/g, '/');
+}
+// on Mac/Linux, test the execute bit
+//     R   W  X  R  W X R W X
+//   256 128 64 32 16 8 4 2 1
+function isUnixExecutable(stats) {
+    return ((stats.mode & 1) > 0 ||
+        ((stats.mode & 8) > 0 &&
+            process.getgid !== undefined &&
+            stats.gid === process.getgid()) ||
+        ((stats.mode & 64) > 0 &&
+            process.getuid !== undefined &&
+            stats.uid === process.getuid()));
+}
+// Get the path of cmd.exe in windows
+function getCmdPath() {
+    var _a;
+    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
+}
+//# sourceMappingURL=io-util.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+/**
+ * Copies a file or folder.
+ * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See CopyOptions.
+ */
+function cp(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
+        // Dest is an existing file, but not forcing
+        if (destStat && destStat.isFile() && !force) {
+            return;
+        }
+        // If dest is an existing directory, should copy inside.
+        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
+            ? path.join(dest, path.basename(source))
+            : dest;
+        if (!(yield ioUtil.exists(source))) {
+            throw new Error(`no such file or directory: ${source}`);
+        }
+        const sourceStat = yield ioUtil.stat(source);
+        if (sourceStat.isDirectory()) {
+            if (!recursive) {
+                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
+            }
+            else {
+                yield cpDirRecursive(source, newDest, 0, force);
+            }
+        }
+        else {
+            if (path.relative(source, newDest) === '') {
+                // a file cannot be copied to itself
+                throw new Error(`'${newDest}' and '${source}' are the same file`);
+            }
+            yield io_copyFile(source, newDest, force);
+        }
+    });
+}
+/**
+ * Moves a path.
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See MoveOptions.
+ */
+function mv(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        if (yield ioUtil.exists(dest)) {
+            let destExists = true;
+            if (yield ioUtil.isDirectory(dest)) {
+                // If dest is directory copy src into dest
+                dest = path.join(dest, path.basename(source));
+                destExists = yield ioUtil.exists(dest);
+            }
+            if (destExists) {
+                if (options.force == null || options.force) {
+                    yield rmRF(dest);
+                }
+                else {
+                    throw new Error('Destination already exists');
+                }
+            }
+        }
+        yield mkdirP(path.dirname(dest));
+        yield ioUtil.rename(source, dest);
+    });
+}
+/**
+ * Remove a path recursively with force
+ *
+ * @param inputPath path to remove
+ */
+function rmRF(inputPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (ioUtil.IS_WINDOWS) {
+            // Check for invalid characters
+            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
+            if (/[*"<>|]/.test(inputPath)) {
+                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
+            }
+        }
+        try {
+            // note if path does not exist, error is silent
+            yield ioUtil.rm(inputPath, {
+                force: true,
+                maxRetries: 3,
+                recursive: true,
+                retryDelay: 300
+            });
+        }
+        catch (err) {
+            throw new Error(`File was unable to be removed ${err}`);
+        }
+    });
+}
+/**
+ * Make a directory.  Creates the full path with folders in between
+ * Will throw if it fails
+ *
+ * @param   fsPath        path to create
+ * @returns Promise<void>
+ */
+function mkdirP(fsPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        ok(fsPath, 'a path argument must be provided');
+        yield ioUtil.mkdir(fsPath, { recursive: true });
+    });
+}
+/**
+ * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
+ * If you check and the tool does not exist, it will throw.
+ *
+ * @param     tool              name of the tool
+ * @param     check             whether to check if tool exists
+ * @returns   Promise<string>   path to tool
+ */
+function which(tool, check) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // recursive when check=true
+        if (check) {
+            const result = yield which(tool, false);
+            if (!result) {
+                if (IS_WINDOWS) {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+                }
+                else {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+                }
+            }
+            return result;
+        }
+        const matches = yield findInPath(tool);
+        if (matches && matches.length > 0) {
+            return matches[0];
+        }
+        return '';
+    });
+}
+/**
+ * Returns a list of all occurrences of the given tool on the system path.
+ *
+ * @returns   Promise<string[]>  the paths of the tool
+ */
+function findInPath(tool) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // build the list of extensions to try
+        const extensions = [];
+        if (IS_WINDOWS && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+                if (extension) {
+                    extensions.push(extension);
+                }
+            }
+        }
+        // if it's rooted, return it if exists. otherwise return empty.
+        if (isRooted(tool)) {
+            const filePath = yield tryGetExecutablePath(tool, extensions);
+            if (filePath) {
+                return [filePath];
+            }
+            return [];
+        }
+        // if any path separators, return empty
+        if (tool.includes(external_path_namespaceObject.sep)) {
+            return [];
+        }
+        // build the list of directories
+        //
+        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
+        // it feels like we should not do this. Checking the current directory seems like more of a use
+        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
+        // across platforms.
+        const directories = [];
+        if (process.env.PATH) {
+            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+                if (p) {
+                    directories.push(p);
+                }
+            }
+        }
+        // find all matches
+        const matches = [];
+        for (const directory of directories) {
+            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            if (filePath) {
+                matches.push(filePath);
+            }
+        }
+        return matches;
+    });
+}
+function readCopyOptions(options) {
+    const force = options.force == null ? true : options.force;
+    const recursive = Boolean(options.recursive);
+    const copySourceDirectory = options.copySourceDirectory == null
+        ? true
+        : Boolean(options.copySourceDirectory);
+    return { force, recursive, copySourceDirectory };
+}
+function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        // Ensure there is not a run away recursive copy
+        if (currentDepth >= 255)
+            return;
+        currentDepth++;
+        yield mkdirP(destDir);
+        const files = yield ioUtil.readdir(sourceDir);
+        for (const fileName of files) {
+            const srcFile = `${sourceDir}/${fileName}`;
+            const destFile = `${destDir}/${fileName}`;
+            const srcFileStat = yield ioUtil.lstat(srcFile);
+            if (srcFileStat.isDirectory()) {
+                // Recurse
+                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
+            }
+            else {
+                yield io_copyFile(srcFile, destFile, force);
+            }
+        }
+        // Change the mode for the newly created directory
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
+    });
+}
+// Buffered file copy
+function io_copyFile(srcFile, destFile, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
+            // unlink/re-link it
+            try {
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
+            }
+            catch (e) {
+                // Try to override file permission
+                if (e.code === 'EPERM') {
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
+                }
+                // other errors = it doesn't exist, no work to do
+            }
+            // Copy over symlink
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
+        }
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
+        }
+    });
+}
+//# sourceMappingURL=io.js.map
+;// CONCATENATED MODULE: external "timers"
+const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+/* eslint-disable @typescript-eslint/unbound-method */
+const toolrunner_IS_WINDOWS = process.platform === 'win32';
+/*
+ * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
+ */
+class ToolRunner extends external_events_.EventEmitter {
+    constructor(toolPath, args, options) {
+        super();
+        if (!toolPath) {
+            throw new Error("Parameter 'toolPath' cannot be null or empty.");
+        }
+        this.toolPath = toolPath;
+        this.args = args || [];
+        this.options = options || {};
+    }
+    _debug(message) {
+        if (this.options.listeners && this.options.listeners.debug) {
+            this.options.listeners.debug(message);
+        }
+    }
+    _getCommandString(options, noPrefix) {
+        const toolPath = this._getSpawnFileName();
+        const args = this._getSpawnArgs(options);
+        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
+        if (toolrunner_IS_WINDOWS) {
+            // Windows + cmd file
+            if (this._isCmdFile()) {
+                cmd += toolPath;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows + verbatim
+            else if (options.windowsVerbatimArguments) {
+                cmd += `"${toolPath}"`;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows (regular)
+            else {
+                cmd += this._windowsQuoteCmdArg(toolPath);
+                for (const a of args) {
+                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
+                }
+            }
+        }
+        else {
+            // OSX/Linux - this can likely be improved with some form of quoting.
+            // creating processes on Unix is fundamentally different than Windows.
+            // on Unix, execvp() takes an arg array.
+            cmd += toolPath;
+            for (const a of args) {
+                cmd += ` ${a}`;
+            }
+        }
+        return cmd;
+    }
+    _processLineBuffer(data, strBuffer, onLine) {
+        try {
+            let s = strBuffer + data.toString();
+            let n = s.indexOf(external_os_.EOL);
+            while (n > -1) {
+                const line = s.substring(0, n);
+                onLine(line);
+                // the rest of the string ...
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
+            }
+            return s;
+        }
+        catch (err) {
+            // streaming lines to console is best effort.  Don't fail a build.
+            this._debug(`error processing line. Failed with error ${err}`);
+            return '';
+        }
+    }
+    _getSpawnFileName() {
+        if (toolrunner_IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                return process.env['COMSPEC'] || 'cmd.exe';
+            }
+        }
+        return this.toolPath;
+    }
+    _getSpawnArgs(options) {
+        if (toolrunner_IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
+                for (const a of this.args) {
+                    argline += ' ';
+                    argline += options.windowsVerbatimArguments
+                        ? a
+                        : this._windowsQuoteCmdArg(a);
+                }
+                argline += '"';
+                return [argline];
+            }
+        }
+        return this.args;
+    }
+    _endsWith(str, end) {
+        return str.endsWith(end);
+    }
+    _isCmdFile() {
+        const upperToolPath = this.toolPath.toUpperCase();
+        return (this._endsWith(upperToolPath, '.CMD') ||
+            this._endsWith(upperToolPath, '.BAT'));
+    }
+    _windowsQuoteCmdArg(arg) {
+        // for .exe, apply the normal quoting rules that libuv applies
+        if (!this._isCmdFile()) {
+            return this._uvQuoteCmdArg(arg);
+        }
+        // otherwise apply quoting rules specific to the cmd.exe command line parser.
+        // the libuv rules are generic and are not designed specifically for cmd.exe
+        // command line parser.
+        //
+        // for a detailed description of the cmd.exe command line parser, refer to
+        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
+        // need quotes for empty arg
+        if (!arg) {
+            return '""';
+        }
+        // determine whether the arg needs to be quoted
+        const cmdSpecialChars = [
+            ' ',
+            '\t',
+            '&',
+            '(',
+            ')',
+            '[',
+            ']',
+            '{',
+            '}',
+            '^',
+            '=',
+            ';',
+            '!',
+            "'",
+            '+',
+            ',',
+            '`',
+            '~',
+            '|',
+            '<',
+            '>',
+            '"'
+        ];
+        let needsQuotes = false;
+        for (const char of arg) {
+            if (cmdSpecialChars.some(x => x === char)) {
+                needsQuotes = true;
+                break;
+            }
+        }
+        // short-circuit if quotes not needed
+        if (!needsQuotes) {
+            return arg;
+        }
+        // the following quoting rules are very similar to the rules that by libuv applies.
+        //
+        // 1) wrap the string in quotes
+        //
+        // 2) double-up quotes - i.e. " => ""
+        //
+        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
+        //    doesn't work well with a cmd.exe command line.
+        //
+        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
+        //    for example, the command line:
+        //          foo.exe "myarg:""my val"""
+        //    is parsed by a .NET console app into an arg array:
+        //          [ "myarg:\"my val\"" ]
+        //    which is the same end result when applying libuv quoting rules. although the actual
+        //    command line from libuv quoting rules would look like:
+        //          foo.exe "myarg:\"my val\""
+        //
+        // 3) double-up slashes that precede a quote,
+        //    e.g.  hello \world    => "hello \world"
+        //          hello\"world    => "hello\\""world"
+        //          hello\\"world   => "hello\\\\""world"
+        //          hello world\    => "hello world\\"
+        //
+        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
+        //    the reasons for including this as a .cmd quoting rule are:
+        //
+        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
+        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
+        //
+        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
+        //       haven't heard any complaints about that aspect.
+        //
+        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
+        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
+        // by using %%.
+        //
+        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
+        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
+        //
+        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
+        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
+        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
+        // to an external program.
+        //
+        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
+        // % can be escaped within a .cmd file.
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\'; // double the slash
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '"'; // double the quote
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _uvQuoteCmdArg(arg) {
+        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
+        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
+        // is used.
+        //
+        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
+        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
+        // pasting copyright notice from Node within this function:
+        //
+        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
+        //
+        //      Permission is hereby granted, free of charge, to any person obtaining a copy
+        //      of this software and associated documentation files (the "Software"), to
+        //      deal in the Software without restriction, including without limitation the
+        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+        //      sell copies of the Software, and to permit persons to whom the Software is
+        //      furnished to do so, subject to the following conditions:
+        //
+        //      The above copyright notice and this permission notice shall be included in
+        //      all copies or substantial portions of the Software.
+        //
+        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+        //      IN THE SOFTWARE.
+        if (!arg) {
+            // Need double quotation for empty argument
+            return '""';
+        }
+        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
+            // No quotation needed
+            return arg;
+        }
+        if (!arg.includes('"') && !arg.includes('\\')) {
+            // No embedded double quotes or backslashes, so I can just wrap
+            // quote marks around the whole thing.
+            return `"${arg}"`;
+        }
+        // Expected input/output:
+        //   input : hello"world
+        //   output: "hello\"world"
+        //   input : hello""world
+        //   output: "hello\"\"world"
+        //   input : hello\world
+        //   output: hello\world
+        //   input : hello\\world
+        //   output: hello\\world
+        //   input : hello\"world
+        //   output: "hello\\\"world"
+        //   input : hello\\"world
+        //   output: "hello\\\\\"world"
+        //   input : hello world\
+        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
+        //                             but it appears the comment is wrong, it should be "hello world\\"
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\';
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '\\';
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _cloneExecOptions(options) {
+        options = options || {};
+        const result = {
+            cwd: options.cwd || process.cwd(),
+            env: options.env || process.env,
+            silent: options.silent || false,
+            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
+            failOnStdErr: options.failOnStdErr || false,
+            ignoreReturnCode: options.ignoreReturnCode || false,
+            delay: options.delay || 10000
+        };
+        result.outStream = options.outStream || process.stdout;
+        result.errStream = options.errStream || process.stderr;
+        return result;
+    }
+    _getSpawnOptions(options, toolPath) {
+        options = options || {};
+        const result = {};
+        result.cwd = options.cwd;
+        result.env = options.env;
+        result['windowsVerbatimArguments'] =
+            options.windowsVerbatimArguments || this._isCmdFile();
+        if (options.windowsVerbatimArguments) {
+            result.argv0 = `"${toolPath}"`;
+        }
+        return result;
+    }
+    /**
+     * Exec a tool.
+     * Output will be streamed to the live console.
+     * Returns promise with return code
+     *
+     * @param     tool     path to tool to exec
+     * @param     options  optional exec options.  See ExecOptions
+     * @returns   number
+     */
+    exec() {
+        return toolrunner_awaiter(this, void 0, void 0, function* () {
+            // root the tool path if it is unrooted and contains relative pathing
+            if (!isRooted(this.toolPath) &&
+                (this.toolPath.includes('/') ||
+                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
+                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
+                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+            }
+            // if the tool is only a file name, then resolve it from the PATH
+            // otherwise verify it exists (add extension on Windows if necessary)
+            this.toolPath = yield which(this.toolPath, true);
+            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
+                this._debug(`exec tool: ${this.toolPath}`);
+                this._debug('arguments:');
+                for (const arg of this.args) {
+                    this._debug(`   ${arg}`);
+                }
+                const optionsNonNull = this._cloneExecOptions(this.options);
+                if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                }
+                const state = new ExecState(optionsNonNull, this.toolPath);
+                state.on('debug', (message) => {
+                    this._debug(message);
+                });
+                if (this.options.cwd && !(yield exists(this.options.cwd))) {
+                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
+                }
+                const fileName = this._getSpawnFileName();
+                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                let stdbuffer = '';
+                if (cp.stdout) {
+                    cp.stdout.on('data', (data) => {
+                        if (this.options.listeners && this.options.listeners.stdout) {
+                            this.options.listeners.stdout(data);
+                        }
+                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                            optionsNonNull.outStream.write(data);
+                        }
+                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.stdline) {
+                                this.options.listeners.stdline(line);
+                            }
+                        });
+                    });
+                }
+                let errbuffer = '';
+                if (cp.stderr) {
+                    cp.stderr.on('data', (data) => {
+                        state.processStderr = true;
+                        if (this.options.listeners && this.options.listeners.stderr) {
+                            this.options.listeners.stderr(data);
+                        }
+                        if (!optionsNonNull.silent &&
+                            optionsNonNull.errStream &&
+                            optionsNonNull.outStream) {
+                            const s = optionsNonNull.failOnStdErr
+                                ? optionsNonNull.errStream
+                                : optionsNonNull.outStream;
+                            s.write(data);
+                        }
+                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.errline) {
+                                this.options.listeners.errline(line);
+                            }
+                        });
+                    });
+                }
+                cp.on('error', (err) => {
+                    state.processError = err.message;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    state.CheckComplete();
+                });
+                cp.on('exit', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                cp.on('close', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                state.on('done', (error, exitCode) => {
+                    if (stdbuffer.length > 0) {
+                        this.emit('stdline', stdbuffer);
+                    }
+                    if (errbuffer.length > 0) {
+                        this.emit('errline', errbuffer);
+                    }
+                    cp.removeAllListeners();
+                    if (error) {
+                        reject(error);
+                    }
+                    else {
+                        resolve(exitCode);
+                    }
+                });
+                if (this.options.input) {
+                    if (!cp.stdin) {
+                        throw new Error('child process missing stdin');
+                    }
+                    cp.stdin.end(this.options.input);
+                }
+            }));
+        });
+    }
+}
+/**
+ * Convert an arg string to an array of args. Handles escaping
+ *
+ * @param    argString   string of arguments
+ * @returns  string[]    array of arguments
+ */
+function argStringToArray(argString) {
+    const args = [];
+    let inQuotes = false;
+    let escaped = false;
+    let arg = '';
+    function append(c) {
+        // we only escape double quotes.
+        if (escaped && c !== '"') {
+            arg += '\\';
+        }
+        arg += c;
+        escaped = false;
+    }
+    for (let i = 0; i < argString.length; i++) {
+        const c = argString.charAt(i);
+        if (c === '"') {
+            if (!escaped) {
+                inQuotes = !inQuotes;
+            }
+            else {
+                append(c);
+            }
+            continue;
+        }
+        if (c === '\\' && escaped) {
+            append(c);
+            continue;
+        }
+        if (c === '\\' && inQuotes) {
+            escaped = true;
+            continue;
+        }
+        if (c === ' ' && !inQuotes) {
+            if (arg.length > 0) {
+                args.push(arg);
+                arg = '';
+            }
+            continue;
+        }
+        append(c);
+    }
+    if (arg.length > 0) {
+        args.push(arg.trim());
+    }
+    return args;
+}
+class ExecState extends external_events_.EventEmitter {
+    constructor(options, toolPath) {
+        super();
+        this.processClosed = false; // tracks whether the process has exited and stdio is closed
+        this.processError = '';
+        this.processExitCode = 0;
+        this.processExited = false; // tracks whether the process has exited
+        this.processStderr = false; // tracks whether stderr was written to
+        this.delay = 10000; // 10 seconds
+        this.done = false;
+        this.timeout = null;
+        if (!toolPath) {
+            throw new Error('toolPath must not be empty');
+        }
+        this.options = options;
+        this.toolPath = toolPath;
+        if (options.delay) {
+            this.delay = options.delay;
+        }
+    }
+    CheckComplete() {
+        if (this.done) {
+            return;
+        }
+        if (this.processClosed) {
+            this._setResult();
+        }
+        else if (this.processExited) {
+            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
+        }
+    }
+    _debug(message) {
+        this.emit('debug', message);
+    }
+    _setResult() {
+        // determine whether there is an error
+        let error;
+        if (this.processExited) {
+            if (this.processError) {
+                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
+            }
+            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
+                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
+            }
+            else if (this.processStderr && this.options.failOnStdErr) {
+                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
+            }
+        }
+        // clear the timeout
+        if (this.timeout) {
+            clearTimeout(this.timeout);
+            this.timeout = null;
+        }
+        this.done = true;
+        this.emit('done', error, this.processExitCode);
+    }
+    static HandleTimeout(state) {
+        if (state.done) {
+            return;
+        }
+        if (!state.processClosed && state.processExited) {
+            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
+            state._debug(message);
+        }
+        state._setResult();
+    }
+}
+//# sourceMappingURL=toolrunner.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+/**
+ * Exec a command.
+ * Output will be streamed to the live console.
+ * Returns promise with return code
+ *
+ * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
+ * @param     args               optional arguments for tool. Escaping is handled by the lib.
+ * @param     options            optional exec options.  See ExecOptions
+ * @returns   Promise<number>    exit code
+ */
+function exec_exec(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        const commandArgs = tr.argStringToArray(commandLine);
+        if (commandArgs.length === 0) {
+            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
+        }
+        // Path to tool to execute should be first arg
+        const toolPath = commandArgs[0];
+        args = commandArgs.slice(1).concat(args || []);
+        const runner = new tr.ToolRunner(toolPath, args, options);
+        return runner.exec();
+    });
+}
+/**
+ * Exec a command and get the output.
+ * Output will be streamed to the live console.
+ * Returns promise with the exit code and collected stdout and stderr
+ *
+ * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
+ * @param     args                  optional arguments for tool. Escaping is handled by the lib.
+ * @param     options               optional exec options.  See ExecOptions
+ * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
+ */
+function getExecOutput(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        var _a, _b;
+        let stdout = '';
+        let stderr = '';
+        //Using string decoder covers the case where a mult-byte character is split
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
+        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
+        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
+        const stdErrListener = (data) => {
+            stderr += stderrDecoder.write(data);
+            if (originalStdErrListener) {
+                originalStdErrListener(data);
+            }
+        };
+        const stdOutListener = (data) => {
+            stdout += stdoutDecoder.write(data);
+            if (originalStdoutListener) {
+                originalStdoutListener(data);
+            }
+        };
+        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
+        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        //flush any remaining characters
+        stdout += stdoutDecoder.end();
+        stderr += stderrDecoder.end();
+        return {
+            exitCode,
+            stdout,
+            stderr
+        };
+    });
+}
+//# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+    }
+    issueCommand('save-state', { name }, toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/secrets.ts
+
+
+const ARMOUR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
+/**
+ * What is registered with the masker for one secret: the whole value, trimmed, and every line of it of 8
+ * characters or more, so that a multi-line secret (a PEM key) is masked wherever one of its lines shows.
+ * PEM armour lines (`-----BEGIN ... -----`) are left out: they are not secret, and masking them would
+ * blank out harmless messages. Shorter lines (the tail of the base64, a few bytes) are left out too:
+ * masking such short strings would blank ordinary words in the log.
+ */
+function secretParts(secret) {
+    const whole = secret.trim();
+    if (!whole)
+        return [];
+    const parts = new Set([whole]);
+    for (const line of whole.split(/\r\n|\r|\n/)) {
+        const trimmed = line.trim();
+        if (trimmed.length >= 8 && !ARMOUR.test(trimmed))
+            parts.add(trimmed);
+    }
+    return [...parts];
+}
+const masked = new Set();
+/**
+ * Registers a secret, each part once, before it can reach any log line: with the runner's masker (which
+ * hides it in the log) and with `redact` in text.ts (which removes it from everything the action writes
+ * itself: log lines, annotations, the job summary, outputs and the pull-request comment, which the runner
+ * does not mask, and before any cut, which the masker cannot see through).
+ */
+function maskText(secret) {
+    for (const part of secretParts(secret))
+        if (!masked.has(part)) {
+            masked.add(part);
+            registerSecret(part);
+            core_setSecret(part);
+        }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/read.ts
+
+
+const readInput = (name) => getInput(name);
+function readBoolean(read, name, fallback) {
+    const raw = read(name);
+    if (!raw)
+        return fallback;
+    if (/^(true|True|TRUE)$/.test(raw))
+        return true;
+    if (/^(false|False|FALSE)$/.test(raw))
+        return false;
+    throw new InputError(name, `${name} must be true or false, not "${raw}".`, `Set ${name}: true or ${name}: false.`);
+}
+function readNumber(read, name, fallback, limits) {
+    const raw = read(name);
+    if (!raw)
+        return fallback;
+    const value = Number(raw);
+    const ok = /^\d+(\.\d+)?$/.test(raw) && value >= limits.min && value <= limits.max && (!limits.integer || Number.isInteger(value));
+    if (!ok) {
+        const kind = limits.integer ? 'a whole number' : 'a number';
+        throw new InputError(name, `${name} must be ${kind} from ${limits.min} to ${limits.max}, not "${raw}".`, `Set ${name} to ${kind} in that range, or remove it to use the default (${fallback}).`);
+    }
+    return value;
+}
+const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
+/** Project ids separated by commas or new lines, blanks and repeats dropped; each must look like proj_... */
+function readProjectIds(read, name) {
+    const ids = [
+        ...new Set(read(name)
+            .split(/[\s,]+/)
+            .filter(Boolean)),
+    ];
+    const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
+    if (bad.length > 0) {
+        throw new InputError(name, `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
+    }
+    return ids;
+}
+/** The `name` input: a certificate's name, one line of at most 200 characters; undefined when empty. */
+function readCertificateName(read) {
+    const name = read('name');
+    if (!name)
+        return undefined;
+    if (/[\r\n]/.test(name) || name.length > 200) {
+        throw new InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
+    }
+    return name;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/connection.ts
+
+
+
+
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const DEFAULT_MTLS_BASE_URL = 'https://mtls.api.openai.com/v1';
+/**
+ * Registers every secret among the inputs with the runner's masker, before anything else is logged: the
+ * admin key (input or OPENAI_ADMIN_KEY), the client key, and the other inputs named (the GitHub token).
+ */
+function maskSecrets(read = readInput, env = process.env, others = []) {
+    for (const secret of [read('admin-api-key'), env.OPENAI_ADMIN_KEY ?? '', read('client-key'), ...others.map(read)])
+        maskText(secret);
+}
+/** `keyOptional`: a missing admin key is not an error (the main action's dry run checks locally only). */
+function readConnection(read, env, keyOptional = false) {
+    const adminApiKey = read('admin-api-key') || (env.OPENAI_ADMIN_KEY ?? '').trim();
+    checkAdminKey(adminApiKey, keyOptional);
+    const clientCertificate = read('client-certificate') || undefined;
+    const clientKey = read('client-key') || undefined;
+    if (Boolean(clientCertificate) !== Boolean(clientKey)) {
+        throw new InputError(clientCertificate ? 'client-key' : 'client-certificate', 'client-certificate and client-key go together: only one of them is set.', 'Set both (the PEM client certificate and its private key, from secrets), or neither.');
+    }
+    const connection = {
+        adminApiKey,
+        // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
+        // go only where this action's inputs say.
+        baseURL: readUrl(read, 'base-url', DEFAULT_BASE_URL, false),
+        maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
+        timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
+        clientCertificate,
+        clientKey,
+        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
+    };
+    checkTlsVerification(connection, env);
+    // Checked here, before any request: a key that does not match, an expired or non-client certificate, a chain out of order.
+    if (clientCertificate && clientKey)
+        assertClientCertificate({ certificate: clientCertificate, key: clientKey, certificateInput: 'client-certificate', keyInput: 'client-key' }, { now: new Date() });
+    return connection;
+}
+/**
+ * Refuses to send the admin key over TLS that is not verified. NODE_TLS_REJECT_UNAUTHORIZED=0 (Node honours
+ * exactly "0") turns off the check of the server's certificate for every TLS connection of the process, so
+ * any host in the way could read the key. Plain http to a loopback host is allowed with it: there is no TLS
+ * to verify there, and the request does not leave the machine (client.ts never sends it through a proxy).
+ * A run without an admin key (a dry run that checks locally) sends nothing to OpenAI, so is not refused.
+ */
+function checkTlsVerification(connection, env) {
+    if (env.NODE_TLS_REJECT_UNAUTHORIZED !== '0' || !connection.adminApiKey)
+        return;
+    const target = connection.clientCertificate !== undefined ? connection.mtlsBaseURL : connection.baseURL;
+    if (new URL(target).protocol !== 'https:')
+        return;
+    throw new ActionError('NODE_TLS_REJECT_UNAUTHORIZED=0 is set in the environment: TLS certificates are not verified, so the admin key could be read by any host on the way. Nothing was sent.', {
+        title: 'NODE_TLS_REJECT_UNAUTHORIZED',
+        hint: 'Remove NODE_TLS_REJECT_UNAUTHORIZED from the job. If a proxy inspects TLS, trust its CA instead: set NODE_EXTRA_CA_CERTS to the path of a PEM file holding that CA certificate.',
+    });
+}
+/**
+ * A URL as it may be printed: a user and password (everything before the last `@`) and a query string or
+ * fragment are replaced by `***`, and the rest is redacted and kept on one line. Used for every URL input
+ * in a message, since such an input can hold a token in any of those parts.
+ */
+function printableUrl(raw) {
+    let text = raw.replace(/([?#])[\s\S]*$/, '$1***');
+    const at = text.lastIndexOf('@');
+    if (at >= 0) {
+        const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+        text = `${scheme}***${text.slice(Math.max(at, scheme.length))}`;
+    }
+    return oneLine(text);
+}
+function checkAdminKey(key, optional) {
+    if (!key && !optional) {
+        throw new InputError('admin-api-key', 'No OpenAI Admin API key: admin-api-key is empty and OPENAI_ADMIN_KEY is not set.', 'Pass it from a secret: `admin-api-key: ${{ secrets.OPENAI_ADMIN_KEY }}`' +
+            (optional ? ' (or use dry-run: true to run the local checks only).' : '.'));
+    }
+    if (/^sk-(proj|svcacct|None)-/.test(key)) {
+        throw new InputError('admin-api-key', 'admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys.', 'Create an Admin API key (organization settings → Admin keys) with the api.mtls.read and api.mtls.write permissions.');
+    }
+    if (/\s/.test(key)) {
+        throw new InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
+    }
+}
+/**
+ * Loopback hosts (a URL's `hostname`): the only ones plain http may reach (a local emulator), and always
+ * reached directly, never through a proxy (client.ts); nothing leaves the machine.
+ */
+function isLoopback(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+/**
+ * `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have.
+ * A URL that carries credentials, a query string or a fragment is refused, and never printed whole.
+ */
+function readUrl(read, name, fallback, httpsOnly) {
+    const raw = read(name) || fallback;
+    const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
+    const shown = printableUrl(raw);
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new InputError(name, `${name} is not a URL: "${shown}".`, `Use a full URL such as ${example}.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new InputError(name, `${name} must be an https URL, not "${shown}".`, `Use a full URL such as ${example}.`);
+    }
+    // `https://@host` has an empty user, and a `@` there is credentials all the same.
+    if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(raw)) {
+        throw new InputError(name, `${name} must not carry credentials. Nothing was sent.`, 'Remove the user and password from the URL; the admin key is passed separately.');
+    }
+    if (url.search || url.hash || /[?#]/.test(raw)) {
+        throw new InputError(name, `${name} must not carry a query string or a fragment ("${shown}"). Nothing was sent.`, `Remove everything from the ? or #, as in ${example}: the admin key is passed separately, and a token in a URL is seen, and often logged, by every proxy and server on the way.`);
+    }
+    if (url.protocol === 'http:' && httpsOnly) {
+        throw new InputError(name, `${name} must be https, not "${shown}": the client certificate is presented in the TLS handshake, which http does not have.`, `Use the mTLS host over https, such as ${DEFAULT_MTLS_BASE_URL}.`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new InputError(name, `${name} is plain http to ${oneLine(url.host)}: the admin key would cross the network unencrypted. Nothing was sent.`, `Use https (such as ${example}); http is accepted only for a loopback host (127.0.0.1, localhost), such as a local emulator.`);
+    }
+    return raw.replace(/\/+$/, '');
+}
+/** Notices and warnings about the connection inputs, said once they are read. */
+function connectionAdvisories(connection, env) {
+    const advisories = [];
+    if ((env.OPENAI_BASE_URL ?? '').trim()) {
+        advisories.push({
+            level: 'notice',
+            title: 'OPENAI_BASE_URL',
+            message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
+        });
+    }
+    const path = new URL(connection.baseURL).pathname.replace(/\/+$/, '');
+    if (!path.endsWith('/v1')) {
+        advisories.push({
+            level: 'warning',
+            title: 'input base-url',
+            message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
+        });
+    }
+    return advisories;
+}
+
 ;// CONCATENATED MODULE: ./src/api/client.ts
+
 
 /**
  * The SDK client, configured only from the connection settings: base URL, key, retries and timeout are
@@ -62969,12 +68474,20 @@ function parseStored(item) {
  *   dispatcher from the same package, as the SDK's documentation asks: an `EnvHttpProxyAgent` (which
  *   honours NO_PROXY) or an `Agent`, presenting the client certificate when there is one. undici is
  *   loaded only then.
+ * - A loopback host (127.x.y.z, localhost, [::1]) is always reached directly, over http or https, whatever
+ *   the proxy variables say: a proxy is another host, and plain http to it would carry the admin key in
+ *   clear (base-url allows http only for loopback, on the promise that nothing leaves the machine). When a
+ *   proxy variable is set (or NODE_USE_ENV_PROXY, with which Node's own `fetch` reads them), the direct
+ *   route is made explicit with an undici `Agent`, so no global setting can send the request elsewhere.
  */
 async function createClient(connection, env = process.env) {
     const { clientCertificate: cert, clientKey: key } = connection;
     const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
     const baseURL = tls ? connection.mtlsBaseURL : connection.baseURL;
-    const proxy = proxyFromEnv(baseURL, env);
+    const direct = isLoopbackUrl(baseURL);
+    const proxy = direct ? undefined : proxyFromEnv(baseURL, env);
+    const { httpProxy, httpsProxy } = proxyVariables(env);
+    const proxyConfigured = Boolean(httpProxy || httpsProxy || (env.NODE_USE_ENV_PROXY ?? '').trim());
     const options = {
         adminAPIKey: connection.adminApiKey,
         apiKey: null,
@@ -62986,7 +68499,7 @@ async function createClient(connection, env = process.env) {
         logLevel: 'off',
         fetchOptions: { redirect: 'manual' },
     };
-    if (proxy || tls) {
+    if (proxy || tls || (direct && proxyConfigured)) {
         const undici = await __nccwpck_require__.e(/* import() */ 752).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6752, 19));
         // undici's own limits must not cut a request shorter than timeout-seconds (the SDK's timeout).
         const limits = { headersTimeout: connection.timeoutMs, bodyTimeout: connection.timeoutMs };
@@ -63000,6 +68513,15 @@ async function createClient(connection, env = process.env) {
         options.fetchOptions = { dispatcher, redirect: 'manual' };
     }
     return { client: new OpenAI(options), baseURL, proxy };
+}
+/** Whether the URL's host is a loopback address or name (see `isLoopback`). */
+function isLoopbackUrl(url) {
+    try {
+        return isLoopback(new URL(url).hostname);
+    }
+    catch {
+        return false;
+    }
 }
 /** HTTP(S)_PROXY and NO_PROXY, lower case first, as undici reads them. */
 function proxyVariables(env) {
@@ -63022,85 +68544,6 @@ function proxyFromEnv(url, env) {
         return '(unparsable proxy URL)';
     }
 }
-
-;// CONCATENATED MODULE: ./src/inputs/hints.ts
-const PROXY_CA = 'a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS';
-/** `projectInput`: the input the action reads project ids from (activate-projects, or the status action's projects). */
-function hintFor(error, projectInput) {
-    const { facts } = error;
-    switch (facts.kind) {
-        case 'timeout':
-            return 'The API may be slow or down (see status.openai.com), or a proxy or firewall holds the connection. Try again later, or raise timeout-seconds.';
-        case 'connection':
-            return connectionHint(facts.connectionCode);
-        case 'auth':
-            return 'admin-api-key must be an Admin API key of the organization (organization settings → Admin keys), not a project key; check that the secret holds the whole key and that the key was not revoked.';
-        case 'permission':
-            return `Give the Admin API key ${facts.permission ?? `the ${/^(list|read|look|find|get)/.test(facts.call) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission`}, or use a key that has it.`;
-        case 'mtls-required':
-            return 'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host; if you already do, the client certificate must chain to a CA that is active for the organization and be within its validity.';
-        case 'not-found':
-            if (facts.missing === 'project')
-                return `Check the id in ${projectInput}: it must be a project of the organization of the admin key (organization settings → Projects).`;
-            if (facts.missing === 'certificate')
-                return 'It may have been deleted while the action ran, or certificate-id names a certificate of another organization: use the certificate-id output of the step that uploaded it, and run the action again.';
-            return 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).';
-        case 'in-use':
-            return 'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.';
-        case 'invalid':
-            return 'OpenAI refused the certificate as invalid: it must be one PEM X.509 CA certificate (CA:TRUE, Subject and Authority Key Identifiers, Key Usage keyCertSign and cRLSign), under 16 KB.';
-        case 'expired':
-            return 'OpenAI refuses certificates that have expired or expire within one day: issue a new CA certificate.';
-        case 'limit':
-            return 'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).';
-        case 'rate-limit':
-            return 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.';
-        case 'server':
-            return 'The OpenAI API failed on its side after the action retried. Try again later (see status.openai.com).';
-        case 'redirect':
-            return 'Set base-url (and mtls-base-url) to the address the API answers at directly, such as https://api.openai.com/v1.';
-        case 'unreadable':
-            return `Check base-url and the proxy settings (HTTPS_PROXY, NO_PROXY): the answer did not come from the OpenAI API. If it persists, run with debug logging and report it.`;
-        case 'aborted':
-            return 'The run was cancelled.';
-        default:
-            return 'See the API message; the action sent only the certificate, its name and certificate ids.';
-    }
-}
-/** What to do about a connection that failed, by the error code Node or OpenSSL gave. */
-function connectionHint(reason) {
-    if (/KEY_VALUES_MISMATCH/.test(reason)) {
-        return 'client-key is not the private key of client-certificate: pass the key that belongs to the certificate (both from secrets).';
-    }
-    if (/^ERR_OSSL_(PEM|ASN1|UNSUPPORTED|DECODER)|^ERR_OSSL_.*(KEY|CERT|PEM)/.test(reason)) {
-        return 'client-certificate or client-key could not be read: both must be PEM, the key unencrypted (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----).';
-    }
-    if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(reason)) {
-        return `The server's TLS certificate was not trusted. Check base-url (and mtls-base-url); ${PROXY_CA}.`;
-    }
-    if (/^(EPROTO|ERR_SSL_|ERR_TLS_)/.test(reason)) {
-        return 'The TLS handshake failed. Check that base-url (or mtls-base-url) is an https URL of the OpenAI API, and, when a client certificate is presented, that the host accepts it.';
-    }
-    return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
-}
-
-;// CONCATENATED MODULE: ./src/log.ts
-/**
- * The one way the actions write to the job log. Every line and annotation goes through here, so that
- * outside text (API messages, certificate names, headers) can be redacted and escaped in one place
- * before it reaches the runner, which would otherwise run a line that starts with `::` as a workflow
- * command. Code takes a Logger (passed in), never `core.info` directly.
- */
-
-const log_annotation = (title) => (title ? { title } : {});
-/** The runner's log, through @actions/core. */
-const log_actionsLogger = {
-    info: (line) => info(line),
-    notice: (text, title) => notice(text, log_annotation(title)),
-    warning: (text, title) => warning(text, log_annotation(title)),
-    error: (text, title) => error(text, log_annotation(title)),
-    debug: (text) => core_debug(text),
-};
 
 ;// CONCATENATED MODULE: ./src/concurrency.ts
 /**
@@ -63128,184 +68571,89 @@ async function mapLimit(items, limit, fn) {
     return results;
 }
 
-;// CONCATENATED MODULE: ./src/secrets.ts
-
-const ARMOUR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
+;// CONCATENATED MODULE: ./src/log.ts
 /**
- * What is registered with the masker for one secret: the whole value, trimmed, and every line of it of 8
- * characters or more, so that a multi-line secret (a PEM key) is masked wherever one of its lines shows.
- * PEM armour lines (`-----BEGIN ... -----`) are left out: they are not secret, and masking them would
- * blank out harmless messages. Shorter lines (the tail of the base64, a few bytes) are left out too:
- * masking such short strings would blank ordinary words in the log.
+ * The one way the actions write to the job log. Every line and annotation goes through here, so that
+ * outside text (API messages, certificate names, headers) is redacted and escaped in one place before it
+ * reaches the runner, which would otherwise run a line that starts with `::` as a workflow command. Code
+ * takes a Logger (passed in), never `core.info` directly.
+ *
+ * Each line, annotation text and annotation title passes through `forLog` (text.ts): secrets removed,
+ * line breaks and control characters written out (`\n`, `\xNN`), and a line that would start a workflow
+ * command shown instead of run. The action's own text has no line breaks, so escaping whole lines
+ * changes nothing of it.
  */
-function secretParts(secret) {
-    const whole = secret.trim();
-    if (!whole)
-        return [];
-    const parts = new Set([whole]);
-    for (const line of whole.split(/\r\n|\r|\n/)) {
-        const trimmed = line.trim();
-        if (trimmed.length >= 8 && !ARMOUR.test(trimmed))
-            parts.add(trimmed);
-    }
-    return [...parts];
-}
-const masked = new Set();
-/** Registers a secret with the runner's masker before it can reach any log line (each part once). */
-function maskText(secret) {
-    for (const part of secretParts(secret))
-        if (!masked.has(part)) {
-            masked.add(part);
-            core_setSecret(part);
-        }
-}
-
-;// CONCATENATED MODULE: ./src/inputs/read.ts
 
 
-const readInput = (name) => getInput(name);
-function readBoolean(read, name, fallback) {
-    const raw = read(name);
-    if (!raw)
-        return fallback;
-    if (/^(true|True|TRUE)$/.test(raw))
-        return true;
-    if (/^(false|False|FALSE)$/.test(raw))
-        return false;
-    throw new InputError(name, `${name} must be true or false, not "${raw}".`, `Set ${name}: true or ${name}: false.`);
-}
-function readNumber(read, name, fallback, limits) {
-    const raw = read(name);
-    if (!raw)
-        return fallback;
-    const value = Number(raw);
-    const ok = /^\d+(\.\d+)?$/.test(raw) && value >= limits.min && value <= limits.max && (!limits.integer || Number.isInteger(value));
-    if (!ok) {
-        const kind = limits.integer ? 'a whole number' : 'a number';
-        throw new errors_InputError(name, `${name} must be ${kind} from ${limits.min} to ${limits.max}, not "${raw}".`, `Set ${name} to ${kind} in that range, or remove it to use the default (${fallback}).`);
-    }
-    return value;
-}
-const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
-/** Project ids separated by commas or new lines, blanks and repeats dropped; each must look like proj_... */
-function readProjectIds(read, name) {
-    const ids = [
-        ...new Set(read(name)
-            .split(/[\s,]+/)
-            .filter(Boolean)),
-    ];
-    const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
-    if (bad.length > 0) {
-        throw new errors_InputError(name, `Not project ids: ${bad.map((b) => `"${b}"`).join(', ')}.`, 'List project ids (proj_...), separated by commas or new lines; find them under organization settings → Projects.');
-    }
-    return ids;
-}
-/** The `name` input: a certificate's name, one line of at most 200 characters; undefined when empty. */
-function readCertificateName(read) {
-    const name = read('name');
-    if (!name)
-        return undefined;
-    if (/[\r\n]/.test(name) || name.length > 200) {
-        throw new errors_InputError('name', 'name must be a single line of at most 200 characters.', 'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".');
-    }
-    return name;
-}
+const log_annotation = (title) => (title ? { title: forLog(title) } : {});
+/** The runner's log, through @actions/core. */
+const actionsLogger = {
+    info: (line) => info(forLog(line)),
+    notice: (text, title) => notice(forLog(text), log_annotation(title)),
+    warning: (text, title) => warning(forLog(text), log_annotation(title)),
+    error: (text, title) => error(forLog(text), log_annotation(title)),
+    debug: (text) => core_debug(forLog(text)),
+};
 
-;// CONCATENATED MODULE: ./src/inputs/connection.ts
-
-
-
-const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
-const DEFAULT_MTLS_BASE_URL = 'https://mtls.api.openai.com/v1';
-/**
- * Registers every secret among the inputs with the runner's masker, before anything else is logged: the
- * admin key (input or OPENAI_ADMIN_KEY), the client key, and the other inputs named (the GitHub token).
- */
-function maskSecrets(read = readInput, env = process.env, others = []) {
-    for (const secret of [read('admin-api-key'), env.OPENAI_ADMIN_KEY ?? '', read('client-key'), ...others.map(read)])
-        maskText(secret);
-}
-/** `keyOptional`: a missing admin key is not an error (the main action's dry run checks locally only). */
-function readConnection(read, env, keyOptional = false) {
-    const adminApiKey = read('admin-api-key') || (env.OPENAI_ADMIN_KEY ?? '').trim();
-    checkAdminKey(adminApiKey, keyOptional);
-    const clientCertificate = read('client-certificate') || undefined;
-    const clientKey = read('client-key') || undefined;
-    if (Boolean(clientCertificate) !== Boolean(clientKey)) {
-        throw new errors_InputError(clientCertificate ? 'client-key' : 'client-certificate', 'client-certificate and client-key go together: only one of them is set.', 'Set both (the PEM client certificate and its private key, from secrets), or neither.');
-    }
-    return {
-        adminApiKey,
-        // Never OPENAI_BASE_URL: workflows set it for other tools (an LLM gateway), and the admin key must
-        // go only where this action's inputs say.
-        baseURL: readUrl(read, 'base-url', DEFAULT_BASE_URL, false),
-        maxRetries: readNumber(read, 'max-retries', 3, { min: 0, max: 10, integer: true }),
-        timeoutMs: readNumber(read, 'timeout-seconds', 60, { min: 1, max: 600 }) * 1000,
-        clientCertificate,
-        clientKey,
-        mtlsBaseURL: readUrl(read, 'mtls-base-url', DEFAULT_MTLS_BASE_URL, true),
-    };
-}
-function checkAdminKey(key, optional) {
-    if (!key && !optional) {
-        throw new errors_InputError('admin-api-key', 'No OpenAI Admin API key: admin-api-key is empty and OPENAI_ADMIN_KEY is not set.', 'Pass it from a secret: `admin-api-key: ${{ secrets.OPENAI_ADMIN_KEY }}`' +
-            (optional ? ' (or use dry-run: true to run the local checks only).' : '.'));
-    }
-    if (/^sk-(proj|svcacct|None)-/.test(key)) {
-        throw new errors_InputError('admin-api-key', 'admin-api-key holds a project or service-account key; certificate endpoints accept only Admin API keys.', 'Create an Admin API key (organization settings → Admin keys) with the api.mtls.read and api.mtls.write permissions.');
-    }
-    if (/\s/.test(key)) {
-        throw new errors_InputError('admin-api-key', 'admin-api-key contains white space or several lines.', 'Store the key alone in the secret, with no spaces or line breaks.');
+;// CONCATENATED MODULE: ./src/inputs/hints.ts
+const PROXY_CA = 'a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS';
+/** `projectInput`: the input the action reads project ids from (activate-projects, or the status action's projects). */
+function hintFor(error, projectInput) {
+    const { facts } = error;
+    switch (facts.kind) {
+        case 'timeout':
+            return 'The API may be slow or down (see status.openai.com), or a proxy or firewall holds the connection. Try again later, or raise timeout-seconds.';
+        case 'connection':
+            return connectionHint(facts.connectionCode);
+        case 'auth':
+            return 'admin-api-key must be an Admin API key of the organization (organization settings → Admin keys), not a project key; check that the secret holds the whole key and that the key was not revoked.';
+        case 'permission':
+            return `Give the Admin API key ${facts.permission ?? `the ${/^(list|read|look|find|get)/.test(facts.call) ? 'api.mtls.read' : 'api.mtls.write (and api.mtls.read)'} permission`}, or use a key that has it.`;
+        case 'mtls-required':
+            return 'Certificates are active at the organization level, and OpenAI then enforces client certificates on Admin API key requests too. Pass client-certificate and client-key (a client certificate chaining to an active CA, and its key, from secrets) so the action calls the mTLS host; if you already do, the client certificate must chain to a CA that is active for the organization and be within its validity.';
+        case 'not-found':
+            if (facts.missing === 'project')
+                return `Check the id in ${projectInput}: it must be a project of the organization of the admin key (organization settings → Projects).`;
+            if (facts.missing === 'certificate')
+                return 'Check certificate-id: it must be a certificate of this organization, such as the certificate-id output of the step that uploaded it. If it was, it may have been deleted while the action ran: run the action again.';
+            return 'Check base-url: it must point at the OpenAI API (https://api.openai.com/v1).';
+        case 'in-use':
+            return 'A certificate can be deleted only when it is inactive for the organization and every project: deactivate it everywhere first.';
+        case 'invalid':
+            return 'OpenAI refused the certificate as invalid: it must be one PEM X.509 CA certificate (CA:TRUE, Subject and Authority Key Identifiers, Key Usage keyCertSign and cRLSign), under 16 KB.';
+        case 'expired':
+            return 'OpenAI refuses certificates that have expired or expire within one day: issue a new CA certificate.';
+        case 'limit':
+            return 'The organization holds 50 certificates, the most OpenAI allows: delete unused ones (delete-expired: true removes expired, inactive ones).';
+        case 'rate-limit':
+            return 'The API kept rate-limiting the action after its retries. Run it again later, or raise max-retries.';
+        case 'server':
+            return 'The OpenAI API failed on its side. Try again later (see status.openai.com), or raise max-retries.';
+        case 'redirect':
+            return 'Set base-url (and mtls-base-url) to the address the API answers at directly, such as https://api.openai.com/v1.';
+        case 'unreadable':
+            return `Check base-url and the proxy settings (HTTPS_PROXY, NO_PROXY): the answer did not come from the OpenAI API. If it persists, run with debug logging and report it.`;
+        case 'aborted':
+            return 'The run was cancelled.';
+        default:
+            return 'See the API message; the action sent only the certificate, its name and certificate ids.';
     }
 }
-/** Loopback hosts: the only ones plain http may reach (a local emulator); nothing leaves the machine. */
-function isLoopback(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-/** `httpsOnly`: the client certificate is presented in the TLS handshake, which plain http does not have. */
-function readUrl(read, name, fallback, httpsOnly) {
-    const raw = read(name) || fallback;
-    const example = name === 'base-url' ? DEFAULT_BASE_URL : DEFAULT_MTLS_BASE_URL;
-    let url;
-    try {
-        url = new URL(raw);
+/** What to do about a connection that failed, by the error code Node or OpenSSL gave. */
+function connectionHint(reason) {
+    if (/KEY_VALUES_MISMATCH/.test(reason)) {
+        return 'client-key is not the private key of client-certificate: pass the key that belongs to the certificate (both from secrets).';
     }
-    catch {
-        throw new errors_InputError(name, `${name} is not a URL: "${raw}".`, `Use a full URL such as ${example}.`);
+    if (/^ERR_OSSL_(PEM|ASN1|UNSUPPORTED|DECODER)|^ERR_OSSL_.*(KEY|CERT|PEM)/.test(reason)) {
+        return 'client-certificate or client-key could not be read: both must be PEM, the key unencrypted (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----).';
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new errors_InputError(name, `${name} must be an https URL, not "${raw}".`, `Use a full URL such as ${example}.`);
+    if (/^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/.test(reason)) {
+        return `The server's TLS certificate was not trusted. Check base-url (and mtls-base-url); ${PROXY_CA}.`;
     }
-    if (url.username || url.password) {
-        throw new errors_InputError(name, `${name} must not carry credentials.`, 'Remove the user and password from the URL; the admin key is passed separately.');
+    if (/^(EPROTO|ERR_SSL_|ERR_TLS_)/.test(reason)) {
+        return 'The TLS handshake failed. Check that base-url (or mtls-base-url) is an https URL of the OpenAI API, and, when a client certificate is presented, that the host accepts it.';
     }
-    if (url.protocol === 'http:' && httpsOnly) {
-        throw new errors_InputError(name, `${name} must be https, not "${raw}": the client certificate is presented in the TLS handshake, which http does not have.`, `Use the mTLS host over https, such as ${DEFAULT_MTLS_BASE_URL}.`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new errors_InputError(name, `${name} is plain http to ${url.host}: the admin key would cross the network unencrypted. Nothing was sent.`, `Use https (such as ${example}); http is accepted only for a loopback host (127.0.0.1, localhost), such as a local emulator.`);
-    }
-    return raw.replace(/\/+$/, '');
-}
-/** Notices and warnings about the connection inputs, said once they are read. */
-function connectionAdvisories(connection, env) {
-    const advisories = [];
-    if ((env.OPENAI_BASE_URL ?? '').trim()) {
-        advisories.push({
-            level: 'notice',
-            title: 'OPENAI_BASE_URL',
-            message: `OPENAI_BASE_URL is set in the environment and is not used: the admin key goes only to base-url (${connection.baseURL}). Set base-url if the API is reached elsewhere.`,
-        });
-    }
-    const path = new URL(connection.baseURL).pathname.replace(/\/+$/, '');
-    if (!path.endsWith('/v1')) {
-        advisories.push({
-            level: 'warning',
-            title: 'input base-url',
-            message: `base-url ${connection.baseURL} does not end in /v1, as OpenAI's API base does (${DEFAULT_BASE_URL}); calls will go to ${connection.baseURL}/organization/certificates.`,
-        });
-    }
-    return advisories;
+    return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
 }
 
 ;// CONCATENATED MODULE: ./src/runtime.ts
@@ -63315,6 +68663,7 @@ function connectionAdvisories(connection, env) {
  * (as core.setFailed does), so that the runner and @github/local-action both see a failed run as failed;
  * the outputs and the job summary are written in every case, on SIGINT and SIGTERM too.
  */
+
 
 
 
@@ -63393,7 +68742,7 @@ function failRun(error, entry, log) {
     process.exitCode = 1;
     if (isDebug() && error instanceof Error && error.stack)
         log.debug(error.stack);
-    if (error instanceof errors_ActionError) {
+    if (error instanceof ActionError) {
         const hint = error.hint ?? (error instanceof ApiError ? entry.hint(error) : undefined);
         const text = hint ? `${error.message} ${hint}` : error.message;
         log.error(text, error.title);
@@ -63403,56 +68752,34 @@ function failRun(error, entry, log) {
     log.error(`Unexpected error: ${message}. Please report this at the action's issue tracker with the log of a run with debug logging on.`);
     return `unexpected error: ${message}`;
 }
-/** Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too. */
+/**
+ * Sets every output (all strings), so later steps and jobs can rely on each being set, on failure too.
+ * Values are redacted and kept on one line (`oneLine` in text.ts): a certificate name is outside text,
+ * and later steps often paste outputs into commands and files.
+ */
 function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs))
-        setOutput(name, value);
+        setOutput(name, oneLine(value));
 }
-/** Appends the job summary; a summary that cannot be written is a warning, never a failure. */
-async function writeSummary(markdown, log = log_actionsLogger) {
+/**
+ * Appends the job summary; a summary that cannot be written is a warning, never a failure. The whole
+ * summary is redacted first, as a last line of defence (its outside text is escaped where it is made).
+ */
+async function writeSummary(markdown, log = actionsLogger) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     try {
-        await summary.addRaw(markdown, true).write();
+        await summary.addRaw(redact(markdown), true).write();
     }
     catch (error) {
         log.warning(`Could not write the job summary: ${error.message}`);
     }
 }
 /** Says each advisory as an annotation titled by what it is about; returns the warnings' texts, for the summary. */
-function announce(advisories, log = log_actionsLogger) {
+function announce(advisories, log = actionsLogger) {
     for (const { level, title, message } of advisories)
         log[level](message, title);
     return advisories.filter((a) => a.level === 'warning').map((a) => a.message);
-}
-
-;// CONCATENATED MODULE: ./src/time.ts
-/** Time as the API and the outputs give it: unix seconds, whole days, ISO 8601 without milliseconds. */
-const DAY_MS = 86_400_000;
-/** A date as unix seconds, rounded down (the API's `created_at`, `valid_at`, `expires_at`). */
-function seconds(date) {
-    return Math.floor(date.getTime() / 1000);
-}
-/** Whole days from `now` until `unixSeconds`, rounded down (negative once it has passed). */
-function daysUntil(unixSeconds, now) {
-    return Math.floor((unixSeconds * 1000 - now.getTime()) / DAY_MS);
-}
-/** `2027-11-28T22:25:18Z`: RFC 3339 UTC, without milliseconds. */
-function isoSeconds(unixSeconds) {
-    return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-/**
- * The clock the time decisions use (expired, valid yet, days left, renewal due): the runner's, or the API's
- * when the two differ by more than `maxSkewMs` (a self-hosted runner's clock that drifted). `skewMs`: the
- * API's clock minus the runner's, when known.
- */
-function decisionClock(local, reading, maxSkewMs) {
-    if (!reading)
-        return { now: local, skewMs: undefined, usesApi: false };
-    const skewMs = reading.api - reading.local;
-    if (Math.abs(skewMs) <= maxSkewMs)
-        return { now: local, skewMs, usesApi: false };
-    return { now: () => new Date(local().getTime() + skewMs), skewMs, usesApi: true };
 }
 
 ;// CONCATENATED MODULE: ./src/status/coverage.ts
@@ -63461,23 +68788,34 @@ function decisionClock(local, reading, maxSkewMs) {
  * the latest expiry among the watched certificates active in it: mid-rotation, the new CA covers for the
  * old one. Renewal is due when a scope's coverage ends within renew-within-days; the step fails when it
  * ends within fail-within-days or has ended. Scopes with no active watched certificate are listed, but
- * are neither due nor failing.
+ * are neither due nor failing. A date the list does not give (missing, `null`, not a number) is unknown:
+ * never read as 0 (1970), and a scope whose active certificates are all undated has an unknown coverage.
  */
 
 
-/** `lists`: the organization's list, then each watched project's, as the API gave them. */
+/** A date as the list gives it: a finite number of unix seconds, else unknown (undefined). */
+function knownDate(value) {
+    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+/**
+ * `organization`: the organization's list; `projects`: each watched project's, as the API gave them.
+ * Pure: `now` is the only clock it reads.
+ */
 function assess(organization, projects, options) {
     const watched = (c) => options.name === undefined || c.name === options.name;
     const lists = [[ORGANIZATION, organization], ...projects];
-    const certificates = organization.filter(watched).map((c) => ({
-        id: c.id,
-        name: c.name,
-        createdAt: c.createdAt,
-        validAt: c.validAt ?? undefined,
-        expiresAt: c.expiresAt ?? undefined,
-        daysUntilExpiry: c.expiresAt === null ? undefined : daysUntil(c.expiresAt, options.now),
-        active: lists.filter(([, list]) => list.some((l) => l.id === c.id && l.active)).map(([scope]) => scope),
-    }));
+    const certificates = organization.filter(watched).map((c) => {
+        const expiresAt = knownDate(c.expiresAt);
+        return {
+            id: c.id,
+            name: c.name,
+            createdAt: c.createdAt,
+            validAt: knownDate(c.validAt),
+            expiresAt,
+            daysUntilExpiry: expiresAt === undefined ? undefined : daysUntil(expiresAt, options.now),
+            active: lists.filter(([, list]) => list.some((l) => l.id === c.id && l.active)).map(([scope]) => scope),
+        };
+    });
     const nowSeconds = options.now.getTime() / 1000;
     const within = (days, expiresAt) => expiresAt <= nowSeconds + (days * DAY_MS) / 1000;
     const scopes = lists.map(([scope]) => {
@@ -63506,18 +68844,221 @@ function assess(organization, projects, options) {
         shortest,
         renewalDue: scopes.some((s) => s.state === 'due' || s.state === 'failing'),
         failing: scopes.some((s) => s.state === 'failing'),
+        unverified: scopes.some((s) => s.state === 'unknown'),
         count: organization.length,
         now: options.now,
     };
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
-/** Makes text safe inside a Markdown table cell: no HTML, no column breaks, one line. */
+
+/**
+ * Makes text safe inside a Markdown table cell: redacted, one line, no HTML, no column break, no link,
+ * image or mention (see `forMarkdown` in text.ts).
+ */
 function cell(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return forMarkdown(text);
+}
+
+;// CONCATENATED MODULE: ./src/status/issue.ts
+
+
+
+const NO_ISSUE = { action: 'none', number: undefined };
+function issueNeed(assessment, failed) {
+    if (!assessment)
+        return 'unknown';
+    if (assessment.renewalDue)
+        return 'due';
+    if (failed || assessment.unverified)
+        return 'unknown';
+    return 'healthy';
+}
+/** The hidden line that identifies the issue of one watched name; the name is URI-encoded, so no `-->`. */
+function issueMarker(name) {
+    return `<!-- openai-mtls-status name=${name === undefined ? '*' : encodeURIComponent(name)} -->`;
+}
+function issueTitle(name) {
+    // A title is plain text, but one line: control characters would be dropped or break it.
+    const what = name === undefined
+        ? 'every watched certificate'
+        : [...name].map((ch) => (ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127 ? ' ' : ch)).join('');
+    return `OpenAI mTLS CA renewal due: ${what}`;
+}
+function runLinks(settings, env = process.env) {
+    const server = env.GITHUB_SERVER_URL || 'https://github.com';
+    const repo = env.GITHUB_REPOSITORY;
+    return {
+        run: repo && env.GITHUB_RUN_ID ? `${server}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+        renewalWorkflow: repo && settings.renewalWorkflow ? `${server}/${repo}/actions/workflows/${settings.renewalWorkflow}` : undefined,
+    };
+}
+const STATE = {
+    none: '➖ no watched certificate active',
+    unknown: '❔ expiry not given by the API',
+    ok: '✅ covered',
+    due: '🔔 renewal due',
+    failing: '❌ failing',
+};
+/** Time left until a date, or since it passed, in words: "in 19 days", "ended 2 hours ago". */
+function timeLeft(expiresAt, now) {
+    const ms = expiresAt * 1000 - now.getTime();
+    return ms > 0 ? `in ${duration(ms)}` : `ended ${duration(ms)} ago`;
+}
+/** The issue's body: the marker, why, the coverage of every watched scope with its dates, what to do. */
+function renderIssueBody(assessment, settings, links) {
+    const watched = settings.name === undefined ? 'every certificate' : `certificates named "${cell(settings.name)}"`;
+    const lines = [
+        issueMarker(settings.name),
+        assessment.failing ? '## ❌ OpenAI mTLS CA renewal overdue' : '## 🔔 OpenAI mTLS CA renewal due',
+        '',
+        `Watching ${watched}. Renewal is due when a scope's coverage (the latest expiry among the watched certificates active in it) ends within ${settings.renewWithinDays} days (renew-within-days); the status step fails within ${settings.failWithinDays} (fail-within-days).`,
+        '',
+        '| Scope | Covered by | Expires | Time left | State |',
+        '|---|---|---|---|---|',
+    ];
+    for (const s of assessment.scopes) {
+        const c = s.coveredBy;
+        const dated = c?.expiresAt !== undefined;
+        lines.push(`| ${cell(scopeLabel(s.scope))} | ${c ? cell(certificateLabel(c)) : '—'} | ${dated ? isoSeconds(c.expiresAt) : '—'} | ${dated ? timeLeft(c.expiresAt, assessment.now) : '—'} | ${STATE[s.state]} |`);
+    }
+    const workflow = links.renewalWorkflow
+        ? `Run the renewal workflow [\`${cell(settings.renewalWorkflow ?? '')}\`](${links.renewalWorkflow})`
+        : 'Run your renewal workflow';
+    lines.push('', `**What to do**: ${workflow} to upload and activate the next CA, then retire the one that expires. Each status run updates this issue while renewal is due; the first run that finds every watched scope covered beyond renew-within-days closes it.`, '', `Last checked: ${isoSeconds(Math.floor(assessment.now.getTime() / 1000))}${links.run ? ` by [this run](${links.run})` : ''}.`, '');
+    return lines.join('\n');
+}
+/** The closing comment: the coverage that made it healthy. */
+function renderClosingComment(assessment, settings, links) {
+    const c = assessment.shortest?.coveredBy;
+    const shortest = assessment.shortest && c?.expiresAt !== undefined
+        ? ` The shortest coverage, ${cell(scopeLabel(assessment.shortest.scope))}'s by ${cell(certificateLabel(c))}, ends on ${isoSeconds(c.expiresAt)} (${timeLeft(c.expiresAt, assessment.now)}).`
+        : '';
+    return `✅ Coverage is healthy again: no watched scope's coverage ends within ${settings.renewWithinDays} days (renew-within-days).${shortest}${links.run ? ` Closed by [this run](${links.run}).` : ''}`;
+}
+/** A GitHub failure in words, by its kind: no answer in time, no connection, or what the status means. */
+function explainGitHubError(error, timeoutMs, apiUrl) {
+    const e = error;
+    const names = [e?.name, e?.cause?.name];
+    if (names.includes('TimeoutError') || names.includes('AbortError')) {
+        return `GitHub's API (${apiUrl}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
+    }
+    if (!e || typeof e.status !== 'number' || e.response === undefined) {
+        return `could not reach GitHub's API (${apiUrl}): ${e?.message ?? String(error)}. Check the network, the proxy variables (HTTPS_PROXY, NO_PROXY) and GITHUB_API_URL.`;
+    }
+    const said = e.message ? `: ${e.message}` : '';
+    switch (e.status) {
+        case 401:
+            return `GitHub rejected the token (401)${said}. Check github-token (its default, \${{ github.token }}, works).`;
+        case 403:
+            return /rate limit/i.test(e.message ?? '')
+                ? `GitHub's rate limit was hit (403)${said}. The next scheduled run will try again.`
+                : `the token may not write issues here (403)${said}. Give the job \`permissions: issues: write\`; on pull requests from forks the token is read-only, so no issue is possible there.`;
+        case 404:
+            return `GitHub answered not found (404)${said}: the repository or issue is not visible to the token. Check github-token and GITHUB_REPOSITORY.`;
+        case 410:
+            return `issues are disabled in this repository (410)${said}. Enable them in the repository's settings, or set open-issue: false.`;
+        default:
+            return `GitHub answered HTTP ${e.status}${said}.`;
+    }
+}
+/** A pull request from a fork: its token is read-only, so nothing is tried. */
+function fromFork(eventName, payload) {
+    if (eventName !== 'pull_request')
+        return false;
+    const pr = payload?.pull_request;
+    const head = pr?.head?.repo;
+    const base = pr?.base?.repo;
+    return head?.fork === true || (head?.full_name !== undefined && base?.full_name !== undefined && head.full_name !== base.full_name);
+}
+/**
+ * Opens, updates or closes the tracking issue as `need` says. Octokit is loaded only here, so runs
+ * without open-issue never pay for it. Every request is bounded by timeout-seconds. Never throws.
+ */
+async function trackIssue(assessment, need, settings, log, env = process.env) {
+    if (!settings.openIssue)
+        return NO_ISSUE;
+    if (!assessment || need === 'unknown') {
+        log.info('open-issue: the coverage could not be told in this run, so the tracking issue is left as it is.');
+        return NO_ISSUE;
+    }
+    let github;
+    try {
+        github = await __nccwpck_require__.e(/* import() */ 413).then(__nccwpck_require__.bind(__nccwpck_require__, 2413));
+    }
+    catch (error) {
+        log.warning(`open-issue: could not load the GitHub client: ${error.message}. The status outputs are unaffected.`, 'open-issue');
+        return { action: 'failed', number: undefined };
+    }
+    const { context, getOctokit } = github;
+    if (fromFork(context.eventName, context.payload)) {
+        log.warning('open-issue: this is a pull request from a fork, whose token is read-only; the tracking issue is left as it is. The status outputs are unaffected.', 'open-issue');
+        return { action: 'skipped', number: undefined };
+    }
+    const apiUrl = env.GITHUB_API_URL || 'https://api.github.com';
+    let owner;
+    let repo;
+    try {
+        ({ owner, repo } = context.repo);
+    }
+    catch {
+        log.warning('open-issue: GITHUB_REPOSITORY is not set, so there is no repository to track the renewal in.', 'open-issue');
+        return { action: 'skipped', number: undefined };
+    }
+    const marker = issueMarker(settings.name);
+    const links = runLinks(settings, env);
+    let number;
+    try {
+        const octokit = getOctokit(settings.githubToken);
+        // Each request (each page too) gets its own time limit. A `before` hook, because a `wrap` hook's new
+        // options would not reach the request past the token's own wrap; the rest of `request` (the
+        // proxy-aware fetch of @actions/github) is kept.
+        octokit.hook.before('request', (options) => {
+            options.request = { ...options.request, signal: AbortSignal.timeout(settings.timeoutMs) };
+        });
+        const open = await octokit.paginate(octokit.rest.issues.listForRepo, {
+            owner,
+            repo,
+            state: 'open',
+            labels: settings.issueLabel,
+            per_page: 100,
+        });
+        const mine = open.find((issue) => !issue.pull_request && (issue.body ?? '').includes(marker));
+        number = mine?.number;
+        if (need === 'due') {
+            const body = renderIssueBody(assessment, settings, links);
+            const title = issueTitle(settings.name);
+            if (mine) {
+                await octokit.rest.issues.update({ owner, repo, issue_number: mine.number, title, body });
+                log.info(`open-issue: updated the tracking issue #${mine.number}.`);
+                return { action: 'updated', number: mine.number };
+            }
+            const created = await octokit.rest.issues.create({ owner, repo, title, body, labels: [settings.issueLabel] });
+            number = created.data.number;
+            log.info(`open-issue: opened the tracking issue #${created.data.number}.`);
+            return { action: 'opened', number: created.data.number };
+        }
+        if (!mine)
+            return NO_ISSUE;
+        await octokit.rest.issues.createComment({
+            owner,
+            repo,
+            issue_number: mine.number,
+            body: renderClosingComment(assessment, settings, links),
+        });
+        await octokit.rest.issues.update({ owner, repo, issue_number: mine.number, state: 'closed', state_reason: 'completed' });
+        log.info(`open-issue: coverage is healthy; closed the tracking issue #${mine.number} with a comment.`);
+        return { action: 'closed', number: mine.number };
+    }
+    catch (error) {
+        log.warning(`open-issue: could not ${need === 'due' ? 'open or update' : 'close'} the tracking issue${number ? ` #${number}` : ''}: ${explainGitHubError(error, settings.timeoutMs, apiUrl)} The status outputs and the exit code are unaffected.`, 'open-issue');
+        return { action: 'failed', number };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/status/report.ts
+
+
 
 
 
@@ -63532,13 +69073,19 @@ const STATUS_OUTPUT_NAMES = (/* unused pure expression or super */ null && ([
     'days-until-expiry',
     'certificates',
     'count',
+    'issue-number',
+    'issue-action',
 ]));
-/** Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage). */
-function statusOutputs(assessment) {
+/**
+ * Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage).
+ * renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
+ */
+function statusOutputs(assessment, issue = NO_ISSUE) {
     const shortest = assessment?.shortest?.coveredBy;
     const expiresAt = shortest?.expiresAt;
+    const due = !assessment ? '' : assessment.renewalDue ? 'true' : assessment.unverified ? '' : 'false';
     return {
-        'renewal-due': assessment ? String(assessment.renewalDue) : '',
+        'renewal-due': due,
         'certificate-id': shortest?.id ?? '',
         name: shortest?.name ?? '',
         'expires-at': expiresAt === undefined ? '' : String(expiresAt),
@@ -63556,20 +69103,23 @@ function statusOutputs(assessment) {
             })))
             : '',
         count: assessment ? String(assessment.count) : '',
+        'issue-number': issue.number === undefined ? '' : String(issue.number),
+        'issue-action': issue.action,
     };
-}
-function describeScopeLabel(scope) {
-    return scope === ORGANIZATION ? 'the organization' : `project ${scope}`;
 }
 /** One line: due or not, and why. */
 function statusHeadline(assessment, settings) {
     const shortest = assessment.shortest;
     const c = shortest?.coveredBy;
+    const unknown = assessment.scopes.filter((s) => s.state === 'unknown').map((s) => scopeLabel(s.scope));
+    if (!assessment.renewalDue && unknown.length > 0) {
+        return `❔ Coverage unknown: the API gives no expiry for the watched certificates active in ${unknown.join(', ')}, so whether renewal is due cannot be told.`;
+    }
     if (!shortest || c?.expiresAt === undefined) {
-        return '➖ No renewal due: no watched certificate is active in any watched scope, so there is nothing to renew.';
+        return '➖ Nothing watched: no watched certificate is active in any watched scope.';
     }
     const when = `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, assessment.now)})`;
-    const what = `${describeScopeLabel(shortest.scope)}'s coverage, by ${c.id}${c.name ? ` ("${c.name}")` : ''},`;
+    const what = `${scopeLabel(shortest.scope)}'s coverage, by ${certificateLabel(c)},`;
     const others = (state) => {
         const more = assessment.scopes.filter((s) => s.state === state).length - 1;
         return more > 0 ? ` ${more} more scope${more === 1 ? '' : 's'} too.` : '';
@@ -63583,7 +69133,7 @@ function statusHeadline(assessment, settings) {
     }
     return `✅ No renewal due: the shortest coverage, ${what} ends on ${when}, after renew-within-days (${settings.renewWithinDays}).`;
 }
-const STATE = {
+const report_STATE = {
     none: '➖ no watched certificate active',
     unknown: '❔ expiry not given by the API',
     ok: '✅ covered',
@@ -63591,13 +69141,13 @@ const STATE = {
     failing: '❌ failing',
 };
 /** The job summary: the headline, the watched certificates, the scopes with their coverage, the count. */
-function renderStatusSummary(assessment, settings, failure) {
+function renderStatusSummary(assessment, settings, failure, issue = NO_ISSUE) {
     const lines = ['## OpenAI mTLS certificates: renewal status', ''];
     if (failure)
-        lines.push(`❌ Failed: ${failure}`, '');
+        lines.push(`❌ Failed: ${cell(failure)}`, '');
     if (!assessment || !settings)
         return lines.join('\n');
-    lines.push(statusHeadline(assessment, settings), '');
+    lines.push(cell(statusHeadline(assessment, settings)), '');
     lines.push(`Watching ${settings.name ? `certificates named "${cell(settings.name)}"` : 'every certificate'}; renewal is due within ${settings.renewWithinDays} days of the end of a scope's coverage, and the step fails within ${settings.failWithinDays}.`, '');
     lines.push('### Certificates', '');
     if (assessment.certificates.length === 0)
@@ -63605,37 +69155,39 @@ function renderStatusSummary(assessment, settings, failure) {
     else {
         lines.push('| Name | ID | Expires | Active in |', '|---|---|---|---|');
         for (const c of assessment.certificates) {
-            lines.push(`| ${cell(c.name ?? '—')} | \`${c.id}\` | ${expiry(c, assessment.now)} | ${cell(c.active.map(report_scopeLabel).join(', ') || '—')} |`);
+            lines.push(`| ${cell(c.name ?? '—')} | \`${c.id}\` | ${expiry(c, assessment.now)} | ${cell(c.active.map(scopeCell).join(', ') || '—')} |`);
         }
         lines.push('');
     }
     lines.push('### Scopes', '', '| Scope | Active watched certificates | Covered until | State |', '|---|---|---|---|');
     for (const s of assessment.scopes) {
         const covered = s.coveredBy?.expiresAt === undefined ? '—' : expiry(s.coveredBy, assessment.now);
-        lines.push(`| ${report_scopeLabel(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${STATE[s.state]} |`);
+        lines.push(`| ${scopeCell(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${report_STATE[s.state]} |`);
     }
     lines.push('', `The organization holds ${assessment.count} of the ${report_MAX_CERTIFICATES} certificates OpenAI allows.`, '');
+    if (issue.number !== undefined)
+        lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
     return lines.join('\n');
 }
-function report_scopeLabel(scope) {
+/** A scope in a Markdown table cell: `organization`, or the project id as code. */
+function scopeCell(scope) {
     return scope === ORGANIZATION ? 'organization' : `project \`${scope}\``;
 }
 function expiry(c, now) {
     return c.expiresAt === undefined ? '—' : `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, now)})`;
 }
-/** Whole days left, or whole days since it ended (both rounded down). */
+/** Time left, or since it ended, in the largest whole unit (minutes, hours or days, rounded down). */
 function left(expiresAt, now) {
-    const days = daysUntil(expiresAt, now);
-    if (expiresAt * 1000 > now.getTime())
-        return `${days} day${days === 1 ? '' : 's'} left`;
-    const ago = daysUntil(now.getTime() / 1000, new Date(expiresAt * 1000));
-    return `ended ${ago} day${ago === 1 ? '' : 's'} ago`;
+    const ms = expiresAt * 1000 - now.getTime();
+    return ms > 0 ? `${duration(ms)} left` : `ended ${duration(ms)} ago`;
 }
 
 ;// CONCATENATED MODULE: ./src/status/settings.ts
 
 
 
+/** The label the tracking issue carries when issue-label is not set. */
+const DEFAULT_ISSUE_LABEL = 'openai-mtls-renewal';
 function readStatusSettings(read = readInput, env = process.env) {
     const days = { min: 0, max: 3650 };
     const settings = {
@@ -63644,11 +69196,84 @@ function readStatusSettings(read = readInput, env = process.env) {
         projects: read('projects').trim().toLowerCase() === 'all' ? 'all' : readProjectIds(read, 'projects'),
         renewWithinDays: readNumber(read, 'renew-within-days', 30, days),
         failWithinDays: readNumber(read, 'fail-within-days', 7, days),
+        openIssue: readBoolean(read, 'open-issue', false),
+        githubToken: read('github-token'),
+        issueLabel: read('issue-label') || DEFAULT_ISSUE_LABEL,
+        renewalWorkflow: read('renewal-workflow') || undefined,
     };
     if (settings.failWithinDays > settings.renewWithinDays) {
-        throw new errors_InputError('fail-within-days', `fail-within-days (${settings.failWithinDays}) is greater than renew-within-days (${settings.renewWithinDays}): the step would fail before renewal is ever due.`, 'Set fail-within-days to at most renew-within-days (the defaults are 7 and 30).');
+        throw new InputError('fail-within-days', `fail-within-days (${settings.failWithinDays}) is greater than renew-within-days (${settings.renewWithinDays}): the step would fail before renewal is ever due.`, 'Set fail-within-days to at most renew-within-days (the defaults are 7 and 30).');
+    }
+    // GitHub's limit on a label's name is 50 characters; a comma would make the label filter two labels.
+    if (settings.issueLabel.length > 50 || /[,\r\n]/.test(settings.issueLabel)) {
+        throw new InputError('issue-label', 'issue-label must be one label name: a single line of at most 50 characters, without commas.', `Use a short label such as "${DEFAULT_ISSUE_LABEL}" (the default).`);
+    }
+    if (settings.renewalWorkflow !== undefined && !/^[\w.-]+\.ya?ml$/.test(settings.renewalWorkflow)) {
+        throw new InputError('renewal-workflow', `renewal-workflow must be a workflow's file name in .github/workflows, such as renew-mtls-ca.yml, not "${settings.renewalWorkflow}".`, 'Give the file name only (letters, digits, ".", "-", "_", ending in .yml or .yaml), or leave it empty.');
+    }
+    if (settings.openIssue && !settings.githubToken) {
+        throw new InputError('github-token', 'open-issue is true but github-token is empty.', 'Leave github-token at its default (${{ github.token }}) and give the job `permissions: issues: write`, or pass a token that may write issues.');
     }
     return settings;
+}
+
+;// CONCATENATED MODULE: ./src/status/watch.ts
+
+
+/** Edit distance between two strings: insertions, deletions and substitutions, each counting 1. */
+function editDistance(a, b) {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+            current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+        }
+        previous = current;
+    }
+    return previous[b.length] ?? 0;
+}
+/**
+ * The `count` names nearest to `target` by edit distance, ignoring case; ties in alphabetical order.
+ * Each name once.
+ */
+function closestNames(target, names, count = 3) {
+    const unique = [...new Set([...names].filter((n) => typeof n === 'string' && n !== ''))];
+    const lower = target.toLowerCase();
+    return unique
+        .map((name) => ({ name, distance: editDistance(lower, name.toLowerCase()) }))
+        .sort((x, y) => x.distance - y.distance || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
+        .slice(0, count)
+        .map((x) => x.name);
+}
+const quoted = (names) => names.map((n) => `"${n}"`).join(', ');
+/**
+ * The failure to report when nothing is watched, else undefined: no certificate of the organization has
+ * the watched `name`, or none of the watched certificates is active in any watched scope.
+ */
+function watchingNothing(organization, projects, assessment, name) {
+    if (assessment.scopes.some((s) => s.state !== 'none'))
+        return undefined;
+    const where = assessment.scopes.map((s) => scopeLabel(s.scope)).join(', ');
+    const total = `${organization.length} certificate${organization.length === 1 ? '' : 's'}`;
+    if (name !== undefined && assessment.certificates.length === 0) {
+        const nearest = closestNames(name, organization.map((c) => c.name));
+        return new ActionError(`No certificate named "${name}" in the organization, which holds ${total}${nearest.length ? `; the closest names: ${quoted(nearest)}` : ', none of them named'}. The status action would watch nothing and report no renewal due forever.`, {
+            title: 'input name',
+            hint: 'Set name to the exact name of the CA to watch (names are case-sensitive), or leave it empty to watch every certificate.',
+        });
+    }
+    const what = name === undefined ? 'No certificate' : `No certificate named "${name}"`;
+    const held = name === undefined
+        ? `The organization holds ${total}`
+        : `The organization holds ${assessment.certificates.length} named so (of ${total})`;
+    const activeThere = new Set([organization, ...projects.map(([, list]) => list)].flatMap((list) => list.filter((c) => c.active).map((c) => c.id)));
+    const activeNames = organization.filter((c) => activeThere.has(c.id)).map((c) => c.name);
+    const nearest = name === undefined ? [] : closestNames(name, activeNames);
+    return new ActionError(`${what} is active in the watched scopes (${where}). ${held}, none of them active there${nearest.length ? `; names active there: ${quoted(nearest)}` : ''}. The status action would watch nothing and report no renewal due forever.`, {
+        title: 'watching nothing',
+        hint: 'Add to projects the projects where the CA is active (or projects: all), check name, or activate the CA first with the main action.',
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/status/main.ts
@@ -63664,78 +69289,104 @@ function readStatusSettings(read = readInput, env = process.env) {
 
 
 
-/** How many list calls run at once: reads only, so more than the main action's writes. */
-const main_READ_CONCURRENCY = 16;
+
+
+
+
+
 /**
  * The status action: inputs → read the organization and the watched projects → assess coverage →
- * report. It only reads: no upload, activation or deletion, ever. Never throws; failures and failing
- * scopes set the exit code, and the outputs are written in every case.
+ * report, and the tracking issue when open-issue is on. It never writes to OpenAI: no upload,
+ * activation or deletion, ever. Failures, failing scopes, coverage that cannot be dated and a watch that
+ * matches nothing set the exit code, and the outputs are written in every case (on cancellation too).
  */
 async function run(overrides = {}) {
-    const deps = { ...defaultDependencies, ...overrides };
-    const now = deps.now();
-    let settings;
     let assessment;
     let failure;
-    try {
-        maskSecrets();
-        settings = readStatusSettings();
-        announce(connectionAdvisories(settings, process.env));
-        const { client, baseURL, proxy } = await createClient(settings);
-        const api = new CertificateReader(client, baseURL, proxy);
-        info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
-        if (proxy)
-            info(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
-        const { organization, projects } = await readScopes(api, settings);
-        assessment = assess(organization, projects, { ...settings, now });
-        annotate(assessment, settings);
-        info(statusHeadline(assessment, settings));
-        if (assessment.failing)
-            process.exitCode = ExitCode.Failure;
-    }
-    catch (error) {
-        failure = failRun(error, { hint: (e) => hintFor(e, 'projects') }, log_actionsLogger);
-    }
-    setOutputs(statusOutputs(assessment));
-    await writeSummary(renderStatusSummary(assessment, settings, failure));
+    await runAction({
+        mask: () => maskSecrets(readInput, process.env, ['github-token']),
+        readSettings: () => readStatusSettings(),
+        execute: async (settings, { deps, log }) => {
+            announce(connectionAdvisories(settings, process.env), log);
+            const { client, baseURL, proxy } = await createClient(settings);
+            const api = new CertificateReader(client, baseURL, proxy, () => deps.now().getTime());
+            log.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
+            if (proxy)
+                log.info(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
+            const { organization, projects } = await readScopes(api, settings, log);
+            const clock = decisionClock(deps.now, api.clock, MAX_CLOCK_SKEW_MS);
+            if (clock.usesApi && clock.skewMs !== undefined) {
+                log.warning(`The runner's clock is ${duration(clock.skewMs)} ${clock.skewMs > 0 ? 'behind' : 'ahead of'} the API's: every figure (days left, renewal due) follows the API's clock. Fix the runner's clock (NTP).`, 'clock');
+            }
+            assessment = assess(organization, projects, { ...settings, now: clock.now() });
+            annotate(assessment, settings, log);
+            log.info(statusHeadline(assessment, settings));
+            if (assessment.failing)
+                process.exitCode = 1;
+            const nothing = watchingNothing(organization, projects, assessment, settings.name);
+            if (nothing)
+                throw nothing;
+            if (assessment.unverified)
+                throw unverifiedError(assessment);
+        },
+        hint: (error) => hintFor(error, 'projects'),
+        failed: (_error, text) => {
+            failure = text;
+        },
+        report: async (settings) => {
+            let issue = NO_ISSUE;
+            if (settings?.openIssue)
+                issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
+            setOutputs(statusOutputs(assessment, issue));
+            await writeSummary(renderStatusSummary(assessment, settings, failure, issue));
+        },
+    }, overrides);
+}
+/** The failure when some scope's coverage cannot be dated: a watchdog that cannot see the expiry must not say all is well. */
+function unverifiedError(assessment) {
+    const scopes = assessment.scopes.filter((s) => s.state === 'unknown');
+    const which = scopes.map((s) => `${scopeLabel(s.scope)} (${s.active.map((c) => c.id).join(', ')})`).join('; ');
+    return new ActionError(`The coverage of ${which} cannot be verified: the API lists no expiry for the watched certificates active there, so the status action cannot tell whether renewal is due.`, {
+        title: 'coverage unknown',
+        hint: 'Check those certificates in the OpenAI dashboard and run again; if the API keeps listing them without an expiry, report it to OpenAI.',
+    });
 }
 /**
  * One list of the organization and one of each watched project (all of them with `projects: all`, read
  * page by page), at most READ_CONCURRENCY at once. A project that does not exist fails the run, named.
  */
-async function readScopes(api, settings) {
+async function readScopes(api, settings, log) {
     const projectIds = async () => {
         if (settings.projects !== 'all')
             return settings.projects;
         const ids = await api.listProjects();
-        info(`projects: all: ${ids.length} project(s) that are not archived.`);
+        log.info(`projects: all: ${ids.length} project(s) that are not archived.`);
         return ids;
     };
     const [organization, projects] = await Promise.all([
         api.listScope(ORGANIZATION),
-        projectIds().then((ids) => mapLimit(ids, main_READ_CONCURRENCY, async (id) => [id, await api.listScope(id)])),
+        projectIds().then((ids) => mapLimit(ids, READ_CONCURRENCY, async (id) => [id, await api.listScope(id)])),
     ]);
-    info(`The organization holds ${organization.length} certificate(s); read ${projects.length + 1} scope(s).`);
+    log.info(`The organization holds ${organization.length} certificate(s); read ${projects.length + 1} scope(s).`);
     return { organization, projects };
 }
 /** A warning for each scope due for renewal, an error for each failing one, and a log line for every scope. */
-function annotate(assessment, settings) {
+function annotate(assessment, settings, log) {
     for (const scope of assessment.scopes) {
         const c = scope.coveredBy;
-        const label = describeScopeLabel(scope.scope);
-        const until = c?.expiresAt === undefined ? '' : `${isoSeconds(c.expiresAt)}, by ${c.id}${c.name ? ` ("${c.name}")` : ''}`;
-        info(`${label}: ${scope.active.length} watched certificate(s) active${until ? `; covered until ${until}` : ''}; ${scope.state}.`);
+        const label = scopeLabel(scope.scope);
+        const until = c?.expiresAt === undefined ? '' : `${isoSeconds(c.expiresAt)}, by ${certificateLabel(c)}`;
+        log.info(`${label}: ${scope.active.length} watched certificate(s) active${until ? `; covered until ${until}` : ''}; ${scope.state}.`);
         const title = `renewal ${scope.scope}`;
-        if (scope.state === 'failing') {
-            error(`${label}'s coverage ${(c?.expiresAt ?? 0) * 1000 <= assessment.now.getTime() ? 'has ended' : 'ends'} on ${until}: within fail-within-days (${settings.failWithinDays}). Clients whose certificates chain to it will be refused once it ends. Upload and activate the next CA now, then retire this one.`, { title });
+        if (scope.state === 'failing' && c?.expiresAt !== undefined) {
+            log.error(`${label}'s coverage ${c.expiresAt * 1000 <= assessment.now.getTime() ? 'has ended' : 'ends'} on ${until}: within fail-within-days (${settings.failWithinDays}). Clients whose certificates chain to it will be refused once it ends. Upload and activate the next CA now, then retire this one.`, title);
         }
         else if (scope.state === 'due') {
-            warning(`${label}'s coverage ends on ${until}: within renew-within-days (${settings.renewWithinDays}). Upload and activate the next CA, then retire this one.`, { title });
+            log.warning(`${label}'s coverage ends on ${until}: within renew-within-days (${settings.renewWithinDays}). Upload and activate the next CA, then retire this one.`, title);
         }
-        else if (scope.state === 'unknown') {
-            warning(`${label} has watched certificates active, but the API gives no expiry for any of them: its coverage cannot be told.`, {
-                title,
-            });
+        const undated = scope.active.filter((a) => a.expiresAt === undefined);
+        if (undated.length > 0 && scope.state !== 'unknown') {
+            log.warning(`${label}: the API lists no expiry for ${undated.map(certificateLabel).join(', ')}, active there; its coverage is counted from the dated certificates only.`, title);
         }
     }
 }
@@ -63754,6 +69405,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -63946,6 +69604,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -64032,7 +69697,7 @@ exports.findX509Credential = WeakMap.prototype.get.bind(approvedX509Credentials)
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
