@@ -36,7 +36,10 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
 
   let target: StoredCertificate;
   if (plan.target.kind === 'upload') {
-    const upload = await uploadOnce({ certificate: ctx.certificate, name: ctx.name, before: plan.before }, ctx);
+    const upload = await uploadOnce(
+      { certificate: ctx.certificate, name: ctx.name, before: plan.before, final: plan.scopes.length > 0 },
+      ctx,
+    );
     target = upload.certificate;
     journal.uploaded = upload.uploaded;
     journal.lostAnswer = upload.lostAnswer;

@@ -20,6 +20,11 @@ export interface UploadRequest {
   name: string | undefined;
   /** The ids the organization held when the run planned. */
   before: readonly string[];
+  /**
+   * The run goes on to activate the copy it keeps: the keeper must then be final, so the run waits until the
+   * API's clock has left the second the keeper was stored in, and looks again (see settledLook).
+   */
+  final?: boolean;
 }
 
 export interface Upload {
@@ -110,12 +115,37 @@ export async function removeCopies(copies: readonly StoredCertificate[], keeper:
   }
 }
 
+/** How long the action waits at most for the API's clock to leave a second. */
+const MAX_SECOND_WAIT_MS = 2000;
+
+/**
+ * `look`, made final when the run will activate what it keeps. OpenAI's `created_at` is in whole seconds, so a
+ * racing run's copy stored later in the same second as the keeper, with a smaller id, would be older by the
+ * rule every run follows. Once the API's clock (its `Date` header, read with the runner's clock since) has left
+ * that second, every copy stored in it is listed, and the keeper no longer changes: the run waits for that (at
+ * most 2 s, and only when the last answer was still within that second), then looks again.
+ */
+async function look(request: UploadRequest, ctx: WriteContext, own: StoredCertificate | undefined): Promise<Look> {
+  const first = await lookOnce(request, ctx, own);
+  if (!request.final || !first.keeper) return first;
+  const reading = ctx.api.clock;
+  if (!reading) return first;
+  const apiNow = reading.api + (Date.now() - reading.local);
+  const wait = (first.keeper.createdAt + 1) * 1000 + 1000 - apiNow;
+  if (Math.floor(reading.api / 1000) > first.keeper.createdAt || wait <= 0 || wait > MAX_SECOND_WAIT_MS + 1000) return first;
+  ctx.log.info(
+    `Waiting ${(Math.min(wait, MAX_SECOND_WAIT_MS) / 1000).toFixed(1)} s for the second ${first.keeper.id} was stored in to pass, so that every copy stored in it is listed.`,
+  );
+  await ctx.retry.sleep(Math.min(wait, MAX_SECOND_WAIT_MS));
+  return lookOnce(request, ctx, own);
+}
+
 /**
  * Lists the organization and converges: among the certificates created since the plan that are identical to
  * this one (read by content; `own`, identical by construction, is not read), the oldest is kept and the rest
  * that are inactive are removed.
  */
-async function look(request: UploadRequest, ctx: WriteContext, own: StoredCertificate | undefined): Promise<Look> {
+async function lookOnce(request: UploadRequest, ctx: WriteContext, own: StoredCertificate | undefined): Promise<Look> {
   const before = new Set(request.before);
   const listed = await ctx.api.listScope(ORGANIZATION);
   const fresh = listed.filter((c) => !before.has(c.id));
