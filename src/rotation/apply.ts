@@ -12,6 +12,7 @@ import { ActionError } from '../errors.js';
 import { PROJECT_CONCURRENCY } from '../limits.js';
 import { isoSeconds } from '../time.js';
 import { certificateLabel, scopeLabel } from '../wording.js';
+import { activateInStages, type CanaryRun } from './canary.js';
 import { localRecord, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
 import { removeCopies, uploadOnce } from './upload.js';
 import { activate, deactivate, deleteCertificate, type WriteContext } from './writes.js';
@@ -23,6 +24,8 @@ export interface ApplyContext extends WriteContext {
   name: string | undefined;
   /** Says an advisory (annotation, and the summary for warnings). */
   advise: (advisory: Advisory) => void;
+  /** Staged rollout (canary.ts): the canary inputs, when the plan has a canary project. */
+  canary?: CanaryRun | undefined;
 }
 
 export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
@@ -61,10 +64,16 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
     }
     journal.activeIn.add(scope);
   };
-  const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
-  const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
-  for (const scope of organization) await activateIn(scope.scope, scope.activate);
-  await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activateIn(scope.scope, scope.activate));
+  // ---- Staged rollout (issue 24): with a canary project, canary.ts activates in stages, each proven first. ----
+  if (plan.canaryProject !== undefined) {
+    await activateInStages(plan, target, activateIn, ctx);
+  } else {
+    const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
+    const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
+    for (const scope of organization) await activateIn(scope.scope, scope.activate);
+    await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activateIn(scope.scope, scope.activate));
+  }
+  // ---- End of the staged rollout: retirement below comes only after every proof passed. ----
 
   if (plan.retireName !== undefined) {
     const rule = { name: plan.retireName, copies: new Set(plan.copies), advised: new Set(plan.advisories.map((a) => a.message)) };
