@@ -4,11 +4,10 @@
  * organization is activated and the admin calls present a client certificate, reading the organization back
  * through the mTLS host is the organization's proof. apply.ts retires only after all of this has passed. A
  * failed proof stops the run: nothing widens, nothing is retired, and the new CA stays active in the canary
- * project beside the CA that works there.
+ * project beside whatever was active there before.
  */
-import { ApiError } from '../api/errors.js';
+import { ApiError, hostOf } from '../api/errors.js';
 import { proveCanary, type ProofResult } from '../api/proof.js';
-import { hostOf } from '../api/errors.js';
 import { ORGANIZATION, type Scope, type StoredCertificate } from '../api/reader.js';
 import type { Canary } from '../canary/settings.js';
 import { mapLimit } from '../concurrency.js';
