@@ -64,7 +64,7 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
     }
     journal.activeIn.add(scope);
   };
-  // ---- Staged rollout (issue 24): with a canary project, canary.ts activates in stages, each proven first. ----
+  // ---- Staged rollout (issue 24): with a canary project, canary.ts activates it first and proves it before the rest. ----
   if (plan.canaryProject !== undefined) {
     await activateInStages(plan, target, activateIn, ctx);
   } else {
