@@ -1,6 +1,7 @@
 import { CertificateApi } from './api/certificates.js';
 import { createClient } from './api/client.js';
 import { runPreflight, sourceFailure, type Check, type Preflight } from './certificate/checks.js';
+import { checkCanaryChain } from './canary/settings.js';
 import { readSourceBytes } from './certificate/source.js';
 import { ActionError, SourceError } from './errors.js';
 import { connectionAdvisories, maskSecrets } from './inputs/connection.js';
@@ -12,6 +13,7 @@ import { computeOutputs } from './report/outputs.js';
 import { headline, renderSummary } from './report/summary.js';
 import type { RunReport } from './report/model.js';
 import { apply } from './rotation/apply.js';
+import { outline, stages, withCanary } from './rotation/canary.js';
 import { decide, type Advisory } from './rotation/decide.js';
 import { Journal } from './rotation/journal.js';
 import { observe } from './rotation/observe.js';
@@ -32,10 +34,11 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     plan: undefined,
     outcome: new Journal(),
     failure: undefined,
+    canary: undefined,
   };
   await runAction<Settings>(
     {
-      mask: () => maskSecrets(undefined, undefined, ['github-token']),
+      mask: () => maskSecrets(undefined, undefined, ['github-token', 'canary-api-key', 'canary-client-key']),
       readSettings: () => {
         const settings = readSettings();
         report.dryRun = settings.dryRun;
@@ -78,6 +81,7 @@ async function execute(settings: Settings, report: RunReport, context: { deps: R
       preflight = { checks: sourceFailure(error), certificate: undefined };
     }
     if (!concludePreflight(preflight, report, log)) return;
+    checkCanary(settings, report);
   }
 
   if (!settings.adminApiKey) {
@@ -101,11 +105,14 @@ async function execute(settings: Settings, report: RunReport, context: { deps: R
         hint: 'Try again; if it persists, report it.',
       });
     if (!concludePreflight(runPreflight(Buffer.from(existing.content), preflightOptions), report, log)) return;
+    checkCanary(settings, report);
   }
   const certificate = report.certificate;
   if (!certificate) return;
 
-  const state = await observe(api, { ...settings, now: report.now, log }, { certificate, existing });
+  // The canary project is read and planned as a scope: activated first, and counted where scopes are counted.
+  const request = withCanary(settings, settings.canary);
+  const state = await observe(api, { ...request, now: report.now, log }, { certificate, existing });
   const clock = decisionClock(deps.now, api.clock, MAX_CLOCK_SKEW_MS);
   if (clock.usesApi && clock.skewMs !== undefined) {
     report.now = clock.now();
@@ -117,13 +124,16 @@ async function execute(settings: Settings, report: RunReport, context: { deps: R
       },
     ]);
   }
-  const plan = decide(state, settings, report.now);
+  const plan = decide(state, request, report.now);
   report.plan = plan;
+  if (settings.canary)
+    report.canary = outline(settings.canary, settings.mtlsBaseURL, settings.activateOrganization, settings.clientCertificate !== undefined);
   logPlan(report, log);
   say(plan.advisories);
   if (lockout)
     log.info('Caution: after this activation for the organization, Admin API calls need a client certificate (see the warning above).');
   if (settings.dryRun) {
+    if (report.canary) log.info('Dry run: no proof request was sent.');
     log.info('Dry run: nothing was written.');
     return;
   }
@@ -137,6 +147,12 @@ async function execute(settings: Settings, report: RunReport, context: { deps: R
     certificate,
     name: settings.name,
     advise: (advisory) => say([advisory]),
+    canary: settings.canary && {
+      canary: settings.canary,
+      mtlsBaseURL: settings.mtlsBaseURL,
+      adminThroughMtls: settings.clientCertificate !== undefined,
+      env: process.env,
+    },
   });
 }
 
@@ -152,6 +168,11 @@ function lockoutCaution(settings: Settings): string | undefined {
     'client-key (a client certificate that chains to an active CA, and its key, from secrets), and calls later in this run, such as ' +
     'retiring the previous CA, may be refused. Pass them now, or activate per project (activate-projects) instead.'
   );
+}
+
+/** Before any request that acts on it: the canary client certificate must chain to the CA being rotated in. */
+function checkCanary(settings: Settings, report: RunReport): void {
+  if (settings.canary && report.certificate) checkCanaryChain(settings.canary, report.certificate.pem, report.now);
 }
 
 /** Records the checks, annotates failures and warnings, and says whether the run may go on. */
@@ -197,6 +218,10 @@ function logPlan(report: RunReport, log: Logger): void {
     log.info(`delete-expired: will delete ${deletions.map((c) => c.id).join(', ')} (expired, inactive everywhere read).`);
   if (plan.duplicates.length)
     log.info(`Will delete ${plan.duplicates.map((c) => c.id).join(', ')}: inactive duplicates of the certificate.`);
+  if (report.canary) {
+    log.info(`Staged rollout with the canary project ${report.canary.projectId}, in these stages:`);
+    for (const [i, { text }] of stages(plan, report.canary).entries()) log.info(`  ${i + 1}. ${text}`);
+  }
 }
 
 async function writeReport(report: RunReport, settings: Settings | undefined): Promise<void> {

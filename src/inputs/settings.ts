@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { readCanary, type Canary } from '../canary/settings.js';
 import { InputError, SourceError } from '../errors.js';
 import { readConnection, type Connection } from './connection.js';
 import { readBoolean, readCertificateName, readInput, readNumber, readProjectIds, type InputReader } from './read.js';
@@ -22,6 +23,8 @@ export interface Settings extends Connection {
   deleteExpired: boolean;
   githubToken: string;
   commentOnPr: boolean;
+  /** Staged rollout: the canary project and its proof inputs, when they are set (canary/settings.ts). */
+  canary?: Canary | undefined;
 }
 
 const CERTIFICATE_ID_PATTERN = /^cert_[A-Za-z0-9]+$/;
@@ -43,6 +46,7 @@ export function readSettings(read: InputReader = readInput, env: NodeJS.ProcessE
     deleteExpired: readBoolean(read, 'delete-expired', false),
     githubToken: read('github-token'),
     commentOnPr: readBoolean(read, 'comment-on-pr', false),
+    canary: readCanary(read),
   };
 
   if (settings.retirePrevious && !settings.name && settings.source.kind !== 'id') {
@@ -52,11 +56,11 @@ export function readSettings(read: InputReader = readInput, env: NodeJS.ProcessE
       'Set name (for example "corp-mtls-ca"), and use the same name for every generation of this CA.',
     );
   }
-  if (settings.retirePrevious && !settings.activateOrganization && settings.activateProjects.length === 0) {
+  if (settings.retirePrevious && !settings.activateOrganization && settings.activateProjects.length === 0 && !settings.canary) {
     throw new InputError(
       'retire-previous',
       'retire-previous retires the previous CA only in a scope where the new one is activated, and no scope is set.',
-      'Set activate-organization: true and/or activate-projects.',
+      'Set activate-organization: true and/or activate-projects (or a canary-project).',
     );
   }
   if (settings.commentOnPr && !settings.githubToken) {

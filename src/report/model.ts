@@ -2,6 +2,7 @@ import type { StoredCertificate } from '../api/reader.js';
 import type { Journal } from '../rotation/journal.js';
 import type { Check } from '../certificate/checks.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
+import type { CanaryOutline } from '../rotation/canary.js';
 import type { Plan } from '../rotation/decide.js';
 import { seconds } from '../time.js';
 
@@ -19,6 +20,8 @@ export interface RunReport {
   outcome: Journal;
   /** The failure that ended the run, as shown to the user. */
   failure: string | undefined;
+  /** Staged rollout: the canary's stages as planned (what the run did is in `outcome.canary`). */
+  canary?: CanaryOutline | undefined;
 }
 
 /** The certificate the outputs describe: the stored one when there is one, else the local one. */

@@ -1,3 +1,4 @@
+import { canaryResult } from '../rotation/canary.js';
 import { daysUntil, isoSeconds } from '../time.js';
 import { storedCertificate, validity, type RunReport } from './model.js';
 
@@ -13,6 +14,7 @@ export const OUTPUT_NAMES = [
   'activated',
   'retired',
   'deleted',
+  'canary',
 ] as const;
 type OutputName = (typeof OUTPUT_NAMES)[number];
 
@@ -33,5 +35,6 @@ export function computeOutputs(report: RunReport): Record<OutputName, string> {
     activated: [...report.outcome.activeIn].join(','),
     retired: [...new Set(report.outcome.retired.map((r) => r.id))].join(','),
     deleted: report.outcome.deleted.join(','),
+    canary: canaryResult(report.outcome.canary),
   };
 }

@@ -1,5 +1,6 @@
 import { ORGANIZATION, type ListedCertificate } from '../api/reader.js';
 import type { CheckStatus } from '../certificate/checks.js';
+import { stages, type StageName } from '../rotation/canary.js';
 import type { ScopePlan } from '../rotation/decide.js';
 import { certificateLabel, scopeLabel } from '../wording.js';
 import { cell } from './markdown.js';
@@ -29,6 +30,7 @@ export function headline(report: RunReport): string {
   const parts = [
     out.uploaded ? `uploaded ${id}` : target?.kind === 'reuse' ? `reused ${id} (same fingerprint, not uploaded again)` : `used ${id}`,
   ];
+  if (out.canary?.proof?.passed) parts.push(`proved it in the canary project ${out.canary.projectId} first`);
   if (out.activated.length) parts.push(`activated it for ${out.activated.map(scopeLabel).join(', ')}`);
   if (out.retired.length) parts.push(`retired ${[...new Set(out.retired.map((r) => r.id))].join(', ')}`);
   if (out.deleted.length) parts.push(`deleted ${out.deleted.join(', ')}`);
@@ -40,7 +42,10 @@ function describePlannedChanges(report: RunReport): string {
   if (!plan) return '';
   const parts: string[] = [];
   const activate = plan.scopes.filter((s) => s.activate).map((s) => scopeLabel(s.scope));
-  if (activate.length) parts.push(`activate it for ${activate.join(', ')}`);
+  if (activate.length)
+    parts.push(
+      `activate it for ${activate.join(', ')}${report.canary ? ` in stages (the canary project ${report.canary.projectId} first, proven before the others)` : ''}`,
+    );
   const retire = [...new Set(plan.scopes.flatMap((s) => s.retire.map((c) => c.id)))];
   if (retire.length) parts.push(`retire ${retire.join(', ')}`);
   const deletions = [...plan.deleteFirst, ...plan.deleteAfter].map((c) => c.id);
@@ -88,6 +93,8 @@ export function renderSummary(report: RunReport): string {
     lines.push('');
   }
 
+  if (report.canary && report.plan) lines.push(...stagesSection(report), '');
+
   const touched = touchedIds(report);
   if (touched.length) lines.push('### Certificates touched', '', ...touched.map((t) => `- ${t}`), '');
   return lines.join('\n');
@@ -123,8 +130,62 @@ function scopeRow(scope: ScopePlan, report: RunReport, id: string | undefined): 
     const stays = scope.activeBefore.filter((c) => !retired.includes(c.id) && c.id !== id).map((c) => c.id);
     after = [...(active && id ? [id] : []), ...stays].join(', ');
   }
-  const label = scope.scope === ORGANIZATION ? 'organization' : `project \`${scope.scope}\``;
+  const label =
+    scope.scope === ORGANIZATION
+      ? 'organization'
+      : `project \`${scope.scope}\`${scope.scope === report.plan?.canaryProject ? ' (canary)' : ''}`;
   return `| ${label} | ${cell(before || 'none')} | ${cell(actions.join('; ') || 'nothing')} | ${cell(after || 'none')} |`;
+}
+
+const STAGE_ICON = {
+  done: '✅ done',
+  failed: '❌ failed',
+  stopped: '⚠️ the run failed at or after this stage (see above)',
+  'not reached': '➖ not reached',
+  planned: '🧪 planned',
+} as const;
+
+/** The staged rollout: each stage and where the run got to, then the proof request's result. */
+function stagesSection(report: RunReport): string[] {
+  const outline = report.canary!;
+  const record = report.outcome.canary;
+  const lines = ['### Staged rollout', '', `| Stage | ${report.dryRun ? 'Planned' : 'Result'} |`, '|---|---|'];
+  const status = (stage: StageName): keyof typeof STAGE_ICON => {
+    if (report.dryRun) return 'planned';
+    const proven = Boolean(record?.proof?.passed);
+    const finished = proven && record!.widened && record!.organizationProof !== 'failed';
+    switch (stage) {
+      case 'target':
+        return report.outcome.certificate ? 'done' : report.failure ? 'failed' : 'not reached';
+      case 'canary':
+        return record?.activated ? 'done' : record ? 'failed' : 'not reached';
+      case 'proof':
+        return record?.proof ? (record.proof.passed ? 'done' : 'failed') : 'not reached';
+      case 'widen':
+        return record?.widened ? 'done' : proven ? 'failed' : 'not reached';
+      case 'organization':
+        return record?.organizationProof === 'passed' ? 'done' : record?.organizationProof === 'failed' ? 'failed' : 'not reached';
+      case 'retire':
+        return finished ? (report.failure ? 'stopped' : 'done') : 'not reached';
+    }
+  };
+  for (const [i, { stage, text }] of stages(report.plan!, outline).entries())
+    lines.push(`| ${i + 1}. ${cell(text)} | ${STAGE_ICON[status(stage)]} |`);
+  const proof = record?.proof;
+  if (proof) {
+    const took = `${proof.attempts} attempt${proof.attempts === 1 ? '' : 's'} in ${(proof.elapsedMs / 1000).toFixed(1)} s`;
+    lines.push('', `Proof request on \`${proof.host}\`: ${proof.passed ? `✅ passed after ${took}` : `❌ failed after ${took}`}.`);
+    const last = proof.lastError;
+    if (last) {
+      const what = [last.status, last.code].filter((x) => x !== undefined).join(' ');
+      lines.push(
+        `Last error: ${cell(`${what ? `${what}: ` : ''}${last.message || last.kind}`)}${last.requestId ? ` (request id \`${last.requestId}\`)` : ''}.`,
+      );
+    }
+  } else if (report.dryRun) {
+    lines.push('', 'Dry run: no proof request was sent.');
+  }
+  return lines;
 }
 
 function touchedIds(report: RunReport): string[] {

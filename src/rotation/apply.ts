@@ -12,6 +12,7 @@ import { ActionError } from '../errors.js';
 import { PROJECT_CONCURRENCY } from '../limits.js';
 import { isoSeconds } from '../time.js';
 import { certificateLabel, scopeLabel } from '../wording.js';
+import { activateInStages, type CanaryRun } from './canary.js';
 import { localRecord, oldestFirst, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
 import { compare, mayBeIdentical } from './identical.js';
 import { removeCopies, uploadOnce } from './upload.js';
@@ -24,6 +25,8 @@ export interface ApplyContext extends WriteContext {
   name: string | undefined;
   /** Says an advisory (annotation, and the summary for warnings). */
   advise: (advisory: Advisory) => void;
+  /** Staged rollout (canary.ts): the canary inputs, when the plan has a canary project. */
+  canary?: CanaryRun | undefined;
 }
 
 export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
@@ -89,7 +92,10 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
   if (plan.duplicates.length) await removeDuplicates(plan.duplicates, target, ctx);
 }
 
-/** Activates the target in every scope of the plan: the organization first, then the projects. */
+/**
+ * Activates the target in every scope of the plan: the organization first, then the projects; with a canary
+ * project (issue 24), canary.ts activates it first and proves it before the rest.
+ */
 async function activateAll(plan: Plan, target: StoredCertificate, ctx: ApplyContext): Promise<void> {
   const activateIn = async (scope: Scope, needed: boolean): Promise<void> => {
     if (needed) {
@@ -101,6 +107,10 @@ async function activateAll(plan: Plan, target: StoredCertificate, ctx: ApplyCont
     }
     ctx.journal.activeIn.add(scope);
   };
+  if (plan.canaryProject !== undefined) {
+    await activateInStages(plan, target, activateIn, ctx);
+    return;
+  }
   const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
   const projects = plan.scopes.filter((s) => s.scope !== ORGANIZATION);
   for (const scope of organization) await activateIn(scope.scope, scope.activate);

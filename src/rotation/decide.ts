@@ -31,6 +31,11 @@ export interface Request {
   deleteExpired: boolean;
   activateOrganization: boolean;
   activateProjects: string[];
+  /**
+   * Staged rollout: the canary project, which activateProjects also lists (rotation/canary.ts withCanary).
+   * The plan puts its scope first; the staged flow activates and proves it before the others.
+   */
+  canaryProject?: string | undefined;
 }
 
 /** Everything read before deciding. */
@@ -69,6 +74,8 @@ export interface ScopePlan {
 
 export interface Plan {
   target: Target;
+  /** Staged rollout: the canary project, whose scope comes first in `scopes`. */
+  canaryProject?: string | undefined;
   /** The name retire-previous matches, when it is on. */
   retireName: string | undefined;
   scopes: ScopePlan[];
@@ -205,8 +212,12 @@ export function decide(state: State, request: Request, now: Date): Plan {
   }
   const copyIds = new Set(state.identical.map((c) => c.id));
   const scopeLists: Array<[Scope, ListedCertificate[]]> = [];
+  const projectList = (project: string): [Scope, ListedCertificate[]] => [project, state.projects.find(([p]) => p === project)?.[1] ?? []];
+  // A canary project is a scope like the others, planned first: the staged flow activates it before any other.
+  const canary = request.canaryProject;
+  if (canary !== undefined) scopeLists.push(projectList(canary));
   if (request.activateOrganization) scopeLists.push([ORGANIZATION, state.organization]);
-  for (const project of request.activateProjects) scopeLists.push([project, state.projects.find(([p]) => p === project)?.[1] ?? []]);
+  for (const project of request.activateProjects) if (project !== canary) scopeLists.push(projectList(project));
 
   const retireHeld = retireName === undefined ? undefined : retirementHeld(record, now);
   if (retireHeld) {
@@ -243,6 +254,7 @@ export function decide(state: State, request: Request, now: Date): Plan {
   }
   return {
     target,
+    ...(canary === undefined ? {} : { canaryProject: canary }),
     retireName,
     scopes,
     deleteFirst,

@@ -1,4 +1,5 @@
 import type { Scope, StoredCertificate } from '../api/reader.js';
+import type { CanaryRecord } from './canary.js';
 
 /**
  * What a run did, written as it goes by the code that does it, so that a failure or a cancellation half-way
@@ -21,6 +22,8 @@ export class Journal {
   deleted: string[] = [];
   /** Deletions the API refused because the certificate is still in use somewhere. */
   keptInUse: string[] = [];
+  /** Staged rollout: how far the canary stages went, and the proof's result; undefined without a canary stage. */
+  canary: CanaryRecord | undefined = undefined;
   /** Warnings the summary repeats. */
   cautions: string[] = [];
   /** Writes under way now, in words ("upload the certificate"). */
