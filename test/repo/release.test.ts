@@ -291,24 +291,56 @@ describe('scripts/release.sh', () => {
     git(work, 'checkout', '--quiet', '--', 'README.md');
   });
 
-  // The one test with the real `npm run build` (no RELEASE_BUILD_COMMAND): release.sh runs the project's own
-  // build, and the committed dist/ (the stand-in's) is not what it makes, so the release is refused and
-  // the real bundle is left to commit.
-  it('with the real npm run build: refuses a dist/ that is not what ncc builds, and leaves the bundle to commit', () => {
-    // The build needs the installed packages: hard links to them (fast, no copy of the data); a symbolic
-    // link would resolve to other module paths. The build writes one file under node_modules, its record
-    // of the sources in .cache: that directory is left out, so the build writes a new file of the clone's
-    // own rather than through a link into this repository's.
-    execFileSync('cp', ['-al', path.join(root, 'node_modules'), path.join(work, 'node_modules')]);
-    fs.rmSync(path.join(work, 'node_modules', '.cache'), { recursive: true, force: true });
-    const before = state();
-    expectRefused(releaseWithRealBuild('1.0.2'), 'dist/ is stale: a fresh npm run build changed it', before);
-    expect(git(work, 'status', '--porcelain', '--', ':!dist')).toBe('');
-    // What is left is ncc's bundle of both entries, not the stand-in's concatenated sources.
-    expect(JSON.parse(fs.readFileSync(path.join(work, 'dist', 'package.json'), 'utf8'))).toEqual({ type: 'module' });
-    expect(fs.existsSync(path.join(work, 'dist', 'status', 'index.js'))).toBe(true);
-    expect(fs.readFileSync(path.join(work, 'dist', 'licenses.txt'), 'utf8')).toMatch(/^openai \d+\.\d+\.\d+$/m);
-  }, 300_000);
+  // The one test with the real `npm run build` (no RELEASE_BUILD_COMMAND): the committed dist/ (the
+  // stand-in's) is not what ncc makes, so the release is refused, the real bundle is left to commit, and
+  // nothing outside dist/ changed. Two ncc builds take minutes on a busy machine, so `npm test` leaves it
+  // out and .ci/run runs it on its own (RELEASE_TEST_REAL_BUILD=1); the next test shows, without ncc,
+  // that release.sh calls `npm run --silent build` when RELEASE_BUILD_COMMAND is unset.
+  it.runIf(process.env.RELEASE_TEST_REAL_BUILD === '1')(
+    'with the real npm run build: refuses a dist/ that is not what ncc builds, and leaves the bundle to commit',
+    () => {
+      // The build needs the installed packages: hard links to them (fast, no copy of the data); a symbolic
+      // link would resolve to other module paths. The build writes one file under node_modules, its record
+      // of the sources in .cache: that directory is left out, so the build writes a new file of the clone's
+      // own rather than through a link into this repository's.
+      execFileSync('cp', ['-al', path.join(root, 'node_modules'), path.join(work, 'node_modules')]);
+      fs.rmSync(path.join(work, 'node_modules', '.cache'), { recursive: true, force: true });
+      const before = state();
+      expectRefused(releaseWithRealBuild('1.0.2'), 'dist/ is stale: a fresh npm run build changed it', before);
+      expect(git(work, 'status', '--porcelain', '--', ':!dist')).toBe('');
+      // What is left is ncc's bundle of both entries, not the stand-in's concatenated sources.
+      expect(JSON.parse(fs.readFileSync(path.join(work, 'dist', 'package.json'), 'utf8'))).toEqual({ type: 'module' });
+      expect(fs.existsSync(path.join(work, 'dist', 'status', 'index.js'))).toBe(true);
+      expect(fs.readFileSync(path.join(work, 'dist', 'licenses.txt'), 'utf8')).toMatch(/^openai \d+\.\d+\.\d+$/m);
+      git(work, 'checkout', '--quiet', '--', 'dist');
+      git(work, 'clean', '--quiet', '-d', '--force', '--', 'dist');
+    },
+    600_000,
+  );
+
+  it('without RELEASE_BUILD_COMMAND, runs `npm run --silent build` (here an npm on PATH that records its calls)', () => {
+    // An `npm` first on PATH that notes its arguments, runs the stand-in for `run --silent build`, and
+    // hands every other call to the real npm.
+    const bin = path.join(dir, 'bin');
+    const calls = path.join(dir, 'npm-calls');
+    fs.mkdirSync(bin, { recursive: true });
+    const realNpm = execFileSync('bash', ['-c', 'command -v npm'], { env, encoding: 'utf8' }).trim();
+    fs.writeFileSync(
+      path.join(bin, 'npm'),
+      `#!/bin/sh\necho "$*" >> '${calls}'\nif [ "$*" = "run --silent build" ]; then exec bash -c '${STUB_BUILD}'; fi\nexec '${realNpm}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const run = spawnSync('bash', ['scripts/release.sh', '1.0.2'], {
+      cwd: work,
+      env: { ...env, PATH: `${bin}${path.delimiter}${env.PATH ?? ''}` },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const [build, ...rest] = fs.readFileSync(calls, 'utf8').trim().split('\n');
+    expect(build).toBe('run --silent build');
+    expect(rest).toEqual([expect.stringMatching(/^version 1\.0\.2 --no-git-tag-version/)]);
+    expect(commitOf(work, 'v1.0.2')).toBe(head());
+  });
 });
 
 describe('scripts/changelog.mjs', () => {
