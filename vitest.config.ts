@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Generous limits, for a machine whose CPUs other jobs share: an end-to-end test runs the compiled
+    // action several times, each up to a minute (test/helpers/action.ts), and on a busy 2-CPU machine a
+    // test that takes seconds when idle can take ten times as long. A test that hangs still fails.
+    testTimeout: 180_000,
+    // Hooks start emulators and make certificates; none runs a build (the release tests stand one in).
+    hookTimeout: 120_000,
     // End-to-end files each start emulators and child processes: keep the 2-core machine from thrashing.
     maxWorkers: 2,
   },

@@ -2,8 +2,9 @@
 //   src/index.ts        -> dist/index.js        (action.yml: upload, activate, rotate)
 //   src/status/index.ts -> dist/status/index.js (status/action.yml: read-only renewal status)
 // ncc writes ES modules (package.json is "type": "module", and ncc adds dist/package.json saying so), puts
-// what a dynamic import() loads into a chunk of its own (Octokit for the comment, undici for a proxy or a
-// client certificate), and adds no source-map registration (no --source-map). It type-checks the whole
+// what only a dynamic import() loads into a chunk of its own (Octokit for the comment; undici, which the
+// proxy or client-certificate path imports dynamically, stays in the entry because @actions/core's http
+// client imports the same copy statically), and adds no source-map registration (no --source-map). It type-checks the whole
 // tsconfig project as it goes, so a type error fails the build. ncc never deletes stale files, so dist/
 // is emptied first; its cache is off (-C) so that every build starts from the same state.
 import { execFile } from 'node:child_process';

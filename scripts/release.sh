@@ -9,6 +9,8 @@
 # clean; the branch is main and equals origin/main (fetched now); CHANGELOG.md has a dated, non-empty
 # section [X.Y.Z]; vX.Y.Z exists neither here nor on origin; dist/ equals a fresh `npm run build`.
 # Exit 2: bad arguments.
+# RELEASE_BUILD_COMMAND, when set, is run (by bash) instead of `npm run --silent build`: the tests
+# (test/repo/release.test.ts) use it to stand in for the full ncc build. Leave it unset to release.
 set -euo pipefail
 
 usage() {
@@ -68,7 +70,7 @@ remote_tag="$(git ls-remote --tags origin "refs/tags/$tag")" || refuse "could no
 
 # The action runs dist/, not src/: the committed dist/ must be what the sources build to. The build's own
 # output is shown only when it fails.
-if ! build_log="$(npm run --silent build 2>&1)"; then
+if ! build_log="$(bash -c "${RELEASE_BUILD_COMMAND:-npm run --silent build}" 2>&1)"; then
   printf '%s\n' "$build_log" >&2
   refuse "npm run build failed (output above): fix it, commit, push, then release again"
 fi

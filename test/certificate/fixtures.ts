@@ -1,13 +1,25 @@
 /**
  * Inputs for the certificate tests, each made by the real tool a user would have used: the accepted
  * encodings of one CA, the PEM types that are not a certificate, and every kind of private key.
+ * Each is made once per test file (this module is loaded once per file) and the same value returned to
+ * every later call with the same argument: the tests only read them, and openssl runs a few times per
+ * file rather than a few times per test.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeCa, makeLeaf, openssl, tempDir, type MadeCertificate } from '../helpers/certs.ts';
 
+/** `make`, called once per distinct key (compared with ===, so a certificate object is its own key). */
+function once<K, V>(make: (key: K) => V): (key: K) => V {
+  const made = new Map<K, V>();
+  return (key) => {
+    if (!made.has(key)) made.set(key, make(key));
+    return made.get(key)!;
+  };
+}
+
 /** Every accepted way of writing `ca`; each must decode to exactly `ca.pem`. */
-export function encodingsOf(ca: MadeCertificate): Record<string, string | Buffer> {
+export const encodingsOf = once((ca: MadeCertificate): Record<string, string | Buffer> => {
   const dir = path.dirname(ca.certPath);
   const p12 = path.join(dir, `export-${path.basename(ca.certPath)}.p12`);
   openssl(['pkcs12', '-export', '-in', ca.certPath, '-inkey', ca.keyPath, '-out', p12, '-passout', 'pass:x'], dir);
@@ -48,7 +60,7 @@ export function encodingsOf(ca: MadeCertificate): Record<string, string | Buffer
       Buffer.from(ca.pem.replace(/\n/g, '\r\n'), 'utf16le'),
     ]),
   };
-}
+});
 
 export interface KeyKind {
   /** The PEM label the tool writes. */
@@ -57,7 +69,8 @@ export interface KeyKind {
 }
 
 /** One private key of each kind, made by the command named in the key. */
-export function privateKeys(): Record<string, KeyKind> {
+export const privateKeys = (): Record<string, KeyKind> => makePrivateKeys(undefined);
+const makePrivateKeys = once((): Record<string, KeyKind> => {
   const dir = tempDir('mtls-keys-');
   const rsa = openssl(['genrsa', '-traditional', '2048'], dir);
   fs.writeFileSync(path.join(dir, 'rsa.pem'), rsa);
@@ -77,10 +90,11 @@ export function privateKeys(): Record<string, KeyKind> {
       pem: openssl(['rsa', '-in', 'rsa.pem', '-aes256', '-traditional', '-passout', 'pass:x'], dir),
     },
   };
-}
+});
 
 /** DER private keys (as `-outform DER` writes them), by the PEM label their PEM form has. */
-export function derPrivateKeys(): Record<string, Buffer> {
+export const derPrivateKeys = (): Record<string, Buffer> => makeDerPrivateKeys(undefined);
+const makeDerPrivateKeys = once((): Record<string, Buffer> => {
   const dir = tempDir('mtls-derkeys-');
   fs.writeFileSync(path.join(dir, 'rsa.pem'), openssl(['genrsa', '-traditional', '2048'], dir));
   fs.writeFileSync(path.join(dir, 'ec.pem'), openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], dir));
@@ -94,7 +108,7 @@ export function derPrivateKeys(): Record<string, Buffer> {
     'EC PRIVATE KEY': der(['ec', '-in', 'ec.pem']),
     'ENCRYPTED PRIVATE KEY': der(['pkcs8', '-topk8', '-v2', 'aes256', '-in', 'ec.pem', '-passout', 'pass:x']),
   };
-}
+});
 
 export interface NotACertificate {
   /** The PEM label, e.g. `CERTIFICATE REQUEST`. */
@@ -106,7 +120,7 @@ export interface NotACertificate {
 }
 
 /** The PEM types a user may paste by mistake, made from `ca` with the commands in the brief. */
-export function notCertificates(ca: MadeCertificate): Record<string, NotACertificate> {
+export const notCertificates = once((ca: MadeCertificate): Record<string, NotACertificate> => {
   const dir = tempDir('mtls-types-');
   const toDer = (args: string[], pem: string): Buffer => {
     fs.writeFileSync(path.join(dir, 'in.pem'), pem);
@@ -141,27 +155,29 @@ export function notCertificates(ca: MadeCertificate): Record<string, NotACertifi
       named: /a public key/,
     },
   };
-}
+});
 
 /** A PKCS#12 archive (binary) holding `ca` and its key, as `openssl pkcs12 -export` writes it. */
-export function pkcs12Of(ca: MadeCertificate): Buffer {
+export const pkcs12Of = once((ca: MadeCertificate): Buffer => {
   const dir = tempDir('mtls-p12-');
   openssl(['pkcs12', '-export', '-in', ca.certPath, '-inkey', ca.keyPath, '-out', 'ca.p12', '-passout', 'pass:x'], dir);
   return fs.readFileSync(path.join(dir, 'ca.p12'));
-}
+});
 
 /** A chain of two: a leaf and its CA, in that order, as a TLS server would send it. */
-export function chainOfTwo(cn = 'Chain Root CA'): { pem: string; subjects: string[] } {
+export const chainOfTwo = (cn = 'Chain Root CA'): { pem: string; subjects: string[] } => makeChainOfTwo(cn);
+const makeChainOfTwo = once((cn: string): { pem: string; subjects: string[] } => {
   const ca = makeCa({ cn });
   const leaf = makeLeaf(ca, 'chain-leaf.example.test');
   return { pem: leaf.pem + ca.pem, subjects: ['CN=chain-leaf.example.test', `CN=${cn}, O=Example Test`] };
-}
+});
 
 /** A CA with a `subjectAltName` long enough to make its PEM larger than 16 KB. */
-export function makeHugeCa(): MadeCertificate {
+export const makeHugeCa = (): MadeCertificate => makeHugeCaOnce(undefined);
+const makeHugeCaOnce = once((): MadeCertificate => {
   const names = Array.from({ length: 700 }, (_, i) => `DNS:host-${String(i).padStart(4, '0')}.a-rather-long-internal-domain.example.test`);
   return makeCa({ cn: 'Huge CA', extra: [`subjectAltName = ${names.join(',')}`] });
-}
+});
 
 /** The lines of a PEM key that are secret: all but armour, trimmed, non-empty. */
 export function secretLines(keyPem: string): string[] {

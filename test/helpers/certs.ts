@@ -38,8 +38,27 @@ export interface CaOptions {
 }
 
 let counter = 0;
+const made: string[] = [];
+
+/** A new directory under the system's temporary directory, removed when the test file (or script) ends. */
 export function tempDir(prefix = 'mtls-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+function removeTempDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// Under vitest this module is loaded once per test file (files are isolated), while the file's tests are
+// collected: an afterAll registered now runs after the file's last test and its own hooks. Outside vitest
+// (bench/bench.mjs, scripts/demo.mjs), the directories go when the process exits.
+if (process.env.VITEST) {
+  const { afterAll } = await import('vitest');
+  afterAll(removeTempDirs);
+} else {
+  process.on('exit', removeTempDirs);
 }
 
 export function openssl(args: string[], cwd: string, input?: string): string {
@@ -186,14 +205,13 @@ function load(certPath: string, keyPath: string): MadeCertificate {
   const pem = fs.readFileSync(certPath, 'utf8');
   const keyPem = fs.readFileSync(keyPath, 'utf8');
   const parsed = new X509Certificate(pem);
-  const fingerprint = openssl(['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256'], path.dirname(certPath))
-    .trim()
-    .replace(/^.*=/, '');
   return {
     pem,
     keyPem,
     der: Buffer.from(parsed.raw),
-    fingerprint,
+    // Upper-case hex pairs joined by colons, the form `openssl x509 -noout -fingerprint -sha256` prints,
+    // computed here rather than by one more openssl process per certificate.
+    fingerprint: parsed.fingerprint256,
     notBefore: new Date(parsed.validFrom),
     notAfter: new Date(parsed.validTo),
     certPath,

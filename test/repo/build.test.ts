@@ -41,17 +41,26 @@ describe('dist/, as ncc builds it', () => {
     expect(status).toContain('class CertificateReader ');
   });
 
-  it('keeps Octokit (the comment) and undici 7 (a proxy or a client certificate) in chunks of their own', () => {
+  it('keeps Octokit (the comment) in a chunk of its own, loaded by dynamic import() only', () => {
     const entry = read('index.js');
     const octokit = chunkWith('getOctokit');
-    const undici = chunkWith('Socks5ProxyAgent');
     expect(octokit).toBeDefined();
-    expect(undici).toBeDefined();
-    expect(octokit).not.toBe(undici);
     expect(entry).not.toContain('getOctokit');
-    expect(entry).not.toContain('Socks5ProxyAgent');
     // Chunks are loaded by dynamic import() only, never statically.
     expect(entry).not.toMatch(/^import .*\d+\.index\.js/m);
+  });
+
+  it.each([
+    ['index.js', ''],
+    ['status/index.js', 'status'],
+  ])('%s ships one undici, 7.x, for every package (package.json overrides it)', (entryFile, dir) => {
+    // Each copy of undici defines its own ConnectTimeoutError; @actions/core's http client, @actions/github
+    // and the proxy or client-certificate path (undici 7's Socks5ProxyAgent) all use the one copy.
+    const files = [entryFile, ...chunks(path.join(dist, dir)).map((f) => path.join(dir, f))];
+    const copies = files.filter((f) => read(f).includes('class ConnectTimeoutError'));
+    expect(copies).toEqual([entryFile]);
+    expect(files.filter((f) => read(f).includes('Socks5ProxyAgent'))).toEqual([entryFile]);
+    expect(read('licenses.txt').match(/^undici \d+\.\d+\.\d+$/gm)).toEqual([expect.stringMatching(/^undici 7\./)]);
   });
 
   it('runs a plain dry run without any chunk: they really are loaded only when needed', () => {

@@ -29,6 +29,13 @@ const env: NodeJS.ProcessEnv = {
 };
 for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE']) delete env[name];
 
+// A stand-in for `npm run build` (a full ncc build takes from half a minute to minutes on a busy machine),
+// given to release.sh as RELEASE_BUILD_COMMAND: like the real build, it empties dist/ and writes it anew
+// from every file under src/, so it is deterministic and any change to a source changes dist/. One test
+// below runs the real build instead.
+const STUB_BUILD = 'rm -rf dist && mkdir dist && find src -type f | LC_ALL=C sort | xargs cat > dist/index.js';
+const stubEnv: NodeJS.ProcessEnv = { ...env, RELEASE_BUILD_COMMAND: STUB_BUILD };
+
 const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
 
 // scripts/release.sh run for real: in a clone of this repository, pushing to a bare repository that stands
@@ -38,7 +45,10 @@ describe('scripts/release.sh', () => {
   let work: string;
   let remote: string;
 
-  const release = (...args: string[]) => spawnSync('bash', ['scripts/release.sh', ...args], { cwd: work, env, encoding: 'utf8' });
+  const release = (...args: string[]) => spawnSync('bash', ['scripts/release.sh', ...args], { cwd: work, env: stubEnv, encoding: 'utf8' });
+  /** release.sh as a user runs it: with the real `npm run build`. */
+  const releaseWithRealBuild = (...args: string[]) =>
+    spawnSync('bash', ['scripts/release.sh', ...args], { cwd: work, env, encoding: 'utf8' });
   const head = (): string => git(work, 'rev-parse', 'HEAD');
   const commitOf = (repo: string, ref: string): string => git(repo, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`);
   const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(work, file), 'utf8'));
@@ -87,18 +97,14 @@ describe('scripts/release.sh', () => {
     git(work, 'add', '--all');
     git(work, 'commit', '--quiet', '--allow-empty', '-m', 'The release scripts under test');
 
-    // The build needs the installed packages: a copy (a symbolic link would give the bundler other module
-    // paths, and so another bundle than the committed one).
-    execFileSync('cp', ['-a', path.join(root, 'node_modules'), path.join(work, 'node_modules')]);
-    // A dist/ that is fresh even if the committed one is not (the build is being changed), and a version no
-    // test releases, so that the first release has something to commit.
-    const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: work, env, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`npm run build failed in the clone:\n${build.stdout}${build.stderr}`);
+    // A dist/ that the stand-in build leaves as it is, and a version no test releases, so that the first
+    // release has something to commit.
+    execFileSync('bash', ['-c', STUB_BUILD], { cwd: work, env });
     npm('version', '0.0.0', '--no-git-tag-version', '--allow-same-version', '--offline');
     git(work, 'add', '--all');
-    git(work, 'commit', '--quiet', '--allow-empty', '-m', 'Fresh dist/, version 0.0.0');
+    git(work, 'commit', '--quiet', '--allow-empty', '-m', 'Fresh dist/ (stand-in build), version 0.0.0');
     commitAndPush([section('1.0.0')]);
-  }, 180_000);
+  }, 60_000);
   afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -256,7 +262,85 @@ describe('scripts/release.sh', () => {
     expectRefused(release('1.0.2'), 'dist/ is stale: a fresh npm run build changed it', before);
     expect(git(work, 'status', '--porcelain', '--', 'dist')).not.toBe('');
     expect(git(work, 'status', '--porcelain', '--', ':!dist')).toBe('');
+    // Commit the fresh dist/ (as the message says to): release.sh's checks pass again up to the tag.
+    git(work, 'add', '--all', 'dist');
+    git(work, 'commit', '--quiet', '-m', 'Fresh dist/');
+    git(work, 'push', '--quiet', 'origin', 'main');
   }, 120_000);
+
+  it('refuses when the build fails, showing its output, and when it changes files outside dist/', () => {
+    const before = state();
+    const failing = spawnSync('bash', ['scripts/release.sh', '1.0.2'], {
+      cwd: work,
+      env: { ...env, RELEASE_BUILD_COMMAND: "echo 'src/main.ts(1,1): error TS1005' >&2; exit 1" },
+      encoding: 'utf8',
+    });
+    expect(failing.status, failing.stderr).toBe(1);
+    expect(failing.stderr.trim().split('\n')).toEqual([
+      'src/main.ts(1,1): error TS1005',
+      'Not releasing v1.0.2: npm run build failed (output above): fix it, commit, push, then release again',
+    ]);
+    expect(state()).toEqual(before);
+
+    const writesOutside = spawnSync('bash', ['scripts/release.sh', '1.0.2'], {
+      cwd: work,
+      env: { ...env, RELEASE_BUILD_COMMAND: `${STUB_BUILD} && echo 'written by the build' >> README.md` },
+      encoding: 'utf8',
+    });
+    expectRefused(writesOutside, 'npm run build changed files outside dist/ (git status shows them)', before);
+    git(work, 'checkout', '--quiet', '--', 'README.md');
+  });
+
+  // The one test with the real `npm run build` (no RELEASE_BUILD_COMMAND): the committed dist/ (the
+  // stand-in's) is not what ncc makes, so the release is refused, the real bundle is left to commit, and
+  // nothing outside dist/ changed. Two ncc builds take minutes on a busy machine, so `npm test` leaves it
+  // out and .ci/run runs it on its own (RELEASE_TEST_REAL_BUILD=1); the next test shows, without ncc,
+  // that release.sh calls `npm run --silent build` when RELEASE_BUILD_COMMAND is unset.
+  it.runIf(process.env.RELEASE_TEST_REAL_BUILD === '1')(
+    'with the real npm run build: refuses a dist/ that is not what ncc builds, and leaves the bundle to commit',
+    () => {
+      // The build needs the installed packages: hard links to them (fast, no copy of the data); a symbolic
+      // link would resolve to other module paths. The build writes one file under node_modules, its record
+      // of the sources in .cache: that directory is left out, so the build writes a new file of the clone's
+      // own rather than through a link into this repository's.
+      execFileSync('cp', ['-al', path.join(root, 'node_modules'), path.join(work, 'node_modules')]);
+      fs.rmSync(path.join(work, 'node_modules', '.cache'), { recursive: true, force: true });
+      const before = state();
+      expectRefused(releaseWithRealBuild('1.0.2'), 'dist/ is stale: a fresh npm run build changed it', before);
+      expect(git(work, 'status', '--porcelain', '--', ':!dist')).toBe('');
+      // What is left is ncc's bundle of both entries, not the stand-in's concatenated sources.
+      expect(JSON.parse(fs.readFileSync(path.join(work, 'dist', 'package.json'), 'utf8'))).toEqual({ type: 'module' });
+      expect(fs.existsSync(path.join(work, 'dist', 'status', 'index.js'))).toBe(true);
+      expect(fs.readFileSync(path.join(work, 'dist', 'licenses.txt'), 'utf8')).toMatch(/^openai \d+\.\d+\.\d+$/m);
+      git(work, 'checkout', '--quiet', '--', 'dist');
+      git(work, 'clean', '--quiet', '-d', '--force', '--', 'dist');
+    },
+    600_000,
+  );
+
+  it('without RELEASE_BUILD_COMMAND, runs `npm run --silent build` (here an npm on PATH that records its calls)', () => {
+    // An `npm` first on PATH that notes its arguments, runs the stand-in for `run --silent build`, and
+    // hands every other call to the real npm.
+    const bin = path.join(dir, 'bin');
+    const calls = path.join(dir, 'npm-calls');
+    fs.mkdirSync(bin, { recursive: true });
+    const realNpm = execFileSync('bash', ['-c', 'command -v npm'], { env, encoding: 'utf8' }).trim();
+    fs.writeFileSync(
+      path.join(bin, 'npm'),
+      `#!/bin/sh\necho "$*" >> '${calls}'\nif [ "$*" = "run --silent build" ]; then exec bash -c '${STUB_BUILD}'; fi\nexec '${realNpm}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const run = spawnSync('bash', ['scripts/release.sh', '1.0.2'], {
+      cwd: work,
+      env: { ...env, PATH: `${bin}${path.delimiter}${env.PATH ?? ''}` },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const [build, ...rest] = fs.readFileSync(calls, 'utf8').trim().split('\n');
+    expect(build).toBe('run --silent build');
+    expect(rest).toEqual([expect.stringMatching(/^version 1\.0\.2 --no-git-tag-version/)]);
+    expect(commitOf(work, 'v1.0.2')).toBe(head());
+  });
 });
 
 describe('scripts/changelog.mjs', () => {
