@@ -18,7 +18,7 @@ export interface RunDependencies {
   random: () => number;
 }
 
-export const defaultDependencies: RunDependencies = {
+const defaultDependencies: RunDependencies = {
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: Math.random,

@@ -31,7 +31,7 @@ export interface ProofDependencies {
   env?: NodeJS.ProcessEnv;
 }
 
-export type ProofFailureKind =
+type ProofFailureKind =
   | 'certificate_required'
   | 'invalid_certificate'
   | 'certificate_verification_failed'
@@ -46,7 +46,7 @@ export type ProofFailureKind =
   | 'connection'
   | 'timeout';
 
-export interface ProofFailure {
+interface ProofFailure {
   kind: ProofFailureKind;
   /** The HTTP status, when the API answered. */
   status?: number;
@@ -72,8 +72,8 @@ export interface ProofResult {
 }
 
 /** The first wait between attempts; each later one doubles, up to MAX_DELAY_MS. */
-export const INITIAL_DELAY_MS = 1000;
-export const MAX_DELAY_MS = 15_000;
+const INITIAL_DELAY_MS = 1000;
+const MAX_DELAY_MS = 15_000;
 /** No single attempt waits longer than this for an answer, so a hung one leaves room for more. */
 const MAX_REQUEST_MS = 30_000;
 /** The shortest time limit an attempt gets, also when the bound is nearly spent. */
@@ -151,7 +151,7 @@ const MTLS_CODES = new Set<ProofFailureKind>([
 ]);
 
 /** What a failed attempt was, and whether waiting may help. */
-export function classify(error: unknown, apiKey: string): ProofFailure {
+function classify(error: unknown, apiKey: string): ProofFailure {
   if (error instanceof APIConnectionTimeoutError) {
     return { kind: 'timeout', message: 'no answer within the time limit', retryable: true };
   }
@@ -206,7 +206,7 @@ function describe(failure: ProofFailure): string {
 }
 
 /** What the failure means for the rollout, and what to fix. */
-export function explain(failure: ProofFailure, host: string, timeoutMs: number): string {
+function explain(failure: ProofFailure, host: string, timeoutMs: number): string {
   const what = `The proof request to ${host} failed: ${describe(failure)}.`;
   const fix = ((): string => {
     switch (failure.kind) {

@@ -27,9 +27,9 @@ export interface Canary {
 }
 
 /** The inputs that must be set together, in the order they are named when missing. */
-export const CANARY_INPUTS = ['canary-project', 'canary-client-certificate', 'canary-client-key', 'canary-api-key'] as const;
-export const CANARY_TIMEOUT_INPUT = 'canary-timeout-seconds';
-export const DEFAULT_CANARY_TIMEOUT_SECONDS = 120;
+const CANARY_INPUTS = ['canary-project', 'canary-client-certificate', 'canary-client-key', 'canary-api-key'] as const;
+const CANARY_TIMEOUT_INPUT = 'canary-timeout-seconds';
+const DEFAULT_CANARY_TIMEOUT_SECONDS = 120;
 const MAX_CANARY_TIMEOUT_SECONDS = 1800;
 
 const CERTIFICATE_INPUTS = { certificateInput: 'canary-client-certificate', keyInput: 'canary-client-key' };

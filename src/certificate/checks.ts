@@ -1,3 +1,4 @@
+import { MAX_CERTIFICATE_BYTES } from '../limits.js';
 import type { SourceError } from '../errors.js';
 import { decodeInput, isPrivateKeyLabel, type DecodedInput, type PemBlock } from './decode.js';
 import { inspectCertificate, type CertificateInfo } from './inspect.js';
@@ -43,8 +44,6 @@ export interface Preflight {
   /** The parsed certificate, when the checks got that far. */
   certificate: CertificateInfo | undefined;
 }
-
-export const MAX_PEM_BYTES = 16 * 1024;
 
 const CA_PROFILE_FIX =
   'A conforming CA is made with openssl like this: openssl req -x509 -new -key ca.key -days 730 -subj "/CN=Example mTLS CA" ' +
@@ -281,12 +280,12 @@ function profileChecks(cert: CertificateInfo, options: PreflightOptions): Check[
 
   const size = Buffer.byteLength(cert.pem);
   checks.push(
-    size < MAX_PEM_BYTES
+    size < MAX_CERTIFICATE_BYTES
       ? { name: 'size', status: 'pass', message: `${size} bytes` }
       : {
           name: 'size',
           status: 'fail',
-          message: `The PEM is ${size} bytes; OpenAI accepts certificates under 16 KB (16,384 bytes).`,
+          message: `The PEM is ${size} bytes; OpenAI accepts certificates under 16 KB (${MAX_CERTIFICATE_BYTES.toLocaleString('en-US')} bytes).`,
           hint: 'Issue the CA with fewer extensions (long policy or name lists make it large) or a smaller key.',
         },
   );

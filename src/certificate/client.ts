@@ -26,7 +26,7 @@ export interface ClientCheckOptions {
   issuingCa?: string | Uint8Array;
 }
 
-export type ClientProblemKind =
+type ClientProblemKind =
   | 'decoding'
   | 'private-key-in-certificate'
   | 'key-unreadable'
@@ -40,7 +40,7 @@ export type ClientProblemKind =
   | 'intermediate-not-ca'
   | 'issuing-ca';
 
-export interface ClientProblem {
+interface ClientProblem {
   kind: ClientProblemKind;
   /** The input the problem is in, as named in ClientCertificateInput. */
   input: string;

@@ -1,3 +1,4 @@
+import { MAX_NAME_LENGTH } from '../limits.js';
 import * as core from '@actions/core';
 import { InputError } from '../errors.js';
 
@@ -62,10 +63,10 @@ export function readProjectIds(read: InputReader, name: string): string[] {
 export function readCertificateName(read: InputReader): string | undefined {
   const name = read('name');
   if (!name) return undefined;
-  if (/[\r\n]/.test(name) || name.length > 200) {
+  if (/[\r\n]/.test(name) || name.length > MAX_NAME_LENGTH) {
     throw new InputError(
       'name',
-      'name must be a single line of at most 200 characters.',
+      `name must be a single line of at most ${MAX_NAME_LENGTH} characters.`,
       'Use a short name that identifies the authority and its generation, for example "corp-mtls-ca-2027".',
     );
   }

@@ -122,7 +122,7 @@ export function validNow(record: Pick<CertificateRecord, 'validAt' | 'expiresAt'
 }
 
 /** Why the target may not retire anything yet, or undefined when it may. */
-export function retirementHeld(target: Pick<CertificateRecord, 'validAt' | 'expiresAt'>, now: Date): string | undefined {
+function retirementHeld(target: Pick<CertificateRecord, 'validAt' | 'expiresAt'>, now: Date): string | undefined {
   const t = now.getTime() / 1000;
   if (target.validAt === null || target.expiresAt === null) return 'the validity dates of the new certificate are not known';
   if (target.validAt > t) return `the new certificate is not valid until ${isoSeconds(target.validAt)}`;
@@ -181,7 +181,7 @@ function activeScopes(state: Pick<State, 'organization' | 'projects'>, id: strin
 }
 
 /** Active anywhere that was read. */
-export function activeAnywhere(state: Pick<State, 'organization' | 'projects'>, id: string): boolean {
+function activeAnywhere(state: Pick<State, 'organization' | 'projects'>, id: string): boolean {
   return (
     state.organization.some((c) => c.id === id && c.active) || state.projects.some(([, list]) => list.some((c) => c.id === id && c.active))
   );

@@ -22,7 +22,7 @@ export interface WatchedCertificate {
   active: Scope[];
 }
 
-export type ScopeState = 'none' | 'unknown' | 'ok' | 'due' | 'failing';
+type ScopeState = 'none' | 'unknown' | 'ok' | 'due' | 'failing';
 
 export interface ScopeCoverage {
   scope: Scope;
@@ -69,7 +69,7 @@ export interface AssessOptions {
 }
 
 /** A date as the list gives it: a finite number of unix seconds, else unknown (undefined). */
-export function knownDate(value: unknown): number | undefined {
+function knownDate(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 

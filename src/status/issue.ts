@@ -11,7 +11,7 @@ import { certificateLabel, duration, scopeLabel } from '../wording.js';
 import type { Assessment, ScopeCoverage } from './coverage.js';
 import type { StatusSettings } from './settings.js';
 
-export type IssueAction = 'opened' | 'updated' | 'closed' | 'none' | 'skipped' | 'failed';
+type IssueAction = 'opened' | 'updated' | 'closed' | 'none' | 'skipped' | 'failed';
 
 export interface IssueResult {
   action: IssueAction;

@@ -3,7 +3,7 @@ import { readConnection, type Connection } from '../inputs/connection.js';
 import { readBoolean, readCertificateName, readInput, readNumber, readProjectIds, type InputReader } from '../inputs/read.js';
 
 /** The label the tracking issue carries when issue-label is not set. */
-export const DEFAULT_ISSUE_LABEL = 'openai-mtls-renewal';
+const DEFAULT_ISSUE_LABEL = 'openai-mtls-renewal';
 
 /** Every input of status/action.yml, parsed and validated once, by the same code as the main action's. */
 export interface StatusSettings extends Connection {

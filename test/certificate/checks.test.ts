@@ -1,9 +1,9 @@
+import { MAX_CERTIFICATE_BYTES } from '../../src/limits.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CHECK_NAMES,
-  MAX_PEM_BYTES,
   runPreflight,
   sourceFailure,
   type Check,
@@ -649,7 +649,7 @@ describe('rule size', () => {
   it('a CA with a huge subjectAltName, over 16 KB as PEM, fails; the message gives the size', () => {
     const huge = makeHugeCa();
     const size = Buffer.byteLength(huge.pem);
-    expect(size).toBeGreaterThan(MAX_PEM_BYTES);
+    expect(size).toBeGreaterThan(MAX_CERTIFICATE_BYTES);
     const result = runPreflight(bytes(huge.pem), options());
     expect(check(result, 'size')).toMatchObject({
       status: 'fail',
@@ -664,7 +664,7 @@ describe('rule size', () => {
   it('measures the clean PEM that is sent, not the input: a large x509 -text dump of a small CA passes', () => {
     const text = encodingsOf(ca)['openssl x509 -text output'] as string;
     const padded = text + '\n'.repeat(20_000);
-    expect(Buffer.byteLength(padded)).toBeGreaterThan(MAX_PEM_BYTES);
+    expect(Buffer.byteLength(padded)).toBeGreaterThan(MAX_CERTIFICATE_BYTES);
     const result = runPreflight(bytes(padded), options());
     expect(check(result, 'size')).toMatchObject({ status: 'pass', message: `${Buffer.byteLength(ca.pem)} bytes` });
   });

@@ -296,7 +296,10 @@ export interface AddCertificateOptions {
   name?: string | null;
   activeOrg?: boolean;
   activeProjects?: string[];
-  /** Unix seconds. Default now. */
+  /**
+   * Unix seconds. Default a minute ago: a seeded certificate stands for one stored before the run that meets
+   * it (OpenAI's created_at is in whole seconds, and the action orders same-dated CAs by it).
+   */
   createdAt?: number;
   /** Store even if the upload checks (size, single block, expiry, parseable) would refuse it. */
   skipValidation?: boolean;
@@ -1499,7 +1502,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const c: StoredCertificate = {
       id: newCertificateId(),
       name: o.name ?? null,
-      created_at: o.createdAt ?? nowSeconds(),
+      created_at: o.createdAt ?? nowSeconds() - 60,
       pem,
       valid_at: parsed?.valid_at ?? 0,
       expires_at: parsed?.expires_at ?? 0,

@@ -8,14 +8,14 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export interface GatewayAnswer {
+interface GatewayAnswer {
   status?: number;
   /** A string is sent as is; anything else as JSON. */
   body: unknown;
   contentType?: string;
 }
 
-export interface GatewayRule {
+interface GatewayRule {
   method?: string;
   /** Tested against the path without the query. */
   path: RegExp;
