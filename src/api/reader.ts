@@ -3,6 +3,7 @@ import type OpenAI from 'openai';
 import type { APIPromise } from 'openai/core/api-promise';
 import type { Certificate, CertificateListResponse } from 'openai/resources/admin/organization/certificates';
 import type { Project } from 'openai/resources/admin/organization/projects/projects';
+import { mapLimit } from '../concurrency.js';
 import { MAX_ANSWER_BYTES, MAX_LISTED_CERTIFICATES, MAX_LISTED_PROJECTS, MAX_PAGES, PAGE_SIZE } from '../limits.js';
 import type { ClockPair } from '../time.js';
 import { scopeLabel } from '../wording.js';
@@ -106,6 +107,30 @@ export class CertificateReader {
       found,
     );
     return [...found.values()];
+  }
+
+  /**
+   * The certificate lists of several projects, at most `concurrency` at once. Projects that do not exist are
+   * all named together in one error (a 404 for one does not hide the others).
+   */
+  async listProjectScopes(ids: readonly string[], concurrency: number): Promise<Array<[Scope, ListedCertificate[]]>> {
+    const missing: ApiError[] = [];
+    const lists = await mapLimit(ids, concurrency, async (id): Promise<[Scope, ListedCertificate[]]> => {
+      try {
+        return [id, await this.listScope(id)];
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.kind !== 'not-found' || error.facts.missing !== 'project') throw error;
+        missing.push(error);
+        return [id, []];
+      }
+    });
+    const [first] = missing;
+    if (first && missing.length > 1) {
+      const named = ids.filter((id) => missing.some((e) => e.message.includes(`project ${id} `)));
+      throw first.restate(`${missing.length} projects were not found (404): ${named.join(', ')}. Nothing was written.`, undefined);
+    }
+    if (first) throw first;
+    return lists;
   }
 
   /** One certificate with its content. */

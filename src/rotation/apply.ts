@@ -170,7 +170,13 @@ async function retireIn(
 async function settleAndVerify(plan: Plan, target: StoredCertificate, ctx: ApplyContext): Promise<StoredCertificate> {
   const scopes = plan.scopes.map((s) => s.scope);
   if (scopes.length === 0) return target;
-  const copies = await copiesNow(plan, target, ctx);
+  let copies: StoredCertificate[];
+  try {
+    copies = await copiesNow(plan, target, ctx);
+  } catch (error) {
+    if (!lockedOut(error, ctx)) throw error;
+    return target;
+  }
   const keeper = oldestFirst(copies)[0] ?? target;
   if (keeper.id !== target.id) {
     ctx.log.info(
@@ -230,14 +236,27 @@ async function readBack(scope: Scope, ctx: ApplyContext): Promise<ListedCertific
   try {
     return await ctx.api.listScope(scope);
   } catch (error) {
-    if (!(error instanceof ApiError) || error.kind !== 'mtls-required' || !ctx.journal.retired.some((r) => r.scope === scope)) throw error;
+    if (!lockedOut(error, ctx)) throw error;
+    return undefined;
+  }
+}
+
+/**
+ * Whether a read was refused for want of a client certificate after this run retired a CA for the
+ * organization: the client certificate the run presents most likely chains to that CA. The rotation itself was
+ * read back before the retirement, so this is a warning (said once), not a failure.
+ */
+function lockedOut(error: unknown, ctx: ApplyContext): boolean {
+  if (!(error instanceof ApiError) || error.kind !== 'mtls-required' || !ctx.journal.retired.some((r) => r.scope === ORGANIZATION))
+    return false;
+  const said = 'The action could not read back after retiring for the organization';
+  if (!ctx.journal.cautions.some((c) => c.startsWith(said)))
     warn(
       ctx,
       'client-certificate',
-      `${scopeLabel(scope)} could not be read back after the rotation: OpenAI now refuses the client certificate this run presented (${error.message}). It most likely chains to the CA this run retired: give the next runs a client certificate issued by the new CA.`,
+      `${said}: OpenAI now refuses the client certificate this run presented (${error.message}). It most likely chains to the CA this run retired: give the next runs a client certificate issued by the new CA.`,
     );
-    return undefined;
-  }
+  return true;
 }
 
 /** Records where the certificate is active; when the scope has no active CA valid now, activates it again and says what was found. */

@@ -5,7 +5,6 @@
 import type { CertificateReader, ListedCertificate, Scope, StoredCertificate } from '../api/reader.js';
 import { ORGANIZATION } from '../api/reader.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
-import { mapLimit } from '../concurrency.js';
 import { PROJECT_CONCURRENCY } from '../limits.js';
 import type { Logger } from '../log.js';
 import { deletable, type Request, type State } from './decide.js';
@@ -44,5 +43,5 @@ export async function observe(api: CertificateReader, request: Request & { now: 
 }
 
 async function readProjects(api: CertificateReader, ids: string[]): Promise<Array<[Scope, ListedCertificate[]]>> {
-  return mapLimit(ids, PROJECT_CONCURRENCY, async (id): Promise<[Scope, ListedCertificate[]]> => [id, await api.listScope(id)]);
+  return api.listProjectScopes(ids, PROJECT_CONCURRENCY);
 }

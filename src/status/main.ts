@@ -1,6 +1,5 @@
 import { CertificateReader, ORGANIZATION, type ListedCertificate, type Scope } from '../api/reader.js';
 import { createClient } from '../api/client.js';
-import { mapLimit } from '../concurrency.js';
 import { ActionError } from '../errors.js';
 import { connectionAdvisories, maskSecrets } from '../inputs/connection.js';
 import { readInput } from '../inputs/read.js';
@@ -98,9 +97,7 @@ async function readScopes(
   };
   const [organization, projects] = await Promise.all([
     api.listScope(ORGANIZATION),
-    projectIds().then((ids) =>
-      mapLimit(ids, READ_CONCURRENCY, async (id): Promise<[Scope, ListedCertificate[]]> => [id, await api.listScope(id)]),
-    ),
+    projectIds().then((ids) => api.listProjectScopes(ids, READ_CONCURRENCY)),
   ]);
   log.info(`The organization holds ${organization.length} certificate(s); read ${projects.length + 1} scope(s).`);
   return { organization, projects };

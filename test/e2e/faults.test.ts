@@ -269,9 +269,17 @@ describe('compiled action: failures a user can act on', () => {
   });
 
   it('certificate_in_use when deleting an expired certificate is a notice, not a failure', async () => {
-    // The project it is active in is not one of the listed ones, so the plan thinks it can delete it.
+    // The project it is active in cannot be read (the key may not list projects), so the plan cannot see it
+    // in use and asks to delete it; OpenAI refuses, and the run says so.
     const expired = await makeDatedCa(new Date(Date.now() - 400 * DAY), new Date(Date.now() - 10 * DAY), 'Expired CA');
     const stuck = emu.addCertificate(expired.pem, { skipValidation: true, activeProjects: ['proj_gamma'] });
+    emu.addFault({
+      kind: 'status',
+      status: 403,
+      method: 'GET',
+      path: '/organization/projects',
+      message: 'Missing scopes: api.projects.read',
+    });
     const run = await runAction(base(makeCa(), { 'delete-expired': 'true' }));
     expect(run.code).toBe(0);
     const notice = run.annotations.find((a) => a.level === 'notice');

@@ -44,7 +44,10 @@ describe('compiled action: proxies and private CAs', () => {
       expect(run.code).toBe(0);
       // The two lists, the upload, the list that converges, the activation, then the organization read for
       // copies and the project read back.
-      expect(emu.requests.length).toBe(7);
+      // (One more list when the upload was answered within the second its copy was stored: the run waits for
+      // that second to pass and lists again, see upload.ts.)
+      expect(emu.requests.length).toBeGreaterThanOrEqual(7);
+      expect(emu.requests.length).toBeLessThanOrEqual(8);
       const port = new URL(emu.baseURL).port;
       expect(proxy.seen.length).toBeGreaterThan(0);
       expect(proxy.seen.every((line) => line === `CONNECT ${API_HOST}:${port}`)).toBe(true);
@@ -84,7 +87,11 @@ describe('compiled action: proxies and private CAs', () => {
       const before = emu.requests.length;
       const run = await runAction({ 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL }, { env });
       expect(run.code, run.stdout).toBe(0);
-      expect(emu.requests.length - before).toBe(3);
+      // The list, the upload and the list that converges; one more read when a CA of an earlier round has
+      // the same validity dates (made in the same second) and its content is compared.
+      const requests = emu.requests.slice(before);
+      expect(requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+      expect(requests.length).toBeLessThanOrEqual(4);
       expect(proxy.seen).toEqual([]);
       expect(run.stdout).not.toMatch(/^Proxy: /m);
     }
