@@ -1,3 +1,4 @@
+import { duration } from '../wording.js';
 import { MAX_CERTIFICATE_BYTES } from '../limits.js';
 import type { SourceError } from '../errors.js';
 import { decodeInput, isPrivateKeyLabel, type DecodedInput, type PemBlock } from './decode.js';
@@ -325,9 +326,9 @@ function validityCheck(cert: CertificateInfo, options: PreflightOptions): Check 
       hint: 'Plan its rotation now: upload the next CA and activate it before this one expires.',
     };
   }
-  return { name: 'validity', status: 'pass', message: `valid until ${until} (${Math.floor(daysLeft)} days left)` };
+  return { name: 'validity', status: 'pass', message: `valid until ${until} (${duration(daysLeft * DAY_MS)} left)` };
 }
 
 function formatDays(days: number): string {
-  return days < 1 ? `${Math.max(1, Math.round(days * 24))} hour(s)` : `${Math.floor(days)} day(s)`;
+  return duration(days * DAY_MS);
 }

@@ -1,5 +1,6 @@
 import { actionsLogger, type Logger } from '../log.js';
 import { redact } from '../text.js';
+import { boundRequests, explainGitHubFailure } from './github.js';
 
 /** Finds the action's own comment again; one per job and step, so two uses in a workflow do not fight. */
 export function commentMarker(env: NodeJS.ProcessEnv = process.env): string {
@@ -20,7 +21,7 @@ const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
  */
 export async function commentOnPullRequest(
   body: string,
-  token: string,
+  github: { token: string; timeoutMs: number },
   log: Logger = actionsLogger,
 ): Promise<'created' | 'updated' | 'skipped' | 'failed'> {
   const { context, getOctokit } = await import('@actions/github');
@@ -37,7 +38,8 @@ export async function commentOnPullRequest(
   const text = `${marker}\n${redact(body)}`;
   const { owner, repo } = context.repo;
   try {
-    const octokit = getOctokit(token);
+    const octokit = getOctokit(github.token);
+    boundRequests(octokit, github.timeoutMs);
     const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 });
     const mine = comments.find((c) => c.body?.includes(marker));
     if (mine) {
@@ -49,11 +51,14 @@ export async function commentOnPullRequest(
     log.info(`Commented on pull request #${number}.`);
     return 'created';
   } catch (error) {
-    const status = (error as { status?: number }).status;
-    log.warning(
-      `Could not comment on pull request #${number}${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}. ` +
-        'The run itself is unaffected. Give the job `permissions: pull-requests: write`; on pull requests from forks the token is read-only, so no comment is possible there.',
-    );
+    const why = explainGitHubFailure(error, {
+      timeoutMs: github.timeoutMs,
+      apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
+      permission: 'pull-requests: write',
+      what: 'comment on pull requests',
+      off: 'set comment-on-pr: false',
+    });
+    log.warning(`Could not comment on pull request #${number}: ${why} The run itself is unaffected.`, 'comment-on-pr');
     return 'failed';
   }
 }

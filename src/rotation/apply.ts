@@ -68,7 +68,7 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
       plan.target.kind !== 'upload'
     )
       throw error;
-    const keeper = oldestFirst((await copiesNow(plan, target, ctx)).filter((c) => c.id !== target.id))[0];
+    const keeper = oldestFirst((await copiesNow(plan, target, ctx)).copies.filter((c) => c.id !== target.id))[0];
     if (!keeper) throw error;
     log.info(
       `${target.id} was deleted by a run racing this one, which keeps the older identical copy ${keeper.id}: this run goes on with it.`,
@@ -171,13 +171,17 @@ async function settleAndVerify(plan: Plan, target: StoredCertificate, ctx: Apply
   const scopes = plan.scopes.map((s) => s.scope);
   if (scopes.length === 0) return target;
   let copies: StoredCertificate[];
+  let organization: ListedCertificate[];
   try {
-    copies = await copiesNow(plan, target, ctx);
+    ({ copies, organization } = await copiesNow(plan, target, ctx));
   } catch (error) {
     if (!lockedOut(error, ctx)) throw error;
     return target;
   }
   const keeper = oldestFirst(copies)[0] ?? target;
+  // `activated` says where the certificate is active as far as the run read: the organization too, when it was
+  // already active there although the run was asked only for projects.
+  if (organization.some((c) => c.id === keeper.id && c.active)) ctx.journal.activeIn.add(ORGANIZATION);
   if (keeper.id !== target.id) {
     ctx.log.info(
       `${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)}, is older than ${target.id}: every run keeps the oldest copy, so this run moves to it.`,
@@ -212,7 +216,11 @@ async function settleAndVerify(plan: Plan, target: StoredCertificate, ctx: Apply
 }
 
 /** Every identical copy the organization lists now: the target, the plan's copies, and copies created since the plan. */
-async function copiesNow(plan: Plan, target: StoredCertificate, ctx: ApplyContext): Promise<StoredCertificate[]> {
+async function copiesNow(
+  plan: Plan,
+  target: StoredCertificate,
+  ctx: ApplyContext,
+): Promise<{ copies: StoredCertificate[]; organization: ListedCertificate[] }> {
   const listed = await ctx.api.listScope(ORGANIZATION);
   const before = new Set(plan.before);
   const known = new Set([target.id, ...plan.copies]);
@@ -225,7 +233,7 @@ async function copiesNow(plan: Plan, target: StoredCertificate, ctx: ApplyContex
       if (typeof result === 'object') copies.push(result);
     }
   }
-  return copies;
+  return { copies, organization: listed };
 }
 
 /**

@@ -4,6 +4,7 @@
  * again by its label and by a hidden marker in its body, never by its title. Anything that goes wrong
  * here is a warning: the status outputs and exit code do not depend on GitHub.
  */
+import { boundRequests, explainGitHubFailure } from '../report/github.js';
 import type { Logger } from '../log.js';
 import { cell } from '../report/markdown.js';
 import { isoSeconds } from '../time.js';
@@ -125,31 +126,15 @@ export function renderClosingComment(assessment: Assessment, settings: IssueSett
   }`;
 }
 
-/** A GitHub failure in words, by its kind: no answer in time, no connection, or what the status means. */
+/** A GitHub failure in words, by its kind (see report/github.ts), for the tracking issue. */
 export function explainGitHubError(error: unknown, timeoutMs: number, apiUrl: string): string {
-  const e = error as { name?: string; status?: number; response?: unknown; message?: string; cause?: { name?: string } } | undefined;
-  const names = [e?.name, e?.cause?.name];
-  if (names.includes('TimeoutError') || names.includes('AbortError')) {
-    return `GitHub's API (${apiUrl}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
-  }
-  if (!e || typeof e.status !== 'number' || e.response === undefined) {
-    return `could not reach GitHub's API (${apiUrl}): ${e?.message ?? String(error)}. Check the network, the proxy variables (HTTPS_PROXY, NO_PROXY) and GITHUB_API_URL.`;
-  }
-  const said = e.message ? `: ${e.message}` : '';
-  switch (e.status) {
-    case 401:
-      return `GitHub rejected the token (401)${said}. Check github-token (its default, \${{ github.token }}, works).`;
-    case 403:
-      return /rate limit/i.test(e.message ?? '')
-        ? `GitHub's rate limit was hit (403)${said}. The next scheduled run will try again.`
-        : `the token may not write issues here (403)${said}. Give the job \`permissions: issues: write\`; on pull requests from forks the token is read-only, so no issue is possible there.`;
-    case 404:
-      return `GitHub answered not found (404)${said}: the repository or issue is not visible to the token. Check github-token and GITHUB_REPOSITORY.`;
-    case 410:
-      return `issues are disabled in this repository (410)${said}. Enable them in the repository's settings, or set open-issue: false.`;
-    default:
-      return `GitHub answered HTTP ${e.status}${said}.`;
-  }
+  return explainGitHubFailure(error, {
+    timeoutMs,
+    apiUrl,
+    permission: 'issues: write',
+    what: 'write issues',
+    off: 'set open-issue: false',
+  });
 }
 
 type RepoRef = { fork?: boolean; full_name?: string } | null | undefined;
@@ -212,12 +197,7 @@ export async function trackIssue(
   let number: number | undefined;
   try {
     const octokit = getOctokit(settings.githubToken);
-    // Each request (each page too) gets its own time limit. A `before` hook, because a `wrap` hook's new
-    // options would not reach the request past the token's own wrap; the rest of `request` (the
-    // proxy-aware fetch of @actions/github) is kept.
-    octokit.hook.before('request', (options) => {
-      options.request = { ...options.request, signal: AbortSignal.timeout(settings.timeoutMs) };
-    });
+    boundRequests(octokit, settings.timeoutMs);
     const open = await octokit.paginate(octokit.rest.issues.listForRepo, {
       owner,
       repo,

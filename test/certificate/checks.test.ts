@@ -536,7 +536,7 @@ describe('rule validity', () => {
     const soon = await makeDatedCa(new Date(now - DAY), new Date(now + 12 * HOUR), 'Twelve Hours CA');
     const c = check(runPreflight(bytes(soon.pem), options()), 'validity');
     expect(c.status).toBe('fail');
-    expect(c.message).toMatch(/in 12 hour\(s\): within min-validity-days \(1\)\. OpenAI refuses certificates that expire within a day\./);
+    expect(c.message).toMatch(/in 1[12] hours: within min-validity-days \(1\)\. OpenAI refuses certificates that expire within a day\./);
     expect(check(runPreflight(bytes(soon.pem), options({ minValidityDays: 0 })), 'validity').status).toBe('warning');
   });
 
@@ -545,7 +545,7 @@ describe('rule validity', () => {
     const result = runPreflight(bytes(tenDays.pem), options());
     expect(check(result, 'validity')).toMatchObject({
       status: 'warning',
-      message: expect.stringMatching(/expires soon: on .* in (9|10) day\(s\) \(warn-validity-days is 30\)/),
+      message: expect.stringMatching(/expires soon: on .* in (9|10) days \(warn-validity-days is 30\)/),
     });
     expect(check(result, 'validity').hint).toMatch(/Plan its rotation/);
     expect(passed(result)).toBe(true);
@@ -575,11 +575,11 @@ describe('rule validity', () => {
     expect(check(runPreflight(bytes(ca.pem), at(notAfter)), 'validity').message).toMatch(/expired/);
     expect(check(runPreflight(bytes(ca.pem), at(notAfter - 12 * HOUR)), 'validity')).toMatchObject({
       status: 'fail',
-      message: expect.stringContaining('12 hour(s)'),
+      message: expect.stringContaining('12 hours'),
     });
     expect(check(runPreflight(bytes(ca.pem), at(notAfter - 20 * DAY)), 'validity')).toMatchObject({
       status: 'warning',
-      message: expect.stringContaining('in 20 day(s)'),
+      message: expect.stringContaining('in 20 days'),
     });
     expect(check(runPreflight(bytes(ca.pem), at(notAfter - 31 * DAY)), 'validity').status).toBe('pass');
     // Exactly min-validity-days left is within it: OpenAI wants more than one day.
@@ -605,9 +605,9 @@ describe('rule validity: the bounds, to the millisecond', () => {
   it('exactly one day left is said in days, less than a day in hours', () => {
     const notAfter = ca.notAfter.getTime();
     expect(check(runPreflight(bytes(ca.pem), at(notAfter - DAY)), 'validity').message).toMatch(
-      /, in 1 day\(s\): within min-validity-days \(1\)\./,
+      /, in 1 day: within min-validity-days \(1\)\./,
     );
-    expect(check(runPreflight(bytes(ca.pem), at(notAfter - DAY + 1000)), 'validity').message).toMatch(/, in 24 hour\(s\): within/);
+    expect(check(runPreflight(bytes(ca.pem), at(notAfter - DAY + 1000)), 'validity').message).toMatch(/, in 23 hours: within/);
   });
 });
 

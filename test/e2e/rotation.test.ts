@@ -330,6 +330,38 @@ describe('compiled action: rotation', () => {
     expect(run.annotations[0]!.message).toMatch(/project proj_nosuch was not found/);
   });
 
+  it('activated names where the certificate is active after the run: a project added to an organization-active CA', async () => {
+    const emu = await emulator();
+    const ca = makeCa({ cn: 'Organization CA' });
+    const stored = emu.addCertificate(ca.pem, { name: 'corp', activeOrg: true });
+    const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL, 'activate-projects': 'proj_beta' });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['certificate-id']).toBe(stored.id);
+    expect(run.outputs.activated!.split(',').sort()).toEqual(['organization', 'proj_beta']);
+  });
+
+  it('a dry run and the real run agree on deletions, also for a certificate active only in a project not named', async () => {
+    const emu = await emulator();
+    const gone = emu.addCertificate(
+      (await makeDatedCa(new Date(Date.now() - 400 * 86_400_000), new Date(Date.now() - 10 * 86_400_000), 'Expired')).pem,
+      { name: 'old', skipValidation: true },
+    );
+    const inUse = emu.addCertificate(
+      (await makeDatedCa(new Date(Date.now() - 400 * 86_400_000), new Date(Date.now() - 5 * 86_400_000), 'Expired, in use')).pem,
+      { name: 'old', skipValidation: true, activeProjects: ['proj_gamma'] },
+    );
+    const inputs = { 'admin-api-key': key, certificate: makeCa({ cn: 'New' }).pem, 'base-url': emu.baseURL, 'delete-expired': 'true' };
+    const dry = await runAction({ ...inputs, 'dry-run': 'true' });
+    expect(dry.code, dry.stdout).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`will delete ${gone.id} \\(`));
+    expect(dry.stdout).not.toMatch(new RegExp(`will delete[^\\n]*${inUse.id}`));
+    expect(writes(emu)).toEqual([]);
+    const real = await runAction(inputs);
+    expect(real.code, real.stdout).toBe(0);
+    expect(real.outputs.deleted).toBe(gone.id);
+    expect(emu.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop())).toEqual([gone.id]);
+  });
+
   it('names every unknown project in one error', async () => {
     const emu = await emulator();
     const run = await runAction({
