@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { leaks, runAction } from '../helpers/action.ts';
 import { makeCa, makeLeaf } from '../helpers/certs.ts';
+import { API_ALIAS, makeAliasServer, viaAlias } from '../helpers/alias.ts';
 import { startProxy, type TestProxy } from '../helpers/proxy.ts';
 
 const key = 'sk-admin-emulator-test-key';
@@ -16,7 +17,8 @@ afterEach(async () => {
 /** The mTLS host: HTTPS with a server certificate from a test CA, demanding a client certificate that chains to an active CA. */
 async function mtlsHost() {
   const serverCa = makeCa({ cn: 'Test server CA' });
-  const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
+  // For 127.0.0.1 and for the name only the test proxy knows (loopback is never proxied).
+  const server = makeAliasServer(serverCa);
   emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true });
   const trustAnchor = makeCa({ cn: 'Client trust anchor' });
   const anchor = emu.addCertificate(trustAnchor.pem, { name: 'corp', activeOrg: true });
@@ -53,12 +55,12 @@ describe('compiled action: calls through the mTLS host', () => {
 
   it('presents the client certificate through an HTTPS_PROXY tunnel as well', async () => {
     const { emu, serverCa, client } = await mtlsHost();
-    proxy = await startProxy();
+    proxy = await startProxy([API_ALIAS]);
     const run = await runAction(
       {
         'admin-api-key': key,
         certificate: makeCa({ cn: 'Proxied CA' }).pem,
-        'mtls-base-url': emu.baseURL,
+        'mtls-base-url': viaAlias(emu.baseURL),
         'client-certificate': client.pem,
         'client-key': client.keyPem,
       },
@@ -69,7 +71,7 @@ describe('compiled action: calls through the mTLS host', () => {
     expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toContain('POST /v1/organization/certificates');
     for (const request of emu.requests) expect(request.clientCertSubject).toMatch(/ci-runner/);
     expect(proxy.seen.length).toBeGreaterThan(0);
-    expect(proxy.seen.every((line) => line === `CONNECT 127.0.0.1:${new URL(emu.baseURL).port}`)).toBe(true);
+    expect(proxy.seen.every((line) => line === `CONNECT ${API_ALIAS}:${new URL(emu.baseURL).port}`)).toBe(true);
   });
 
   it('without a client certificate, fails and says how to present one', async () => {
