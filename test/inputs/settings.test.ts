@@ -138,11 +138,12 @@ describe('readSettings: every input is read under its own name', () => {
     expect(readSettings(reader(base), {})).toMatchObject({ deleteExpired: false, commentOnPr: false, githubToken: '' });
   });
 
-  it('min-validity-days and warn-validity-days go from 0 to 3650 days', () => {
+  it('min-validity-days goes from 1 to 3650 days (OpenAI refuses less than a day), warn-validity-days from 0', () => {
     for (const input of ['min-validity-days', 'warn-validity-days']) {
       expect(fail({ ...base, [input]: '3651' }).title).toBe(`input ${input}`);
       expect(fail({ ...base, [input]: '-1' }).title).toBe(`input ${input}`);
     }
+    expect(fail({ ...base, 'min-validity-days': '0' }).title).toBe('input min-validity-days');
     expect(readSettings(reader({ ...base, 'min-validity-days': '3650', 'warn-validity-days': '0' }), {})).toMatchObject({
       minValidityDays: 3650,
       warnValidityDays: 0,
