@@ -143,8 +143,11 @@ async function retireIn(
   const copies = new Set(rule.copies);
   for (const c of listed)
     if (c.active && c.id !== target.id && !copies.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
-      const result = await compare(ctx.api, c, ctx.certificate);
-      if (typeof result === 'object') copies.add(c.id);
+      const result = ctx.journal.knownCopies.get(c.id) ?? (await compare(ctx.api, c, ctx.certificate));
+      if (typeof result === 'object') {
+        ctx.journal.knownCopies.set(result.id, result);
+        copies.add(c.id);
+      }
     }
   const { retire, leftActive } = retirementsIn(listed, own, { name: rule.name, copies, now });
   for (const advisory of scopeAdvisories(scope, own, { retire, leftActive, name: rule.name }))
@@ -227,10 +230,15 @@ async function copiesNow(
   const copies: StoredCertificate[] = [target];
   for (const c of listed) {
     if (c.id === target.id) continue;
-    if (known.has(c.id)) copies.push({ ...c, content: undefined });
+    const compared = ctx.journal.knownCopies.get(c.id);
+    if (compared) copies.push(compared);
+    else if (known.has(c.id)) copies.push({ ...c, content: undefined });
     else if (!before.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
       const result = await compare(ctx.api, c, ctx.certificate);
-      if (typeof result === 'object') copies.push(result);
+      if (typeof result === 'object') {
+        ctx.journal.knownCopies.set(result.id, result);
+        copies.push(result);
+      }
     }
   }
   return { copies, organization: listed };

@@ -26,6 +26,8 @@ export class Journal {
   canary: CanaryRecord | undefined = undefined;
   /** Warnings the summary repeats. */
   cautions: string[] = [];
+  /** Copies of the certificate whose content was compared already, by id: each is read once per run. */
+  readonly knownCopies = new Map<string, StoredCertificate>();
   /** Writes under way now, in words ("upload the certificate"). */
   readonly inFlight = new Set<string>();
 

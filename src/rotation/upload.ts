@@ -151,10 +151,14 @@ async function lookOnce(request: UploadRequest, ctx: WriteContext, own: StoredCe
   const fresh = listed.filter((c) => !before.has(c.id));
   const copies: StoredCertificate[] = [];
   for (const candidate of fresh) {
-    if (candidate.id === own?.id) copies.push(own);
+    const known = candidate.id === own?.id ? own : ctx.journal.knownCopies.get(candidate.id);
+    if (known) copies.push(known);
     else if (mayBeIdentical(candidate, request.certificate)) {
       const result = await compare(ctx.api, candidate, request.certificate);
-      if (typeof result === 'object') copies.push(result);
+      if (typeof result === 'object') {
+        ctx.journal.knownCopies.set(result.id, result);
+        copies.push(result);
+      }
     }
   }
   if (own && !copies.some((c) => c.id === own.id)) copies.push(own);

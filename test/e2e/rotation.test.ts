@@ -446,7 +446,9 @@ describe('compiled action: pull-request comment', () => {
     expect(run.annotations).toContainEqual(
       expect.objectContaining({
         level: 'warning',
-        message: expect.stringMatching(/Could not comment on pull request #7 \(HTTP 403\).*pull-requests: write/),
+        message: expect.stringMatching(
+          /Could not comment on pull request #7: the token may not comment on pull requests here \(403\).*pull-requests: write/,
+        ),
       }),
     );
   });
