@@ -43958,6 +43958,32 @@ const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 /** A difference between the runner's clock and the API's beyond which the API's clock is used. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
+;// CONCATENATED MODULE: ./src/concurrency.ts
+/**
+ * Maps over items with at most `limit` calls in flight, keeping the order of results. The first
+ * failure is thrown once every call already started has settled, so no call is left running unseen.
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failure;
+    const worker = async () => {
+        while (next < items.length && !failure) {
+            const index = next++;
+            try {
+                results[index] = await fn(items[index], index);
+            }
+            catch (error) {
+                failure ??= { error };
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failure)
+        throw failure.error;
+    return results;
+}
+
 ;// CONCATENATED MODULE: ./node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value, kind, f) {
     if (kind === "m")
@@ -75291,6 +75317,7 @@ function hostOf(url) {
 
 
 
+
 const ORGANIZATION = 'organization';
 /**
  * What the actions read, through the official SDK, and nothing more: every failure comes out as an ApiError
@@ -75339,6 +75366,32 @@ class CertificateReader {
             return listed ? { id: listed.id, value: listed } : undefined;
         }, found);
         return [...found.values()];
+    }
+    /**
+     * The certificate lists of several projects, at most `concurrency` at once. Projects that do not exist are
+     * all named together in one error (a 404 for one does not hide the others).
+     */
+    async listProjectScopes(ids, concurrency) {
+        const missing = [];
+        const lists = await mapLimit(ids, concurrency, async (id) => {
+            try {
+                return [id, await this.listScope(id)];
+            }
+            catch (error) {
+                if (!(error instanceof ApiError) || error.kind !== 'not-found' || error.facts.missing !== 'project')
+                    throw error;
+                missing.push(error);
+                return [id, []];
+            }
+        });
+        const [first] = missing;
+        if (first && missing.length > 1) {
+            const named = ids.filter((id) => missing.some((e) => e.message.includes(`project ${id} `)));
+            throw first.restate(`${missing.length} projects were not found (404): ${named.join(', ')}. Nothing was written.`, undefined);
+        }
+        if (first)
+            throw first;
+        return lists;
     }
     /** One certificate with its content. */
     async retrieve(id) {
@@ -76536,6 +76589,7 @@ function describeKey(x509) {
 
 
 
+
 /** The preflight rules, in order, by their stable names (used as annotation titles). */
 const CHECK_NAMES = [
     'source',
@@ -76809,10 +76863,10 @@ function validityCheck(cert, options) {
             hint: 'Plan its rotation now: upload the next CA and activate it before this one expires.',
         };
     }
-    return { name: 'validity', status: 'pass', message: `valid until ${until} (${Math.floor(daysLeft)} days left)` };
+    return { name: 'validity', status: 'pass', message: `valid until ${until} (${duration(daysLeft * DAY_MS)} left)` };
 }
 function formatDays(days) {
-    return days < 1 ? `${Math.max(1, Math.round(days * 24))} hour(s)` : `${Math.floor(days)} day(s)`;
+    return duration(days * DAY_MS);
 }
 
 ;// CONCATENATED MODULE: ./src/canary/settings.ts
@@ -77248,32 +77302,6 @@ function explain(failure, host, timeoutMs) {
 function proof_formatSeconds(ms) {
     const seconds = ms / 1000;
     return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
-}
-
-;// CONCATENATED MODULE: ./src/concurrency.ts
-/**
- * Maps over items with at most `limit` calls in flight, keeping the order of results. The first
- * failure is thrown once every call already started has settled, so no call is left running unseen.
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failure;
-    const worker = async () => {
-        while (next < items.length && !failure) {
-            const index = next++;
-            try {
-                results[index] = await fn(items[index], index);
-            }
-            catch (error) {
-                failure ??= { error };
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    if (failure)
-        throw failure.error;
-    return results;
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/canary.ts
@@ -78357,7 +78385,7 @@ async function apply(plan, ctx) {
             error.facts.missing !== 'certificate' ||
             plan.target.kind !== 'upload')
             throw error;
-        const keeper = oldestFirst((await copiesNow(plan, target, ctx)).filter((c) => c.id !== target.id))[0];
+        const keeper = oldestFirst((await copiesNow(plan, target, ctx)).copies.filter((c) => c.id !== target.id))[0];
         if (!keeper)
             throw error;
         log.info(`${target.id} was deleted by a run racing this one, which keeps the older identical copy ${keeper.id}: this run goes on with it.`);
@@ -78453,8 +78481,21 @@ async function settleAndVerify(plan, target, ctx) {
     const scopes = plan.scopes.map((s) => s.scope);
     if (scopes.length === 0)
         return target;
-    const copies = await copiesNow(plan, target, ctx);
+    let copies;
+    let organization;
+    try {
+        ({ copies, organization } = await copiesNow(plan, target, ctx));
+    }
+    catch (error) {
+        if (!lockedOut(error, ctx))
+            throw error;
+        return target;
+    }
     const keeper = oldestFirst(copies)[0] ?? target;
+    // `activated` says where the certificate is active as far as the run read: the organization too, when it was
+    // already active there although the run was asked only for projects.
+    if (organization.some((c) => c.id === keeper.id && c.active))
+        ctx.journal.activeIn.add(ORGANIZATION);
     if (keeper.id !== target.id) {
         ctx.log.info(`${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)}, is older than ${target.id}: every run keeps the oldest copy, so this run moves to it.`);
         await mapLimit(scopes, PROJECT_CONCURRENCY, (scope) => activate(scope, keeper.id, ctx));
@@ -78506,7 +78547,7 @@ async function copiesNow(plan, target, ctx) {
                 copies.push(result);
         }
     }
-    return copies;
+    return { copies, organization: listed };
 }
 /**
  * A scope read back, or undefined when the read is refused for want of a client certificate after this run
@@ -78517,11 +78558,23 @@ async function readBack(scope, ctx) {
         return await ctx.api.listScope(scope);
     }
     catch (error) {
-        if (!(error instanceof ApiError) || error.kind !== 'mtls-required' || !ctx.journal.retired.some((r) => r.scope === scope))
+        if (!lockedOut(error, ctx))
             throw error;
-        warn(ctx, 'client-certificate', `${scopeLabel(scope)} could not be read back after the rotation: OpenAI now refuses the client certificate this run presented (${error.message}). It most likely chains to the CA this run retired: give the next runs a client certificate issued by the new CA.`);
         return undefined;
     }
+}
+/**
+ * Whether a read was refused for want of a client certificate after this run retired a CA for the
+ * organization: the client certificate the run presents most likely chains to that CA. The rotation itself was
+ * read back before the retirement, so this is a warning (said once), not a failure.
+ */
+function lockedOut(error, ctx) {
+    if (!(error instanceof ApiError) || error.kind !== 'mtls-required' || !ctx.journal.retired.some((r) => r.scope === ORGANIZATION))
+        return false;
+    const said = 'The action could not read back after retiring for the organization';
+    if (!ctx.journal.cautions.some((c) => c.startsWith(said)))
+        warn(ctx, 'client-certificate', `${said}: OpenAI now refuses the client certificate this run presented (${error.message}). It most likely chains to the CA this run retired: give the next runs a client certificate issued by the new CA.`);
+    return true;
 }
 /** Records where the certificate is active; when the scope has no active CA valid now, activates it again and says what was found. */
 async function coverageProblem(scope, listed, keeper, ctx) {
@@ -78656,7 +78709,6 @@ class Journal {
 
 
 
-
 /**
  * One list of the organization and one of each requested project (which also proves the project exists),
  * the content of any certificate that may be a copy of this one, and, when delete-expired has candidates,
@@ -78683,7 +78735,7 @@ async function observe(api, request, subject) {
     return state;
 }
 async function readProjects(api, ids) {
-    return mapLimit(ids, PROJECT_CONCURRENCY, async (id) => [id, await api.listScope(id)]);
+    return api.listProjectScopes(ids, PROJECT_CONCURRENCY);
 }
 
 ;// CONCATENATED MODULE: ./src/runtime.ts
@@ -79042,8 +79094,8 @@ async function writeReport(report, settings) {
     await writeSummary(markdown);
     if (settings?.commentOnPr) {
         try {
-            const { commentOnPullRequest } = await __nccwpck_require__.e(/* import() */ 231).then(__nccwpck_require__.bind(__nccwpck_require__, 4231));
-            await commentOnPullRequest(markdown, settings.githubToken);
+            const { commentOnPullRequest } = await __nccwpck_require__.e(/* import() */ 154).then(__nccwpck_require__.bind(__nccwpck_require__, 8154));
+            await commentOnPullRequest(markdown, { token: settings.githubToken, timeoutMs: settings.timeoutMs });
         }
         catch (error) {
             // The comment is a courtesy: failing to write it never fails the run.

@@ -43857,7 +43857,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8153);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8537);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -43866,7 +43866,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8153:
+/***/ 8537:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43892,6 +43892,32 @@ __nccwpck_require__.d(x509_transport_state_browser_namespaceObject, {
   rememberX509Credential: () => (rememberX509Credential),
   rememberX509OAuthError: () => (rememberX509OAuthError)
 });
+
+;// CONCATENATED MODULE: ./src/concurrency.ts
+/**
+ * Maps over items with at most `limit` calls in flight, keeping the order of results. The first
+ * failure is thrown once every call already started has settled, so no call is left running unseen.
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failure;
+    const worker = async () => {
+        while (next < items.length && !failure) {
+            const index = next++;
+            try {
+                results[index] = await fn(items[index], index);
+            }
+            catch (error) {
+                failure ??= { error };
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failure)
+        throw failure.error;
+    return results;
+}
 
 ;// CONCATENATED MODULE: ./src/limits.ts
 /** OpenAI's limits and the action's own bounds, in one place. */
@@ -75468,6 +75494,7 @@ function hostOf(url) {
 
 
 
+
 const ORGANIZATION = 'organization';
 /**
  * What the actions read, through the official SDK, and nothing more: every failure comes out as an ApiError
@@ -75516,6 +75543,32 @@ class CertificateReader {
             return listed ? { id: listed.id, value: listed } : undefined;
         }, found);
         return [...found.values()];
+    }
+    /**
+     * The certificate lists of several projects, at most `concurrency` at once. Projects that do not exist are
+     * all named together in one error (a 404 for one does not hide the others).
+     */
+    async listProjectScopes(ids, concurrency) {
+        const missing = [];
+        const lists = await mapLimit(ids, concurrency, async (id) => {
+            try {
+                return [id, await this.listScope(id)];
+            }
+            catch (error) {
+                if (!(error instanceof ApiError) || error.kind !== 'not-found' || error.facts.missing !== 'project')
+                    throw error;
+                missing.push(error);
+                return [id, []];
+            }
+        });
+        const [first] = missing;
+        if (first && missing.length > 1) {
+            const named = ids.filter((id) => missing.some((e) => e.message.includes(`project ${id} `)));
+            throw first.restate(`${missing.length} projects were not found (404): ${named.join(', ')}. Nothing was written.`, undefined);
+        }
+        if (first)
+            throw first;
+        return lists;
     }
     /** One certificate with its content. */
     async retrieve(id) {
@@ -79475,32 +79528,6 @@ function proxyFromEnv(url, env) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/concurrency.ts
-/**
- * Maps over items with at most `limit` calls in flight, keeping the order of results. The first
- * failure is thrown once every call already started has settled, so no call is left running unseen.
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failure;
-    const worker = async () => {
-        while (next < items.length && !failure) {
-            const index = next++;
-            try {
-                results[index] = await fn(items[index], index);
-            }
-            catch (error) {
-                failure ??= { error };
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    if (failure)
-        throw failure.error;
-    return results;
-}
-
 ;// CONCATENATED MODULE: ./src/log.ts
 /**
  * The one way the actions write to the job log. Every line and annotation goes through here, so that
@@ -79780,6 +79807,48 @@ function assess(organization, projects, options) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/github.ts
+/**
+ * Bounds every request of an Octokit client (each page too) by `timeoutMs`. A `before` hook, because a `wrap`
+ * hook's new options would not reach the request past the token's own wrap; the rest of `request` (the
+ * proxy-aware fetch of @actions/github) is kept.
+ */
+function boundRequests(octokit, timeoutMs) {
+    octokit.hook.before('request', (options) => {
+        options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
+    });
+}
+/**
+ * A GitHub failure in words, by its kind: no answer in time, no connection, or what the status means. Never
+ * a permissions hint for a connection error.
+ */
+function explainGitHubFailure(error, call) {
+    const { timeoutMs, apiUrl } = call;
+    const e = error;
+    const names = [e?.name, e?.cause?.name];
+    if (names.includes('TimeoutError') || names.includes('AbortError')) {
+        return `GitHub's API (${apiUrl}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
+    }
+    if (!e || typeof e.status !== 'number' || e.response === undefined) {
+        return `could not reach GitHub's API (${apiUrl}): ${e?.message ?? String(error)}. Check the network, the proxy variables (HTTPS_PROXY, NO_PROXY) and GITHUB_API_URL.`;
+    }
+    const said = e.message ? `: ${e.message}` : '';
+    switch (e.status) {
+        case 401:
+            return `GitHub rejected the token (401)${said}. Check github-token (its default, \${{ github.token }}, works).`;
+        case 403:
+            return /rate limit/i.test(e.message ?? '')
+                ? `GitHub's rate limit was hit (403)${said}. The next scheduled run will try again.`
+                : `the token may not ${call.what} here (403)${said}. Give the job \`permissions: ${call.permission}\`; on pull requests from forks the token is read-only, so nothing can be written there.`;
+        case 404:
+            return `GitHub answered not found (404)${said}: the repository or issue is not visible to the token. Check github-token and GITHUB_REPOSITORY.`;
+        case 410:
+            return `issues are disabled in this repository (410)${said}. Enable them in the repository's settings, or ${call.off}.`;
+        default:
+            return `GitHub answered HTTP ${e.status}${said}.`;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
 
 /**
@@ -79791,6 +79860,13 @@ function cell(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/status/issue.ts
+/**
+ * The tracking issue (open-issue): one issue per watched name, opened when renewal is due, updated by
+ * each later run while it stays due, and closed with a comment once coverage is healthy. It is found
+ * again by its label and by a hidden marker in its body, never by its title. Anything that goes wrong
+ * here is a warning: the status outputs and exit code do not depend on GitHub.
+ */
+
 
 
 
@@ -79866,31 +79942,15 @@ function renderClosingComment(assessment, settings, links) {
         : '';
     return `✅ Coverage is healthy again: no watched scope's coverage ends within ${settings.renewWithinDays} days (renew-within-days).${shortest}${links.run ? ` Closed by [this run](${links.run}).` : ''}`;
 }
-/** A GitHub failure in words, by its kind: no answer in time, no connection, or what the status means. */
+/** A GitHub failure in words, by its kind (see report/github.ts), for the tracking issue. */
 function explainGitHubError(error, timeoutMs, apiUrl) {
-    const e = error;
-    const names = [e?.name, e?.cause?.name];
-    if (names.includes('TimeoutError') || names.includes('AbortError')) {
-        return `GitHub's API (${apiUrl}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
-    }
-    if (!e || typeof e.status !== 'number' || e.response === undefined) {
-        return `could not reach GitHub's API (${apiUrl}): ${e?.message ?? String(error)}. Check the network, the proxy variables (HTTPS_PROXY, NO_PROXY) and GITHUB_API_URL.`;
-    }
-    const said = e.message ? `: ${e.message}` : '';
-    switch (e.status) {
-        case 401:
-            return `GitHub rejected the token (401)${said}. Check github-token (its default, \${{ github.token }}, works).`;
-        case 403:
-            return /rate limit/i.test(e.message ?? '')
-                ? `GitHub's rate limit was hit (403)${said}. The next scheduled run will try again.`
-                : `the token may not write issues here (403)${said}. Give the job \`permissions: issues: write\`; on pull requests from forks the token is read-only, so no issue is possible there.`;
-        case 404:
-            return `GitHub answered not found (404)${said}: the repository or issue is not visible to the token. Check github-token and GITHUB_REPOSITORY.`;
-        case 410:
-            return `issues are disabled in this repository (410)${said}. Enable them in the repository's settings, or set open-issue: false.`;
-        default:
-            return `GitHub answered HTTP ${e.status}${said}.`;
-    }
+    return explainGitHubFailure(error, {
+        timeoutMs,
+        apiUrl,
+        permission: 'issues: write',
+        what: 'write issues',
+        off: 'set open-issue: false',
+    });
 }
 /** A pull request from a fork: its token is read-only, so nothing is tried. */
 function fromFork(eventName, payload) {
@@ -79940,12 +80000,7 @@ async function trackIssue(assessment, need, settings, log, env = process.env) {
     let number;
     try {
         const octokit = getOctokit(settings.githubToken);
-        // Each request (each page too) gets its own time limit. A `before` hook, because a `wrap` hook's new
-        // options would not reach the request past the token's own wrap; the rest of `request` (the
-        // proxy-aware fetch of @actions/github) is kept.
-        octokit.hook.before('request', (options) => {
-            options.request = { ...options.request, signal: AbortSignal.timeout(settings.timeoutMs) };
-        });
+        boundRequests(octokit, settings.timeoutMs);
         const open = await octokit.paginate(octokit.rest.issues.listForRepo, {
             owner,
             repo,
@@ -80223,7 +80278,6 @@ function watchingNothing(organization, projects, assessment, name) {
 
 
 
-
 /**
  * The status action: inputs → read the organization and the watched projects → assess coverage →
  * report, and the tracking issue when open-issue is on. It never writes to OpenAI: no upload,
@@ -80295,7 +80349,7 @@ async function readScopes(api, settings, log) {
     };
     const [organization, projects] = await Promise.all([
         api.listScope(ORGANIZATION),
-        projectIds().then((ids) => mapLimit(ids, READ_CONCURRENCY, async (id) => [id, await api.listScope(id)])),
+        projectIds().then((ids) => api.listProjectScopes(ids, READ_CONCURRENCY)),
     ]);
     log.info(`The organization holds ${organization.length} certificate(s); read ${projects.length + 1} scope(s).`);
     return { organization, projects };

@@ -105,6 +105,7 @@ describe('Journal', () => {
       deleted: [],
       keptInUse: [],
       cautions: [],
+      knownCopies: new Map(),
       inFlight: new Set(),
     });
   });
