@@ -127,7 +127,11 @@ async function execute(settings: Settings, report: RunReport, context: { deps: R
   const plan = decide(state, request, report.now);
   report.plan = plan;
   if (settings.canary)
-    report.canary = outline(settings.canary, settings.mtlsBaseURL, settings.activateOrganization, settings.clientCertificate !== undefined);
+    report.canary = outline(settings.canary, {
+      mtlsBaseURL: settings.mtlsBaseURL,
+      organization: settings.activateOrganization,
+      adminThroughMtls: settings.clientCertificate !== undefined,
+    });
   logPlan(report, log);
   say(plan.advisories);
   if (lockout)

@@ -81,7 +81,7 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
 
   if (plan.retireName !== undefined) {
     const rule = { name: plan.retireName, copies: new Set(plan.copies), advised: new Set(plan.advisories.map((a) => a.message)) };
-    await mapLimit(plan.scopes, PROJECT_CONCURRENCY, (scope) => retireIn(scope.scope, target, rule, ctx));
+    await mapLimit(plan.scopes, PROJECT_CONCURRENCY, (scope) => retireIn({ scope: scope.scope, target }, rule, ctx));
   }
   target = await settleAndVerify(plan, target, ctx);
   await deleteExpired(
@@ -108,7 +108,7 @@ async function activateAll(plan: Plan, target: StoredCertificate, ctx: ApplyCont
     ctx.journal.activeIn.add(scope);
   };
   if (plan.canaryProject !== undefined) {
-    await activateInStages(plan, target, activateIn, ctx);
+    await activateInStages({ plan, target }, activateIn, ctx);
     return;
   }
   const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
@@ -122,11 +122,11 @@ async function activateAll(plan: Plan, target: StoredCertificate, ctx: ApplyCont
  * active there and be valid now; only older certificates of the same name are retired.
  */
 async function retireIn(
-  scope: Scope,
-  target: StoredCertificate,
+  where: { scope: Scope; target: StoredCertificate },
   rule: { name: string; copies: ReadonlySet<string>; advised: ReadonlySet<string> },
   ctx: ApplyContext,
 ): Promise<void> {
+  const { scope, target } = where;
   const listed = await ctx.api.listScope(scope);
   const label = scopeLabel(scope);
   const own = listed.find((c) => c.id === target.id);
@@ -204,7 +204,7 @@ async function settleAndVerify(plan: Plan, target: StoredCertificate, ctx: Apply
       ctx.log.info(`Deactivated ${stale.join(', ')} for ${scopeLabel(scope)}: duplicates of ${keeper.id}, which is active there.`);
       listed = listed.map((c) => (stale.includes(c.id) ? { ...c, active: false } : c));
     }
-    const problem = await coverageProblem(scope, listed, keeper, ctx);
+    const problem = await coverageProblem({ scope, listed, keeper }, ctx);
     if (problem) uncovered.push(problem);
   });
   const removable = copies.filter((c) => others.has(c.id));
@@ -277,11 +277,10 @@ function lockedOut(error: unknown, ctx: ApplyContext): boolean {
 
 /** Records where the certificate is active; when the scope has no active CA valid now, activates it again and says what was found. */
 async function coverageProblem(
-  scope: Scope,
-  listed: ListedCertificate[],
-  keeper: StoredCertificate,
+  read: { scope: Scope; listed: ListedCertificate[]; keeper: StoredCertificate },
   ctx: ApplyContext,
 ): Promise<string | undefined> {
+  const { scope, listed, keeper } = read;
   const now = ctx.now().getTime() / 1000;
   const own = listed.find((c) => c.id === keeper.id);
   if (own?.active) ctx.journal.activeIn.add(scope);

@@ -58,7 +58,8 @@ export function withCanary<R extends Request>(request: R, canary: Canary | undef
   return { ...request, activateProjects: [canary.projectId, ...others], canaryProject: canary.projectId };
 }
 
-export function outline(canary: Canary, mtlsBaseURL: string, organization: boolean, adminThroughMtls: boolean): CanaryOutline {
+export function outline(canary: Canary, how: { mtlsBaseURL: string; organization: boolean; adminThroughMtls: boolean }): CanaryOutline {
+  const { mtlsBaseURL, organization, adminThroughMtls } = how;
   return {
     projectId: canary.projectId,
     host: hostOf(mtlsBaseURL),
@@ -112,11 +113,11 @@ export function canaryResult(record: CanaryRecord | undefined): 'passed' | 'fail
  * widens (or, for the organization's proof, before anything is retired).
  */
 export async function activateInStages(
-  plan: Plan,
-  target: StoredCertificate,
+  stage: { plan: Plan; target: StoredCertificate },
   activateIn: (scope: Scope, needed: boolean) => Promise<void>,
   ctx: ApplyContext,
 ): Promise<void> {
+  const { plan, target } = stage;
   const run = ctx.canary;
   const projectId = plan.canaryProject;
   const canaryScope = plan.scopes.find((s) => s.scope === projectId);
@@ -127,12 +128,11 @@ export async function activateInStages(
     });
   }
   const { canary } = run;
-  const o = outline(
-    canary,
-    run.mtlsBaseURL,
-    plan.scopes.some((s) => s.scope === ORGANIZATION),
-    run.adminThroughMtls,
-  );
+  const o = outline(canary, {
+    mtlsBaseURL: run.mtlsBaseURL,
+    organization: plan.scopes.some((s) => s.scope === ORGANIZATION),
+    adminThroughMtls: run.adminThroughMtls,
+  });
   const record: CanaryRecord = { projectId, activated: false, proof: undefined, widened: false, organizationProof: undefined };
   ctx.journal.canary = record;
   const { log } = ctx;
@@ -157,7 +157,7 @@ export async function activateInStages(
     { now: () => ctx.now().getTime(), sleep: ctx.retry.sleep, log, ...(run.env ? { env: run.env } : {}) },
   );
   record.proof = proof;
-  if (!proof.passed) throw proofFailed(plan, target, projectId, proof);
+  if (!proof.passed) throw proofFailed({ plan, target, projectId }, proof);
   log.info(`The canary proof passed after ${attempts(proof.attempts)} in ${seconds(proof.elapsedMs)}: widening.`);
 
   const others = plan.scopes.filter((s) => s.scope !== projectId);
@@ -169,14 +169,18 @@ export async function activateInStages(
   await mapLimit(projects, PROJECT_CONCURRENCY, (scope: ScopePlan) => activateIn(scope.scope, scope.activate));
   record.widened = true;
 
-  if (o.organizationProof) await proveOrganization(target, o.host, record, ctx);
+  if (o.organizationProof) await proveOrganization({ target, host: o.host, record }, ctx);
 }
 
 /**
  * The organization's proof: the admin calls present client-certificate, so reading the organization back
  * through the mTLS host after the activation shows that the host still accepts them there.
  */
-async function proveOrganization(target: StoredCertificate, host: string, record: CanaryRecord, ctx: ApplyContext): Promise<void> {
+async function proveOrganization(
+  proof: { target: StoredCertificate; host: string; record: CanaryRecord },
+  ctx: ApplyContext,
+): Promise<void> {
+  const { target, host, record } = proof;
   let listed;
   try {
     listed = await ctx.api.listScope(ORGANIZATION);
@@ -199,7 +203,8 @@ async function proveOrganization(target: StoredCertificate, host: string, record
   );
 }
 
-function proofFailed(plan: Plan, target: StoredCertificate, projectId: string, proof: ProofResult): ActionError {
+function proofFailed(where: { plan: Plan; target: StoredCertificate; projectId: string }, proof: ProofResult): ActionError {
+  const { plan, target, projectId } = where;
   const others = plan.scopes.filter((s) => s.scope !== projectId).map((s) => scopeLabel(s.scope));
   const before = (plan.scopes.find((s) => s.scope === projectId)?.activeBefore ?? []).filter((c) => c.id !== target.id).map((c) => c.id);
   const message =

@@ -123,7 +123,8 @@ describe('the canary project as a scope', () => {
 
 describe('stages, the canary output and the summary', () => {
   const plan = () => decide(state(), request({ activateProjects: ['proj_canary', 'proj_a'], canaryProject: 'proj_canary' }), now);
-  const o = () => outline(settings(canaryInputs).canary!, 'https://mtls.example.test/v1', true, true);
+  const o = () =>
+    outline(settings(canaryInputs).canary!, { mtlsBaseURL: 'https://mtls.example.test/v1', organization: true, adminThroughMtls: true });
   const proof = (passed: boolean, attempts: number): ProofResult => ({
     passed,
     attempts,
@@ -168,7 +169,11 @@ describe('stages, the canary output and the summary', () => {
     expect(stages(plan(), o()).map((s) => s.stage)).toEqual(['target', 'canary', 'proof', 'widen', 'organization', 'retire']);
     expect(stages(plan(), o())[3]!.text).toBe('then activate it for the organization, project proj_a');
     expect(stages(plan(), o())[5]!.text).toBe('only then retire cert_old');
-    const noOrgProof = outline(settings(canaryInputs).canary!, 'https://mtls.example.test/v1', true, false);
+    const noOrgProof = outline(settings(canaryInputs).canary!, {
+      mtlsBaseURL: 'https://mtls.example.test/v1',
+      organization: true,
+      adminThroughMtls: false,
+    });
     expect(stages(plan(), noOrgProof).map((s) => s.stage)).not.toContain('organization');
   });
 
