@@ -9,7 +9,7 @@ import { ApiError } from '../api/errors.js';
 import { ORGANIZATION, type ListedCertificate, type StoredCertificate } from '../api/reader.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';
-import { isoSeconds } from '../time.js';
+import { isoSeconds, type ClockPair } from '../time.js';
 import { converge } from './decide.js';
 import { compare, mayBeIdentical } from './identical.js';
 import { withRetries } from './retry.js';
@@ -42,6 +42,8 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
   let own: StoredCertificate | undefined;
   let look: Look | undefined;
   let lostAnswer = false;
+  // The API's clock as last seen before the look that decided the keeper (unknown after a lost answer).
+  let seenBefore: ClockPair | undefined;
   try {
     const written = await ctx.journal.track('upload the certificate', () =>
       withRetries<StoredCertificate>(
@@ -67,6 +69,7 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
     if (!written.recovered) {
       own = written.value;
       ctx.log.info(`Uploaded ${own.id}${written.attempts > 1 ? ` (after ${written.attempts} attempts)` : ''}.`);
+      seenBefore = ctx.api.clock;
       look = await lookOrFail(request, ctx, own);
     }
   } catch (error) {
@@ -76,6 +79,7 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
     look = await lookOrFail(request, ctx, undefined);
     if (!look.keeper) throw error;
   }
+  if (look?.keeper) look = await settleSecond(request, ctx, own, look, seenBefore);
   const keeper = look?.keeper ?? own;
   if (!keeper) throw new ActionError('The upload ended with no certificate to go on with.', { title: 'api' });
   if (lostAnswer && keeper.id !== own?.id) {
@@ -89,6 +93,33 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
   }
   await removeCopies(look?.remove ?? [], keeper, ctx);
   return { certificate: keeper, uploaded: own !== undefined && keeper.id === own.id, lostAnswer };
+}
+
+/** The longest a run waits for the keeper's second to pass (an API whose `Date` is far from its `created_at`). */
+export const MAX_SETTLE_WAIT_MS = 2000;
+
+/**
+ * `created_at` counts whole seconds and ties go by id, so a copy stored later in the same second as the
+ * keeper can sort before it: a run that looked within that second could keep its copy while a racing run
+ * keeps the other. A look is final only when it was sent after the keeper's second had passed by the API's
+ * clock (every copy stored after it was read then has a later `created_at`). When the last answer before
+ * the look was dated within that second, the run waits until the second has passed (the API's time is at
+ * least the latest `Date` it sent), at most MAX_SETTLE_WAIT_MS, and looks once more. Without any `Date`
+ * header from the API there is no clock to wait for, and the first look stands.
+ */
+async function settleSecond(
+  request: UploadRequest,
+  ctx: WriteContext,
+  own: StoredCertificate | undefined,
+  look: Look,
+  seenBefore: ClockPair | undefined,
+): Promise<Look> {
+  const latest = ctx.api.clock;
+  if (!look.keeper || !latest) return look;
+  if (seenBefore && Math.floor(seenBefore.api / 1000) > look.keeper.createdAt) return look;
+  const wait = (look.keeper.createdAt + 1) * 1000 - latest.api;
+  if (wait > 0) await ctx.retry.sleep(Math.min(wait, MAX_SETTLE_WAIT_MS));
+  return lookOrFail(request, ctx, own);
 }
 
 /** Deletes identical copies other than the keeper; one the API refuses (in use) or that fails is left with a warning. */
