@@ -202,7 +202,7 @@ async function writeReport(report: RunReport, settings: Settings | undefined): P
   if (settings?.commentOnPr) {
     try {
       const { commentOnPullRequest } = await import('./report/comment.js');
-      await commentOnPullRequest(markdown, settings.githubToken);
+      await commentOnPullRequest(markdown, settings.githubToken, settings.timeoutMs);
     } catch (error) {
       // The comment is a courtesy: failing to write it never fails the run.
       report.outcome.cautions.push(`Could not comment on the pull request: ${(error as Error).message}`);
