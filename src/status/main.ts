@@ -6,7 +6,9 @@ import { actionsLogger } from '../log.js';
 import { mapLimit } from '../concurrency.js';
 import { connectionAdvisories, maskSecrets } from '../inputs/connection.js';
 import { announce, defaultDependencies, failRun, setOutputs, writeSummary, type RunDependencies } from '../runtime.js';
-import { isoSeconds } from '../time.js';
+import { MAX_CLOCK_SKEW_MS } from '../limits.js';
+import { decisionClock, isoSeconds } from '../time.js';
+import { duration } from '../wording.js';
 import { assess, type Assessment } from './coverage.js';
 import { describeScopeLabel, renderStatusSummary, statusHeadline, statusOutputs } from './report.js';
 import { readStatusSettings, type StatusSettings } from './settings.js';
@@ -30,12 +32,21 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     settings = readStatusSettings();
     announce(connectionAdvisories(settings, process.env));
     const { client, baseURL, proxy } = await createClient(settings);
-    const api = new CertificateReader(client, baseURL, proxy);
+    const api = new CertificateReader(client, baseURL, proxy, () => deps.now().getTime());
     core.info(`OpenAI API: ${baseURL}${settings.clientCertificate ? ' (presenting the client certificate over TLS)' : ''}`);
     if (proxy) core.info(`Proxy: ${proxy} (from the proxy environment variables; hosts in NO_PROXY are reached directly).`);
 
     const { organization, projects } = await readScopes(api, settings);
-    assessment = assess(organization, projects, { ...settings, now });
+    // As in the main action: when the runner's clock is more than 5 minutes off the API's, the figures use the API's.
+    const clock = decisionClock(deps.now, api.clock, MAX_CLOCK_SKEW_MS);
+    if (clock.usesApi && clock.skewMs !== undefined) {
+      const apiNow = clock.now();
+      actionsLogger.warning(
+        `The runner's clock (${isoSeconds(Math.floor(now.getTime() / 1000))}) is ${duration(clock.skewMs)} ${clock.skewMs > 0 ? 'behind' : 'ahead of'} the API's (${isoSeconds(Math.floor(apiNow.getTime() / 1000))}): the days left and renewal-due use the API's clock. Fix the runner's clock (NTP).`,
+        'clock',
+      );
+    }
+    assessment = assess(organization, projects, { ...settings, now: clock.now() });
     annotate(assessment, settings);
     core.info(statusHeadline(assessment, settings));
     if (assessment.failing) process.exitCode = core.ExitCode.Failure;
