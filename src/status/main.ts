@@ -48,12 +48,20 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
     }
     assessment = assess(organization, projects, { ...settings, now: clock.now() });
     annotate(assessment, settings);
-    core.info(statusHeadline(assessment, settings));
+    // A watchdog that cannot see an expiry must not say all is well: coverage it cannot date fails the run.
+    const undated = assessment.scopes.filter((s) => s.state === 'unknown').map((s) => describeScopeLabel(s.scope));
+    if (undated.length) {
+      failure = `The coverage of ${undated.join(', ')} cannot be verified: certificates are active there, but the API gives no expiry for any of them, so renewal-due is left empty rather than guessed. Check the certificates' dates in the dashboard; if the API keeps omitting them, report it.`;
+      actionsLogger.error(failure, 'coverage unknown');
+      process.exitCode = core.ExitCode.Failure;
+    } else core.info(statusHeadline(assessment, settings));
     if (assessment.failing) process.exitCode = core.ExitCode.Failure;
   } catch (error) {
     failure = failRun(error, { hint: (e) => hintFor(e, 'projects') }, actionsLogger);
   }
-  setOutputs(statusOutputs(assessment));
+  const outputs = statusOutputs(assessment);
+  if (assessment?.scopes.some((s) => s.state === 'unknown')) outputs['renewal-due'] = '';
+  setOutputs(outputs);
   await writeSummary(renderStatusSummary(assessment, settings, failure));
 }
 
