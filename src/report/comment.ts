@@ -33,28 +33,26 @@ export async function commentOnPullRequest(
   const text = `${marker}\n${body}`;
   const { owner, repo } = context.repo;
   // Every request of the comment together is bounded by timeout-seconds: a GitHub API that accepts the
-  // connection and never answers must not hold the job. Passed per request, so the proxy settings stay.
-  const request = { signal: AbortSignal.timeout(timeoutMs) };
+  // connection and never answers must not hold the job. Set in a hook, as octokit.paginate drops a
+  // per-call `request` option, and added to the request options, so the proxy settings stay.
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
     const octokit = getOctokit(token);
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-      owner,
-      repo,
-      issue_number: number,
-      per_page: 100,
-      request,
+    octokit.hook.before('request', (options) => {
+      options.request = { ...options.request, signal };
     });
+    const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 });
     const mine = comments.find((c) => c.body?.includes(marker));
     if (mine) {
-      await octokit.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: text, request });
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: text });
       core.info(`Updated the comment on pull request #${number}.`);
       return 'updated';
     }
-    await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body: text, request });
+    await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body: text });
     core.info(`Commented on pull request #${number}.`);
     return 'created';
   } catch (error) {
-    if (request.signal.aborted) {
+    if (signal.aborted) {
       actionsLogger.warning(
         `Could not comment on pull request #${number}: the GitHub API (${process.env.GITHUB_API_URL ?? 'https://api.github.com'}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). The run itself is unaffected; the job summary holds the same report.`,
       );
