@@ -13,7 +13,7 @@ import { PROJECT_CONCURRENCY } from '../limits.js';
 import { isoSeconds } from '../time.js';
 import { certificateLabel, scopeLabel } from '../wording.js';
 import { localRecord, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
-import { removeCopies, uploadOnce } from './upload.js';
+import { removeCopies, settleReuse, uploadOnce } from './upload.js';
 import { activate, deactivate, deleteCertificate, type WriteContext } from './writes.js';
 
 export interface ApplyContext extends WriteContext {
@@ -43,6 +43,7 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
   } else {
     target = plan.target.certificate;
     if (plan.target.kind === 'reuse') {
+      target = await settleReuse(target, { certificate: ctx.certificate, name: ctx.name, before: plan.before }, ctx);
       log.info(`The organization already holds this certificate as ${target.id}: reused, not uploaded again.`);
       reportNameKept(target, ctx);
     }

@@ -122,6 +122,27 @@ async function settleSecond(
   return lookOrFail(request, ctx, own);
 }
 
+/**
+ * A copy reused at plan time may have been stored in the same second as a racing run's copy with a smaller
+ * id, stored after the plan read the organization: uploaders then keep that one. When the reused copy was
+ * stored within a second of the API's latest `Date`, the run waits until its second has passed and looks
+ * once more: of the reused copy and the identical copies stored since the plan, it goes on with the oldest.
+ * The reused copy is left to the run that stored it (or a later run) to remove.
+ */
+export async function settleReuse(reused: StoredCertificate, request: UploadRequest, ctx: WriteContext): Promise<StoredCertificate> {
+  const latest = ctx.api.clock;
+  if (!latest || reused.createdAt + 1 < Math.floor(latest.api / 1000)) return reused;
+  const wait = (reused.createdAt + 1) * 1000 - latest.api;
+  if (wait > 0) await ctx.retry.sleep(Math.min(wait, MAX_SETTLE_WAIT_MS));
+  const found = await lookOrFail({ ...request, before: request.before.filter((id) => id !== reused.id) }, ctx, reused);
+  const keeper = found.keeper ?? reused;
+  if (keeper.id !== reused.id)
+    ctx.log.info(
+      `${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)} by a racing run, sorts before ${reused.id} (the same second, a smaller id): every run keeps the oldest copy, so this run goes on with ${keeper.id}.`,
+    );
+  return keeper;
+}
+
 /** Deletes identical copies other than the keeper; one the API refuses (in use) or that fails is left with a warning. */
 export async function removeCopies(copies: readonly StoredCertificate[], keeper: StoredCertificate, ctx: WriteContext): Promise<void> {
   for (const copy of copies) {
