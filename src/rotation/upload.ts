@@ -9,7 +9,7 @@ import { ApiError } from '../api/errors.js';
 import { ORGANIZATION, type ListedCertificate, type StoredCertificate } from '../api/reader.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';
-import { isoSeconds, type ClockPair } from '../time.js';
+import { isoSeconds } from '../time.js';
 import { converge } from './decide.js';
 import { compare, mayBeIdentical } from './identical.js';
 import { withRetries } from './retry.js';
@@ -42,8 +42,8 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
   let own: StoredCertificate | undefined;
   let look: Look | undefined;
   let lostAnswer = false;
-  // The API's clock as last seen before the look that decided the keeper (unknown after a lost answer).
-  let seenBefore: ClockPair | undefined;
+  // The look that decided the keeper was sent after the keeper's second had passed (see settleSecond).
+  let final = false;
   try {
     const written = await ctx.journal.track('upload the certificate', () =>
       withRetries<StoredCertificate>(
@@ -69,7 +69,8 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
     if (!written.recovered) {
       own = written.value;
       ctx.log.info(`Uploaded ${own.id}${written.attempts > 1 ? ` (after ${written.attempts} attempts)` : ''}.`);
-      seenBefore = ctx.api.clock;
+      // Looking only once this copy's second has passed makes the one look final (see settleSecond).
+      final = await waitPastSecond(own.createdAt, ctx);
       look = await lookOrFail(request, ctx, own);
     }
   } catch (error) {
@@ -79,7 +80,7 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
     look = await lookOrFail(request, ctx, undefined);
     if (!look.keeper) throw error;
   }
-  if (look?.keeper) look = await settleSecond(request, ctx, own, look, seenBefore);
+  if (look?.keeper && !final) look = await settleSecond(request, ctx, own, look);
   const keeper = look?.keeper ?? own;
   if (!keeper) throw new ActionError('The upload ended with no certificate to go on with.', { title: 'api' });
   if (lostAnswer && keeper.id !== own?.id) {
@@ -99,26 +100,29 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
 export const MAX_SETTLE_WAIT_MS = 2000;
 
 /**
+ * Waits until the API's clock has passed `second` (unix seconds), judged by the latest `Date` header (the
+ * API's time is at least that), at most MAX_SETTLE_WAIT_MS. True when the second has passed for sure.
+ */
+async function waitPastSecond(second: number, ctx: WriteContext): Promise<boolean> {
+  const latest = ctx.api.clock;
+  if (!latest) return false;
+  const wait = (second + 1) * 1000 - latest.api;
+  if (wait <= 0) return true;
+  await ctx.retry.sleep(Math.min(wait, MAX_SETTLE_WAIT_MS));
+  return wait <= MAX_SETTLE_WAIT_MS;
+}
+
+/**
  * `created_at` counts whole seconds and ties go by id, so a copy stored later in the same second as the
  * keeper can sort before it: a run that looked within that second could keep its copy while a racing run
  * keeps the other. A look is final only when it was sent after the keeper's second had passed by the API's
- * clock (every copy stored after it was read then has a later `created_at`). When the last answer before
- * the look was dated within that second, the run waits until the second has passed (the API's time is at
- * least the latest `Date` it sent), at most MAX_SETTLE_WAIT_MS, and looks once more. Without any `Date`
- * header from the API there is no clock to wait for, and the first look stands.
+ * clock (every copy stored after it was read then has a later `created_at`). After a look that may not be
+ * (after a lost answer, or a refusal at the cap), the run waits until the keeper's second has passed and
+ * looks once more. Without any `Date` header from the API there is no clock to wait for, and the look stands.
  */
-async function settleSecond(
-  request: UploadRequest,
-  ctx: WriteContext,
-  own: StoredCertificate | undefined,
-  look: Look,
-  seenBefore: ClockPair | undefined,
-): Promise<Look> {
-  const latest = ctx.api.clock;
-  if (!look.keeper || !latest) return look;
-  if (seenBefore && Math.floor(seenBefore.api / 1000) > look.keeper.createdAt) return look;
-  const wait = (look.keeper.createdAt + 1) * 1000 - latest.api;
-  if (wait > 0) await ctx.retry.sleep(Math.min(wait, MAX_SETTLE_WAIT_MS));
+async function settleSecond(request: UploadRequest, ctx: WriteContext, own: StoredCertificate | undefined, look: Look): Promise<Look> {
+  if (!look.keeper || !ctx.api.clock) return look;
+  await waitPastSecond(look.keeper.createdAt, ctx);
   return lookOrFail(request, ctx, own);
 }
 
@@ -132,8 +136,7 @@ async function settleSecond(
 export async function settleReuse(reused: StoredCertificate, request: UploadRequest, ctx: WriteContext): Promise<StoredCertificate> {
   const latest = ctx.api.clock;
   if (!latest || reused.createdAt + 1 < Math.floor(latest.api / 1000)) return reused;
-  const wait = (reused.createdAt + 1) * 1000 - latest.api;
-  if (wait > 0) await ctx.retry.sleep(Math.min(wait, MAX_SETTLE_WAIT_MS));
+  await waitPastSecond(reused.createdAt, ctx);
   const found = await lookOrFail({ ...request, before: request.before.filter((id) => id !== reused.id) }, ctx, reused);
   const keeper = found.keeper ?? reused;
   if (keeper.id !== reused.id)
