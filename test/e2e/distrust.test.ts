@@ -1,7 +1,9 @@
 /**
  * Issue 20, over the compiled action: no answer trusted for its status code alone, unknown dates never
  * read as 1970, two clocks, and a CA that is not valid yet. A 2xx that did not apply, a list that is not
- * a list and `null` dates never lead to a retirement, a deletion or a green status; with the runner's
+ * a list and `null` dates never lead to a retirement or a deletion; a run that could not verify fails, and
+ * one that read back what happened (an activation that only pretended) exits 0 with the scope still
+ * covered by its old CA and without claiming the activation; with the runner's
  * clock 90 days fast or slow, nothing valid is deleted and the status action's figures follow the API's
  * clock; a CA not valid yet is activated beside the working one and nothing is retired.
  */
