@@ -13,9 +13,9 @@ import { PROJECT_CONCURRENCY } from '../limits.js';
 import { isoSeconds } from '../time.js';
 import { certificateLabel, scopeLabel } from '../wording.js';
 import { activateInStages, type CanaryRun } from './canary.js';
-import { localRecord, oldestFirst, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
+import { isOlder, localRecord, oldestFirst, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
 import { compare, mayBeIdentical } from './identical.js';
-import { removeCopies, uploadOnce } from './upload.js';
+import { removeCopies, settleReuse, uploadOnce } from './upload.js';
 import { activate, deactivate, deleteCertificate, type WriteContext } from './writes.js';
 
 export interface ApplyContext extends WriteContext {
@@ -39,10 +39,7 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
 
   let target: StoredCertificate;
   if (plan.target.kind === 'upload') {
-    const upload = await uploadOnce(
-      { certificate: ctx.certificate, name: ctx.name, before: plan.before, final: plan.scopes.length > 0 },
-      ctx,
-    );
+    const upload = await uploadOnce({ certificate: ctx.certificate, name: ctx.name, before: plan.before }, ctx);
     target = upload.certificate;
     journal.uploaded = upload.uploaded;
     journal.lostAnswer = upload.lostAnswer;
@@ -50,6 +47,7 @@ export async function apply(plan: Plan, ctx: ApplyContext): Promise<void> {
   } else {
     target = plan.target.certificate;
     if (plan.target.kind === 'reuse') {
+      target = await settleReuse(target, { certificate: ctx.certificate, name: ctx.name, before: plan.before }, ctx);
       log.info(`The organization already holds this certificate as ${target.id}: reused, not uploaded again.`);
       reportNameKept(target, ctx);
     }
@@ -210,7 +208,10 @@ async function settleAndVerify(plan: Plan, target: StoredCertificate, ctx: Apply
   const removable = copies.filter((c) => others.has(c.id));
   if (removable.length) await removeCopies(removable, keeper, ctx);
   if (uncovered.length) {
-    throw new ActionError(`A scope has no active CA that is valid now. ${uncovered.join(' ')}`, {
+    const heading = uncovered.some((u) => u.includes('although the API accepted'))
+      ? 'The API accepted an activation that a scope does not hold.'
+      : 'A scope has no active CA that is valid now.';
+    throw new ActionError(`${heading} ${uncovered.join(' ')}`, {
       title: 'coverage',
       hint: 'Clients of that scope may be refused. Check the scope in the dashboard: activate a valid CA there (or run the action again once the new CA is valid).',
     });
@@ -286,8 +287,21 @@ async function coverageProblem(
   if (own?.active) ctx.journal.activeIn.add(scope);
   else ctx.journal.activeIn.delete(scope);
   const active = listed.filter((c) => c.active);
-  if (active.some((c) => validNow(c, now))) return undefined;
   const found = active.length ? active.map((c) => `${certificateLabel(c)} (${describeValidity(c)})`).join(', ') : 'no active certificate';
+  if (!own?.active && active.some((c) => validNow(c, now))) {
+    // A newer CA of the same name, active and valid, may have replaced it (a later rotation retired this one).
+    if (active.some((c) => validNow(c, now) && c.name === keeper.name && isOlder(keeper, c) === true)) {
+      ctx.log.notice(
+        `${keeper.id} is no longer active for ${scopeLabel(scope)}: a newer CA of the same name replaced it there (${found}).`,
+        'coverage',
+      );
+      return undefined;
+    }
+    await activate(scope, keeper.id, ctx);
+    ctx.journal.activeIn.add(scope);
+    return `${scopeLabel(scope)}: read back after the writes, it does not list ${keeper.id} active although the API accepted its activation (it lists ${found}). The action activated it again; nothing was retired there.`;
+  }
+  if (active.some((c) => validNow(c, now))) return undefined;
   let did = '';
   if (!own?.active) {
     await activate(scope, keeper.id, ctx);

@@ -20,11 +20,6 @@ export interface UploadRequest {
   name: string | undefined;
   /** The ids the organization held when the run planned. */
   before: readonly string[];
-  /**
-   * The run goes on to activate the copy it keeps: the keeper must then be final, so the run waits until the
-   * API's clock has left the second the keeper was stored in, and looks again (see settledLook).
-   */
-  final?: boolean;
 }
 
 export interface Upload {
@@ -47,6 +42,8 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
   let own: StoredCertificate | undefined;
   let look: Look | undefined;
   let lostAnswer = false;
+  // The look that decided the keeper was sent after the keeper's second had passed (see settleSecond).
+  let final = false;
   try {
     const written = await ctx.journal.track('upload the certificate', () =>
       withRetries<StoredCertificate>(
@@ -72,6 +69,8 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
     if (!written.recovered) {
       own = written.value;
       ctx.log.info(`Uploaded ${own.id}${written.attempts > 1 ? ` (after ${written.attempts} attempts)` : ''}.`);
+      // Looking only once this copy's second has passed makes the one look final (see settleSecond).
+      final = await waitPastSecond(own.createdAt, ctx);
       look = await lookOrFail(request, ctx, own);
     }
   } catch (error) {
@@ -81,6 +80,7 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
     look = await lookOrFail(request, ctx, undefined);
     if (!look.keeper) throw error;
   }
+  if (look?.keeper && !final) look = await settleSecond({ request, own, look }, ctx);
   const keeper = look?.keeper ?? own;
   if (!keeper) throw new ActionError('The upload ended with no certificate to go on with.', { title: 'api' });
   if (lostAnswer && keeper.id !== own?.id) {
@@ -94,6 +94,62 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
   }
   await removeCopies(look?.remove ?? [], keeper, ctx);
   return { certificate: keeper, uploaded: own !== undefined && keeper.id === own.id, lostAnswer };
+}
+
+/** The longest a run waits for the keeper's second to pass (an API whose `Date` is far from its `created_at`). */
+export const MAX_SETTLE_WAIT_MS = 2000;
+
+/**
+ * Waits until the API's clock has passed `second` (unix seconds), judged by the latest `Date` header (the
+ * API's time is at least that), at most MAX_SETTLE_WAIT_MS. True when the second has passed for sure.
+ */
+async function waitPastSecond(second: number, ctx: WriteContext): Promise<boolean> {
+  const latest = ctx.api.clock;
+  if (!latest) return false;
+  const wait = (second + 1) * 1000 - latest.api;
+  if (wait <= 0) return true;
+  await ctx.retry.sleep(Math.min(wait, MAX_SETTLE_WAIT_MS));
+  return wait <= MAX_SETTLE_WAIT_MS;
+}
+
+/**
+ * `created_at` counts whole seconds and ties go by id, so a copy stored later in the same second as the
+ * keeper can sort before it: a run that looked within that second could keep its copy while a racing run
+ * keeps the other. A look is final only when it was sent after the keeper's second had passed by the API's
+ * clock (every copy stored after it was read then has a later `created_at`). After a look that may not be
+ * (after a lost answer, or a refusal at the cap), the run waits until the keeper's second has passed and
+ * looks once more. Without any `Date` header from the API there is no clock to wait for, and the look stands.
+ */
+async function settleSecond(
+  after: { request: UploadRequest; own: StoredCertificate | undefined; look: Look },
+  ctx: WriteContext,
+): Promise<Look> {
+  const { request, own, look } = after;
+  if (!look.keeper || !ctx.api.clock) return look;
+  // The look's own answer already came after the keeper's second: that look was final.
+  if (Math.floor(ctx.api.clock.api / 1000) > look.keeper.createdAt) return look;
+  await waitPastSecond(look.keeper.createdAt, ctx);
+  return lookOrFail(request, ctx, own);
+}
+
+/**
+ * A copy reused at plan time may have been stored in the same second as a racing run's copy with a smaller
+ * id, stored after the plan read the organization: uploaders then keep that one. When the reused copy was
+ * stored within a second of the API's latest `Date`, the run waits until its second has passed and looks
+ * once more: of the reused copy and the identical copies stored since the plan, it goes on with the oldest.
+ * The reused copy is left to the run that stored it (or a later run) to remove.
+ */
+export async function settleReuse(reused: StoredCertificate, request: UploadRequest, ctx: WriteContext): Promise<StoredCertificate> {
+  const latest = ctx.api.clock;
+  if (!latest || reused.createdAt + 1 < Math.floor(latest.api / 1000)) return reused;
+  await waitPastSecond(reused.createdAt, ctx);
+  const found = await lookOrFail({ ...request, before: request.before.filter((id) => id !== reused.id) }, ctx, reused);
+  const keeper = found.keeper ?? reused;
+  if (keeper.id !== reused.id)
+    ctx.log.info(
+      `${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)} by a racing run, sorts before ${reused.id} (the same second, a smaller id): every run keeps the oldest copy, so this run goes on with ${keeper.id}.`,
+    );
+  return keeper;
 }
 
 /** Deletes identical copies other than the keeper; one the API refuses (in use) or that fails is left with a warning. */
@@ -115,37 +171,12 @@ export async function removeCopies(copies: readonly StoredCertificate[], keeper:
   }
 }
 
-/** How long the action waits at most for the API's clock to leave a second. */
-const MAX_SECOND_WAIT_MS = 2000;
-
-/**
- * `look`, made final when the run will activate what it keeps. OpenAI's `created_at` is in whole seconds, so a
- * racing run's copy stored later in the same second as the keeper, with a smaller id, would be older by the
- * rule every run follows. Once the API's clock (its `Date` header, read with the runner's clock since) has left
- * that second, every copy stored in it is listed, and the keeper no longer changes: the run waits for that (at
- * most 2 s, and only when the last answer was still within that second), then looks again.
- */
-async function look(request: UploadRequest, ctx: WriteContext, own: StoredCertificate | undefined): Promise<Look> {
-  const first = await lookOnce(request, ctx, own);
-  if (!request.final || !first.keeper) return first;
-  const reading = ctx.api.clock;
-  if (!reading) return first;
-  const apiNow = reading.api + (Date.now() - reading.local);
-  const wait = (first.keeper.createdAt + 1) * 1000 + 1000 - apiNow;
-  if (Math.floor(reading.api / 1000) > first.keeper.createdAt || wait <= 0 || wait > MAX_SECOND_WAIT_MS + 1000) return first;
-  ctx.log.info(
-    `Waiting ${(Math.min(wait, MAX_SECOND_WAIT_MS) / 1000).toFixed(1)} s for the second ${first.keeper.id} was stored in to pass, so that every copy stored in it is listed.`,
-  );
-  await ctx.retry.sleep(Math.min(wait, MAX_SECOND_WAIT_MS));
-  return lookOnce(request, ctx, own);
-}
-
 /**
  * Lists the organization and converges: among the certificates created since the plan that are identical to
  * this one (read by content; `own`, identical by construction, is not read), the oldest is kept and the rest
  * that are inactive are removed.
  */
-async function lookOnce(request: UploadRequest, ctx: WriteContext, own: StoredCertificate | undefined): Promise<Look> {
+async function look(request: UploadRequest, ctx: WriteContext, own: StoredCertificate | undefined): Promise<Look> {
   const before = new Set(request.before);
   const listed = await ctx.api.listScope(ORGANIZATION);
   const fresh = listed.filter((c) => !before.has(c.id));

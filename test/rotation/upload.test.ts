@@ -69,7 +69,9 @@ describe('uploadOnce against the emulator, through the SDK', () => {
   const uploads = (): number => emu.requests.filter((r) => r.method === 'POST' && r.path === `/v1${UPLOAD}`).length;
 
   beforeEach(async () => {
-    emu = await startEmulator();
+    // The API's Date a few seconds ahead of its created_at: every copy's second has passed by the first answer,
+    // so no run waits for it (the wait itself is tested below, with the clocks together).
+    emu = await startEmulator({ clockOffsetMs: 5000 });
     api = client();
     certificate = inspectCertificate(unitCa.der);
     delays = [];
@@ -90,6 +92,16 @@ describe('uploadOnce against the emulator, through the SDK', () => {
     expect(emu.requests[1]!.query).toEqual({ limit: '100', order: 'asc' });
     expect(delays).toEqual([]);
     expect(journal).toMatchObject({ duplicates: [], cautions: [] });
+  });
+
+  it("waits for the API's clock to leave the second its copy was stored in before it looks, so racing runs agree", async () => {
+    emu.clockOffsetMs = 0;
+    const result = await upload(3);
+    expect(result).toMatchObject({ uploaded: true });
+    expect(calls()).toEqual(['POST /v1/organization/certificates', 'GET /v1/organization/certificates']);
+    // One wait of at most a second, before the list (unless the upload's answer came in a later second).
+    expect(delays.length).toBeLessThanOrEqual(1);
+    for (const ms of delays) expect(ms).toBeLessThanOrEqual(1000);
   });
 
   it('sends no name when there is none', async () => {
