@@ -97,7 +97,7 @@ export async function uploadOnce(request: UploadRequest, ctx: WriteContext): Pro
 }
 
 /** The longest a run waits for the keeper's second to pass (an API whose `Date` is far from its `created_at`). */
-export const MAX_SETTLE_WAIT_MS = 2000;
+const MAX_SETTLE_WAIT_MS = 2000;
 
 /**
  * Waits until the API's clock has passed `second` (unix seconds), judged by the latest `Date` header (the

@@ -46,7 +46,7 @@ export interface RacePlan {
   options?: RunOptions | ((index: number) => RunOptions);
 }
 
-export interface RaceRun {
+interface RaceRun {
   index: number;
   wave: number;
   /** Planned start, ms after the race began. */
@@ -156,12 +156,12 @@ export function copiesOf(emu: Emulator, fingerprint: string): StoredCertificate[
 }
 
 /** The certificates active in a scope ('organization' or a project id). */
-export function activeCertificates(emu: Emulator, scope: string): StoredCertificate[] {
+function activeCertificates(emu: Emulator, scope: string): StoredCertificate[] {
   return emu.certificates.filter((c) => (scope === 'organization' ? c.activeOrg : c.activeProjects.has(scope)));
 }
 
 /** Valid at `atMs` (default now) by the certificate's own dates. */
-export function validAt(c: StoredCertificate, atMs = Date.now()): boolean {
+function validAt(c: StoredCertificate, atMs = Date.now()): boolean {
   return c.valid_at * 1000 <= atMs && atMs < c.expires_at * 1000;
 }
 
