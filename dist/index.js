@@ -77327,7 +77327,8 @@ function withCanary(request, canary) {
     const others = request.activateProjects.filter((p) => p !== canary.projectId);
     return { ...request, activateProjects: [canary.projectId, ...others], canaryProject: canary.projectId };
 }
-function outline(canary, mtlsBaseURL, organization, adminThroughMtls) {
+function outline(canary, how) {
+    const { mtlsBaseURL, organization, adminThroughMtls } = how;
     return {
         projectId: canary.projectId,
         host: hostOf(mtlsBaseURL),
@@ -77379,7 +77380,8 @@ function canaryResult(record) {
  * first), then the organization's read-back when it applies. Throws when a proof fails, before anything
  * widens (or, for the organization's proof, before anything is retired).
  */
-async function activateInStages(plan, target, activateIn, ctx) {
+async function activateInStages(stage, activateIn, ctx) {
+    const { plan, target } = stage;
     const run = ctx.canary;
     const projectId = plan.canaryProject;
     const canaryScope = plan.scopes.find((s) => s.scope === projectId);
@@ -77390,7 +77392,11 @@ async function activateInStages(plan, target, activateIn, ctx) {
         });
     }
     const { canary } = run;
-    const o = outline(canary, run.mtlsBaseURL, plan.scopes.some((s) => s.scope === ORGANIZATION), run.adminThroughMtls);
+    const o = outline(canary, {
+        mtlsBaseURL: run.mtlsBaseURL,
+        organization: plan.scopes.some((s) => s.scope === ORGANIZATION),
+        adminThroughMtls: run.adminThroughMtls,
+    });
     const record = { projectId, activated: false, proof: undefined, widened: false, organizationProof: undefined };
     ctx.journal.canary = record;
     const { log } = ctx;
@@ -77407,7 +77413,7 @@ async function activateInStages(plan, target, activateIn, ctx) {
     }, { now: () => ctx.now().getTime(), sleep: ctx.retry.sleep, log, ...(run.env ? { env: run.env } : {}) });
     record.proof = proof;
     if (!proof.passed)
-        throw proofFailed(plan, target, projectId, proof);
+        throw proofFailed({ plan, target, projectId }, proof);
     log.info(`The canary proof passed after ${attempts(proof.attempts)} in ${canary_seconds(proof.elapsedMs)}: widening.`);
     const others = plan.scopes.filter((s) => s.scope !== projectId);
     const organization = others.filter((s) => s.scope === ORGANIZATION);
@@ -77419,13 +77425,14 @@ async function activateInStages(plan, target, activateIn, ctx) {
     await mapLimit(projects, PROJECT_CONCURRENCY, (scope) => activateIn(scope.scope, scope.activate));
     record.widened = true;
     if (o.organizationProof)
-        await proveOrganization(target, o.host, record, ctx);
+        await proveOrganization({ target, host: o.host, record }, ctx);
 }
 /**
  * The organization's proof: the admin calls present client-certificate, so reading the organization back
  * through the mTLS host after the activation shows that the host still accepts them there.
  */
-async function proveOrganization(target, host, record, ctx) {
+async function proveOrganization(proof, ctx) {
+    const { target, host, record } = proof;
     let listed;
     try {
         listed = await ctx.api.listScope(ORGANIZATION);
@@ -77444,7 +77451,8 @@ async function proveOrganization(target, host, record, ctx) {
     record.organizationProof = 'passed';
     ctx.log.info(`Staged rollout, organization proof: passed: the organization was read back through the mTLS host ${host}, presenting client-certificate, and lists ${target.id} active.`);
 }
-function proofFailed(plan, target, projectId, proof) {
+function proofFailed(where, proof) {
+    const { plan, target, projectId } = where;
     const others = plan.scopes.filter((s) => s.scope !== projectId).map((s) => scopeLabel(s.scope));
     const before = (plan.scopes.find((s) => s.scope === projectId)?.activeBefore ?? []).filter((c) => c.id !== target.id).map((c) => c.id);
     const message = `The canary proof failed after ${attempts(proof.attempts)} in ${canary_seconds(proof.elapsedMs)}. ${proof.explanation ?? ''} ` +
@@ -78209,6 +78217,8 @@ async function uploadOnce(request, ctx) {
     let own;
     let look;
     let lostAnswer = false;
+    // The look that decided the keeper was sent after the keeper's second had passed (see settleSecond).
+    let final = false;
     try {
         const written = await ctx.journal.track('upload the certificate', () => withRetries({
             what: 'upload the certificate',
@@ -78227,6 +78237,8 @@ async function uploadOnce(request, ctx) {
         if (!written.recovered) {
             own = written.value;
             ctx.log.info(`Uploaded ${own.id}${written.attempts > 1 ? ` (after ${written.attempts} attempts)` : ''}.`);
+            // Looking only once this copy's second has passed makes the one look final (see settleSecond).
+            final = await waitPastSecond(own.createdAt, ctx);
             look = await lookOrFail(request, ctx, own);
         }
     }
@@ -78239,6 +78251,8 @@ async function uploadOnce(request, ctx) {
         if (!look.keeper)
             throw error;
     }
+    if (look?.keeper && !final)
+        look = await settleSecond({ request, own, look }, ctx);
     const keeper = look?.keeper ?? own;
     if (!keeper)
         throw new ActionError('The upload ended with no certificate to go on with.', { title: 'api' });
@@ -78250,6 +78264,58 @@ async function uploadOnce(request, ctx) {
     }
     await removeCopies(look?.remove ?? [], keeper, ctx);
     return { certificate: keeper, uploaded: own !== undefined && keeper.id === own.id, lostAnswer };
+}
+/** The longest a run waits for the keeper's second to pass (an API whose `Date` is far from its `created_at`). */
+const MAX_SETTLE_WAIT_MS = 2000;
+/**
+ * Waits until the API's clock has passed `second` (unix seconds), judged by the latest `Date` header (the
+ * API's time is at least that), at most MAX_SETTLE_WAIT_MS. True when the second has passed for sure.
+ */
+async function waitPastSecond(second, ctx) {
+    const latest = ctx.api.clock;
+    if (!latest)
+        return false;
+    const wait = (second + 1) * 1000 - latest.api;
+    if (wait <= 0)
+        return true;
+    await ctx.retry.sleep(Math.min(wait, MAX_SETTLE_WAIT_MS));
+    return wait <= MAX_SETTLE_WAIT_MS;
+}
+/**
+ * `created_at` counts whole seconds and ties go by id, so a copy stored later in the same second as the
+ * keeper can sort before it: a run that looked within that second could keep its copy while a racing run
+ * keeps the other. A look is final only when it was sent after the keeper's second had passed by the API's
+ * clock (every copy stored after it was read then has a later `created_at`). After a look that may not be
+ * (after a lost answer, or a refusal at the cap), the run waits until the keeper's second has passed and
+ * looks once more. Without any `Date` header from the API there is no clock to wait for, and the look stands.
+ */
+async function settleSecond(after, ctx) {
+    const { request, own, look } = after;
+    if (!look.keeper || !ctx.api.clock)
+        return look;
+    // The look's own answer already came after the keeper's second: that look was final.
+    if (Math.floor(ctx.api.clock.api / 1000) > look.keeper.createdAt)
+        return look;
+    await waitPastSecond(look.keeper.createdAt, ctx);
+    return lookOrFail(request, ctx, own);
+}
+/**
+ * A copy reused at plan time may have been stored in the same second as a racing run's copy with a smaller
+ * id, stored after the plan read the organization: uploaders then keep that one. When the reused copy was
+ * stored within a second of the API's latest `Date`, the run waits until its second has passed and looks
+ * once more: of the reused copy and the identical copies stored since the plan, it goes on with the oldest.
+ * The reused copy is left to the run that stored it (or a later run) to remove.
+ */
+async function settleReuse(reused, request, ctx) {
+    const latest = ctx.api.clock;
+    if (!latest || reused.createdAt + 1 < Math.floor(latest.api / 1000))
+        return reused;
+    await waitPastSecond(reused.createdAt, ctx);
+    const found = await lookOrFail({ ...request, before: request.before.filter((id) => id !== reused.id) }, ctx, reused);
+    const keeper = found.keeper ?? reused;
+    if (keeper.id !== reused.id)
+        ctx.log.info(`${keeper.id}, an identical copy stored at ${isoSeconds(keeper.createdAt)} by a racing run, sorts before ${reused.id} (the same second, a smaller id): every run keeps the oldest copy, so this run goes on with ${keeper.id}.`);
+    return keeper;
 }
 /** Deletes identical copies other than the keeper; one the API refuses (in use) or that fails is left with a warning. */
 async function removeCopies(copies, keeper, ctx) {
@@ -78271,36 +78337,12 @@ async function removeCopies(copies, keeper, ctx) {
         }
     }
 }
-/** How long the action waits at most for the API's clock to leave a second. */
-const MAX_SECOND_WAIT_MS = 2000;
-/**
- * `look`, made final when the run will activate what it keeps. OpenAI's `created_at` is in whole seconds, so a
- * racing run's copy stored later in the same second as the keeper, with a smaller id, would be older by the
- * rule every run follows. Once the API's clock (its `Date` header, read with the runner's clock since) has left
- * that second, every copy stored in it is listed, and the keeper no longer changes: the run waits for that (at
- * most 2 s, and only when the last answer was still within that second), then looks again.
- */
-async function look(request, ctx, own) {
-    const first = await lookOnce(request, ctx, own);
-    if (!request.final || !first.keeper)
-        return first;
-    const reading = ctx.api.clock;
-    if (!reading)
-        return first;
-    const apiNow = reading.api + (Date.now() - reading.local);
-    const wait = (first.keeper.createdAt + 1) * 1000 + 1000 - apiNow;
-    if (Math.floor(reading.api / 1000) > first.keeper.createdAt || wait <= 0 || wait > MAX_SECOND_WAIT_MS + 1000)
-        return first;
-    ctx.log.info(`Waiting ${(Math.min(wait, MAX_SECOND_WAIT_MS) / 1000).toFixed(1)} s for the second ${first.keeper.id} was stored in to pass, so that every copy stored in it is listed.`);
-    await ctx.retry.sleep(Math.min(wait, MAX_SECOND_WAIT_MS));
-    return lookOnce(request, ctx, own);
-}
 /**
  * Lists the organization and converges: among the certificates created since the plan that are identical to
  * this one (read by content; `own`, identical by construction, is not read), the oldest is kept and the rest
  * that are inactive are removed.
  */
-async function lookOnce(request, ctx, own) {
+async function look(request, ctx, own) {
     const before = new Set(request.before);
     const listed = await ctx.api.listScope(ORGANIZATION);
     const fresh = listed.filter((c) => !before.has(c.id));
@@ -78362,7 +78404,7 @@ async function apply(plan, ctx) {
     await deleteExpired(plan.deleteFirst.map((c) => c.id), ctx, 'to make room under the 50-certificate cap');
     let target;
     if (plan.target.kind === 'upload') {
-        const upload = await uploadOnce({ certificate: ctx.certificate, name: ctx.name, before: plan.before, final: plan.scopes.length > 0 }, ctx);
+        const upload = await uploadOnce({ certificate: ctx.certificate, name: ctx.name, before: plan.before }, ctx);
         target = upload.certificate;
         journal.uploaded = upload.uploaded;
         journal.lostAnswer = upload.lostAnswer;
@@ -78372,6 +78414,7 @@ async function apply(plan, ctx) {
     else {
         target = plan.target.certificate;
         if (plan.target.kind === 'reuse') {
+            target = await settleReuse(target, { certificate: ctx.certificate, name: ctx.name, before: plan.before }, ctx);
             log.info(`The organization already holds this certificate as ${target.id}: reused, not uploaded again.`);
             reportNameKept(target, ctx);
         }
@@ -78400,7 +78443,7 @@ async function apply(plan, ctx) {
     }
     if (plan.retireName !== undefined) {
         const rule = { name: plan.retireName, copies: new Set(plan.copies), advised: new Set(plan.advisories.map((a) => a.message)) };
-        await mapLimit(plan.scopes, PROJECT_CONCURRENCY, (scope) => retireIn(scope.scope, target, rule, ctx));
+        await mapLimit(plan.scopes, PROJECT_CONCURRENCY, (scope) => retireIn({ scope: scope.scope, target }, rule, ctx));
     }
     target = await settleAndVerify(plan, target, ctx);
     await deleteExpired(plan.deleteAfter.map((c) => c.id), ctx, 'expired and inactive');
@@ -78425,7 +78468,7 @@ async function activateAll(plan, target, ctx) {
         ctx.journal.activeIn.add(scope);
     };
     if (plan.canaryProject !== undefined) {
-        await activateInStages(plan, target, activateIn, ctx);
+        await activateInStages({ plan, target }, activateIn, ctx);
         return;
     }
     const organization = plan.scopes.filter((s) => s.scope === ORGANIZATION);
@@ -78438,7 +78481,8 @@ async function activateAll(plan, target, ctx) {
  * Reads the scope again, and deactivates only what the fresh read shows may go: the target must be listed
  * active there and be valid now; only older certificates of the same name are retired.
  */
-async function retireIn(scope, target, rule, ctx) {
+async function retireIn(where, rule, ctx) {
+    const { scope, target } = where;
     const listed = await ctx.api.listScope(scope);
     const label = scopeLabel(scope);
     const own = listed.find((c) => c.id === target.id);
@@ -78520,7 +78564,7 @@ async function settleAndVerify(plan, target, ctx) {
             ctx.log.info(`Deactivated ${stale.join(', ')} for ${scopeLabel(scope)}: duplicates of ${keeper.id}, which is active there.`);
             listed = listed.map((c) => (stale.includes(c.id) ? { ...c, active: false } : c));
         }
-        const problem = await coverageProblem(scope, listed, keeper, ctx);
+        const problem = await coverageProblem({ scope, listed, keeper }, ctx);
         if (problem)
             uncovered.push(problem);
     });
@@ -78528,7 +78572,10 @@ async function settleAndVerify(plan, target, ctx) {
     if (removable.length)
         await removeCopies(removable, keeper, ctx);
     if (uncovered.length) {
-        throw new ActionError(`A scope has no active CA that is valid now. ${uncovered.join(' ')}`, {
+        const heading = uncovered.some((u) => u.includes('although the API accepted'))
+            ? 'The API accepted an activation that a scope does not hold.'
+            : 'A scope has no active CA that is valid now.';
+        throw new ActionError(`${heading} ${uncovered.join(' ')}`, {
             title: 'coverage',
             hint: 'Clients of that scope may be refused. Check the scope in the dashboard: activate a valid CA there (or run the action again once the new CA is valid).',
         });
@@ -78587,7 +78634,8 @@ function lockedOut(error, ctx) {
     return true;
 }
 /** Records where the certificate is active; when the scope has no active CA valid now, activates it again and says what was found. */
-async function coverageProblem(scope, listed, keeper, ctx) {
+async function coverageProblem(read, ctx) {
+    const { scope, listed, keeper } = read;
     const now = ctx.now().getTime() / 1000;
     const own = listed.find((c) => c.id === keeper.id);
     if (own?.active)
@@ -78595,9 +78643,19 @@ async function coverageProblem(scope, listed, keeper, ctx) {
     else
         ctx.journal.activeIn.delete(scope);
     const active = listed.filter((c) => c.active);
+    const found = active.length ? active.map((c) => `${certificateLabel(c)} (${describeValidity(c)})`).join(', ') : 'no active certificate';
+    if (!own?.active && active.some((c) => validNow(c, now))) {
+        // A newer CA of the same name, active and valid, may have replaced it (a later rotation retired this one).
+        if (active.some((c) => validNow(c, now) && c.name === keeper.name && isOlder(keeper, c) === true)) {
+            ctx.log.notice(`${keeper.id} is no longer active for ${scopeLabel(scope)}: a newer CA of the same name replaced it there (${found}).`, 'coverage');
+            return undefined;
+        }
+        await activate(scope, keeper.id, ctx);
+        ctx.journal.activeIn.add(scope);
+        return `${scopeLabel(scope)}: read back after the writes, it does not list ${keeper.id} active although the API accepted its activation (it lists ${found}). The action activated it again; nothing was retired there.`;
+    }
     if (active.some((c) => validNow(c, now)))
         return undefined;
-    const found = active.length ? active.map((c) => `${certificateLabel(c)} (${describeValidity(c)})`).join(', ') : 'no active certificate';
     let did = '';
     if (!own?.active) {
         await activate(scope, keeper.id, ctx);
@@ -79003,7 +79061,11 @@ async function execute(settings, report, context) {
     const plan = decide(state, request, report.now);
     report.plan = plan;
     if (settings.canary)
-        report.canary = outline(settings.canary, settings.mtlsBaseURL, settings.activateOrganization, settings.clientCertificate !== undefined);
+        report.canary = outline(settings.canary, {
+            mtlsBaseURL: settings.mtlsBaseURL,
+            organization: settings.activateOrganization,
+            adminThroughMtls: settings.clientCertificate !== undefined,
+        });
     logPlan(report, log);
     say(plan.advisories);
     if (lockout)

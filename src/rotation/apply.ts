@@ -297,15 +297,14 @@ async function coverageProblem(
       );
       return undefined;
     }
+    // Activated again, but not claimed: only a read says where it is active.
     await activate(scope, keeper.id, ctx);
-    ctx.journal.activeIn.add(scope);
     return `${scopeLabel(scope)}: read back after the writes, it does not list ${keeper.id} active although the API accepted its activation (it lists ${found}). The action activated it again; nothing was retired there.`;
   }
   if (active.some((c) => validNow(c, now))) return undefined;
   let did = '';
   if (!own?.active) {
     await activate(scope, keeper.id, ctx);
-    ctx.journal.activeIn.add(scope);
     did = ` The action activated ${keeper.id} there again.`;
   }
   return `${scopeLabel(scope)}: read back, it lists ${found}.${did}`;
