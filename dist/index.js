@@ -78650,8 +78650,8 @@ async function coverageProblem(read, ctx) {
             ctx.log.notice(`${keeper.id} is no longer active for ${scopeLabel(scope)}: a newer CA of the same name replaced it there (${found}).`, 'coverage');
             return undefined;
         }
+        // Activated again, but not claimed: only a read says where it is active.
         await activate(scope, keeper.id, ctx);
-        ctx.journal.activeIn.add(scope);
         return `${scopeLabel(scope)}: read back after the writes, it does not list ${keeper.id} active although the API accepted its activation (it lists ${found}). The action activated it again; nothing was retired there.`;
     }
     if (active.some((c) => validNow(c, now)))
@@ -78659,7 +78659,6 @@ async function coverageProblem(read, ctx) {
     let did = '';
     if (!own?.active) {
         await activate(scope, keeper.id, ctx);
-        ctx.journal.activeIn.add(scope);
         did = ` The action activated ${keeper.id} there again.`;
     }
     return `${scopeLabel(scope)}: read back, it lists ${found}.${did}`;
