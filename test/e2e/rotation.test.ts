@@ -368,13 +368,13 @@ describe('compiled action: rotation', () => {
       'admin-api-key': key,
       certificate: makeCa().pem,
       'base-url': emu.baseURL,
-      'activate-projects': 'proj_alpha,proj_777,proj_888,proj_999',
+      'activate-projects': 'proj_alpha,proj_666,proj_777,proj_888,proj_999',
     });
     expect(run.code).toBe(1);
     expect(writes(emu)).toEqual([]);
     const errors = run.annotations.filter((a) => a.level === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toMatch(/3 projects were not found \(404\): proj_777, proj_888, proj_999\./);
+    expect(errors[0]!.message).toMatch(/4 projects were not found \(404\): proj_666, proj_777, proj_888, proj_999\./);
     expect(errors[0]!.message).toMatch(/Check the id in activate-projects/);
   });
 
