@@ -11,48 +11,15 @@
 // scope names (organization), header names (x-should-retry), input names, check names and statuses,
 // annotation titles.
 //
-// Every surviving mutant is either killed by a test or named in EQUIVALENT below with the reason it cannot
-// matter: the behaviour does not change, so no test can see it. They are left in the run (they count as
-// survivors against the score) rather than disabled with `// Stryker disable` comments in src/.
+// EQUIVALENT below names mutants that cannot matter, with the reason: the behaviour does not change, so no
+// test can see it. It was made for the code before the observe/decide/act rewrite (2026-12-02); entries for
+// code that no longer exists were dropped, and the survivors of the rewritten rotation code are not
+// classified yet: the last run (2026-12-02, before decide.ts and observe.ts were added to `mutate`) scored
+// 80.65%, under the goal, with apply.ts (47%) and upload.ts (70%) covered mostly by the end-to-end tests,
+// which no mutant reaches.
 
 /** The equivalent mutants: where (file, the code mutated, the mutator), what it becomes, and why it cannot matter. */
 export const EQUIVALENT = [
-  {
-    file: 'src/rotation/plan.ts',
-    code: 'projectLists[i] ?? []',
-    mutant: 'ArrayDeclaration: [] => ["Stryker was here"] (no coverage)',
-    why: 'mapLimit returns one list per project, so the fallback (there for noUncheckedIndexedAccess) is never used.',
-  },
-  {
-    file: 'src/rotation/plan.ts',
-    code: 'c.expiresAt !== undefined && c.expiresAt <= nowSeconds',
-    mutant: 'ConditionalExpression: c.expiresAt !== undefined => true',
-    why: '`undefined <= n` is false in JavaScript: the guard narrows the type for TypeScript; a certificate without an expiry is never deletable either way (test/e2e/cleanup.test.ts pins that rule).',
-  },
-  {
-    file: 'src/rotation/upload.ts',
-    code: "check.title ?? 'api'",
-    mutant: 'LogicalOperator: ?? => &&, and StringLiteral: \'api\' => "" (no coverage)',
-    why: "explainApiError gives every error it makes the title 'api', so the fallback is never used and `&&` gives 'api' too.",
-  },
-  {
-    file: 'src/rotation/upload.ts',
-    code: 'a.c.createdAt - b.c.createdAt || a.i - b.i',
-    mutant: 'ArithmeticOperator: a.i - b.i => a.i + b.i',
-    why: 'Array.prototype.sort is stable (ES2019): certificates created in the same second keep the list order with either tie-break (3,000 random lists of up to 300 entries sort identically).',
-  },
-  {
-    file: 'src/rotation/writes.ts',
-    code: "error.param ?? ''",
-    mutant: 'StringLiteral: "" => "Stryker was here!" (no coverage)',
-    why: 'Only /project/ is tested against it, and neither string contains "project".',
-  },
-  {
-    file: 'src/rotation/writes.ts',
-    code: "settle: (failure) => (certificateNotFound(failure) ? 'gone' : undefined)",
-    mutant: 'StringLiteral: \'gone\' => ""',
-    why: "deactivate only compares the value with 'done': any other value means gone.",
-  },
   {
     file: 'src/certificate/checks.ts',
     code: 'const checks: Check[] = []',
@@ -66,34 +33,16 @@ export const EQUIVALENT = [
     why: 'Without a Key Usage extension both usages are missing either way, and the message then does not list usages.',
   },
   {
-    file: 'src/certificate/checks.ts',
-    code: 'size < MAX_PEM_BYTES',
-    mutant: 'EqualityOperator: < => <=',
-    why: 'The PEM (toPem: base64 in lines of 64) is never exactly 16,384 bytes: its size goes from 16,382 to 16,386 bytes.',
-  },
-  {
     file: 'src/inputs/connection.ts',
-    code: String.raw`/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/`,
+    code: '/^127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$/',
     mutant: 'Regex: the ^ anchor removed',
     why: 'The URL parser reads a host whose last label is a number as an IPv4 address (and refuses it otherwise): a hostname never ends in 127.x.y.z without being exactly that.',
   },
   {
     file: 'src/inputs/read.ts',
-    code: String.raw`.split(/[\s,]+/)`,
-    mutant: String.raw`Regex: /[\s,]+/ => /[\s,]/`,
+    code: '.split(/[\\s,]+/)',
+    mutant: 'Regex: /[\\s,]+/ => /[\\s,]/',
     why: 'The empty strings between consecutive separators are dropped by .filter(Boolean).',
-  },
-  {
-    file: 'src/rotation/retry.ts',
-    code: "headers.get('retry-after-ms')?.trim() and headers.get('retry-after')?.trim()",
-    mutant: 'MethodExpression: .trim() removed (two mutants)',
-    why: "The SDK's errors carry a Fetch Headers object, whose get() already strips leading and trailing white space.",
-  },
-  {
-    file: 'src/rotation/retry.ts',
-    code: 'if (!value) return undefined;',
-    mutant: 'ConditionalExpression: !value => false',
-    why: 'An empty or missing Retry-After then fails both the number and the day-name patterns, and undefined is returned anyway.',
   },
 ];
 
@@ -105,7 +54,8 @@ const config = {
   plugins: ['@stryker-mutator/vitest-runner', './stryker.message-ignorer.mjs'],
   ignorers: ['message-text'],
   mutate: [
-    'src/rotation/plan.ts',
+    'src/rotation/decide.ts',
+    'src/rotation/observe.ts',
     'src/rotation/apply.ts',
     'src/rotation/upload.ts',
     'src/rotation/retry.ts',
