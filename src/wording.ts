@@ -35,3 +35,9 @@ export function duration(ms: number): string {
   if (length < DAY_MS) return count(Math.floor(length / HOUR_MS), 'hour');
   return count(Math.floor(length / DAY_MS), 'day');
 }
+
+/** A time limit in seconds: `60 s`, `1.5 s`. */
+export function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}

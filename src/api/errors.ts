@@ -4,6 +4,7 @@
  * looks at the SDK's errors. What to do about an error that names an input (admin-api-key, base-url, a
  * project list) is said by the action that owns the input (src/inputs/hints.ts).
  */
+import { formatSeconds } from '../wording.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ActionError } from '../errors.js';
 import { cut } from '../text.js';
@@ -294,11 +295,6 @@ export function describeFailure(error: ApiError): string {
     default:
       return error.facts.status === undefined ? 'error' : `HTTP ${error.facts.status}`;
   }
-}
-
-function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 
 /** A URL for the log: scheme, host and path only (no credentials, query or fragment). */

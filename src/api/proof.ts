@@ -5,6 +5,7 @@
  * runs out, because an activation may take a moment to apply; failures that waiting cannot fix stop it
  * at once. Each failure is classified, and OpenAI's mTLS error codes are explained in terms of what to fix.
  */
+import { formatSeconds } from '../wording.js';
 import { APIConnectionError, APIConnectionTimeoutError } from 'openai';
 import type { Logger } from '../log.js';
 import { createClient } from './client.js';
@@ -238,9 +239,4 @@ function explain(failure: ProofFailure, host: string, timeoutMs: number): string
     }
   })();
   return `${what} ${fix}`;
-}
-
-function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }

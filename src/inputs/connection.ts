@@ -1,3 +1,4 @@
+import type { Advisory } from '../advisory.js';
 import { assertClientCertificate } from '../certificate/client.js';
 import { ActionError, InputError } from '../errors.js';
 import { maskText } from '../secrets.js';
@@ -176,14 +177,6 @@ function readUrl(read: InputReader, name: string, fallback: string, httpsOnly: b
     );
   }
   return raw.replace(/\/+$/, '');
-}
-
-/** A notice or warning about an input, said once the inputs are read. */
-export interface Advisory {
-  level: 'notice' | 'warning';
-  /** The annotation's title: the input or variable it is about. */
-  title: string;
-  message: string;
 }
 
 /** Notices and warnings about the connection inputs, said once they are read. */

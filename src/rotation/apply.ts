@@ -14,7 +14,7 @@ import { isoSeconds } from '../time.js';
 import { certificateLabel, scopeLabel } from '../wording.js';
 import { activateInStages, type CanaryRun } from './canary.js';
 import { isOlder, localRecord, oldestFirst, retirementsIn, scopeAdvisories, validNow, type Advisory, type Plan } from './decide.js';
-import { compare, mayBeIdentical } from './identical.js';
+import { knownCopy } from './identical.js';
 import { removeCopies, settleReuse, uploadOnce } from './upload.js';
 import { activate, deactivate, deleteCertificate, type WriteContext } from './writes.js';
 
@@ -140,13 +140,8 @@ async function retireIn(
   // A copy of the target stored by a racing run is the same CA: it is settled with the copies, never retired.
   const copies = new Set(rule.copies);
   for (const c of listed)
-    if (c.active && c.id !== target.id && !copies.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
-      const result = ctx.journal.knownCopies.get(c.id) ?? (await compare(ctx.api, c, ctx.certificate));
-      if (typeof result === 'object') {
-        ctx.journal.knownCopies.set(result.id, result);
-        copies.add(c.id);
-      }
-    }
+    if (c.active && c.id !== target.id && !copies.has(c.id))
+      if (await knownCopy(c, { api: ctx.api, certificate: ctx.certificate, cache: ctx.journal.knownCopies })) copies.add(c.id);
   const { retire, leftActive } = retirementsIn(listed, own, { name: rule.name, copies, now });
   for (const advisory of scopeAdvisories(scope, own, { retire, leftActive, name: rule.name }))
     if (!rule.advised.has(advisory.message)) ctx.advise(advisory);
@@ -234,12 +229,9 @@ async function copiesNow(
     const compared = ctx.journal.knownCopies.get(c.id);
     if (compared) copies.push(compared);
     else if (known.has(c.id)) copies.push({ ...c, content: undefined });
-    else if (!before.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
-      const result = await compare(ctx.api, c, ctx.certificate);
-      if (typeof result === 'object') {
-        ctx.journal.knownCopies.set(result.id, result);
-        copies.push(result);
-      }
+    else if (!before.has(c.id)) {
+      const copy = await knownCopy(c, { api: ctx.api, certificate: ctx.certificate, cache: ctx.journal.knownCopies });
+      if (copy) copies.push(copy);
     }
   }
   return { copies, organization: listed };

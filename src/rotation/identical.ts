@@ -47,6 +47,25 @@ export async function compare(
   return fingerprint === certificate.fingerprint ? stored : 'different';
 }
 
+/**
+ * Whether `candidate` is a copy of the certificate, reading its content at most once per run: `cache` holds the
+ * copies already found (a run looks at the organization several times: after an upload, before retiring,
+ * after its writes). Only candidates with matching dates are read; a certificate deleted since it was listed
+ * is no copy.
+ */
+export async function knownCopy(
+  candidate: ListedCertificate,
+  look: { api: CertificateReader; certificate: CertificateInfo; cache: Map<string, StoredCertificate> },
+): Promise<StoredCertificate | undefined> {
+  const cached = look.cache.get(candidate.id);
+  if (cached) return cached;
+  if (!mayBeIdentical(candidate, look.certificate)) return undefined;
+  const result = await compare(look.api, candidate, look.certificate);
+  if (typeof result !== 'object') return undefined;
+  look.cache.set(result.id, result);
+  return result;
+}
+
 /** Every copy of the certificate among `listed` (compared by content; only candidates with matching dates are read). */
 export async function findCopies(
   api: CertificateReader,

@@ -11,7 +11,7 @@ import type { CertificateInfo } from '../certificate/inspect.js';
 import { ActionError } from '../errors.js';
 import { isoSeconds } from '../time.js';
 import { converge } from './decide.js';
-import { compare, mayBeIdentical } from './identical.js';
+import { knownCopy } from './identical.js';
 import { withRetries } from './retry.js';
 import { deleteCertificate, type WriteContext } from './writes.js';
 
@@ -182,15 +182,11 @@ async function look(request: UploadRequest, ctx: WriteContext, own: StoredCertif
   const fresh = listed.filter((c) => !before.has(c.id));
   const copies: StoredCertificate[] = [];
   for (const candidate of fresh) {
-    const known = candidate.id === own?.id ? own : ctx.journal.knownCopies.get(candidate.id);
-    if (known) copies.push(known);
-    else if (mayBeIdentical(candidate, request.certificate)) {
-      const result = await compare(ctx.api, candidate, request.certificate);
-      if (typeof result === 'object') {
-        ctx.journal.knownCopies.set(result.id, result);
-        copies.push(result);
-      }
-    }
+    const copy =
+      candidate.id === own?.id
+        ? own
+        : await knownCopy(candidate, { api: ctx.api, certificate: request.certificate, cache: ctx.journal.knownCopies });
+    if (copy) copies.push(copy);
   }
   if (own && !copies.some((c) => c.id === own.id)) copies.push(own);
   const organization: ListedCertificate[] = listed;

@@ -4,12 +4,13 @@
  * again by its label and by a hidden marker in its body, never by its title. Anything that goes wrong
  * here is a warning: the status outputs and exit code do not depend on GitHub.
  */
+import { STATE } from './report.js';
 import { boundRequests, explainGitHubFailure } from '../report/github.js';
 import type { Logger } from '../log.js';
 import { cell } from '../report/markdown.js';
 import { isoSeconds } from '../time.js';
 import { certificateLabel, duration, scopeLabel } from '../wording.js';
-import type { Assessment, ScopeCoverage } from './coverage.js';
+import type { Assessment } from './coverage.js';
 import type { StatusSettings } from './settings.js';
 
 type IssueAction = 'opened' | 'updated' | 'closed' | 'none' | 'skipped' | 'failed';
@@ -65,14 +66,6 @@ export function runLinks(settings: Pick<StatusSettings, 'renewalWorkflow'>, env:
     renewalWorkflow: repo && settings.renewalWorkflow ? `${server}/${repo}/actions/workflows/${settings.renewalWorkflow}` : undefined,
   };
 }
-
-const STATE: Record<ScopeCoverage['state'], string> = {
-  none: '➖ no watched certificate active',
-  unknown: '❔ expiry not given by the API',
-  ok: '✅ covered',
-  due: '🔔 renewal due',
-  failing: '❌ failing',
-};
 
 /** Time left until a date, or since it passed, in words: "in 19 days", "ended 2 hours ago". */
 function timeLeft(expiresAt: number, now: Date): string {

@@ -1,3 +1,4 @@
+import { MAX_CERTIFICATES } from '../limits.js';
 import { ORGANIZATION, type Scope } from '../api/reader.js';
 import { cell } from '../report/markdown.js';
 import { isoSeconds } from '../time.js';
@@ -5,9 +6,6 @@ import { certificateLabel, duration, scopeLabel as scopeWords } from '../wording
 import type { Assessment, ScopeCoverage, WatchedCertificate } from './coverage.js';
 import { NO_ISSUE, type IssueResult } from './issue.js';
 import type { StatusSettings } from './settings.js';
-
-/** OpenAI's cap on certificates per organization. */
-const MAX_CERTIFICATES = 50;
 
 export const STATUS_OUTPUT_NAMES = [
   'renewal-due',
@@ -84,7 +82,8 @@ export function statusHeadline(assessment: Assessment, settings: Pick<StatusSett
   return `✅ No renewal due: the shortest coverage, ${what} ends on ${when}, after renew-within-days (${settings.renewWithinDays}).`;
 }
 
-const STATE: Record<ScopeCoverage['state'], string> = {
+/** A scope's state in words, for the summary and the tracking issue. */
+export const STATE: Record<ScopeCoverage['state'], string> = {
   none: '➖ no watched certificate active',
   unknown: '❔ expiry not given by the API',
   ok: '✅ covered',

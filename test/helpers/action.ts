@@ -4,7 +4,7 @@
  * hyphens kept, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files read back. Always asynchronous, so an
  * emulator in this process keeps answering.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,21 @@ export function runStatusAction(inputs: Record<string, string>, options: RunOpti
 }
 
 async function runCompiled(actionYml: ActionYml, entry: string, inputs: Record<string, string>, options: RunOptions): Promise<ActionRun> {
+  return spawnCompiled(actionYml, entry, inputs, options).done;
+}
+
+/** A compiled action started as the runner starts it, with its child process and its finished run. */
+export interface SpawnedRun {
+  child: ChildProcess;
+  /** The run once the child has ended; `ended` is Date.now() at that moment. */
+  done: Promise<ActionRun & { ended: number }>;
+}
+
+/**
+ * Starts a compiled action as the runner does: action.yml's defaults, INPUT_ variables with hyphens kept,
+ * GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files. `runAction` awaits it; a test that signals the run uses it.
+ */
+export function spawnCompiled(actionYml: ActionYml, entry: string, inputs: Record<string, string>, options: RunOptions): SpawnedRun {
   assertFreshDist();
   const workspace = options.workspace ?? tempDir('mtls-ws-');
   for (const [file, content] of Object.entries(options.files ?? {})) {
@@ -122,31 +137,34 @@ async function runCompiled(actionYml: ActionYml, entry: string, inputs: Record<s
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
+  const done = new Promise<ActionRun & { ended: number }>((resolve, reject) => {
+    const limit = options.timeoutMs ?? 60_000;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`action did not finish in ${options.timeoutMs ?? 60_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, options.timeoutMs ?? 60_000);
-    child.on('close', (exitCode) => {
+      reject(new Error(`action did not finish in ${limit} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, limit);
+    child.on('close', (code) => {
       clearTimeout(timer);
-      resolve(exitCode);
+      const ended = Date.now();
+      const outputsRaw = fs.readFileSync(outputsFile, 'utf8');
+      const summary = fs.readFileSync(summaryFile, 'utf8');
+      resolve({
+        code,
+        stdout,
+        stderr,
+        outputs: parseOutputs(outputsRaw),
+        outputsFile: outputsRaw,
+        summary,
+        annotations: parseAnnotations(stdout),
+        masked: [...stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1] ?? ''),
+        everything: [stdout, stderr, summary, outputsRaw].join('\n'),
+        workspace,
+        ms: ended - started,
+        ended,
+      });
     });
   });
-  const outputsRaw = fs.readFileSync(outputsFile, 'utf8');
-  const summary = fs.readFileSync(summaryFile, 'utf8');
-  return {
-    code,
-    stdout,
-    stderr,
-    outputs: parseOutputs(outputsRaw),
-    outputsFile: outputsRaw,
-    summary,
-    annotations: parseAnnotations(stdout),
-    masked: [...stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1] ?? ''),
-    everything: [stdout, stderr, summary, outputsRaw].join('\n'),
-    workspace,
-    ms: Date.now() - started,
-  };
+  return { child, done };
 }
 
 /** Parses the GITHUB_OUTPUT file format `name<<DELIMITER\nvalue\nDELIMITER`. */

@@ -8,24 +8,10 @@
  * The randomness is the emulator's own seeded PRNG (`seededRandom`, mulberry32), so a harness seed and
  * an emulator `latency.seed` are drawn the same way.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Emulator, StoredCertificate } from '../emulator/emulator.ts';
 import { seededRandom } from '../emulator/emulator.ts';
-import {
-  actionYml,
-  assertFreshDist,
-  DIST,
-  FAKE_GITHUB_TOKEN,
-  parseAnnotations,
-  parseOutputs,
-  runAction,
-  runStatusAction,
-  type ActionRun,
-  type RunOptions,
-} from './action.ts';
-import { tempDir } from './certs.ts';
+import { actionYml, DIST, runAction, runStatusAction, spawnCompiled, type ActionRun, type RunOptions } from './action.ts';
 
 export { seededRandom };
 
@@ -254,67 +240,8 @@ export function startAction(
   inputs: Record<string, string>,
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): StartedRun {
-  assertFreshDist();
-  const workspace = tempDir('mtls-ws-');
-  const runnerDir = tempDir('mtls-runner-');
-  const outputsFile = path.join(runnerDir, 'output');
-  const summaryFile = path.join(runnerDir, 'summary');
-  fs.writeFileSync(outputsFile, '');
-  fs.writeFileSync(summaryFile, '');
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/root',
-    GITHUB_ACTIONS: 'true',
-    CI: 'true',
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: outputsFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_REPOSITORY: 'example/repo',
-    RUNNER_TEMP: runnerDir,
-    RUNNER_OS: 'Linux',
-    ...options.env,
-  };
-  for (const [name, spec] of Object.entries(actionYml.inputs)) {
-    env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? (spec.default ?? '').replace('${{ github.token }}', FAKE_GITHUB_TOKEN);
-  }
-  for (const name of Object.keys(inputs)) {
-    if (!(name in actionYml.inputs)) throw new Error(`test uses input "${name}", which action.yml does not declare`);
-  }
-  const started = Date.now();
+  const { child, done } = spawnCompiled(actionYml, DIST, inputs, options);
   let signalledAt: number | undefined;
-  const child = spawn(process.execPath, [DIST], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<ActionRun & { signalledMs: number | undefined }>((resolve, reject) => {
-    const limit = options.timeoutMs ?? 60_000;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`action did not finish in ${limit} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, limit);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ended = Date.now();
-      const outputsRaw = fs.readFileSync(outputsFile, 'utf8');
-      const summary = fs.readFileSync(summaryFile, 'utf8');
-      resolve({
-        code,
-        stdout,
-        stderr,
-        outputs: parseOutputs(outputsRaw),
-        outputsFile: outputsRaw,
-        summary,
-        annotations: parseAnnotations(stdout),
-        masked: [...stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1] ?? ''),
-        everything: [stdout, stderr, summary, outputsRaw].join('\n'),
-        workspace,
-        ms: ended - started,
-        signalledMs: signalledAt === undefined ? undefined : ended - signalledAt,
-      });
-    });
-  });
   return {
     child,
     signal(signal) {
@@ -322,7 +249,7 @@ export function startAction(
       child.kill(signal);
       return signalledAt;
     },
-    done,
+    done: done.then((run) => ({ ...run, signalledMs: signalledAt === undefined ? undefined : run.ended - signalledAt })),
   };
 }
 
