@@ -75054,6 +75054,7 @@ var src_text = __nccwpck_require__(8992);
 
 
 
+
 class ApiError extends ActionError {
     facts;
     constructor(message, facts, hint) {
@@ -75289,10 +75290,6 @@ function describeFailure(error) {
         default:
             return error.facts.status === undefined ? 'error' : `HTTP ${error.facts.status}`;
     }
-}
-function formatSeconds(ms) {
-    const seconds = ms / 1000;
-    return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 /** A URL for the log: scheme, host and path only (no credentials, query or fragment). */
 function redactUrl(url) {
@@ -75613,6 +75610,11 @@ function duration(ms) {
     if (length < DAY_MS)
         return count(Math.floor(length / HOUR_MS), 'hour');
     return count(Math.floor(length / DAY_MS), 'day');
+}
+/** A time limit in seconds: `60 s`, `1.5 s`. */
+function formatSeconds(ms) {
+    const seconds = ms / 1000;
+    return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 
 ;// CONCATENATED MODULE: ./src/api/certificates.ts
@@ -77135,6 +77137,7 @@ var src_log = __nccwpck_require__(5625);
 
 
 
+
 /** The first wait between attempts; each later one doubles, up to MAX_DELAY_MS. */
 const INITIAL_DELAY_MS = 1000;
 const MAX_DELAY_MS = 15_000;
@@ -77158,7 +77161,7 @@ async function proveCanary(target, deps) {
         const said = describe(failure);
         const remaining = deadline - deps.now();
         if (!failure.retryable || remaining <= 0) {
-            deps.log?.info(`Proof request ${attempt} failed: ${said}; ${failure.retryable ? `canary-timeout-seconds (${proof_formatSeconds(target.timeoutMs)}) has run out` : 'waiting will not fix this'}.`);
+            deps.log?.info(`Proof request ${attempt} failed: ${said}; ${failure.retryable ? `canary-timeout-seconds (${formatSeconds(target.timeoutMs)}) has run out` : 'waiting will not fix this'}.`);
             return {
                 passed: false,
                 attempts: attempt,
@@ -77169,7 +77172,7 @@ async function proveCanary(target, deps) {
             };
         }
         const wait = Math.min(delay, remaining);
-        deps.log?.info(`Proof request ${attempt} failed: ${said}; trying again in ${proof_formatSeconds(wait)} (${proof_formatSeconds(remaining)} left).`);
+        deps.log?.info(`Proof request ${attempt} failed: ${said}; trying again in ${formatSeconds(wait)} (${formatSeconds(remaining)} left).`);
         await deps.sleep(wait);
         delay = Math.min(delay * 2, MAX_DELAY_MS);
     }
@@ -77275,7 +77278,7 @@ function explain(failure, host, timeoutMs) {
             case 'invalid_certificate':
                 return 'OpenAI could not use canary-client-certificate as a client certificate: it must be an X.509 client certificate (CA:FALSE, Extended Key Usage clientAuth when the extension is present, with an Authority Key Identifier), within its validity, presented leaf first and then its intermediates. Issue it again from the new CA.';
             case 'certificate_verification_failed':
-                return `canary-client-certificate did not verify against a CA active for the canary project, for all of ${proof_formatSeconds(timeoutMs)} (canary-timeout-seconds). Check that it is issued by the CA being rotated in and that every intermediate between them follows it in the input, leaf first (OpenAI fetches no missing intermediate): openssl verify -CAfile new-ca.pem -untrusted intermediates.pem client.pem. If it is, the activation may be taking longer to apply: raise canary-timeout-seconds.`;
+                return `canary-client-certificate did not verify against a CA active for the canary project, for all of ${formatSeconds(timeoutMs)} (canary-timeout-seconds). Check that it is issued by the CA being rotated in and that every intermediate between them follows it in the input, leaf first (OpenAI fetches no missing intermediate): openssl verify -CAfile new-ca.pem -untrusted intermediates.pem client.pem. If it is, the activation may be taking longer to apply: raise canary-timeout-seconds.`;
             case 'certificate_attribute_verification_failed':
                 return 'The certificate chains to an active CA, but a certificate filter (a CEL expression set for the organization or project) rejected its attributes. Issue the canary client certificate with the subject or names the filter expects, or change the filter.';
             case 'unauthorized':
@@ -77283,25 +77286,21 @@ function explain(failure, host, timeoutMs) {
             case 'forbidden':
                 return 'canary-api-key may not list models: use a key of the canary project with read access to models (a restricted key needs the Models read permission).';
             case 'rate_limited':
-                return `The API kept rate-limiting the proof request for ${proof_formatSeconds(timeoutMs)}: run again later, or raise canary-timeout-seconds.`;
+                return `The API kept rate-limiting the proof request for ${formatSeconds(timeoutMs)}: run again later, or raise canary-timeout-seconds.`;
             case 'server_error':
-                return `The API failed on its side for ${proof_formatSeconds(timeoutMs)} (see status.openai.com): run again later.`;
+                return `The API failed on its side for ${formatSeconds(timeoutMs)} (see status.openai.com): run again later.`;
             case 'http_error':
                 return 'Check mtls-base-url: it must be the base URL of an OpenAI mTLS host, such as https://mtls.api.openai.com/v1.';
             case 'connection_closed':
-                return `${host} kept closing the connection for ${proof_formatSeconds(timeoutMs)}. On an mTLS host this is how a client certificate refused in the TLS handshake shows: check that canary-client-certificate chains to the CA being rotated in (leaf first, then intermediates) and that its key matches, or raise canary-timeout-seconds if the activation is slow to apply. A proxy or firewall that cuts connections does the same: check HTTPS_PROXY and NO_PROXY.`;
+                return `${host} kept closing the connection for ${formatSeconds(timeoutMs)}. On an mTLS host this is how a client certificate refused in the TLS handshake shows: check that canary-client-certificate chains to the CA being rotated in (leaf first, then intermediates) and that its key matches, or raise canary-timeout-seconds if the activation is slow to apply. A proxy or firewall that cuts connections does the same: check HTTPS_PROXY and NO_PROXY.`;
             case 'server_untrusted':
                 return `The TLS certificate of ${host} was not trusted. Check mtls-base-url; a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS, and the mTLS host should be exempt from inspection, since the client certificate must reach OpenAI.`;
             case 'connection':
             case 'timeout':
-                return `${host} could not be reached for ${proof_formatSeconds(timeoutMs)}: check that the runner reaches it (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY) and that mtls-base-url is right, or raise canary-timeout-seconds.`;
+                return `${host} could not be reached for ${formatSeconds(timeoutMs)}: check that the runner reaches it (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY) and that mtls-base-url is right, or raise canary-timeout-seconds.`;
         }
     })();
     return `${what} ${fix}`;
-}
-function proof_formatSeconds(ms) {
-    const seconds = ms / 1000;
-    return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/canary.ts
@@ -78026,6 +78025,24 @@ async function compare(api, candidate, certificate) {
     }
     return fingerprint === certificate.fingerprint ? stored : 'different';
 }
+/**
+ * Whether `candidate` is a copy of the certificate, reading its content at most once per run: `cache` holds the
+ * copies already found (a run looks at the organization several times: after an upload, before retiring,
+ * after its writes). Only candidates with matching dates are read; a certificate deleted since it was listed
+ * is no copy.
+ */
+async function knownCopy(candidate, look) {
+    const cached = look.cache.get(candidate.id);
+    if (cached)
+        return cached;
+    if (!mayBeIdentical(candidate, look.certificate))
+        return undefined;
+    const result = await compare(look.api, candidate, look.certificate);
+    if (typeof result !== 'object')
+        return undefined;
+    look.cache.set(result.id, result);
+    return result;
+}
 /** Every copy of the certificate among `listed` (compared by content; only candidates with matching dates are read). */
 async function findCopies(api, certificate, listed) {
     const copies = [];
@@ -78348,16 +78365,11 @@ async function look(request, ctx, own) {
     const fresh = listed.filter((c) => !before.has(c.id));
     const copies = [];
     for (const candidate of fresh) {
-        const known = candidate.id === own?.id ? own : ctx.journal.knownCopies.get(candidate.id);
-        if (known)
-            copies.push(known);
-        else if (mayBeIdentical(candidate, request.certificate)) {
-            const result = await compare(ctx.api, candidate, request.certificate);
-            if (typeof result === 'object') {
-                ctx.journal.knownCopies.set(result.id, result);
-                copies.push(result);
-            }
-        }
+        const copy = candidate.id === own?.id
+            ? own
+            : await knownCopy(candidate, { api: ctx.api, certificate: request.certificate, cache: ctx.journal.knownCopies });
+        if (copy)
+            copies.push(copy);
     }
     if (own && !copies.some((c) => c.id === own.id))
         copies.push(own);
@@ -78498,13 +78510,9 @@ async function retireIn(where, rule, ctx) {
     // A copy of the target stored by a racing run is the same CA: it is settled with the copies, never retired.
     const copies = new Set(rule.copies);
     for (const c of listed)
-        if (c.active && c.id !== target.id && !copies.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
-            const result = ctx.journal.knownCopies.get(c.id) ?? (await compare(ctx.api, c, ctx.certificate));
-            if (typeof result === 'object') {
-                ctx.journal.knownCopies.set(result.id, result);
+        if (c.active && c.id !== target.id && !copies.has(c.id))
+            if (await knownCopy(c, { api: ctx.api, certificate: ctx.certificate, cache: ctx.journal.knownCopies }))
                 copies.add(c.id);
-            }
-        }
     const { retire, leftActive } = retirementsIn(listed, own, { name: rule.name, copies, now });
     for (const advisory of scopeAdvisories(scope, own, { retire, leftActive, name: rule.name }))
         if (!rule.advised.has(advisory.message))
@@ -78596,12 +78604,10 @@ async function copiesNow(plan, target, ctx) {
             copies.push(compared);
         else if (known.has(c.id))
             copies.push({ ...c, content: undefined });
-        else if (!before.has(c.id) && mayBeIdentical(c, ctx.certificate)) {
-            const result = await compare(ctx.api, c, ctx.certificate);
-            if (typeof result === 'object') {
-                ctx.journal.knownCopies.set(result.id, result);
-                copies.push(result);
-            }
+        else if (!before.has(c.id)) {
+            const copy = await knownCopy(c, { api: ctx.api, certificate: ctx.certificate, cache: ctx.journal.knownCopies });
+            if (copy)
+                copies.push(copy);
         }
     }
     return { copies, organization: listed };

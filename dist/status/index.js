@@ -44015,6 +44015,11 @@ function duration(ms) {
         return count(Math.floor(length / HOUR_MS), 'hour');
     return count(Math.floor(length / DAY_MS), 'day');
 }
+/** A time limit in seconds: `60 s`, `1.5 s`. */
+function formatSeconds(ms) {
+    const seconds = ms / 1000;
+    return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}
 
 ;// CONCATENATED MODULE: ./node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value, kind, f) {
@@ -75231,6 +75236,7 @@ function forMarkdown(text) {
 
 
 
+
 class ApiError extends ActionError {
     facts;
     constructor(message, facts, hint) {
@@ -75466,10 +75472,6 @@ function describeFailure(error) {
         default:
             return error.facts.status === undefined ? 'error' : `HTTP ${error.facts.status}`;
     }
-}
-function formatSeconds(ms) {
-    const seconds = ms / 1000;
-    return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 /** A URL for the log: scheme, host and path only (no credentials, query or fragment). */
 function redactUrl(url) {
@@ -79807,6 +79809,142 @@ function assess(organization, projects, options) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+
+/**
+ * Makes text safe inside a Markdown table cell: redacted, one line, no HTML, no column break, no link,
+ * image or mention (see `forMarkdown` in text.ts).
+ */
+function cell(text) {
+    return forMarkdown(text);
+}
+
+;// CONCATENATED MODULE: ./src/status/report.ts
+
+
+
+
+
+
+const STATUS_OUTPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'renewal-due',
+    'certificate-id',
+    'name',
+    'expires-at',
+    'expires-at-iso',
+    'days-until-expiry',
+    'certificates',
+    'count',
+    'issue-number',
+    'issue-action',
+]));
+/**
+ * Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage).
+ * renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
+ */
+function statusOutputs(assessment, issue = NO_ISSUE) {
+    const shortest = assessment?.shortest?.coveredBy;
+    const expiresAt = shortest?.expiresAt;
+    const due = !assessment ? '' : assessment.renewalDue ? 'true' : assessment.unverified ? '' : 'false';
+    return {
+        'renewal-due': due,
+        'certificate-id': shortest?.id ?? '',
+        name: shortest?.name ?? '',
+        'expires-at': expiresAt === undefined ? '' : String(expiresAt),
+        'expires-at-iso': expiresAt === undefined ? '' : isoSeconds(expiresAt),
+        'days-until-expiry': shortest?.daysUntilExpiry === undefined ? '' : String(shortest.daysUntilExpiry),
+        certificates: assessment
+            ? JSON.stringify(assessment.certificates.map((c) => ({
+                id: c.id,
+                name: c.name,
+                created_at: c.createdAt,
+                valid_at: c.validAt ?? null,
+                expires_at: c.expiresAt ?? null,
+                days_until_expiry: c.daysUntilExpiry ?? null,
+                active: c.active,
+            })))
+            : '',
+        count: assessment ? String(assessment.count) : '',
+        'issue-number': issue.number === undefined ? '' : String(issue.number),
+        'issue-action': issue.action,
+    };
+}
+/** One line: due or not, and why. */
+function statusHeadline(assessment, settings) {
+    const shortest = assessment.shortest;
+    const c = shortest?.coveredBy;
+    const unknown = assessment.scopes.filter((s) => s.state === 'unknown').map((s) => scopeLabel(s.scope));
+    if (!assessment.renewalDue && unknown.length > 0) {
+        return `❔ Coverage unknown: the API gives no expiry for the watched certificates active in ${unknown.join(', ')}, so whether renewal is due cannot be told.`;
+    }
+    if (!shortest || c?.expiresAt === undefined) {
+        return '➖ Nothing watched: no watched certificate is active in any watched scope.';
+    }
+    const when = `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, assessment.now)})`;
+    const what = `${scopeLabel(shortest.scope)}'s coverage, by ${certificateLabel(c)},`;
+    const others = (state) => {
+        const more = assessment.scopes.filter((s) => s.state === state).length - 1;
+        return more > 0 ? ` ${more} more scope${more === 1 ? '' : 's'} too.` : '';
+    };
+    if (assessment.failing) {
+        const ended = c.expiresAt * 1000 <= assessment.now.getTime();
+        return `❌ Renewal overdue: ${what} ${ended ? 'ended on' : 'ends on'} ${when}, within fail-within-days (${settings.failWithinDays}).${others('failing')}`;
+    }
+    if (assessment.renewalDue) {
+        return `🔔 Renewal due: ${what} ends on ${when}, within renew-within-days (${settings.renewWithinDays}).${others('due')}`;
+    }
+    return `✅ No renewal due: the shortest coverage, ${what} ends on ${when}, after renew-within-days (${settings.renewWithinDays}).`;
+}
+/** A scope's state in words, for the summary and the tracking issue. */
+const STATE = {
+    none: '➖ no watched certificate active',
+    unknown: '❔ expiry not given by the API',
+    ok: '✅ covered',
+    due: '🔔 renewal due',
+    failing: '❌ failing',
+};
+/** The job summary: the headline, the watched certificates, the scopes with their coverage, the count. */
+function renderStatusSummary(assessment, settings, failure, issue = NO_ISSUE) {
+    const lines = ['## OpenAI mTLS certificates: renewal status', ''];
+    if (failure)
+        lines.push(`❌ Failed: ${cell(failure)}`, '');
+    if (!assessment || !settings)
+        return lines.join('\n');
+    lines.push(cell(statusHeadline(assessment, settings)), '');
+    lines.push(`Watching ${settings.name ? `certificates named "${cell(settings.name)}"` : 'every certificate'}; renewal is due within ${settings.renewWithinDays} days of the end of a scope's coverage, and the step fails within ${settings.failWithinDays}.`, '');
+    lines.push('### Certificates', '');
+    if (assessment.certificates.length === 0)
+        lines.push('No watched certificate in the organization.', '');
+    else {
+        lines.push('| Name | ID | Expires | Active in |', '|---|---|---|---|');
+        for (const c of assessment.certificates) {
+            lines.push(`| ${cell(c.name ?? '—')} | \`${c.id}\` | ${expiry(c, assessment.now)} | ${cell(c.active.map(scopeCell).join(', ') || '—')} |`);
+        }
+        lines.push('');
+    }
+    lines.push('### Scopes', '', '| Scope | Active watched certificates | Covered until | State |', '|---|---|---|---|');
+    for (const s of assessment.scopes) {
+        const covered = s.coveredBy?.expiresAt === undefined ? '—' : expiry(s.coveredBy, assessment.now);
+        lines.push(`| ${scopeCell(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${STATE[s.state]} |`);
+    }
+    lines.push('', `The organization holds ${assessment.count} of the ${MAX_CERTIFICATES} certificates OpenAI allows.`, '');
+    if (issue.number !== undefined)
+        lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
+    return lines.join('\n');
+}
+/** A scope in a Markdown table cell: `organization`, or the project id as code. */
+function scopeCell(scope) {
+    return scope === ORGANIZATION ? 'organization' : `project \`${scope}\``;
+}
+function expiry(c, now) {
+    return c.expiresAt === undefined ? '—' : `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, now)})`;
+}
+/** Time left, or since it ended, in the largest whole unit (minutes, hours or days, rounded down). */
+function left(expiresAt, now) {
+    const ms = expiresAt * 1000 - now.getTime();
+    return ms > 0 ? `${duration(ms)} left` : `ended ${duration(ms)} ago`;
+}
+
 ;// CONCATENATED MODULE: ./src/report/github.ts
 /**
  * Bounds every request of an Octokit client (each page too) by `timeoutMs`. A `before` hook, because a `wrap`
@@ -79849,16 +79987,6 @@ function explainGitHubFailure(error, call) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/report/markdown.ts
-
-/**
- * Makes text safe inside a Markdown table cell: redacted, one line, no HTML, no column break, no link,
- * image or mention (see `forMarkdown` in text.ts).
- */
-function cell(text) {
-    return forMarkdown(text);
-}
-
 ;// CONCATENATED MODULE: ./src/status/issue.ts
 /**
  * The tracking issue (open-issue): one issue per watched name, opened when renewal is due, updated by
@@ -79866,6 +79994,7 @@ function cell(text) {
  * again by its label and by a hidden marker in its body, never by its title. Anything that goes wrong
  * here is a warning: the status outputs and exit code do not depend on GitHub.
  */
+
 
 
 
@@ -79899,13 +80028,6 @@ function runLinks(settings, env = process.env) {
         renewalWorkflow: repo && settings.renewalWorkflow ? `${server}/${repo}/actions/workflows/${settings.renewalWorkflow}` : undefined,
     };
 }
-const STATE = {
-    none: '➖ no watched certificate active',
-    unknown: '❔ expiry not given by the API',
-    ok: '✅ covered',
-    due: '🔔 renewal due',
-    failing: '❌ failing',
-};
 /** Time left until a date, or since it passed, in words: "in 19 days", "ended 2 hours ago". */
 function timeLeft(expiresAt, now) {
     const ms = expiresAt * 1000 - now.getTime();
@@ -80039,132 +80161,6 @@ async function trackIssue(assessment, need, settings, log, env = process.env) {
         log.warning(`open-issue: could not ${need === 'due' ? 'open or update' : 'close'} the tracking issue${number ? ` #${number}` : ''}: ${explainGitHubError(error, settings.timeoutMs, apiUrl)} The status outputs and the exit code are unaffected.`, 'open-issue');
         return { action: 'failed', number };
     }
-}
-
-;// CONCATENATED MODULE: ./src/status/report.ts
-
-
-
-
-
-/** OpenAI's cap on certificates per organization. */
-const report_MAX_CERTIFICATES = 50;
-const STATUS_OUTPUT_NAMES = (/* unused pure expression or super */ null && ([
-    'renewal-due',
-    'certificate-id',
-    'name',
-    'expires-at',
-    'expires-at-iso',
-    'days-until-expiry',
-    'certificates',
-    'count',
-    'issue-number',
-    'issue-action',
-]));
-/**
- * Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage).
- * renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
- */
-function statusOutputs(assessment, issue = NO_ISSUE) {
-    const shortest = assessment?.shortest?.coveredBy;
-    const expiresAt = shortest?.expiresAt;
-    const due = !assessment ? '' : assessment.renewalDue ? 'true' : assessment.unverified ? '' : 'false';
-    return {
-        'renewal-due': due,
-        'certificate-id': shortest?.id ?? '',
-        name: shortest?.name ?? '',
-        'expires-at': expiresAt === undefined ? '' : String(expiresAt),
-        'expires-at-iso': expiresAt === undefined ? '' : isoSeconds(expiresAt),
-        'days-until-expiry': shortest?.daysUntilExpiry === undefined ? '' : String(shortest.daysUntilExpiry),
-        certificates: assessment
-            ? JSON.stringify(assessment.certificates.map((c) => ({
-                id: c.id,
-                name: c.name,
-                created_at: c.createdAt,
-                valid_at: c.validAt ?? null,
-                expires_at: c.expiresAt ?? null,
-                days_until_expiry: c.daysUntilExpiry ?? null,
-                active: c.active,
-            })))
-            : '',
-        count: assessment ? String(assessment.count) : '',
-        'issue-number': issue.number === undefined ? '' : String(issue.number),
-        'issue-action': issue.action,
-    };
-}
-/** One line: due or not, and why. */
-function statusHeadline(assessment, settings) {
-    const shortest = assessment.shortest;
-    const c = shortest?.coveredBy;
-    const unknown = assessment.scopes.filter((s) => s.state === 'unknown').map((s) => scopeLabel(s.scope));
-    if (!assessment.renewalDue && unknown.length > 0) {
-        return `❔ Coverage unknown: the API gives no expiry for the watched certificates active in ${unknown.join(', ')}, so whether renewal is due cannot be told.`;
-    }
-    if (!shortest || c?.expiresAt === undefined) {
-        return '➖ Nothing watched: no watched certificate is active in any watched scope.';
-    }
-    const when = `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, assessment.now)})`;
-    const what = `${scopeLabel(shortest.scope)}'s coverage, by ${certificateLabel(c)},`;
-    const others = (state) => {
-        const more = assessment.scopes.filter((s) => s.state === state).length - 1;
-        return more > 0 ? ` ${more} more scope${more === 1 ? '' : 's'} too.` : '';
-    };
-    if (assessment.failing) {
-        const ended = c.expiresAt * 1000 <= assessment.now.getTime();
-        return `❌ Renewal overdue: ${what} ${ended ? 'ended on' : 'ends on'} ${when}, within fail-within-days (${settings.failWithinDays}).${others('failing')}`;
-    }
-    if (assessment.renewalDue) {
-        return `🔔 Renewal due: ${what} ends on ${when}, within renew-within-days (${settings.renewWithinDays}).${others('due')}`;
-    }
-    return `✅ No renewal due: the shortest coverage, ${what} ends on ${when}, after renew-within-days (${settings.renewWithinDays}).`;
-}
-const report_STATE = {
-    none: '➖ no watched certificate active',
-    unknown: '❔ expiry not given by the API',
-    ok: '✅ covered',
-    due: '🔔 renewal due',
-    failing: '❌ failing',
-};
-/** The job summary: the headline, the watched certificates, the scopes with their coverage, the count. */
-function renderStatusSummary(assessment, settings, failure, issue = NO_ISSUE) {
-    const lines = ['## OpenAI mTLS certificates: renewal status', ''];
-    if (failure)
-        lines.push(`❌ Failed: ${cell(failure)}`, '');
-    if (!assessment || !settings)
-        return lines.join('\n');
-    lines.push(cell(statusHeadline(assessment, settings)), '');
-    lines.push(`Watching ${settings.name ? `certificates named "${cell(settings.name)}"` : 'every certificate'}; renewal is due within ${settings.renewWithinDays} days of the end of a scope's coverage, and the step fails within ${settings.failWithinDays}.`, '');
-    lines.push('### Certificates', '');
-    if (assessment.certificates.length === 0)
-        lines.push('No watched certificate in the organization.', '');
-    else {
-        lines.push('| Name | ID | Expires | Active in |', '|---|---|---|---|');
-        for (const c of assessment.certificates) {
-            lines.push(`| ${cell(c.name ?? '—')} | \`${c.id}\` | ${expiry(c, assessment.now)} | ${cell(c.active.map(scopeCell).join(', ') || '—')} |`);
-        }
-        lines.push('');
-    }
-    lines.push('### Scopes', '', '| Scope | Active watched certificates | Covered until | State |', '|---|---|---|---|');
-    for (const s of assessment.scopes) {
-        const covered = s.coveredBy?.expiresAt === undefined ? '—' : expiry(s.coveredBy, assessment.now);
-        lines.push(`| ${scopeCell(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${report_STATE[s.state]} |`);
-    }
-    lines.push('', `The organization holds ${assessment.count} of the ${report_MAX_CERTIFICATES} certificates OpenAI allows.`, '');
-    if (issue.number !== undefined)
-        lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
-    return lines.join('\n');
-}
-/** A scope in a Markdown table cell: `organization`, or the project id as code. */
-function scopeCell(scope) {
-    return scope === ORGANIZATION ? 'organization' : `project \`${scope}\``;
-}
-function expiry(c, now) {
-    return c.expiresAt === undefined ? '—' : `${isoSeconds(c.expiresAt)} (${left(c.expiresAt, now)})`;
-}
-/** Time left, or since it ended, in the largest whole unit (minutes, hours or days, rounded down). */
-function left(expiresAt, now) {
-    const ms = expiresAt * 1000 - now.getTime();
-    return ms > 0 ? `${duration(ms)} left` : `ended ${duration(ms)} ago`;
 }
 
 ;// CONCATENATED MODULE: ./src/status/settings.ts
