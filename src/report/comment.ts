@@ -37,9 +37,10 @@ export async function commentOnPullRequest(
   const marker = commentMarker();
   const text = `${marker}\n${redact(body)}`;
   const { owner, repo } = context.repo;
+  let timedOut = () => false;
   try {
     const octokit = getOctokit(github.token);
-    boundRequests(octokit, github.timeoutMs);
+    timedOut = boundRequests(octokit, github.timeoutMs);
     const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 });
     const mine = comments.find((c) => c.body?.includes(marker));
     if (mine) {
@@ -53,6 +54,7 @@ export async function commentOnPullRequest(
   } catch (error) {
     const why = explainGitHubFailure(error, {
       timeoutMs: github.timeoutMs,
+      timedOut: timedOut(),
       apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
       permission: 'pull-requests: write',
       what: 'comment on pull requests',

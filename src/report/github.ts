@@ -4,17 +4,24 @@ import type { getOctokit as GetOctokit } from '@actions/github';
 /**
  * Bounds every request of an Octokit client (each page too) by `timeoutMs`. A `before` hook, because a `wrap`
  * hook's new options would not reach the request past the token's own wrap; the rest of `request` (the
- * proxy-aware fetch of @actions/github) is kept.
+ * proxy-aware fetch of @actions/github) is kept. Returns whether one of those time limits has run out: the
+ * failure is then a timeout, whatever error Octokit wraps it in.
  */
-export function boundRequests(octokit: ReturnType<typeof GetOctokit>, timeoutMs: number): void {
+export function boundRequests(octokit: ReturnType<typeof GetOctokit>, timeoutMs: number): () => boolean {
+  const signals: AbortSignal[] = [];
   octokit.hook.before('request', (options) => {
-    options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
+    const signal = AbortSignal.timeout(timeoutMs);
+    signals.push(signal);
+    options.request = { ...options.request, signal };
   });
+  return () => signals.some((signal) => signal.aborted);
 }
 
 /** What a GitHub failure message needs to know about the call. */
 export interface GitHubCall {
   timeoutMs: number;
+  /** A request's time limit ran out (from boundRequests). */
+  timedOut: boolean;
   apiUrl: string;
   /** The job permission the call needs, e.g. `issues: write`. */
   permission: string;
@@ -30,9 +37,8 @@ export interface GitHubCall {
  */
 export function explainGitHubFailure(error: unknown, call: GitHubCall): string {
   const { timeoutMs, apiUrl } = call;
-  const e = error as { name?: string; status?: number; response?: unknown; message?: string; cause?: { name?: string } } | undefined;
-  const names = [e?.name, e?.cause?.name];
-  if (names.includes('TimeoutError') || names.includes('AbortError')) {
+  const e = error as { name?: string; status?: number; response?: unknown; message?: string } | undefined;
+  if (call.timedOut || e?.name === 'TimeoutError' || e?.name === 'AbortError') {
     return `GitHub's API (${apiUrl}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
   }
   if (!e || typeof e.status !== 'number' || e.response === undefined) {

@@ -120,10 +120,9 @@ export function renderClosingComment(assessment: Assessment, settings: IssueSett
 }
 
 /** A GitHub failure in words, by its kind (see report/github.ts), for the tracking issue. */
-export function explainGitHubError(error: unknown, timeoutMs: number, apiUrl: string): string {
+export function explainGitHubError(error: unknown, bound: { timeoutMs: number; timedOut: boolean; apiUrl: string }): string {
   return explainGitHubFailure(error, {
-    timeoutMs,
-    apiUrl,
+    ...bound,
     permission: 'issues: write',
     what: 'write issues',
     off: 'set open-issue: false',
@@ -188,9 +187,10 @@ export async function trackIssue(
   const marker = issueMarker(settings.name);
   const links = runLinks(settings, env);
   let number: number | undefined;
+  let timedOut = () => false;
   try {
     const octokit = getOctokit(settings.githubToken);
-    boundRequests(octokit, settings.timeoutMs);
+    timedOut = boundRequests(octokit, settings.timeoutMs);
     const open = await octokit.paginate(octokit.rest.issues.listForRepo, {
       owner,
       repo,
@@ -225,7 +225,7 @@ export async function trackIssue(
     return { action: 'closed', number: mine.number };
   } catch (error) {
     log.warning(
-      `open-issue: could not ${need === 'due' ? 'open or update' : 'close'} the tracking issue${number ? ` #${number}` : ''}: ${explainGitHubError(error, settings.timeoutMs, apiUrl)} The status outputs and the exit code are unaffected.`,
+      `open-issue: could not ${need === 'due' ? 'open or update' : 'close'} the tracking issue${number ? ` #${number}` : ''}: ${explainGitHubError(error, { timeoutMs: settings.timeoutMs, timedOut: timedOut(), apiUrl })} The status outputs and the exit code are unaffected.`,
       'open-issue',
     );
     return { action: 'failed', number };

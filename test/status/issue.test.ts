@@ -135,17 +135,19 @@ describe('explainGitHubError: a failure by its kind', () => {
   const answered = (status: number, message: string) =>
     new RequestError(message, status, { request, response: { status, url: request.url, headers: {}, data: { message } } });
   const api = 'https://api.github.com';
+  const bound = { timeoutMs: 2000, timedOut: false, apiUrl: api };
 
   it('no answer in time: the time limit, never a permission hint', () => {
-    // As @octokit/request reports a fetch aborted by AbortSignal.timeout: a RequestError 500 without a response.
+    // As @octokit/request reports a fetch aborted by AbortSignal.timeout: a RequestError 500 without a
+    // response; the time limit boundRequests set has run out.
     const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
     const error = Object.assign(new RequestError(timeout.message, 500, { request }), { cause: timeout });
-    const text = explainGitHubError(error, 2000, api);
+    const text = explainGitHubError(error, { ...bound, timedOut: true });
     expect(text).toBe(
       "GitHub's API (https://api.github.com) did not answer within 2 s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.",
     );
     expect(text).not.toMatch(/permission|issues: write|500/);
-    expect(explainGitHubError(Object.assign(new Error('aborted'), { name: 'AbortError', status: 500 }), 2000, api)).toMatch(
+    expect(explainGitHubError(Object.assign(new Error('aborted'), { name: 'AbortError', status: 500 }), bound)).toMatch(
       /did not answer/,
     );
   });
@@ -154,7 +156,7 @@ describe('explainGitHubError: a failure by its kind', () => {
     const refused = Object.assign(new RequestError('connect ECONNREFUSED 127.0.0.1:9', 500, { request }), {
       cause: new TypeError('fetch failed'),
     });
-    const text = explainGitHubError(refused, 2000, api);
+    const text = explainGitHubError(refused, bound);
     expect(text).toMatch(
       /^could not reach GitHub's API \(https:\/\/api\.github\.com\): connect ECONNREFUSED 127\.0\.0\.1:9\. Check the network/,
     );
@@ -169,11 +171,11 @@ describe('explainGitHubError: a failure by its kind', () => {
     [410, 'Issues are disabled for this repo', /issues are disabled in this repository \(410\)/],
     [422, 'Validation Failed', /^GitHub answered HTTP 422: Validation Failed\.$/],
   ])('an answer %d (%s) is said by its status', (status, message, expected) => {
-    expect(explainGitHubError(answered(status, message), 2000, api)).toMatch(expected);
+    expect(explainGitHubError(answered(status, message), bound)).toMatch(expected);
   });
 
   it('a 404 or 410 gets no permission hint', () => {
-    expect(explainGitHubError(answered(404, 'Not Found'), 2000, api)).not.toMatch(/issues: write/);
-    expect(explainGitHubError(answered(410, 'Gone'), 2000, api)).not.toMatch(/issues: write/);
+    expect(explainGitHubError(answered(404, 'Not Found'), bound)).not.toMatch(/issues: write/);
+    expect(explainGitHubError(answered(410, 'Gone'), bound)).not.toMatch(/issues: write/);
   });
 });
