@@ -147,9 +147,7 @@ describe('explainGitHubError: a failure by its kind', () => {
       "GitHub's API (https://api.github.com) did not answer within 2 s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.",
     );
     expect(text).not.toMatch(/permission|issues: write|500/);
-    expect(explainGitHubError(Object.assign(new Error('aborted'), { name: 'AbortError', status: 500 }), bound)).toMatch(
-      /did not answer/,
-    );
+    expect(explainGitHubError(Object.assign(new Error('aborted'), { name: 'AbortError', status: 500 }), bound)).toMatch(/did not answer/);
   });
 
   it('no connection: the network, never a permission hint', () => {
