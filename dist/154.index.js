@@ -21,12 +21,17 @@ var src_text = __webpack_require__(8992);
 /**
  * Bounds every request of an Octokit client (each page too) by `timeoutMs`. A `before` hook, because a `wrap`
  * hook's new options would not reach the request past the token's own wrap; the rest of `request` (the
- * proxy-aware fetch of @actions/github) is kept.
+ * proxy-aware fetch of @actions/github) is kept. Returns whether one of those time limits has run out: the
+ * failure is then a timeout, whatever error Octokit wraps it in.
  */
 function boundRequests(octokit, timeoutMs) {
+    const signals = [];
     octokit.hook.before('request', (options) => {
-        options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
+        const signal = AbortSignal.timeout(timeoutMs);
+        signals.push(signal);
+        options.request = { ...options.request, signal };
     });
+    return () => signals.some((signal) => signal.aborted);
 }
 /**
  * A GitHub failure in words, by its kind: no answer in time, no connection, or what the status means. Never
@@ -35,8 +40,7 @@ function boundRequests(octokit, timeoutMs) {
 function explainGitHubFailure(error, call) {
     const { timeoutMs, apiUrl } = call;
     const e = error;
-    const names = [e?.name, e?.cause?.name];
-    if (names.includes('TimeoutError') || names.includes('AbortError')) {
+    if (call.timedOut || e?.name === 'TimeoutError' || e?.name === 'AbortError') {
         return `GitHub's API (${apiUrl}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
     }
     if (!e || typeof e.status !== 'number' || e.response === undefined) {
@@ -92,9 +96,10 @@ async function commentOnPullRequest(body, github, log = src_log/* actionsLogger 
     const marker = commentMarker();
     const text = `${marker}\n${(0,src_text/* redact */.E$)(body)}`;
     const { owner, repo } = context.repo;
+    let timedOut = () => false;
     try {
         const octokit = getOctokit(github.token);
-        boundRequests(octokit, github.timeoutMs);
+        timedOut = boundRequests(octokit, github.timeoutMs);
         const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 });
         const mine = comments.find((c) => c.body?.includes(marker));
         if (mine) {
@@ -109,6 +114,7 @@ async function commentOnPullRequest(body, github, log = src_log/* actionsLogger 
     catch (error) {
         const why = explainGitHubFailure(error, {
             timeoutMs: github.timeoutMs,
+            timedOut: timedOut(),
             apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
             permission: 'pull-requests: write',
             what: 'comment on pull requests',

@@ -79949,12 +79949,17 @@ function left(expiresAt, now) {
 /**
  * Bounds every request of an Octokit client (each page too) by `timeoutMs`. A `before` hook, because a `wrap`
  * hook's new options would not reach the request past the token's own wrap; the rest of `request` (the
- * proxy-aware fetch of @actions/github) is kept.
+ * proxy-aware fetch of @actions/github) is kept. Returns whether one of those time limits has run out: the
+ * failure is then a timeout, whatever error Octokit wraps it in.
  */
 function boundRequests(octokit, timeoutMs) {
+    const signals = [];
     octokit.hook.before('request', (options) => {
-        options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
+        const signal = AbortSignal.timeout(timeoutMs);
+        signals.push(signal);
+        options.request = { ...options.request, signal };
     });
+    return () => signals.some((signal) => signal.aborted);
 }
 /**
  * A GitHub failure in words, by its kind: no answer in time, no connection, or what the status means. Never
@@ -79963,8 +79968,7 @@ function boundRequests(octokit, timeoutMs) {
 function explainGitHubFailure(error, call) {
     const { timeoutMs, apiUrl } = call;
     const e = error;
-    const names = [e?.name, e?.cause?.name];
-    if (names.includes('TimeoutError') || names.includes('AbortError')) {
+    if (call.timedOut || e?.name === 'TimeoutError' || e?.name === 'AbortError') {
         return `GitHub's API (${apiUrl}) did not answer within ${timeoutMs / 1000} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
     }
     if (!e || typeof e.status !== 'number' || e.response === undefined) {
@@ -80065,10 +80069,9 @@ function renderClosingComment(assessment, settings, links) {
     return `✅ Coverage is healthy again: no watched scope's coverage ends within ${settings.renewWithinDays} days (renew-within-days).${shortest}${links.run ? ` Closed by [this run](${links.run}).` : ''}`;
 }
 /** A GitHub failure in words, by its kind (see report/github.ts), for the tracking issue. */
-function explainGitHubError(error, timeoutMs, apiUrl) {
+function explainGitHubError(error, bound) {
     return explainGitHubFailure(error, {
-        timeoutMs,
-        apiUrl,
+        ...bound,
         permission: 'issues: write',
         what: 'write issues',
         off: 'set open-issue: false',
@@ -80120,9 +80123,10 @@ async function trackIssue(assessment, need, settings, log, env = process.env) {
     const marker = issueMarker(settings.name);
     const links = runLinks(settings, env);
     let number;
+    let timedOut = () => false;
     try {
         const octokit = getOctokit(settings.githubToken);
-        boundRequests(octokit, settings.timeoutMs);
+        timedOut = boundRequests(octokit, settings.timeoutMs);
         const open = await octokit.paginate(octokit.rest.issues.listForRepo, {
             owner,
             repo,
@@ -80158,7 +80162,7 @@ async function trackIssue(assessment, need, settings, log, env = process.env) {
         return { action: 'closed', number: mine.number };
     }
     catch (error) {
-        log.warning(`open-issue: could not ${need === 'due' ? 'open or update' : 'close'} the tracking issue${number ? ` #${number}` : ''}: ${explainGitHubError(error, settings.timeoutMs, apiUrl)} The status outputs and the exit code are unaffected.`, 'open-issue');
+        log.warning(`open-issue: could not ${need === 'due' ? 'open or update' : 'close'} the tracking issue${number ? ` #${number}` : ''}: ${explainGitHubError(error, { timeoutMs: settings.timeoutMs, timedOut: timedOut(), apiUrl })} The status outputs and the exit code are unaffected.`, 'open-issue');
         return { action: 'failed', number };
     }
 }
