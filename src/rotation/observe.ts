@@ -5,7 +5,7 @@
 import type { CertificateReader, ListedCertificate, Scope, StoredCertificate } from '../api/reader.js';
 import { ORGANIZATION } from '../api/reader.js';
 import type { CertificateInfo } from '../certificate/inspect.js';
-import { PROJECT_CONCURRENCY } from '../limits.js';
+import { READ_CONCURRENCY } from '../limits.js';
 import type { Logger } from '../log.js';
 import { deletable, type Request, type State } from './decide.js';
 import { findCopies } from './identical.js';
@@ -43,5 +43,5 @@ export async function observe(api: CertificateReader, request: Request & { now: 
 }
 
 async function readProjects(api: CertificateReader, ids: string[]): Promise<Array<[Scope, ListedCertificate[]]>> {
-  return api.listProjectScopes(ids, PROJECT_CONCURRENCY);
+  return api.listProjectScopes(ids, READ_CONCURRENCY);
 }
