@@ -63,9 +63,18 @@ function timed(argv, env) {
   });
 }
 
+/** Every temporary directory the bench makes, removed when it ends. */
+const made = [];
+process.on('exit', () => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+const tempDir = (prefix) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+
 /** The environment the runner gives an action: INPUT_* (action.yml defaults filled in), output files. */
 function actionEnv(inputs, yml = actionYml) {
-  const runner = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-runner-'));
+  const runner = tempDir('bench-runner-');
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_ACTIONS: 'true', RUNNER_TEMP: runner, GITHUB_WORKSPACE: runner };
   env.GITHUB_OUTPUT = path.join(runner, 'output');
   env.GITHUB_STEP_SUMMARY = path.join(runner, 'summary');
@@ -79,7 +88,7 @@ function actionEnv(inputs, yml = actionYml) {
 
 /** Bundles a bench script with ncc, exactly as scripts/build.mjs bundles the action. */
 function bundle(script) {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bundle-'));
+  const out = tempDir('bench-bundle-');
   const ncc = path.join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
   execFileSync(process.execPath, [ncc, 'build', path.join(root, 'bench', script), '-o', out, '--target', 'es2022', '-C', '-q']);
   return path.join(
