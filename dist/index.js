@@ -43937,9 +43937,9 @@ const IDS_PER_CALL = 10;
 const MAX_CERTIFICATE_BYTES = 16_384;
 /** The longest certificate name the action accepts. */
 const MAX_NAME_LENGTH = 200;
-/** How many project calls the main action runs at once. */
+/** How many project calls that may write the main action runs at once. */
 const PROJECT_CONCURRENCY = 8;
-/** How many list calls the status action runs at once: reads only, so more than the main action's writes. */
+/** How many list calls run at once where nothing is written (the status action, the main action's first look): more than writes. */
 const READ_CONCURRENCY = 16;
 /** The page size asked for when listing. */
 const PAGE_SIZE = 100;
@@ -78810,7 +78810,7 @@ async function observe(api, request, subject) {
     return state;
 }
 async function readProjects(api, ids) {
-    return api.listProjectScopes(ids, PROJECT_CONCURRENCY);
+    return api.listProjectScopes(ids, READ_CONCURRENCY);
 }
 
 ;// CONCATENATED MODULE: ./src/runtime.ts
