@@ -51,7 +51,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
         if (error instanceof SourceError) report.checks = sourceFailure(error);
         report.failure = failure;
       },
-      report: (settings) => writeReport(report, settings),
+      report: (settings, interrupted) => writeReport(report, { settings, interrupted }),
       inFlight: () => [...report.outcome.inFlight],
     },
     overrides,
@@ -228,12 +228,16 @@ function logPlan(report: RunReport, log: Logger): void {
   }
 }
 
-async function writeReport(report: RunReport, settings: Settings | undefined): Promise<void> {
+/** Outputs and summary first, synchronously; then the comment, which a cancelled run does not wait for. */
+async function writeReport(report: RunReport, run: { settings: Settings | undefined; interrupted: boolean }): Promise<void> {
+  const { settings } = run;
   setOutputs(computeOutputs(report));
   if (!report.failure) actionsLogger.info(headline(report));
   const markdown = renderSummary(report);
-  await writeSummary(markdown);
-  if (settings?.commentOnPr) {
+  writeSummary(markdown);
+  if (settings?.commentOnPr && run.interrupted) {
+    actionsLogger.info('comment-on-pr: the run was cancelled, so no comment was written; the job summary has the report.');
+  } else if (settings?.commentOnPr) {
     try {
       const { commentOnPullRequest } = await import('./report/comment.js');
       await commentOnPullRequest(markdown, { token: settings.githubToken, timeoutMs: settings.timeoutMs });

@@ -4,6 +4,8 @@
  * (as core.setFailed does), so that the runner and @github/local-action both see a failed run as failed;
  * the outputs and the job summary are written in every case, on SIGINT and SIGTERM too.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as core from '@actions/core';
 import type { Advisory } from './advisory.js';
 import { ApiError } from './api/errors.js';
@@ -47,16 +49,16 @@ export async function runAction<S>(entry: ActionEntry<S>, overrides: Partial<Run
   const deps = { ...defaultDependencies, ...overrides };
   const log = actionsLogger;
   let settings: S | undefined;
-  let reported = false;
-  const finish = async (interrupted: boolean): Promise<void> => {
-    if (reported) return;
-    reported = true;
-    try {
-      await entry.report(settings, interrupted);
-    } catch (error) {
-      log.warning(`Could not write the report: ${(error as Error).message}`, 'report');
-    }
-  };
+  // The report, once started: a signal that comes while it runs waits for it (within the grace period).
+  let reporting: Promise<void> | undefined;
+  const finish = (interrupted: boolean): Promise<void> =>
+    (reporting ??= (async () => {
+      try {
+        await entry.report(settings, interrupted);
+      } catch (error) {
+        log.warning(`Could not write the report: ${(error as Error).message}`, 'report');
+      }
+    })());
   const stop = onSignals((signal) => {
     const flying = entry.inFlight?.() ?? [];
     const message =
@@ -131,11 +133,14 @@ export function setOutputs(outputs: Record<string, string>): void {
 /**
  * Appends the job summary; a summary that cannot be written is a warning, never a failure. The whole
  * summary is redacted first, as a last line of defence (its outside text is escaped where it is made).
+ * Written synchronously, as @actions/core writes outputs: a cancelled run writes it in the signal's own
+ * turn, however busy the machine, before the grace period can end the process.
  */
-export async function writeSummary(markdown: string, log: Logger = actionsLogger): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+export function writeSummary(markdown: string, log: Logger = actionsLogger): void {
+  const file = process.env.GITHUB_STEP_SUMMARY;
+  if (!file) return;
   try {
-    await core.summary.addRaw(redact(markdown), true).write();
+    fs.appendFileSync(file, `${redact(markdown)}${os.EOL}`, { encoding: 'utf8' });
   } catch (error) {
     log.warning(`Could not write the job summary: ${(error as Error).message}`);
   }

@@ -55,12 +55,15 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
       failed: (_error, text) => {
         failure = text;
       },
-      report: async (settings) => {
+      report: async (settings, interrupted) => {
         let issue: IssueResult = NO_ISSUE;
-        if (settings?.openIssue)
+        // A cancelled run writes its outputs and summary at once; it does not start on the tracking issue.
+        if (settings?.openIssue && interrupted)
+          actionsLogger.info('open-issue: the run was cancelled, so the tracking issue was left as it was.');
+        else if (settings?.openIssue)
           issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
         setOutputs(statusOutputs(assessment, issue));
-        await writeSummary(renderStatusSummary(assessment, settings, failure, issue));
+        writeSummary(renderStatusSummary(assessment, settings, failure, issue));
       },
     },
     overrides,
