@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The seeded rounds (issue 21: 20 rounds of each race, fault and cancellation) take minutes, so they
+    // have their own command, `npm run test:rounds` (vitest.rounds.config.ts), and `npm test` stays short.
+    exclude: [...configDefaults.exclude, 'test/rounds/**'],
     // Generous limits, for a machine whose CPUs other jobs share: an end-to-end test runs the compiled
     // action several times, each up to a minute (test/helpers/action.ts), and on a busy 2-CPU machine a
     // test that takes seconds when idle can take ten times as long. A test that hangs still fails.

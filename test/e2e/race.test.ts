@@ -1,17 +1,13 @@
 /**
- * The seeded race harness (test/helpers/race.ts): its plan and state helpers, and one demonstration
- * over the compiled action of something that holds today: runs of one CA racing into one project, in
- * two waves with seeded start offsets and seeded emulator latency, end on one copy, active there, the
- * same certificate-id everywhere and one uploader.
+ * The seeded race harness (test/helpers/race.ts): its plan and state helpers. Its demonstration over the
+ * compiled action, in seeded rounds, is test/rounds/race.test.ts (`npm run test:rounds`).
  */
 import { describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
-import { leaks } from '../helpers/action.ts';
 import { makeCa } from '../helpers/certs.ts';
-import { copiesOf, copyCounts, normalizeFingerprint, race, roundSeeds, scopeProblems, startOffsets, stateOf } from '../helpers/race.ts';
+import { copiesOf, copyCounts, normalizeFingerprint, scopeProblems, startOffsets, stateOf } from '../helpers/race.ts';
 import { closeAfterEach } from '../helpers/servers.ts';
 
-const key = 'sk-admin-emulator-test-key';
 const track = closeAfterEach();
 const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 const ca = makeCa({ cn: 'Raced CA' });
@@ -58,43 +54,4 @@ describe('race harness: plans and state', () => {
     expect(scopeProblems(emu, { proj_alpha: {} })).toEqual([expect.stringMatching(/^proj_alpha: no active certificate valid now/)]);
     expect(scopeProblems(emu, { proj_alpha: { validNow: false } })).toEqual([]);
   });
-});
-
-describe('race harness over the compiled action', () => {
-  it('5 runs of one CA into one project, 3 seeded rounds in two waves: one copy, active, one uploader', async () => {
-    for (const seed of roundSeeds(3, 101)) {
-      const emu = await emulator({ latency: { minMs: 0, maxMs: 60, seed } });
-      const result = await race(
-        () => ({ 'admin-api-key': key, certificate: ca.pem, name: 'corp-ca', 'base-url': emu.baseURL, 'activate-projects': 'proj_alpha' }),
-        { runs: 5, seed, spreadMs: 400, waves: 2, waveGapMs: 700 },
-      );
-      const why = result.describe();
-      // They did race: runs of the same wave overlapped in time.
-      const overlapping = result.runs.filter((r) => result.runs.some((q) => q !== r && q.startedMs < r.endedMs && r.startedMs < q.endedMs));
-      expect(overlapping.length, why).toBeGreaterThanOrEqual(2);
-      for (const r of result.runs) {
-        expect(r.error, why).toBeUndefined();
-        expect(r.code, `${why}\n${r.log}`).toBe(0);
-        expect(leaks(r.run!, [key]), why).toEqual([]);
-      }
-      const copies = copiesOf(emu, ca.fingerprint);
-      expect(copies, why).toHaveLength(1);
-      const kept = copies[0]!.id;
-      expect(scopeProblems(emu, { proj_alpha: { mustInclude: [ca.fingerprint], allowed: [[ca.fingerprint]] } }), why).toEqual([]);
-      expect(stateOf(emu, ['proj_alpha', 'organization']), why).toEqual({
-        proj_alpha: { active: [kept], fingerprints: [normalizeFingerprint(ca.fingerprint)], validNow: 1 },
-        organization: { active: [], fingerprints: [], validNow: 0 },
-      });
-      expect(
-        result.runs.map((r) => r.outputs['certificate-id']),
-        why,
-      ).toEqual(Array(5).fill(kept));
-      expect(
-        result.runs.filter((r) => r.outputs['uploaded'] === 'true'),
-        why,
-      ).toHaveLength(1);
-      // The emulator's seeded latency held every request.
-      expect(emu.requests.every((q) => q.heldMs !== undefined)).toBe(true);
-    }
-  }, 120_000);
 });
