@@ -62,6 +62,8 @@ export interface ApiErrorFacts {
   timeoutMs: number | undefined;
   permission: string | undefined;
   requestId: string | undefined;
+  /** On `unreadable`: a list whose pages never ended (repeated, or more items than the scope can hold). */
+  endless?: true;
 }
 
 export class ApiError extends ActionError {

@@ -233,10 +233,10 @@ export class CertificateReader {
 }
 
 function endless(context: CallContext, what: string): ApiError {
-  const error = unreadableAnswer(context, 200, `the pages never end: the API sent ${what}`, false);
-  return error.restate(
+  const { facts } = unreadableAnswer(context, 200, `the pages never end: the API sent ${what}`, false);
+  return new ApiError(
     `Could not ${context.action}: the pages never end (the API sent ${what}). A gateway that drops the query string, or repeats pages, answers like this; the action stopped reading rather than loop.`,
-    undefined,
+    { ...facts, endless: true },
   );
 }
 

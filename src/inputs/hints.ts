@@ -41,6 +41,8 @@ export function hintFor(error: ApiError, projectInput: string): string | undefin
     case 'redirect':
       return 'Set base-url (and mtls-base-url) to the address the API answers at directly, such as https://api.openai.com/v1.';
     case 'unreadable':
+      if (facts.endless)
+        return 'Check that base-url and any proxy (HTTPS_PROXY, NO_PROXY) pass the query string through unchanged: the list is read page by page with ?after=. If base-url is the OpenAI API itself with no proxy in between, run with debug logging and report it.';
       return `Check base-url and the proxy settings (HTTPS_PROXY, NO_PROXY): the answer did not come from the OpenAI API. If it persists, run with debug logging and report it.`;
     case 'aborted':
       return 'The run was cancelled.';

@@ -3,6 +3,7 @@
  * an answer that cannot be read is an `unreadable` ApiError, never an empty list or a success; pagination
  * is bounded; an activation is confirmed only by what its answer lists.
  */
+import { hintFor } from '../../src/inputs/hints.ts';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/api/errors.ts';
 import { ORGANIZATION } from '../../src/api/reader.ts';
@@ -144,6 +145,10 @@ describe('listScope: pagination is bounded', () => {
     const error = await unreadable(sdkApi(emu.baseURL).listScope(ORGANIZATION));
     expect(error.message).toMatch(/the pages never end \(the API sent the same page again \(cursor cert_\w+\)\)/);
     expect(emu.requests.filter((r) => r.method === 'GET')).toHaveLength(2);
+    // Its fix is the query string, not "this is not OpenAI's answer".
+    expect(error.facts.endless).toBe(true);
+    expect(hintFor(error, 'activate-projects')).toMatch(/^Check that base-url and any proxy .* pass the query string through unchanged/);
+    expect(hintFor(error, 'activate-projects')).not.toMatch(/did not come from the OpenAI API/);
   });
 
   it('a list that always says more follow ends with an error on the empty page', async () => {
