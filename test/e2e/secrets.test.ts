@@ -107,67 +107,66 @@ describe.concurrent('compiled action with debug logging on: nothing leaks', () =
     expectNothingLeaked(expect, run, secretsOf(), ca);
   });
 
-  it('faults on the upload: 429, 500, a dropped connection, a lost answer', async ({ emulator, expect }) => {
-    for (const fault of [
-      { kind: 'status' as const, status: 429, headers: { 'Retry-After': '0' } },
-      { kind: 'status' as const, status: 500 },
-      { kind: 'drop-before' as const },
-      { kind: 'drop-after' as const },
-    ]) {
-      const emu = await emulator();
-      emu.addFault({ ...fault, method: 'POST', path: UPLOAD });
-      const ca = makeCa();
-      const run = await runAction({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL }, { env: DEBUG_ENV });
-      expect(run.code, fault.kind).toBe(0);
-      expect(emu.certificates).toHaveLength(1);
-      expectNothingLeaked(expect, run, secretsOf(), ca);
-    }
+  // One test per case, so that the cases (each a run with its back-off waits) run side by side.
+  it.for([
+    ['429', { kind: 'status', status: 429, headers: { 'Retry-After': '0' } }],
+    ['500', { kind: 'status', status: 500 }],
+    ['a dropped connection', { kind: 'drop-before' }],
+    ['a lost answer', { kind: 'drop-after' }],
+  ] as const)('faults on the upload: %s', async ([, fault], { emulator, expect }) => {
+    const emu = await emulator();
+    emu.addFault({ ...fault, method: 'POST', path: UPLOAD });
+    const ca = makeCa();
+    const run = await runAction({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL }, { env: DEBUG_ENV });
+    expect(run.code, fault.kind).toBe(0);
+    expect(emu.certificates).toHaveLength(1);
+    expectNothingLeaked(expect, run, secretsOf(), ca);
   });
 
-  it('failures: a hanging API, a wrong key, 403, a full organization, an unreachable host', async ({ emulator, expect }) => {
-    const wrongKey = 'sk-admin-wrong-key-0123456789abcdef';
-    const port = await closedPort();
-    const cases: Array<{
-      name: string;
-      setup: (emu: Emulator) => void | Promise<void>;
-      inputs?: Record<string, string>;
-      secrets?: string[];
-    }> = [
-      {
-        name: 'hang',
-        setup: (emu) => emu.addFault({ kind: 'hang', times: Infinity }),
-        inputs: { 'timeout-seconds': '1', 'max-retries': '0' },
+  const wrongKey = 'sk-admin-wrong-key-0123456789abcdef';
+  it.for<{
+    name: string;
+    setup: (emu: Emulator) => void | Promise<void>;
+    inputs?: (closed: number) => Record<string, string>;
+    secrets?: string[];
+  }>([
+    {
+      name: 'a hanging API',
+      setup: (emu) => emu.addFault({ kind: 'hang', times: Infinity }),
+      inputs: () => ({ 'timeout-seconds': '1', 'max-retries': '0' }),
+    },
+    { name: 'a wrong key (401)', setup: () => undefined, inputs: () => ({ 'admin-api-key': wrongKey }), secrets: [wrongKey] },
+    { name: '403', setup: (emu) => emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD }) },
+    {
+      name: 'a full organization',
+      setup: (emu) => {
+        const other = makeCa();
+        for (let i = 0; i < 50; i++) emu.addCertificate(other.pem);
       },
-      { name: '401', setup: () => undefined, inputs: { 'admin-api-key': wrongKey }, secrets: [wrongKey] },
-      { name: '403', setup: (emu) => emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD }) },
-      {
-        name: 'full',
-        setup: (emu) => {
-          const other = makeCa();
-          for (let i = 0; i < 50; i++) emu.addCertificate(other.pem);
-        },
-      },
-      { name: 'unreachable', setup: () => undefined, inputs: { 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '0' } },
-      {
-        name: 'upload refused',
-        setup: (emu) => emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', method: 'POST', path: UPLOAD }),
-      },
-    ];
-    for (const c of cases) {
-      const emu = await emulator();
-      await c.setup(emu);
-      const ca = makeCa();
-      const run = await runAction(
-        { 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, ...c.inputs },
-        { env: DEBUG_ENV },
-      );
-      expect(run.code, c.name).toBe(1);
-      expect(
-        run.annotations.filter((a) => a.level === 'error'),
-        c.name,
-      ).toHaveLength(1);
-      expectNothingLeaked(expect, run, secretsOf(...(c.secrets ?? [])), ca);
-    }
+    },
+    {
+      name: 'an unreachable host',
+      setup: () => undefined,
+      inputs: (port) => ({ 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '0' }),
+    },
+    {
+      name: 'the upload refused',
+      setup: (emu) => emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', method: 'POST', path: UPLOAD }),
+    },
+  ])('failures: $name', async (c, { emulator, expect }) => {
+    const emu = await emulator();
+    await c.setup(emu);
+    const ca = makeCa();
+    const run = await runAction(
+      { 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, ...c.inputs?.(await closedPort()) },
+      { env: DEBUG_ENV },
+    );
+    expect(run.code, c.name).toBe(1);
+    expect(
+      run.annotations.filter((a) => a.level === 'error'),
+      c.name,
+    ).toHaveLength(1);
+    expectNothingLeaked(expect, run, secretsOf(...(c.secrets ?? [])), ca);
   });
 
   it('a private key in the certificate input, as PEM and as base64 of the PEM: masked, never shown, nothing sent', async ({
