@@ -5,11 +5,12 @@
  * project is proj_gamma, whose API key may list models through the mTLS host with a client certificate
  * that chains to a CA in effect for that project.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, type ExpectStatic } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions, type RecordedRequest } from '../emulator/emulator.ts';
 import { leaks, runAction, type ActionRun } from '../helpers/action.ts';
 import { makeCa, makeLeaf } from '../helpers/certs.ts';
 import { DAY, issue } from '../helpers/chain.ts';
+import { serverTest as it, type Closable } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
 const CANARY_KEY = 'sk-proj-gamma-canary-test-key-0123456789';
@@ -28,19 +29,18 @@ const otherLeaf = makeLeaf(otherCa, 'canary-from-another-ca');
 
 const env = { NODE_EXTRA_CA_CERTS: serverCa.certPath };
 
-let emu: Emulator | undefined;
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
-
-async function mtlsHost(options: EmulatorOptions = {}): Promise<{ emu: Emulator; oldId: string }> {
-  emu = await startEmulator({
-    tls: { key: server.keyPem, cert: server.pem },
-    requireClientCertificate: true,
-    projectKeys: { [CANARY_KEY]: CANARY },
-    ...options,
-  });
+async function mtlsHost(
+  track: <T extends Closable>(server: T) => T,
+  options: EmulatorOptions = {},
+): Promise<{ emu: Emulator; oldId: string }> {
+  const emu = track(
+    await startEmulator({
+      tls: { key: server.keyPem, cert: server.pem },
+      requireClientCertificate: true,
+      projectKeys: { [CANARY_KEY]: CANARY },
+      ...options,
+    }),
+  );
   emu.addCertificate(adminCa.pem, { name: 'admin', activeOrg: true });
   const old = emu.addCertificate(oldCa.pem, { name: 'corp', activeProjects: ['proj_alpha', 'proj_beta', CANARY] });
   return { emu, oldId: old.id };
@@ -73,15 +73,15 @@ const isProof = (r: RecordedRequest): boolean => r.method === 'GET' && r.path ==
 const isDeactivation = (r: RecordedRequest): boolean => r.method === 'POST' && r.path.endsWith('/deactivate');
 const writes = (emu: Emulator): RecordedRequest[] => emu.requests.filter((r) => r.method !== 'GET');
 
-function errorOf(run: ActionRun) {
+function errorOf(expect: ExpectStatic, run: ActionRun) {
   const errors = run.annotations.filter((a) => a.level === 'error');
   expect(errors).toHaveLength(1);
   return errors[0]!;
 }
 
-describe('compiled action: staged rollout with a canary project', () => {
-  it('a good canary: the canary project first, the proof on /v1/models, then the others, then retirement', async () => {
-    const { emu, oldId } = await mtlsHost();
+describe.concurrent('compiled action: staged rollout with a canary project', () => {
+  it('a good canary: the canary project first, the proof on /v1/models, then the others, then retirement', async ({ track, expect }) => {
+    const { emu, oldId } = await mtlsHost(track);
     const run = await runAction(inputs(emu, { 'activate-organization': 'true' }), { env });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -117,8 +117,8 @@ describe('compiled action: staged rollout with a canary project', () => {
     expect(run.masked).toContain(CANARY_KEY);
   });
 
-  it('an activation slow to take effect: the proof retries and passes within the bound', async () => {
-    const { emu, oldId } = await mtlsHost({ activationDelayMs: 2500 });
+  it('an activation slow to take effect: the proof retries and passes within the bound', async ({ track, expect }) => {
+    const { emu, oldId } = await mtlsHost(track, { activationDelayMs: 2500 });
     const run = await runAction(inputs(emu), { env });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -132,14 +132,17 @@ describe('compiled action: staged rollout with a canary project', () => {
     expect(run.outputs.retired).toBe(oldId);
   });
 
-  it('the host refuses the canary certificate: the run fails after the canary stage, nothing widened or retired; a re-run after the fix continues', async () => {
+  it('the host refuses the canary certificate: the run fails after the canary stage, nothing widened or retired; a re-run after the fix continues', async ({
+    track,
+    expect,
+  }) => {
     let filter = true; // a certificate filter (CEL) that rejects the canary client certificate
-    const { emu, oldId } = await mtlsHost({ clientCertificatePredicate: () => !filter });
+    const { emu, oldId } = await mtlsHost(track, { clientCertificatePredicate: () => !filter });
     const run = await runAction(inputs(emu), { env });
     expect(run.code).toBe(1);
     expect(run.outputs.canary).toBe('failed');
     const id = run.outputs['certificate-id']!;
-    const error = errorOf(run);
+    const error = errorOf(expect, run);
     expect(error.title).toBe('canary');
     expect(error.message).toMatch(/certificate_attribute_verification_failed/);
     expect(error.message).toMatch(/a certificate filter .* rejected its attributes/);
@@ -173,13 +176,16 @@ describe('compiled action: staged rollout with a canary project', () => {
     for (const scope of ['proj_alpha', 'proj_beta', CANARY]) expect(emu.activeIn(scope)).toEqual([id]);
   });
 
-  it('an activation that does not take effect within canary-timeout-seconds: retried, then the run fails with nothing widened', async () => {
-    const { emu, oldId } = await mtlsHost({ activationDelayMs: 600_000 });
+  it('an activation that does not take effect within canary-timeout-seconds: retried, then the run fails with nothing widened', async ({
+    track,
+    expect,
+  }) => {
+    const { emu, oldId } = await mtlsHost(track, { activationDelayMs: 600_000 });
     const run = await runAction(inputs(emu, { 'canary-timeout-seconds': '2' }), { env });
     expect(run.code).toBe(1);
     expect(run.outputs.canary).toBe('failed');
     expect(emu.requests.filter(isProof).length).toBeGreaterThanOrEqual(2);
-    const error = errorOf(run);
+    const error = errorOf(expect, run);
     expect(error.title).toBe('canary');
     expect(error.message).toMatch(/401 certificate_verification_failed/);
     expect(error.message).toMatch(/did not verify against a CA active for the canary project, for all of 2 s/);
@@ -189,32 +195,32 @@ describe('compiled action: staged rollout with a canary project', () => {
     expect(emu.activeIn(CANARY)).toContain(oldId);
   });
 
-  it('a canary key that does not match its certificate is refused locally, with zero requests', async () => {
-    const { emu } = await mtlsHost();
+  it('a canary key that does not match its certificate is refused locally, with zero requests', async ({ track, expect }) => {
+    const { emu } = await mtlsHost(track);
     const run = await runAction(inputs(emu, { 'canary-client-key': otherLeaf.keyPem }), { env });
     expect(run.code).toBe(1);
     expect(emu.requests).toEqual([]);
-    const error = errorOf(run);
+    const error = errorOf(expect, run);
     expect(error.title).toBe('input canary-client-key');
     expect(error.message).toMatch(/canary-client-key is not the private key of canary-client-certificate/);
     expect(run.outputs.canary).toBe('skipped');
     expect(leaks(run, [key, CANARY_KEY, otherLeaf.keyPem])).toEqual([]);
   });
 
-  it('a canary certificate from another CA than the one rotated in is refused locally, with zero requests', async () => {
-    const { emu } = await mtlsHost();
+  it('a canary certificate from another CA than the one rotated in is refused locally, with zero requests', async ({ track, expect }) => {
+    const { emu } = await mtlsHost(track);
     const run = await runAction(inputs(emu, { 'canary-client-certificate': otherLeaf.pem, 'canary-client-key': otherLeaf.keyPem }), {
       env,
     });
     expect(run.code).toBe(1);
     expect(emu.requests).toEqual([]);
-    const error = errorOf(run);
+    const error = errorOf(expect, run);
     expect(error.title).toBe('input canary-client-certificate');
     expect(error.message).toMatch(/does not chain to the CA certificate being rotated in/);
   });
 
-  it('dry run: lists the stages in the log and the summary, writes nothing, sends no proof request', async () => {
-    const { emu, oldId } = await mtlsHost();
+  it('dry run: lists the stages in the log and the summary, writes nothing, sends no proof request', async ({ track, expect }) => {
+    const { emu, oldId } = await mtlsHost(track);
     const run = await runAction(inputs(emu, { 'dry-run': 'true', 'activate-organization': 'true' }), { env });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);

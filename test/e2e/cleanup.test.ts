@@ -4,17 +4,15 @@
  * (certificate_in_use, which the action reports as a notice), so a run that asked to delete one would
  * leave the same organization behind. Only the request log shows that the action never asks.
  */
-import { describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
+import { describe } from 'vitest';
+import type { Emulator } from '../emulator/emulator.ts';
 import { runAction, type ActionRun } from '../helpers/action.ts';
 import { makeCa, makeDatedCa, type MadeCertificate } from '../helpers/certs.ts';
-import { closeAfterEach } from '../helpers/servers.ts';
+import { serverTest as it } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
 const DAY = 86_400_000;
 const ORG_LIST = '/v1/organization/certificates';
-const track = closeAfterEach();
-const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 
 /** The ids of the certificates the run asked to delete, in order. */
 const deletions = (emu: Emulator): string[] =>
@@ -34,8 +32,11 @@ const newCa = (emu: Emulator, inputs: Record<string, string>): Promise<ActionRun
 const expiredCa = (cn: string, daysAgo = 10): Promise<MadeCertificate> =>
   makeDatedCa(new Date(Date.now() - 400 * DAY), new Date(Date.now() - daysAgo * DAY), cn);
 
-describe('compiled action: delete-expired never asks to delete a certificate in use', () => {
-  it('an expired certificate active in the organization: no DELETE is sent for it, only for the inactive one', async () => {
+describe.concurrent('compiled action: delete-expired never asks to delete a certificate in use', () => {
+  it('an expired certificate active in the organization: no DELETE is sent for it, only for the inactive one', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const inactive = emu.addCertificate((await expiredCa('Expired, inactive')).pem, { name: 'old', skipValidation: true });
     const inUse = emu.addCertificate((await expiredCa('Expired, active for the organization', 5)).pem, {
@@ -54,7 +55,7 @@ describe('compiled action: delete-expired never asks to delete a certificate in 
     expect(notices(run).filter((n) => n.includes(inUse.id))).toEqual([expect.stringMatching(/still active for the organization/)]);
   });
 
-  it('an expired certificate active in a project named in activate-projects: no DELETE is sent for it', async () => {
+  it('an expired certificate active in a project named in activate-projects: no DELETE is sent for it', async ({ emulator, expect }) => {
     const emu = await emulator();
     const inactive = emu.addCertificate((await expiredCa('Expired, inactive')).pem, { name: 'old', skipValidation: true });
     // Inactive for the organization, so only the project's list (which the plan reads) shows it in use.
@@ -74,7 +75,7 @@ describe('compiled action: delete-expired never asks to delete a certificate in 
     expect(notices(run).filter((n) => n.includes(inProject.id))).toEqual([expect.stringMatching(/still active for project proj_alpha/)]);
   });
 
-  it('a certificate whose expiry the list does not give is never deleted; once the list gives it, it is', async () => {
+  it('a certificate whose expiry the list does not give is never deleted; once the list gives it, it is', async ({ emulator, expect }) => {
     const emu = await emulator();
     const expired = emu.addCertificate((await expiredCa('Expired, expiry not listed')).pem, { name: 'old', skipValidation: true });
     // The organization's list leaves out certificate_details.expires_at (the field is optional).
@@ -96,7 +97,7 @@ describe('compiled action: delete-expired never asks to delete a certificate in 
   });
 });
 
-describe('compiled action: at the 50-certificate cap, only expired certificates inactive everywhere count as room', () => {
+describe.concurrent('compiled action: at the 50-certificate cap, only expired certificates inactive everywhere count as room', () => {
   const cases: Array<{
     name: string;
     setup: (emu: Emulator, expired: MadeCertificate) => { id: string };
@@ -121,7 +122,10 @@ describe('compiled action: at the 50-certificate cap, only expired certificates 
   ];
 
   for (const { name, setup, inputs } of cases) {
-    it(`49 valid certificates and one ${name}: refused, naming the cap, with nothing deleted and nothing uploaded`, async () => {
+    it(`49 valid certificates and one ${name}: refused, naming the cap, with nothing deleted and nothing uploaded`, async ({
+      emulator,
+      expect,
+    }) => {
       const emu = await emulator();
       // Valid since two days ago: other validity dates than the new CA's, so none is read as a possible copy.
       const filler = await makeDatedCa(new Date(Date.now() - 2 * DAY), new Date(Date.now() + 300 * DAY), 'Filler');
@@ -144,7 +148,7 @@ describe('compiled action: at the 50-certificate cap, only expired certificates 
     });
   }
 
-  it('49 valid certificates and one expired and inactive everywhere: deleted first, then the upload', async () => {
+  it('49 valid certificates and one expired and inactive everywhere: deleted first, then the upload', async ({ emulator, expect }) => {
     const emu = await emulator();
     const filler = await makeDatedCa(new Date(Date.now() - 2 * DAY), new Date(Date.now() + 300 * DAY), 'Filler');
     for (let i = 0; i < 49; i++) emu.addCertificate(filler.pem, { name: `current-${i}` });
@@ -163,8 +167,11 @@ describe('compiled action: at the 50-certificate cap, only expired certificates 
   });
 });
 
-describe('compiled action: after a lost upload answer, an older identical certificate is not this run’s upload', () => {
-  it('reuse-existing false and drop-after: the outputs name the new copy, and the older one is never read', async () => {
+describe.concurrent('compiled action: after a lost upload answer, an older identical certificate is not this run’s upload', () => {
+  it('reuse-existing false and drop-after: the outputs name the new copy, and the older one is never read', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const ca = makeCa();
     const older = emu.addCertificate(ca.pem, { name: 'old', createdAt: Math.floor(Date.now() / 1000) - 3600 });

@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { leaks, runAction } from '../helpers/action.ts';
 import { makeCa, makeLeaf } from '../helpers/certs.ts';
 import { CLIENT_AUTH, issue } from '../helpers/chain.ts';
+import { serverTest as it, type Closable } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
-let emu: Emulator | undefined;
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
 
 // Made once for the file: the emulator's TLS identity, and a client chain (leaf, intermediate, root).
 const serverCa = makeCa({ cn: 'Test server CA' });
@@ -20,17 +16,17 @@ const leaf = await issue({ cn: 'ci-runner-chained', issuer: intermediate, eku: [
 const stranger = await issue({ cn: 'stranger', issuer: root, eku: [CLIENT_AUTH] });
 
 /** The mTLS host: HTTPS, demanding a client certificate issued by a CA active for the organization (the intermediate). */
-async function mtlsHost(): Promise<Emulator> {
-  emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true });
+async function mtlsHost(track: <T extends Closable>(server: T) => T): Promise<Emulator> {
+  const emu = track(await startEmulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true }));
   emu.addCertificate(intermediate.pem, { name: 'corp-intermediate', activeOrg: true });
   return emu;
 }
 
 const env = { NODE_EXTRA_CA_CERTS: serverCa.certPath };
 
-describe('compiled action: client certificates checked locally, chains presented leaf first', () => {
-  it('a client key that does not match the certificate is refused, naming client-key, with zero requests', async () => {
-    const emu = await mtlsHost();
+describe.concurrent('compiled action: client certificates checked locally, chains presented leaf first', () => {
+  it('a client key that does not match the certificate is refused, naming client-key, with zero requests', async ({ track, expect }) => {
+    const emu = await mtlsHost(track);
     const run = await runAction(
       {
         'admin-api-key': key,
@@ -53,8 +49,8 @@ describe('compiled action: client certificates checked locally, chains presented
     expect(leaks(run, [key, stranger.keyPem, leaf.keyPem])).toEqual([]);
   });
 
-  it('a chain given in the wrong order is refused before any request', async () => {
-    const emu = await mtlsHost();
+  it('a chain given in the wrong order is refused before any request', async ({ track, expect }) => {
+    const emu = await mtlsHost(track);
     const run = await runAction(
       {
         'admin-api-key': key,
@@ -72,8 +68,8 @@ describe('compiled action: client certificates checked locally, chains presented
     expect(error.message).toMatch(/client-key is the key of certificate 2 of client-certificate .*must come first/);
   });
 
-  it('a leaf and its intermediate: presented leaf first, every call passes the mTLS host', async () => {
-    const emu = await mtlsHost();
+  it('a leaf and its intermediate: presented leaf first, every call passes the mTLS host', async ({ track, expect }) => {
+    const emu = await mtlsHost(track);
     const run = await runAction(
       {
         'admin-api-key': key,

@@ -7,17 +7,15 @@
  * clock 90 days fast or slow, nothing valid is deleted and the status action's figures follow the API's
  * clock; a CA not valid yet is activated beside the working one and nothing is retired.
  */
-import { describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
+import { describe, type ExpectStatic } from 'vitest';
+import type { Emulator } from '../emulator/emulator.ts';
 import { leaks, runAction, runStatusAction, type ActionRun } from '../helpers/action.ts';
 import { makeDatedCa } from '../helpers/certs.ts';
 import { copiesOf, scopeProblems, waitFor } from '../helpers/race.ts';
-import { closeAfterEach } from '../helpers/servers.ts';
+import { serverTest as it } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
 const DAY = 86_400_000;
-const track = closeAfterEach();
-const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 const now = Date.now();
 const at = (days: number): Date => new Date(now + days * DAY);
 // Made once for the file.
@@ -55,16 +53,19 @@ const rotation = (emu: Emulator, extra: Record<string, string> = {}): Record<str
 const ACTIVATE = /^\/v1\/organization\/(projects\/[^/]+\/)?certificates\/activate$/;
 
 /** A failed run that says why in an error annotation, without a stack trace or the key. */
-function expectCleanFailure(run: ActionRun, message: RegExp): void {
+function expectCleanFailure(expect: ExpectStatic, run: ActionRun, message: RegExp): void {
   expect(run.code, run.stdout).toBe(1);
   expect(errorsOf(run)).toMatch(message);
   expect(run.everything).not.toMatch(noStack);
   expect(leaks(run, [key])).toEqual([]);
 }
 
-describe('issue 20: a 2xx that did not apply never leads to a retirement', () => {
+describe.concurrent('issue 20: a 2xx that did not apply never leads to a retirement', () => {
   for (const scope of ['organization', 'project'] as const) {
-    it(`an activation for the ${scope} answered 200 as if applied, but not applied: nothing retired, nothing claimed`, async () => {
+    it(`an activation for the ${scope} answered 200 as if applied, but not applied: nothing retired, nothing claimed`, async ({
+      emulator,
+      expect,
+    }) => {
       const emu = await emulator();
       const previous = emu.addCertificate(old.pem, { name: 'corp-ca', activeOrg: true, activeProjects: ['proj_alpha'] });
       emu.addFault({ kind: 'pretend', method: 'POST', path: ACTIVATE, times: Infinity });
@@ -85,17 +86,23 @@ describe('issue 20: a 2xx that did not apply never leads to a retirement', () =>
   }
 
   for (const shape of ['html', 'empty-object', 'empty-list'] as const) {
-    it(`an activation answered 200 with ${shape} and not applied: read back, nothing retired, the run fails`, async () => {
+    it(`an activation answered 200 with ${shape} and not applied: read back, nothing retired, the run fails`, async ({
+      emulator,
+      expect,
+    }) => {
       const emu = await emulator();
       const previous = emu.addCertificate(old.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'] });
       emu.addFault({ kind: 'wrong-shape', shape, method: 'POST', path: ACTIVATE, times: Infinity });
       const run = await runAction(rotation(emu));
-      expectCleanFailure(run, /does not list it active\. Nothing was retired/);
+      expectCleanFailure(expect, run, /does not list it active\. Nothing was retired/);
       expect(deactivations(emu)).toEqual([]);
       expect(emu.activeIn('proj_alpha')).toEqual([previous.id]);
     }, 60_000);
 
-    it(`an activation answered 200 with ${shape} but applied: the read-back shows it active, and only then is the old CA retired`, async () => {
+    it(`an activation answered 200 with ${shape} but applied: the read-back shows it active, and only then is the old CA retired`, async ({
+      emulator,
+      expect,
+    }) => {
       const emu = await emulator();
       const previous = emu.addCertificate(old.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'] });
       emu.addFault({ kind: 'wrong-shape', shape, apply: true, method: 'POST', path: ACTIVATE, times: Infinity });
@@ -109,22 +116,25 @@ describe('issue 20: a 2xx that did not apply never leads to a retirement', () =>
   }
 });
 
-describe('issue 20: a list that is not a list is an error, never "empty"', () => {
+describe.concurrent('issue 20: a list that is not a list is an error, never "empty"', () => {
   for (const shape of ['html', 'empty-object'] as const) {
-    it(`the organization's list answered 200 with ${shape}: the rotation sends no write; the status action is not green`, async () => {
+    it(`the organization's list answered 200 with ${shape}: the rotation sends no write; the status action is not green`, async ({
+      emulator,
+      expect,
+    }) => {
       const emu = await emulator();
       emu.addCertificate(old.pem, { name: 'corp-ca', activeOrg: true, activeProjects: ['proj_alpha'] });
       emu.addFault({ kind: 'wrong-shape', shape, method: 'GET', path: '/organization/certificates', times: Infinity });
       const run = await runAction(rotation(emu, { 'delete-expired': 'true' }));
-      expectCleanFailure(run, /list the certificates of the organization.*(HTML page|not a list)/s);
+      expectCleanFailure(expect, run, /list the certificates of the organization.*(HTML page|not a list)/s);
       expect(writes(emu)).toEqual([]);
       const status = await runStatusAction({ 'admin-api-key': key, 'base-url': emu.baseURL, projects: 'proj_alpha' });
-      expectCleanFailure(status, /list the certificates of the organization.*(HTML page|not a list)/s);
+      expectCleanFailure(expect, status, /list the certificates of the organization.*(HTML page|not a list)/s);
       expect(status.outputs['renewal-due']).not.toBe('false');
     }, 60_000);
   }
 
-  it("the project's list, read back right before retiring, answered 200 with HTML: nothing retired", async () => {
+  it("the project's list, read back right before retiring, answered 200 with HTML: nothing retired", async ({ emulator, expect }) => {
     const emu = await emulator();
     const previous = emu.addCertificate(old.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'] });
     // The activation is held, so the test can turn the project's list into an HTML page before the read-back.
@@ -139,15 +149,18 @@ describe('issue 20: a list that is not a list is an error, never "empty"', () =>
       times: Infinity,
     });
     const run = await running;
-    expectCleanFailure(run, /list the certificates of project proj_alpha.*HTML page/s);
+    expectCleanFailure(expect, run, /list the certificates of project proj_alpha.*HTML page/s);
     expect(deactivations(emu)).toEqual([]);
     const [mine] = copiesOf(emu, fresh.fingerprint);
     expect(emu.activeIn('proj_alpha').sort()).toEqual([previous.id, mine!.id].sort()); // both: never none
   }, 60_000);
 });
 
-describe('issue 20: unknown dates are unknown, never 1970', () => {
-  it('delete-expired never deletes a certificate listed with a null expiry (valid or not); it does delete one known expired', async () => {
+describe.concurrent('issue 20: unknown dates are unknown, never 1970', () => {
+  it('delete-expired never deletes a certificate listed with a null expiry (valid or not); it does delete one known expired', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const nullExpiry = emu.addCertificate(longLived.pem, { name: 'staged', nullDates: ['expires_at'] });
     const nullBoth = emu.addCertificate(staged.pem, { name: 'staged-2', nullDates: ['valid_at', 'expires_at'], skipValidation: true });
@@ -160,7 +173,10 @@ describe('issue 20: unknown dates are unknown, never 1970', () => {
     expect(run.everything).not.toMatch(/1970/);
   }, 60_000);
 
-  it('the status action with an active CA whose expiry the API does not give: fails to verify, reports no date, never 1970', async () => {
+  it('the status action with an active CA whose expiry the API does not give: fails to verify, reports no date, never 1970', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     emu.addCertificate(longLived.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'], nullDates: ['expires_at'] });
     const status = await runStatusAction({ 'admin-api-key': key, 'base-url': emu.baseURL, projects: 'proj_alpha' });
@@ -170,7 +186,7 @@ describe('issue 20: unknown dates are unknown, never 1970', () => {
     expect(status.everything).not.toMatch(noStack);
   }, 60_000);
 
-  it('a rotation whose certificate the API lists with null dates retires nothing', async () => {
+  it('a rotation whose certificate the API lists with null dates retires nothing', async ({ emulator, expect }) => {
     const emu = await emulator();
     const previous = emu.addCertificate(old.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'] });
     // An earlier upload of the same CA, which the API lists without dates: reused, then held back from retiring.
@@ -184,8 +200,11 @@ describe('issue 20: unknown dates are unknown, never 1970', () => {
   }, 60_000);
 });
 
-describe("issue 20: two clocks — the runner's 90 days off the API's", () => {
-  it("runner 90 days fast: delete-expired keeps a CA valid by the API's clock (expired by the runner's), deletes one expired by both, and warns", async () => {
+describe.concurrent("issue 20: two clocks — the runner's 90 days off the API's", () => {
+  it("runner 90 days fast: delete-expired keeps a CA valid by the API's clock (expired by the runner's), deletes one expired by both, and warns", async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator({ clockOffsetMs: -90 * DAY });
     // By the API's clock (90 days behind the runner's): `staged` ends in 30 days, `expired` ended 10 days ago.
     const kept = emu.addCertificate(staged.pem, { name: 'next', skipValidation: true });
@@ -199,7 +218,10 @@ describe("issue 20: two clocks — the runner's 90 days off the API's", () => {
     );
   }, 60_000);
 
-  it("runner 90 days slow: delete-expired deletes what the API's clock says has expired, and keeps what is valid by it", async () => {
+  it("runner 90 days slow: delete-expired deletes what the API's clock says has expired, and keeps what is valid by it", async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator({ clockOffsetMs: 90 * DAY });
     // By the API's clock (90 days ahead): `soon` ended 60 days ago; `later` ends in 30 days.
     const gone = emu.addCertificate(soon.pem, { name: 'gone' });
@@ -217,7 +239,10 @@ describe("issue 20: two clocks — the runner's 90 days off the API's", () => {
     ['fast', -90, 10, 100, 'false'],
     ['slow', 90, 100, 10, 'true'],
   ] as const) {
-    it(`the status action, runner 90 days ${label}: days-until-expiry and renewal-due follow the API's clock`, async () => {
+    it(`the status action, runner 90 days ${label}: days-until-expiry and renewal-due follow the API's clock`, async ({
+      emulator,
+      expect,
+    }) => {
       const emu = await emulator({ clockOffsetMs: offsetDays * DAY });
       const ca = await makeDatedCa(at(-100), at(expiresInDays), `Status CA ${label}`);
       emu.addCertificate(ca.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'] });
@@ -232,12 +257,15 @@ describe("issue 20: two clocks — the runner's 90 days off the API's", () => {
   }
 });
 
-describe('issue 20: a CA that is not valid yet never causes a retirement', () => {
+describe.concurrent('issue 20: a CA that is not valid yet never causes a retirement', () => {
   for (const [label, ca] of [
     ['tomorrow', notYet],
     ['in 2099 (a typo)', in2099],
   ] as const) {
-    it(`valid from ${label}: activated beside the working CA in the organization and the project, nothing retired, a warning says when`, async () => {
+    it(`valid from ${label}: activated beside the working CA in the organization and the project, nothing retired, a warning says when`, async ({
+      emulator,
+      expect,
+    }) => {
       const emu = await emulator();
       const previous = emu.addCertificate(old.pem, { name: 'corp-ca', activeOrg: true, activeProjects: ['proj_alpha'] });
       const run = await runAction(rotation(emu, { certificate: ca.pem, 'activate-organization': 'true' }));

@@ -3,23 +3,25 @@
  * answers, lost answers, and an environment that would send the admin key elsewhere. Each test ends
  * with the organization's state checked.
  */
-import { describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
+import { describe } from 'vitest';
+import type { Emulator } from '../emulator/emulator.ts';
 import { leaks, runAction, type ActionRun } from '../helpers/action.ts';
 import { makeCa, makeDatedCa, makeLeaf } from '../helpers/certs.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { closeAfterEach } from '../helpers/servers.ts';
+import { serverTest as it } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
 const UPLOAD = '/organization/certificates';
 const DAY = 86_400_000;
-const track = closeAfterEach();
-const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 const posts = (emu: Emulator): number => emu.requests.filter((r) => r.method === 'POST' && r.path === `/v1${UPLOAD}`).length;
 const errorsOf = (run: ActionRun) => run.annotations.filter((a) => a.level === 'error');
 
+// One after another: each test's runs race each other, and a test beside them would move their timing.
 describe('compiled action: runs racing each other end on one copy', () => {
-  it('four runs at once, same CA, same project: one copy, active there, the same certificate-id everywhere, one uploader', async () => {
+  it('four runs at once, same CA, same project: one copy, active there, the same certificate-id everywhere, one uploader', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     // Every upload is held long enough for all four runs to have planned (and seen nothing) first.
     emu.addFault({ kind: 'late', method: 'POST', path: UPLOAD, delayMs: 1500, times: Infinity });
@@ -54,7 +56,7 @@ describe('compiled action: runs racing each other end on one copy', () => {
     for (const run of losers) expect(run.stdout).toMatch(new RegExp(`${kept}, an identical copy stored at .*, is older than cert_\\w+`));
   }, 60_000);
 
-  it('three runs at once, one project each: one copy, active in every project that asked', async () => {
+  it('three runs at once, one project each: one copy, active in every project that asked', async ({ emulator, expect }) => {
     const emu = await emulator();
     emu.addFault({ kind: 'late', method: 'POST', path: UPLOAD, delayMs: 1500, times: Infinity });
     const ca = makeCa({ cn: 'Matrix CA' });
@@ -74,8 +76,11 @@ describe('compiled action: runs racing each other end on one copy', () => {
   }, 60_000);
 });
 
-describe('compiled action: late commits, lost and thin answers', () => {
-  it('an upload stored after the client timed out: the look after the back-off finds it, one copy, no second upload', async () => {
+describe.concurrent('compiled action: late commits, lost and thin answers', () => {
+  it('an upload stored after the client timed out: the look after the back-off finds it, one copy, no second upload', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     // Stored 1.2 s after it arrived; the client gives up at 1 s and looks again after at least 0.5 s.
     emu.addFault({ kind: 'late', method: 'POST', path: UPLOAD, delayMs: 1200 });
@@ -100,7 +105,7 @@ describe('compiled action: late commits, lost and thin answers', () => {
     expect(run.stdout).toContain(`It was stored: ${emu.certificates[0]!.id} holds this certificate, so it is not uploaded again.`);
   });
 
-  it('x-should-retry: false on a 500: no second upload, and the failure says what is known, never more', async () => {
+  it('x-should-retry: false on a 500: no second upload, and the failure says what is known, never more', async ({ emulator, expect }) => {
     const emu = await emulator();
     emu.addFault({ kind: 'status', status: 500, method: 'POST', path: UPLOAD, shouldRetry: false });
     const ca = makeCa();
@@ -113,7 +118,10 @@ describe('compiled action: late commits, lost and thin answers', () => {
     expect(error?.message).not.toMatch(/does not hold/);
   });
 
-  it('a DELETE whose answer was lost: the retry finds it gone, and the run succeeds with it counted as deleted', async () => {
+  it('a DELETE whose answer was lost: the retry finds it gone, and the run succeeds with it counted as deleted', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const expired = await makeDatedCa(new Date(Date.now() - 100 * DAY), new Date(Date.now() - DAY), 'Expired CA');
     const old = emu.addCertificate(expired.pem, { name: 'corp-ca', skipValidation: true });
@@ -133,7 +141,10 @@ describe('compiled action: late commits, lost and thin answers', () => {
     expect(run.stdout).toContain(`${old.id} is gone: the attempt whose answer was lost deleted it.`);
   });
 
-  it('an identical certificate whose content the API does not give: the run stops before anything is uploaded', async () => {
+  it('an identical certificate whose content the API does not give: the run stops before anything is uploaded', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const ca = makeCa();
     const same = emu.addCertificate(ca.pem, { name: 'corp-ca' });
@@ -152,7 +163,7 @@ describe('compiled action: late commits, lost and thin answers', () => {
     expect(run.outputs.uploaded).toBe('false');
   });
 
-  it('a content that does not decode is an error too, naming the certificate', async () => {
+  it('a content that does not decode is an error too, naming the certificate', async ({ emulator, expect }) => {
     const emu = await emulator();
     const ca = makeCa();
     const same = emu.addCertificate(ca.pem);
@@ -166,8 +177,12 @@ describe('compiled action: late commits, lost and thin answers', () => {
   });
 });
 
-describe('compiled action: the admin key goes only where the user said', () => {
-  it('OPENAI_BASE_URL pointing at another server receives nothing: the key goes to api.openai.com, and a notice says so', async () => {
+describe.concurrent('compiled action: the admin key goes only where the user said', () => {
+  it('OPENAI_BASE_URL pointing at another server receives nothing: the key goes to api.openai.com, and a notice says so', async ({
+    emulator,
+    track,
+    expect,
+  }) => {
     const gateway = await emulator();
     // The test proxy lets only loopback through: the call to api.openai.com is seen and refused there.
     const proxy = track(await startProxy());
@@ -188,7 +203,7 @@ describe('compiled action: the admin key goes only where the user said', () => {
     expect(leaks(run, [key])).toEqual([]);
   });
 
-  it('http:// to a host that is not loopback is refused before any connection is attempted', async () => {
+  it('http:// to a host that is not loopback is refused before any connection is attempted', async ({ track, expect }) => {
     const proxy = track(await startProxy());
     const run = await runAction(
       { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': 'http://api.example.test/v1' },
@@ -205,7 +220,7 @@ describe('compiled action: the admin key goes only where the user said', () => {
     expect(run.stdout).not.toMatch(/\n\s+at /);
   });
 
-  it('http:// for mtls-base-url is refused: a client certificate needs TLS', async () => {
+  it('http:// for mtls-base-url is refused: a client certificate needs TLS', async ({ emulator, expect }) => {
     const emu = await emulator();
     const anchor = makeCa({ cn: 'Anchor' });
     const { pem, keyPem } = makeLeaf(anchor, 'ci-runner');
@@ -223,7 +238,7 @@ describe('compiled action: the admin key goes only where the user said', () => {
     expect(leaks(run, [key, keyPem])).toEqual([]);
   });
 
-  it('a base-url that does not end in /v1 gets a warning', async () => {
+  it('a base-url that does not end in /v1 gets a warning', async ({ emulator, expect }) => {
     const emu = await emulator();
     const run = await runAction({ 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.origin, 'dry-run': 'true' });
     expect(run.annotations).toContainEqual(
@@ -232,8 +247,11 @@ describe('compiled action: the admin key goes only where the user said', () => {
   });
 });
 
-describe('compiled action: organization-level activation says it before it locks anyone out', () => {
-  it('activate-organization without client-certificate: a warning in the log, a line in the plan and in the summary', async () => {
+describe.concurrent('compiled action: organization-level activation says it before it locks anyone out', () => {
+  it('activate-organization without client-certificate: a warning in the log, a line in the plan and in the summary', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const run = await runAction({
       'admin-api-key': key,
@@ -250,7 +268,7 @@ describe('compiled action: organization-level activation says it before it locks
     expect(run.summary).toMatch(/> ⚠️ activate-organization is on and no client-certificate is given\./);
   });
 
-  it('in a dry run too; not with per-project activation', async () => {
+  it('in a dry run too; not with per-project activation', async ({ emulator, expect }) => {
     const emu = await emulator();
     const dry = await runAction({
       'admin-api-key': key,

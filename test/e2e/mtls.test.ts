@@ -1,34 +1,28 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../emulator/emulator.ts';
+import { describe } from 'vitest';
+import { startEmulator } from '../emulator/emulator.ts';
 import { leaks, runAction } from '../helpers/action.ts';
 import { makeCa, makeLeaf } from '../helpers/certs.ts';
 import { API_ALIAS, makeAliasServer, viaAlias } from '../helpers/alias.ts';
-import { startProxy, type TestProxy } from '../helpers/proxy.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { serverTest as it, type Closable } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
-let emu: Emulator | undefined;
-let proxy: TestProxy | undefined;
-afterEach(async () => {
-  await Promise.all([emu?.close(), proxy?.close()]);
-  emu = undefined;
-  proxy = undefined;
-});
 
 /** The mTLS host: HTTPS with a server certificate from a test CA, demanding a client certificate that chains to an active CA. */
-async function mtlsHost() {
+async function mtlsHost(track: <T extends Closable>(server: T) => T) {
   const serverCa = makeCa({ cn: 'Test server CA' });
   // For 127.0.0.1 and for the name only the test proxy knows (loopback is never proxied).
   const server = makeAliasServer(serverCa);
-  emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true });
+  const emu = track(await startEmulator({ tls: { key: server.keyPem, cert: server.pem }, requireClientCertificate: true }));
   const trustAnchor = makeCa({ cn: 'Client trust anchor' });
   const anchor = emu.addCertificate(trustAnchor.pem, { name: 'corp', activeOrg: true });
   const client = makeLeaf(trustAnchor, 'ci-runner');
   return { emu, serverCa, anchor, client };
 }
 
-describe('compiled action: calls through the mTLS host', () => {
-  it('presents client-certificate and client-key, and every call passes', async () => {
-    const { emu, serverCa, anchor, client } = await mtlsHost();
+describe.concurrent('compiled action: calls through the mTLS host', () => {
+  it('presents client-certificate and client-key, and every call passes', async ({ track, expect }) => {
+    const { emu, serverCa, anchor, client } = await mtlsHost(track);
     const next = makeCa({ cn: 'Next trust anchor' });
     const run = await runAction(
       {
@@ -53,9 +47,9 @@ describe('compiled action: calls through the mTLS host', () => {
     for (const line of client.keyPem.split('\n').filter((l) => l.length > 8 && !l.startsWith('-----'))) expect(run.masked).toContain(line);
   });
 
-  it('presents the client certificate through an HTTPS_PROXY tunnel as well', async () => {
-    const { emu, serverCa, client } = await mtlsHost();
-    proxy = await startProxy([API_ALIAS]);
+  it('presents the client certificate through an HTTPS_PROXY tunnel as well', async ({ track, expect }) => {
+    const { emu, serverCa, client } = await mtlsHost(track);
+    const proxy = track(await startProxy([API_ALIAS]));
     const run = await runAction(
       {
         'admin-api-key': key,
@@ -74,8 +68,8 @@ describe('compiled action: calls through the mTLS host', () => {
     expect(proxy.seen.every((line) => line === `CONNECT ${API_ALIAS}:${new URL(emu.baseURL).port}`)).toBe(true);
   });
 
-  it('without a client certificate, fails and says how to present one', async () => {
-    const { emu, serverCa } = await mtlsHost();
+  it('without a client certificate, fails and says how to present one', async ({ track, expect }) => {
+    const { emu, serverCa } = await mtlsHost(track);
     const run = await runAction(
       { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
       { env: { NODE_EXTRA_CA_CERTS: serverCa.certPath } },
@@ -86,8 +80,8 @@ describe('compiled action: calls through the mTLS host', () => {
     expect(emu.certificates).toHaveLength(1);
   });
 
-  it('refuses client-certificate without client-key before sending anything', async () => {
-    const { emu, client } = await mtlsHost();
+  it('refuses client-certificate without client-key before sending anything', async ({ track, expect }) => {
+    const { emu, client } = await mtlsHost(track);
     const run = await runAction({
       'admin-api-key': key,
       certificate: makeCa().pem,

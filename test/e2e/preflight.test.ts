@@ -8,27 +8,20 @@
  * file, UTF-16 file).
  */
 import * as path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, type ExpectStatic } from 'vitest';
 import { CHECK_NAMES, type CheckName } from '../../src/certificate/checks.js';
-import { startEmulator, type Emulator } from '../emulator/emulator.ts';
+import type { Emulator } from '../emulator/emulator.ts';
 import { leaks, runAction, type ActionRun } from '../helpers/action.ts';
 import { fixedClockEnv } from '../helpers/clock.ts';
 import { makeCa, makeDatedCa, makeLeaf, type MadeCertificate } from '../helpers/certs.ts';
 import { chainOfTwo, encodingsOf, makeHugeCa, secretLines } from '../certificate/fixtures.ts';
-
-let emu: Emulator;
-beforeEach(async () => {
-  emu = await startEmulator();
-});
-afterEach(async () => {
-  await emu.close();
-});
+import { serverTest as it } from '../helpers/servers.ts';
 
 const adminKey = 'sk-admin-emulator-test-key';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-function inputs(extra: Record<string, string>): Record<string, string> {
+function inputs(emu: Emulator, extra: Record<string, string>): Record<string, string> {
   return { 'admin-api-key': adminKey, 'base-url': emu.baseURL, ...extra };
 }
 
@@ -44,7 +37,14 @@ function rowStatus(run: ActionRun, name: CheckName): string {
 }
 
 /** The run failed on `name`: exit 1, an error annotation titled with it, its row failed, nothing sent. */
-function expectRefused(run: ActionRun, name: CheckName, message: RegExp, { stops = false, input = '' } = {}): void {
+function expectRefused(
+  expect: ExpectStatic,
+  emu: Emulator,
+  run: ActionRun,
+  name: CheckName,
+  message: RegExp,
+  { stops = false, input = '' } = {},
+): void {
   expect(run.code, `${input}\n${run.stdout}`).toBe(1);
   const errors = run.annotations.filter((a) => a.level === 'error');
   const annotation = errors.find((a) => a.title === name);
@@ -67,7 +67,7 @@ function expectRefused(run: ActionRun, name: CheckName, message: RegExp, { stops
   expect(run.stderr).toBe('');
 }
 
-function uploads(): { certificate: string; name?: string }[] {
+function uploads(emu: Emulator): { certificate: string; name?: string }[] {
   return emu.requests
     .filter((r) => r.method === 'POST' && r.path === '/v1/organization/certificates')
     .map((r) => r.body as { certificate: string });
@@ -78,10 +78,13 @@ beforeAll(() => {
   ca = makeCa({ cn: 'Preflight E2E CA', days: 400 });
 });
 
-describe('compiled action: each preflight rule refuses before anything is sent', () => {
-  it('source: a missing certificate-file names the path', async () => {
-    const run = await runAction(inputs({ 'certificate-file': 'pki/missing-ca.pem' }));
+describe.concurrent('compiled action: each preflight rule refuses before anything is sent', () => {
+  it('source: a missing certificate-file names the path', async ({ emulator, expect }) => {
+    const emu = await emulator();
+    const run = await runAction(inputs(emu, { 'certificate-file': 'pki/missing-ca.pem' }));
     expectRefused(
+      expect,
+      emu,
       run,
       'source',
       /certificate-file "pki\/missing-ca\.pem" \(.*pki\/missing-ca\.pem\) does not exist\. The path is relative to GITHUB_WORKSPACE/,
@@ -90,17 +93,28 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     expect(run.annotations[0]!.message).toContain(path.join(run.workspace, 'pki/missing-ca.pem'));
   });
 
-  it('decoding: text that is no certificate', async () => {
-    const run = await runAction(inputs({ certificate: 'my-ca-certificate-goes-here' }));
-    expectRefused(run, 'decoding', /No certificate found: the input is not PEM, base64 of a PEM, or DER\. Pass the CA certificate in PEM/, {
-      stops: true,
-    });
+  it('decoding: text that is no certificate', async ({ emulator, expect }) => {
+    const emu = await emulator();
+    const run = await runAction(inputs(emu, { certificate: 'my-ca-certificate-goes-here' }));
+    expectRefused(
+      expect,
+      emu,
+      run,
+      'decoding',
+      /No certificate found: the input is not PEM, base64 of a PEM, or DER\. Pass the CA certificate in PEM/,
+      {
+        stops: true,
+      },
+    );
   });
 
-  it('single-certificate: a chain of two, naming how many and their subjects', async () => {
+  it('single-certificate: a chain of two, naming how many and their subjects', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const chain = chainOfTwo('E2E Chain Root');
-    const run = await runAction(inputs({ certificate: chain.pem }));
+    const run = await runAction(inputs(emu, { certificate: chain.pem }));
     expectRefused(
+      expect,
+      emu,
       run,
       'single-certificate',
       /The input holds 2 certificates \(a chain or bundle\): 1\. CN=chain-leaf\.example\.test; 2\. CN=E2E Chain Root, O=Example Test\. Upload one CA certificate/,
@@ -108,19 +122,28 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     );
   });
 
-  it('x509: a CERTIFICATE block that does not parse', async () => {
+  it('x509: a CERTIFICATE block that does not parse', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const run = await runAction(
-      inputs({
+      inputs(emu, {
         certificate: `-----BEGIN CERTIFICATE-----\n${Buffer.from('this is not DER, only text in base64').toString('base64')}\n-----END CERTIFICATE-----`,
       }),
     );
-    expectRefused(run, 'x509', /The CERTIFICATE block does not parse as X\.509 \(.+\)\. The base64 may be truncated/, { stops: true });
+    expectRefused(expect, emu, run, 'x509', /The CERTIFICATE block does not parse as X\.509 \(.+\)\. The base64 may be truncated/, {
+      stops: true,
+    });
   });
 
-  it('ca-basic-constraints: a leaf, with the message that OpenAI needs the issuing CA (even when not strict)', async () => {
+  it('ca-basic-constraints: a leaf, with the message that OpenAI needs the issuing CA (even when not strict)', async ({
+    emulator,
+    expect,
+  }) => {
+    const emu = await emulator();
     const leaf = makeLeaf(ca, 'service.example.test');
-    const run = await runAction(inputs({ certificate: leaf.pem, strict: 'false' }));
+    const run = await runAction(inputs(emu, { certificate: leaf.pem, strict: 'false' }));
     expectRefused(
+      expect,
+      emu,
       run,
       'ca-basic-constraints',
       /CN=service\.example\.test is not a CA certificate \(basicConstraints CA:FALSE\).*OpenAI needs the CA that issues your client certificates \(this one was issued by CN=Preflight E2E CA, O=Example Test\)\. Upload the issuing CA's certificate instead\./,
@@ -135,53 +158,61 @@ describe('compiled action: each preflight rule refuses before anything is sent',
 
   // The profile rules (subject-key-identifier, authority-key-identifier, key-usage) share one path: strict
   // makes them errors, strict: false warnings. One rule is run each way.
-  it('key-usage: an error by default (strict), with the openssl -addext line', async () => {
+  it('key-usage: an error by default (strict), with the openssl -addext line', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const cert = makeCa({ cn: 'No key-usage CA', keyUsage: 'critical,keyCertSign' });
-    const run = await runAction(inputs({ certificate: cert.pem }));
-    expectRefused(run, 'key-usage', /Key Usage lacks cRLSign \(CRL Sign\)/);
+    const run = await runAction(inputs(emu, { certificate: cert.pem }));
+    expectRefused(expect, emu, run, 'key-usage', /Key Usage lacks cRLSign \(CRL Sign\)/);
     expect(run.annotations.find((a) => a.title === 'key-usage')!.message).toContain('-addext "keyUsage=critical,keyCertSign,cRLSign"');
     expect(rowStatus(run, 'validity')).toBe('✅ pass');
   });
 
-  it('subject-key-identifier: a warning with strict: false, and the upload happens', async () => {
+  it('subject-key-identifier: a warning with strict: false, and the upload happens', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const cert = makeCa({ cn: 'Lenient subject-key-identifier CA', subjectKeyIdentifier: 'none', authorityKeyIdentifier: 'none' });
-    const run = await runAction(inputs({ certificate: cert.pem, strict: 'false' }));
+    const run = await runAction(inputs(emu, { certificate: cert.pem, strict: 'false' }));
     expect(run.code, run.stdout).toBe(0);
     const warning = run.annotations.find((a) => a.title === 'subject-key-identifier');
     expect(warning).toMatchObject({ level: 'warning', message: expect.stringMatching(/no Subject Key Identifier/) });
     expect(warning!.message).toContain('-addext "subjectKeyIdentifier=hash"');
     expect(run.annotations.filter((a) => a.level === 'error')).toEqual([]);
     expect(rowStatus(run, 'subject-key-identifier')).toBe('⚠️ warning');
-    expect(uploads()).toEqual([{ certificate: cert.pem }]);
+    expect(uploads(emu)).toEqual([{ certificate: cert.pem }]);
     expect(run.outputs.uploaded).toBe('true');
   });
 
-  it('validity: an expired CA', async () => {
+  it('validity: an expired CA', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const expired = await makeDatedCa(new Date(Date.now() - 300 * DAY), new Date(Date.now() - DAY), 'Expired E2E CA');
-    const run = await runAction(inputs({ certificate: expired.pem }));
-    expectRefused(run, 'validity', /The certificate expired on .*Z\. Issue a new CA certificate/);
+    const run = await runAction(inputs(emu, { certificate: expired.pem }));
+    expectRefused(expect, emu, run, 'validity', /The certificate expired on .*Z\. Issue a new CA certificate/);
   });
 
-  it('validity: a CA expiring exactly min-validity-days from now is refused (the bound is inclusive); a second more passes', async () => {
+  it('validity: a CA expiring exactly min-validity-days from now is refused (the bound is inclusive); a second more passes', async ({
+    emulator,
+    expect,
+  }) => {
+    const emu = await emulator();
     // The action's clock is held at a whole second (test/helpers/clock.ts), so the time that passes between
     // making the certificate and checking it cannot move the expiry off the bound.
     const now = Math.floor(Date.now() / 1000) * 1000;
     const exact = await makeDatedCa(new Date(now - DAY), new Date(now + 30 * DAY), 'Thirty Days E2E CA');
     expect(exact.notAfter.getTime()).toBe(now + 30 * DAY);
-    const atBound = await runAction(inputs({ certificate: exact.pem, 'min-validity-days': '30' }), { env: fixedClockEnv(now) });
-    expectRefused(atBound, 'validity', /expires on .*Z, in (29|30) days: within min-validity-days \(30\)\./);
+    const atBound = await runAction(inputs(emu, { certificate: exact.pem, 'min-validity-days': '30' }), { env: fixedClockEnv(now) });
+    expectRefused(expect, emu, atBound, 'validity', /expires on .*Z, in (29|30) days: within min-validity-days \(30\)\./);
     // One second earlier, the certificate has 30 days and a second left: it passes (and is not "expiring soon").
-    const secondMore = await runAction(inputs({ certificate: exact.pem, 'min-validity-days': '30' }), {
+    const secondMore = await runAction(inputs(emu, { certificate: exact.pem, 'min-validity-days': '30' }), {
       env: fixedClockEnv(now - 1000),
     });
     expect(secondMore.code, secondMore.stdout).toBe(0);
     expect(rowStatus(secondMore, 'validity')).toBe('✅ pass');
-    expect(uploads()).toEqual([{ certificate: exact.pem }]);
+    expect(uploads(emu)).toEqual([{ certificate: exact.pem }]);
   });
 
-  it('validity: 10 days left is a warning annotation, and the upload happens', async () => {
+  it('validity: 10 days left is a warning annotation, and the upload happens', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const tenDays = await makeDatedCa(new Date(Date.now() - DAY), new Date(Date.now() + 10 * DAY), 'Ten Days E2E CA');
-    const run = await runAction(inputs({ certificate: tenDays.pem }));
+    const run = await runAction(inputs(emu, { certificate: tenDays.pem }));
     expect(run.code, run.stdout).toBe(0);
     expect(run.annotations).toEqual([
       expect.objectContaining({
@@ -191,13 +222,16 @@ describe('compiled action: each preflight rule refuses before anything is sent',
       }),
     ]);
     expect(rowStatus(run, 'validity')).toBe('⚠️ warning');
-    expect(uploads()).toEqual([{ certificate: tenDays.pem }]);
+    expect(uploads(emu)).toEqual([{ certificate: tenDays.pem }]);
   });
 
-  it('size: a CA over 16 KB', async () => {
+  it('size: a CA over 16 KB', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const huge = makeHugeCa();
-    const run = await runAction(inputs({ certificate: huge.pem }));
+    const run = await runAction(inputs(emu, { certificate: huge.pem }));
     expectRefused(
+      expect,
+      emu,
       run,
       'size',
       new RegExp(
@@ -207,26 +241,28 @@ describe('compiled action: each preflight rule refuses before anything is sent',
     expect(run.annotations.map((a) => a.title)).toEqual(['size']);
   });
 
-  it('a dry run applies the same checks: an error exits 1, without an admin key too, and sends nothing', async () => {
+  it('a dry run applies the same checks: an error exits 1, without an admin key too, and sends nothing', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const leaf = makeLeaf(ca);
     const withoutKey = await runAction(
       { certificate: leaf.pem, 'dry-run': 'true', 'base-url': emu.baseURL },
       { env: { OPENAI_ADMIN_KEY: undefined } },
     );
-    expectRefused(withoutKey, 'ca-basic-constraints', /is not a CA certificate/);
+    expectRefused(expect, emu, withoutKey, 'ca-basic-constraints', /is not a CA certificate/);
   });
 
-  it('a dry run of a conforming CA exits 0 (and only reads)', async () => {
-    const run = await runAction(inputs({ certificate: ca.pem, 'dry-run': 'true' }));
+  it('a dry run of a conforming CA exits 0 (and only reads)', async ({ emulator, expect }) => {
+    const emu = await emulator();
+    const run = await runAction(inputs(emu, { certificate: ca.pem, 'dry-run': 'true' }));
     expect(run.code, run.stdout).toBe(0);
     expect(emu.requests.every((r) => r.method === 'GET')).toBe(true);
     for (const name of CHECK_NAMES) expect(rowStatus(run, name)).toBe('✅ pass');
   });
 });
 
-describe('compiled action: a private key in the input', () => {
+describe.concurrent('compiled action: a private key in the input', () => {
   /** Every key line is masked before any other line is written, and appears nowhere a person can read. */
-  function expectKeyMasked(run: ActionRun, keyPem: string): void {
+  function expectKeyMasked(expect: ExpectStatic, run: ActionRun, keyPem: string): void {
     const lines = secretLines(keyPem).filter((l) => l.length >= 8);
     expect(lines.length).toBeGreaterThanOrEqual(1);
     for (const line of lines) expect(run.masked).toContain(line);
@@ -238,37 +274,42 @@ describe('compiled action: a private key in the input', () => {
     expect(firstOther === -1 || lastKeyMask < firstOther).toBe(true);
   }
 
-  it('certificate and key together (the CA key itself): refused, masked line by line, never shown', async () => {
-    const run = await runAction(inputs({ certificate: ca.pem + ca.keyPem }));
+  it('certificate and key together (the CA key itself): refused, masked line by line, never shown', async ({ emulator, expect }) => {
+    const emu = await emulator();
+    const run = await runAction(inputs(emu, { certificate: ca.pem + ca.keyPem }));
     expectRefused(
+      expect,
+      emu,
       run,
       'private-key',
       /The input contains a private key \(PRIVATE KEY\)\. Nothing was sent, and the key is not shown\. Only the CA certificate is uploaded: remove the key/,
       { stops: true },
     );
-    expectKeyMasked(run, ca.keyPem);
+    expectKeyMasked(expect, run, ca.keyPem);
   });
 
-  it('base64 of a PEM holding a key: refused, the key and the base64 text masked', async () => {
+  it('base64 of a PEM holding a key: refused, the key and the base64 text masked', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const b64 = Buffer.from(ca.pem + ca.keyPem).toString('base64');
-    const run = await runAction(inputs({ certificate: b64 }));
-    expectRefused(run, 'private-key', /private key \(PRIVATE KEY\)/, { stops: true });
-    expectKeyMasked(run, ca.keyPem);
+    const run = await runAction(inputs(emu, { certificate: b64 }));
+    expectRefused(expect, emu, run, 'private-key', /private key \(PRIVATE KEY\)/, { stops: true });
+    expectKeyMasked(expect, run, ca.keyPem);
     expect(run.masked).toContain(b64);
     expect(leaks(run, [b64])).toEqual([]);
   });
 
-  it('a dry run with a key in the input is refused the same way', async () => {
+  it('a dry run with a key in the input is refused the same way', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const run = await runAction(
       { certificate: ca.pem + ca.keyPem, 'dry-run': 'true', 'base-url': emu.baseURL },
       { env: { OPENAI_ADMIN_KEY: undefined } },
     );
-    expectRefused(run, 'private-key', /private key/, { stops: true });
-    expectKeyMasked(run, ca.keyPem);
+    expectRefused(expect, emu, run, 'private-key', /private key/, { stops: true });
+    expectKeyMasked(expect, run, ca.keyPem);
   });
 });
 
-describe('compiled action: accepted encodings upload the same clean PEM', () => {
+describe.concurrent('compiled action: accepted encodings upload the same clean PEM', () => {
   // Inline inputs go through environment variables (no NUL bytes; the runner trims them), so binary
   // and byte-order-mark forms are given as files, as they would be in practice.
   const asFile = /DER$|DER with|byte-order mark|UTF-16/;
@@ -285,16 +326,17 @@ describe('compiled action: accepted encodings upload the same clean PEM', () => 
     'DER',
     'PEM in UTF-16LE with a byte-order mark (Windows PowerShell)',
   ]) {
-    it(name, async () => {
+    it(name, async ({ emulator, expect }) => {
+      const emu = await emulator();
       const input = encodings[name];
       expect(input, `encodingsOf makes "${name}"`).toBeDefined();
       const run =
         asFile.test(name) || Buffer.isBuffer(input)
-          ? await runAction(inputs({ 'certificate-file': 'certs/ca.input' }), { files: { 'certs/ca.input': input! } })
-          : await runAction(inputs({ certificate: input! }));
+          ? await runAction(inputs(emu, { 'certificate-file': 'certs/ca.input' }), { files: { 'certs/ca.input': input! } })
+          : await runAction(inputs(emu, { certificate: input! }));
       expect(run.code, run.stdout).toBe(0);
       expect(run.annotations).toEqual([]);
-      expect(uploads()).toEqual([{ certificate: ca.pem }]);
+      expect(uploads(emu)).toEqual([{ certificate: ca.pem }]);
       expect(run.outputs.fingerprint).toBe(ca.fingerprint);
       for (const check of CHECK_NAMES) expect(rowStatus(run, check)).toBe('✅ pass');
     });

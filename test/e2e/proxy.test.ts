@@ -1,17 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 import { startEmulator } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, runAction } from '../helpers/action.ts';
 import { API_ALIAS as API_HOST, makeAliasServer, viaAlias } from '../helpers/alias.ts';
 import { makeCa, tempDir, type MadeCertificate } from '../helpers/certs.ts';
 import { closedPort } from '../helpers/net.ts';
-import { closeAfterEach } from '../helpers/servers.ts';
+import { serverTest as it, type Closable } from '../helpers/servers.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { startFakeGitHub } from '../helpers/fake-github.ts';
 
 const key = 'sk-admin-emulator-test-key';
-const track = closeAfterEach();
 
 /** The private CA of a TLS-inspecting proxy, and a server certificate for API_HOST and 127.0.0.1: made once. */
 const serverCerts = (() => {
@@ -24,17 +23,17 @@ const serverCerts = (() => {
   };
 })();
 
-async function httpsEmulator() {
+async function httpsEmulator(track: <T extends Closable>(server: T) => T) {
   const { serverCa, server } = serverCerts();
   const emu = await startEmulator({ tls: { key: server.keyPem, cert: server.pem } });
   track(emu);
   return { emu, serverCa, viaProxy: viaAlias(emu.baseURL) };
 }
 
-describe('compiled action: proxies and private CAs', () => {
+describe.concurrent('compiled action: proxies and private CAs', () => {
   for (const variable of ['HTTPS_PROXY', 'https_proxy']) {
-    it(`sends every API call through the proxy named by ${variable} (CONNECT tunnel over HTTPS)`, async () => {
-      const { emu, serverCa, viaProxy } = await httpsEmulator();
+    it(`sends every API call through the proxy named by ${variable} (CONNECT tunnel over HTTPS)`, async ({ track, expect }) => {
+      const { emu, serverCa, viaProxy } = await httpsEmulator(track);
       const proxy = await startProxy([API_HOST]);
       track(proxy);
       const run = await runAction(
@@ -56,8 +55,8 @@ describe('compiled action: proxies and private CAs', () => {
     });
   }
 
-  it('says which proxy without its credentials', async () => {
-    const { emu, serverCa, viaProxy } = await httpsEmulator();
+  it('says which proxy without its credentials', async ({ track, expect }) => {
+    const { emu, serverCa, viaProxy } = await httpsEmulator(track);
     const proxy = await startProxy([API_HOST]);
     track(proxy);
     const withCredentials = proxy.url.replace('http://', 'http://user:s3cretPassw0rd@');
@@ -72,10 +71,13 @@ describe('compiled action: proxies and private CAs', () => {
     expect(run.everything).not.toContain('s3cretPassw0rd');
   });
 
-  it('reaches a loopback base-url directly, plain http or https, whatever the proxy variables say: the proxy receives nothing', async () => {
+  it('reaches a loopback base-url directly, plain http or https, whatever the proxy variables say: the proxy receives nothing', async ({
+    track,
+    expect,
+  }) => {
     const plain = await startEmulator();
     track(plain);
-    const { emu: tls, serverCa } = await httpsEmulator();
+    const { emu: tls, serverCa } = await httpsEmulator(track);
     const proxy = await startProxy([API_HOST]);
     track(proxy);
     for (const [emu, env] of [
@@ -98,8 +100,8 @@ describe('compiled action: proxies and private CAs', () => {
   });
 
   for (const noProxy of [API_HOST, '*', `.example.test,${API_HOST}`]) {
-    it(`reaches hosts in NO_PROXY=${noProxy} directly (the proxy receives nothing)`, async () => {
-      const { emu, serverCa, viaProxy } = await httpsEmulator();
+    it(`reaches hosts in NO_PROXY=${noProxy} directly (the proxy receives nothing)`, async ({ track, expect }) => {
+      const { emu, serverCa, viaProxy } = await httpsEmulator(track);
       const proxy = await startProxy([API_HOST]);
       track(proxy);
       // Only the proxy knows API_HOST: reached directly, the name does not resolve.
@@ -114,8 +116,8 @@ describe('compiled action: proxies and private CAs', () => {
     });
   }
 
-  it('sends the pull-request comment through the proxy too (GITHUB_API_URL on a host that is not loopback)', async () => {
-    const { emu, serverCa } = await httpsEmulator();
+  it('sends the pull-request comment through the proxy too (GITHUB_API_URL on a host that is not loopback)', async ({ track, expect }) => {
+    const { emu, serverCa } = await httpsEmulator(track);
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
     const proxy = await startProxy(['github.test']);
     track(github);
@@ -143,8 +145,8 @@ describe('compiled action: proxies and private CAs', () => {
     expect(proxy.seen.every((line) => line.includes(`github.test:${githubPort}`))).toBe(true);
   });
 
-  it('names the proxy when it refuses the connection', async () => {
-    const { emu, serverCa, viaProxy } = await httpsEmulator();
+  it('names the proxy when it refuses the connection', async ({ track, expect }) => {
+    const { emu, serverCa, viaProxy } = await httpsEmulator(track);
     const proxyUrl = `http://127.0.0.1:${await closedPort()}`;
     const run = await runAction(
       { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': viaProxy, 'max-retries': '0' },
@@ -155,8 +157,8 @@ describe('compiled action: proxies and private CAs', () => {
     expect(emu.requests).toHaveLength(0);
   });
 
-  it('fails on a server certificate from an unknown CA, and passes once NODE_EXTRA_CA_CERTS names that CA', async () => {
-    const { emu, serverCa } = await httpsEmulator();
+  it('fails on a server certificate from an unknown CA, and passes once NODE_EXTRA_CA_CERTS names that CA', async ({ track, expect }) => {
+    const { emu, serverCa } = await httpsEmulator(track);
     const inputs = { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL, 'max-retries': '0' };
     const refused = await runAction(inputs);
     expect(refused.code).toBe(1);

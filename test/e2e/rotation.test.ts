@@ -1,15 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
+import { describe } from 'vitest';
+import type { Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa, tempDir } from '../helpers/certs.ts';
 import { FAKE_GITHUB_TOKEN, runAction } from '../helpers/action.ts';
 import { startFakeGitHub } from '../helpers/fake-github.ts';
-import { closeAfterEach } from '../helpers/servers.ts';
+import { serverTest as it } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
-const track = closeAfterEach();
-const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 const writes = (emu: Emulator) => emu.requests.filter((r) => r.method !== 'GET');
 const index = (emu: Emulator, method: string, path: string | RegExp, bodyIncludes?: string): number =>
   emu.requests.findIndex(
@@ -19,8 +17,8 @@ const index = (emu: Emulator, method: string, path: string | RegExp, bodyInclude
       (!bodyIncludes || JSON.stringify(r.body).includes(bodyIncludes)),
   );
 
-describe('compiled action: rotation', () => {
-  it('activates for the organization and three projects', async () => {
+describe.concurrent('compiled action: rotation', () => {
+  it('activates for the organization and three projects', async ({ emulator, expect }) => {
     const emu = await emulator();
     const ca = makeCa();
     const run = await runAction({
@@ -38,7 +36,7 @@ describe('compiled action: rotation', () => {
     expect(run.summary).toMatch(/\| organization \| none \| activated cert_/);
   });
 
-  it('activates in 25 projects, each proven to exist by one list before any write', async () => {
+  it('activates in 25 projects, each proven to exist by one list before any write', async ({ emulator, expect }) => {
     const projects = Array.from({ length: 25 }, (_, i) => `proj_p${String(i).padStart(2, '0')}`);
     const emu = await emulator({ projects });
     const ca = makeCa();
@@ -61,7 +59,10 @@ describe('compiled action: rotation', () => {
     expect(emu.requests.length).toBeLessThanOrEqual(1 + 25 + 1 + 1 + 25 + 1 + 25 + 1);
   });
 
-  it('retire-previous deactivates only same-named certificates, and only after the new one is active there', async () => {
+  it('retire-previous deactivates only same-named certificates, and only after the new one is active there', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const old = emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeOrg: true, activeProjects: ['proj_alpha'] });
     const other = emu.addCertificate(makeCa({ cn: 'Other' }).pem, { name: 'partner', activeOrg: true, activeProjects: ['proj_alpha'] });
@@ -97,7 +98,7 @@ describe('compiled action: rotation', () => {
     expect(run.summary).toContain(`retired ${old.id}`);
   });
 
-  it('retire-previous retires 11 same-named certificates in one project, at most 10 ids a call', async () => {
+  it('retire-previous retires 11 same-named certificates in one project, at most 10 ids a call', async ({ emulator, expect }) => {
     const emu = await emulator();
     // The API (and the emulator) refuses more than 10 certificate_ids in one activate or deactivate call.
     const olds = Array.from({ length: 11 }, (_, i) =>
@@ -124,7 +125,7 @@ describe('compiled action: rotation', () => {
     expect(emu.requests.filter((r) => r.method !== 'GET' && r.path.endsWith('/deactivate'))).toHaveLength(2);
   });
 
-  it('retires nothing anywhere when an activation fails', async () => {
+  it('retires nothing anywhere when an activation fails', async ({ emulator, expect }) => {
     const emu = await emulator();
     const old = emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeProjects: ['proj_alpha', 'proj_beta'] });
     emu.addFault({
@@ -152,7 +153,7 @@ describe('compiled action: rotation', () => {
     expect(run.annotations.find((a) => a.level === 'error')?.message).toMatch(/proj_beta/);
   });
 
-  it('reuses an identical certificate instead of uploading it again', async () => {
+  it('reuses an identical certificate instead of uploading it again', async ({ emulator, expect }) => {
     const emu = await emulator();
     const ca = makeCa();
     emu.addCertificate(makeCa({ cn: 'Decoy', days: 100 }).pem, { name: 'decoy' });
@@ -172,7 +173,7 @@ describe('compiled action: rotation', () => {
     expect(contentReads.map((r) => r.path)).toEqual([`/v1/organization/certificates/${existing.id}`]);
   });
 
-  it('says so when the reused certificate keeps another name', async () => {
+  it('says so when the reused certificate keeps another name', async ({ emulator, expect }) => {
     const emu = await emulator();
     const ca = makeCa();
     const existing = emu.addCertificate(ca.pem, { name: 'corp-2026' });
@@ -184,7 +185,7 @@ describe('compiled action: rotation', () => {
     );
   });
 
-  it('reuses, and acts by certificate-id, when the API returns the PEM with its line breaks', async () => {
+  it('reuses, and acts by certificate-id, when the API returns the PEM with its line breaks', async ({ emulator, expect }) => {
     const emu = await emulator({ contentStyle: 'as-uploaded' });
     const ca = makeCa();
     const existing = emu.addCertificate(ca.pem, { name: 'corp' });
@@ -197,7 +198,7 @@ describe('compiled action: rotation', () => {
     expect(byId.outputs.fingerprint).toBe(ca.fingerprint);
   });
 
-  it('uploads a duplicate when reuse-existing is false', async () => {
+  it('uploads a duplicate when reuse-existing is false', async ({ emulator, expect }) => {
     const emu = await emulator();
     const ca = makeCa();
     emu.addCertificate(ca.pem, { name: 'corp' });
@@ -207,7 +208,10 @@ describe('compiled action: rotation', () => {
     expect(run.outputs.uploaded).toBe('true');
   });
 
-  it('with reuse-existing false, a lost upload answer is not mistaken for the older identical certificate', async () => {
+  it('with reuse-existing false, a lost upload answer is not mistaken for the older identical certificate', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const ca = makeCa();
     const older = emu.addCertificate(ca.pem, { name: 'old' });
@@ -227,7 +231,7 @@ describe('compiled action: rotation', () => {
     expect(run.stdout).toMatch(/lost an upload's answer/);
   });
 
-  it('acts on an uploaded certificate with certificate-id, filling outputs from the API', async () => {
+  it('acts on an uploaded certificate with certificate-id, filling outputs from the API', async ({ emulator, expect }) => {
     const emu = await emulator();
     const ca = makeCa({ days: 200 });
     const stored = emu.addCertificate(ca.pem, { name: 'corp-2027' });
@@ -251,14 +255,14 @@ describe('compiled action: rotation', () => {
     expect(index(emu, 'POST', '/v1/organization/certificates')).toBe(-1);
   });
 
-  it('names an unknown certificate-id', async () => {
+  it('names an unknown certificate-id', async ({ emulator, expect }) => {
     const emu = await emulator();
     const run = await runAction({ 'admin-api-key': key, 'certificate-id': 'cert_doesnotexist', 'base-url': emu.baseURL });
     expect(run.code).toBe(1);
     expect(run.annotations[0]!.message).toMatch(/certificate cert_doesnotexist was not found/);
   });
 
-  it('delete-expired deletes expired inactive certificates and keeps active and still-valid ones', async () => {
+  it('delete-expired deletes expired inactive certificates and keeps active and still-valid ones', async ({ emulator, expect }) => {
     const emu = await emulator();
     const past = await makeDatedCa(new Date(Date.now() - 400 * 86_400_000), new Date(Date.now() - 10 * 86_400_000), 'Expired');
     const pastActive = await makeDatedCa(
@@ -294,7 +298,7 @@ describe('compiled action: rotation', () => {
     expect(deleteAt).toBeGreaterThan(uploadAt);
   });
 
-  it('a dry run with an admin key reads and plans but never writes', async () => {
+  it('a dry run with an admin key reads and plans but never writes', async ({ emulator, expect }) => {
     const emu = await emulator();
     const old = emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeOrg: true });
     const run = await runAction({
@@ -317,7 +321,7 @@ describe('compiled action: rotation', () => {
     expect(run.summary).toMatch(/\| Planned \|/);
   });
 
-  it('fails on an unknown project, named, before anything is written', async () => {
+  it('fails on an unknown project, named, before anything is written', async ({ emulator, expect }) => {
     const emu = await emulator();
     const run = await runAction({
       'admin-api-key': key,
@@ -330,7 +334,10 @@ describe('compiled action: rotation', () => {
     expect(run.annotations[0]!.message).toMatch(/project proj_nosuch was not found/);
   });
 
-  it('activated names where the certificate is active after the run: a project added to an organization-active CA', async () => {
+  it('activated names where the certificate is active after the run: a project added to an organization-active CA', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const ca = makeCa({ cn: 'Organization CA' });
     const stored = emu.addCertificate(ca.pem, { name: 'corp', activeOrg: true });
@@ -340,7 +347,10 @@ describe('compiled action: rotation', () => {
     expect(run.outputs.activated!.split(',').sort()).toEqual(['organization', 'proj_beta']);
   });
 
-  it('a dry run and the real run agree on deletions, also for a certificate active only in a project not named', async () => {
+  it('a dry run and the real run agree on deletions, also for a certificate active only in a project not named', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const gone = emu.addCertificate(
       (await makeDatedCa(new Date(Date.now() - 400 * 86_400_000), new Date(Date.now() - 10 * 86_400_000), 'Expired')).pem,
@@ -362,7 +372,7 @@ describe('compiled action: rotation', () => {
     expect(emu.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop())).toEqual([gone.id]);
   });
 
-  it('names every unknown project in one error', async () => {
+  it('names every unknown project in one error', async ({ emulator, expect }) => {
     const emu = await emulator();
     const run = await runAction({
       'admin-api-key': key,
@@ -378,7 +388,7 @@ describe('compiled action: rotation', () => {
     expect(errors[0]!.message).toMatch(/Check the id in activate-projects/);
   });
 
-  it('explains when organization-level activation makes the plain host demand a client certificate', async () => {
+  it('explains when organization-level activation makes the plain host demand a client certificate', async ({ emulator, expect }) => {
     const emu = await emulator({ enforceOrgMtlsOnPlainHost: true });
     emu.addCertificate(makeCa({ cn: 'Old' }).pem, { name: 'corp', activeProjects: ['proj_alpha'] });
     const run = await runAction({
@@ -397,8 +407,8 @@ describe('compiled action: rotation', () => {
   });
 });
 
-describe('compiled action: pull-request comment', () => {
-  it('creates one comment, then updates it in place', async () => {
+describe.concurrent('compiled action: pull-request comment', () => {
+  it('creates one comment, then updates it in place', async ({ emulator, track, expect }) => {
     const emu = await emulator();
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
     track(github);
@@ -430,7 +440,7 @@ describe('compiled action: pull-request comment', () => {
     expect(github.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET', 'PATCH']);
   });
 
-  it('a refused comment is a warning, not a failure', async () => {
+  it('a refused comment is a warning, not a failure', async ({ emulator, track, expect }) => {
     const emu = await emulator();
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
     track(github);

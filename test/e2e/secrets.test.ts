@@ -11,22 +11,19 @@ import * as fs from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
+import { describe, type ExpectStatic } from 'vitest';
+import type { Emulator } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, leaks, runAction, runStatusAction, type ActionRun } from '../helpers/action.ts';
 import { makeCa, makeDatedCa, makeLeaf, tempDir, type MadeCertificate } from '../helpers/certs.ts';
 import { startFakeGitHub } from '../helpers/fake-github.ts';
 import { closedPort } from '../helpers/net.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { closeAfterEach } from '../helpers/servers.ts';
+import { serverTest as it, type Closable } from '../helpers/servers.ts';
 
 const adminKey = 'sk-admin-emulator-test-key';
 const DEBUG_ENV = { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true', OPENAI_LOG: 'debug' };
 const UPLOAD = '/organization/certificates';
 const DAY = 86_400_000;
-
-const track = closeAfterEach();
-const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => track(await startEmulator(options));
 
 /** Lines of a PEM body (base64), armour left out. */
 function bodyLines(pem: string): string[] {
@@ -37,7 +34,7 @@ function bodyLines(pem: string): string[] {
 }
 
 /** Every check a run must pass, whatever happened in it. */
-function expectNothingLeaked(run: ActionRun, secrets: string[], certificate?: MadeCertificate): void {
+function expectNothingLeaked(expect: ExpectStatic, run: ActionRun, secrets: string[], certificate?: MadeCertificate): void {
   expect(leaks(run, secrets)).toEqual([]);
   // Each secret line was registered with the masker before the first line of any other kind.
   const lines = run.stdout.split('\n');
@@ -72,10 +69,12 @@ function expectNothingLeaked(run: ActionRun, secrets: string[], certificate?: Ma
   expect(visible).not.toMatch(/authorization|bearer /i);
 }
 
+type Track = <T extends Closable>(server: T) => T;
+
 const secretsOf = (...extra: string[]): string[] => [adminKey, FAKE_GITHUB_TOKEN, ...extra];
 
-describe('compiled action with debug logging on: nothing leaks', () => {
-  it('a successful upload, activation and retirement', async () => {
+describe.concurrent('compiled action with debug logging on: nothing leaks', () => {
+  it('a successful upload, activation and retirement', async ({ emulator, expect }) => {
     const emu = await emulator();
     const old = makeCa({ cn: 'Old' });
     emu.addCertificate(old.pem, { name: 'corp', activeOrg: true, activeProjects: ['proj_alpha'] });
@@ -95,83 +94,85 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     expect(run.code).toBe(0);
     expect(run.masked).toContain(adminKey);
     expect(run.masked).toContain(FAKE_GITHUB_TOKEN);
-    expectNothingLeaked(run, secretsOf(), ca);
+    expectNothingLeaked(expect, run, secretsOf(), ca);
     expect(run.summary).toContain(ca.fingerprint);
   });
 
-  it('the admin key from OPENAI_ADMIN_KEY', async () => {
+  it('the admin key from OPENAI_ADMIN_KEY', async ({ emulator, expect }) => {
     const emu = await emulator();
     const ca = makeCa();
     const run = await runAction({ certificate: ca.pem, 'base-url': emu.baseURL }, { env: { ...DEBUG_ENV, OPENAI_ADMIN_KEY: adminKey } });
     expect(run.code).toBe(0);
     expect(run.masked).toContain(adminKey);
-    expectNothingLeaked(run, secretsOf(), ca);
+    expectNothingLeaked(expect, run, secretsOf(), ca);
   });
 
-  it('faults on the upload: 429, 500, a dropped connection, a lost answer', async () => {
-    for (const fault of [
-      { kind: 'status' as const, status: 429, headers: { 'Retry-After': '0' } },
-      { kind: 'status' as const, status: 500 },
-      { kind: 'drop-before' as const },
-      { kind: 'drop-after' as const },
-    ]) {
-      const emu = await emulator();
-      emu.addFault({ ...fault, method: 'POST', path: UPLOAD });
-      const ca = makeCa();
-      const run = await runAction({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL }, { env: DEBUG_ENV });
-      expect(run.code, fault.kind).toBe(0);
-      expect(emu.certificates).toHaveLength(1);
-      expectNothingLeaked(run, secretsOf(), ca);
-    }
+  // One test per case, so that the cases (each a run with its back-off waits) run side by side.
+  it.for([
+    ['429', { kind: 'status', status: 429, headers: { 'Retry-After': '0' } }],
+    ['500', { kind: 'status', status: 500 }],
+    ['a dropped connection', { kind: 'drop-before' }],
+    ['a lost answer', { kind: 'drop-after' }],
+  ] as const)('faults on the upload: %s', async ([, fault], { emulator, expect }) => {
+    const emu = await emulator();
+    emu.addFault({ ...fault, method: 'POST', path: UPLOAD });
+    const ca = makeCa();
+    const run = await runAction({ 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL }, { env: DEBUG_ENV });
+    expect(run.code, fault.kind).toBe(0);
+    expect(emu.certificates).toHaveLength(1);
+    expectNothingLeaked(expect, run, secretsOf(), ca);
   });
 
-  it('failures: a hanging API, a wrong key, 403, a full organization, an unreachable host', async () => {
-    const wrongKey = 'sk-admin-wrong-key-0123456789abcdef';
-    const port = await closedPort();
-    const cases: Array<{
-      name: string;
-      setup: (emu: Emulator) => void | Promise<void>;
-      inputs?: Record<string, string>;
-      secrets?: string[];
-    }> = [
-      {
-        name: 'hang',
-        setup: (emu) => emu.addFault({ kind: 'hang', times: Infinity }),
-        inputs: { 'timeout-seconds': '1', 'max-retries': '0' },
+  const wrongKey = 'sk-admin-wrong-key-0123456789abcdef';
+  it.for<{
+    name: string;
+    setup: (emu: Emulator) => void | Promise<void>;
+    inputs?: (closed: number) => Record<string, string>;
+    secrets?: string[];
+  }>([
+    {
+      name: 'a hanging API',
+      setup: (emu) => emu.addFault({ kind: 'hang', times: Infinity }),
+      inputs: () => ({ 'timeout-seconds': '1', 'max-retries': '0' }),
+    },
+    { name: 'a wrong key (401)', setup: () => undefined, inputs: () => ({ 'admin-api-key': wrongKey }), secrets: [wrongKey] },
+    { name: '403', setup: (emu) => emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD }) },
+    {
+      name: 'a full organization',
+      setup: (emu) => {
+        const other = makeCa();
+        for (let i = 0; i < 50; i++) emu.addCertificate(other.pem);
       },
-      { name: '401', setup: () => undefined, inputs: { 'admin-api-key': wrongKey }, secrets: [wrongKey] },
-      { name: '403', setup: (emu) => emu.addFault({ kind: 'status', status: 403, method: 'GET', path: UPLOAD }) },
-      {
-        name: 'full',
-        setup: (emu) => {
-          const other = makeCa();
-          for (let i = 0; i < 50; i++) emu.addCertificate(other.pem);
-        },
-      },
-      { name: 'unreachable', setup: () => undefined, inputs: { 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '0' } },
-      {
-        name: 'upload refused',
-        setup: (emu) => emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', method: 'POST', path: UPLOAD }),
-      },
-    ];
-    for (const c of cases) {
-      const emu = await emulator();
-      await c.setup(emu);
-      const ca = makeCa();
-      const run = await runAction(
-        { 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, ...c.inputs },
-        { env: DEBUG_ENV },
-      );
-      expect(run.code, c.name).toBe(1);
-      expect(
-        run.annotations.filter((a) => a.level === 'error'),
-        c.name,
-      ).toHaveLength(1);
-      expectNothingLeaked(run, secretsOf(...(c.secrets ?? [])), ca);
-    }
+    },
+    {
+      name: 'an unreachable host',
+      setup: () => undefined,
+      inputs: (port) => ({ 'base-url': `http://127.0.0.1:${port}/v1`, 'max-retries': '0' }),
+    },
+    {
+      name: 'the upload refused',
+      setup: (emu) => emu.addFault({ kind: 'status', status: 400, code: 'mtls_certificate_invalid', method: 'POST', path: UPLOAD }),
+    },
+  ])('failures: $name', async (c, { emulator, expect }) => {
+    const emu = await emulator();
+    await c.setup(emu);
+    const ca = makeCa();
+    const run = await runAction(
+      { 'admin-api-key': adminKey, certificate: ca.pem, 'base-url': emu.baseURL, ...c.inputs?.(await closedPort()) },
+      { env: DEBUG_ENV },
+    );
+    expect(run.code, c.name).toBe(1);
+    expect(
+      run.annotations.filter((a) => a.level === 'error'),
+      c.name,
+    ).toHaveLength(1);
+    expectNothingLeaked(expect, run, secretsOf(...(c.secrets ?? [])), ca);
   });
 
-  it('a private key in the certificate input, as PEM and as base64 of the PEM: masked, never shown, nothing sent', async () => {
+  it('a private key in the certificate input, as PEM and as base64 of the PEM: masked, never shown, nothing sent', async ({
+    emulator,
+    expect,
+  }) => {
     const ca = makeCa({ key: 'rsa' });
     for (const certificate of [
       `${ca.pem}${ca.keyPem}`,
@@ -183,7 +184,7 @@ describe('compiled action with debug logging on: nothing leaks', () => {
       expect(run.code).toBe(1);
       expect(run.annotations.find((a) => a.level === 'error')?.title).toBe('private-key');
       expect(emu.requests).toHaveLength(0);
-      expectNothingLeaked(run, secretsOf(ca.keyPem), ca);
+      expectNothingLeaked(expect, run, secretsOf(ca.keyPem), ca);
       for (const line of bodyLines(ca.keyPem)) expect(run.masked).toContain(line);
       if (!certificate.includes('-----')) {
         expect(run.masked).toContain(certificate);
@@ -197,7 +198,7 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     }
   });
 
-  it('a private key in certificate-file: never shown', async () => {
+  it('a private key in certificate-file: never shown', async ({ emulator, expect }) => {
     const ca = makeCa();
     const emu = await emulator();
     const run = await runAction(
@@ -206,10 +207,10 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     );
     expect(run.code).toBe(1);
     expect(emu.requests).toHaveLength(0);
-    expectNothingLeaked(run, secretsOf(ca.keyPem), ca);
+    expectNothingLeaked(expect, run, secretsOf(ca.keyPem), ca);
   });
 
-  it('client-certificate and client-key given, calling an HTTPS emulator as the mTLS host', async () => {
+  it('client-certificate and client-key given, calling an HTTPS emulator as the mTLS host', async ({ emulator, expect }) => {
     const serverCa = makeCa({ cn: 'Test server CA' });
     const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
     const emu = await emulator({ tls: { key: server.keyPem, cert: server.pem } });
@@ -228,10 +229,13 @@ describe('compiled action with debug logging on: nothing leaks', () => {
     );
     expect(run.code).toBe(0);
     for (const line of bodyLines(client.keyPem)) expect(run.masked).toContain(line);
-    expectNothingLeaked(run, secretsOf(client.keyPem), ca);
+    expectNothingLeaked(expect, run, secretsOf(client.keyPem), ca);
   });
 
-  it('client-certificate and client-key against a TLS host that demands a client certificate: success, refusal, bad key', async () => {
+  it('client-certificate and client-key against a TLS host that demands a client certificate: success, refusal, bad key', async ({
+    emulator,
+    expect,
+  }) => {
     const serverCa = makeCa({ cn: 'Test server CA' });
     const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
     const anchor = makeCa({ cn: 'Client trust anchor' });
@@ -278,11 +282,11 @@ describe('compiled action with debug logging on: nothing leaks', () => {
         ).toHaveLength(1);
       if (c.says) expect(run.annotations.find((a) => a.level === 'error')?.message, c.name).toMatch(c.says);
       expect(run.stdout).not.toMatch(/\n\s+at /);
-      expectNothingLeaked(run, secretsOf(good.keyPem, stranger.keyPem, c.key), ca);
+      expectNothingLeaked(expect, run, secretsOf(good.keyPem, stranger.keyPem, c.key), ca);
     }
   });
 
-  it('the pull-request comment carries no secret and no PEM', async () => {
+  it('the pull-request comment carries no secret and no PEM', async ({ emulator, track, expect }) => {
     const emu = await emulator();
     const github = await startFakeGitHub(FAKE_GITHUB_TOKEN);
     track(github);
@@ -296,7 +300,7 @@ describe('compiled action with debug logging on: nothing leaks', () => {
       { env: { ...DEBUG_ENV, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventPath, GITHUB_API_URL: github.url } },
     );
     expect(run.code).toBe(0);
-    expectNothingLeaked(run, secretsOf(), ca);
+    expectNothingLeaked(expect, run, secretsOf(), ca);
     expect(github.comments).toHaveLength(1);
     const comment = github.comments[0]!.body;
     expect(comment).toContain(ca.fingerprint);
@@ -346,7 +350,7 @@ function fragmentLeaks(seen: Seen, secrets: string[]): string[] {
 }
 
 /** Runs the main action on a pull_request event with comment-on-pr, a fake GitHub API recording the comment. */
-async function runCommenting(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<Seen> {
+async function runCommenting(track: Track, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<Seen> {
   const github = track(await startFakeGitHub(FAKE_GITHUB_TOKEN));
   const eventPath = path.join(tempDir(), 'event.json');
   fs.writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7 }, repository: { name: 'repo', owner: { login: 'example' } } }));
@@ -358,7 +362,10 @@ async function runCommenting(inputs: Record<string, string>, env: Record<string,
 }
 
 /** A loopback HTTP server answering every request with `answer`, noting how many it saw. */
-async function serveHttp(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; seen: () => number }> {
+async function serveHttp(
+  track: Track,
+  answer: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; seen: () => number }> {
   let seen = 0;
   const server = createHttpServer((req, res) => {
     seen++;
@@ -376,8 +383,12 @@ async function serveHttp(answer: (req: IncomingMessage, res: ServerResponse) => 
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen: () => seen };
 }
 
-describe('issue 22: no fragment of a secret anywhere, whatever outside text says', () => {
-  it('an API error that echoes the key, short and cut at 300 characters inside the key: not in the log, summary, outputs or comment', async () => {
+describe.concurrent('issue 22: no fragment of a secret anywhere, whatever outside text says', () => {
+  it('an API error that echoes the key, short and cut at 300 characters inside the key: not in the log, summary, outputs or comment', async ({
+    emulator,
+    track,
+    expect,
+  }) => {
     /** 288 characters, then `key=`: the key starts at 292, and the 300-character cut falls 8 characters into it. */
     const longWith = (key: string): string => `${'The gateway refused the request. '.repeat(9).slice(0, 288)}key=${key} (end)`;
     const sk = randomKey();
@@ -396,20 +407,20 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
       const emu = await emulator({ adminKey: key });
       emu.addFault({ kind: 'status', status: 401, code: 'invalid_api_key', message, method: 'GET', times: Infinity });
       const ca = makeCa();
-      const seen = await runCommenting({ 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL, 'max-retries': '0' });
+      const seen = await runCommenting(track, { 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL, 'max-retries': '0' });
       expect(seen.run.code).toBe(1);
       expect(seen.comments, 'the comment is posted on failure too').toHaveLength(1);
       expect(seen.run.annotations.find((a) => a.level === 'error')?.message).toMatch(/the admin key was rejected \(401\).*\*\*\*/);
       expect(fragmentLeaks(seen, [key, FAKE_GITHUB_TOKEN])).toEqual([]);
       expect(seen.run.masked).toContain(key);
-      expectNothingLeaked(seen.run, [key, FAKE_GITHUB_TOKEN], ca);
+      expectNothingLeaked(expect, seen.run, [key, FAKE_GITHUB_TOKEN], ca);
     }
   });
 
-  it('a gateway error page (HTML, and JSON) that echoes the Authorization header', async () => {
+  it('a gateway error page (HTML, and JSON) that echoes the Authorization header', async ({ track, expect }) => {
     const key = randomKey();
     for (const kind of ['html', 'json'] as const) {
-      const gateway = await serveHttp((req, res) => {
+      const gateway = await serveHttp(track, (req, res) => {
         const echoed = `Authorization: ${String(req.headers.authorization)}`;
         if (kind === 'html') {
           res.writeHead(502, { 'content-type': 'text/html' });
@@ -421,7 +432,7 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
           );
         }
       });
-      const seen = await runCommenting({
+      const seen = await runCommenting(track, {
         'admin-api-key': key,
         certificate: makeCa().pem,
         'base-url': `${gateway.url}/v1`,
@@ -433,7 +444,10 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
     }
   });
 
-  it('a proxy that refuses the tunnel with an error page echoing its credentials: neither the key nor the proxy password shows', async () => {
+  it('a proxy that refuses the tunnel with an error page echoing its credentials: neither the key nor the proxy password shows', async ({
+    track,
+    expect,
+  }) => {
     const key = randomKey();
     const proxyPassword = `Pr0xy${randomBytes(12).toString('hex')}`;
     let connects = 0;
@@ -458,6 +472,7 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
     });
     const proxyUrl = `http://user:${proxyPassword}@127.0.0.1:${(proxy.address() as { port: number }).port}`;
     const seen = await runCommenting(
+      track,
       { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': 'https://api.test/v1', 'max-retries': '0' },
       { HTTPS_PROXY: proxyUrl },
     );
@@ -466,11 +481,12 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
     expect(fragmentLeaks(seen, [key, FAKE_GITHUB_TOKEN, proxyPassword])).toEqual([]);
   });
 
-  it('a loopback base-url with HTTP_PROXY and HTTPS_PROXY set: direct, the proxy receives nothing', async () => {
+  it('a loopback base-url with HTTP_PROXY and HTTPS_PROXY set: direct, the proxy receives nothing', async ({ emulator, track, expect }) => {
     const key = randomKey();
     const emu = await emulator({ adminKey: key });
     const proxy = track(await startProxy());
     const seen = await runCommenting(
+      track,
       { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL },
       { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url },
     );
@@ -480,13 +496,17 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
     expect(fragmentLeaks(seen, [key, FAKE_GITHUB_TOKEN])).toEqual([]);
   });
 
-  it('NODE_TLS_REJECT_UNAUTHORIZED=0: both actions refuse before any request, naming it and NODE_EXTRA_CA_CERTS', async () => {
+  it('NODE_TLS_REJECT_UNAUTHORIZED=0: both actions refuse before any request, naming it and NODE_EXTRA_CA_CERTS', async ({
+    emulator,
+    track,
+    expect,
+  }) => {
     const key = randomKey();
     const serverCa = makeCa({ cn: 'Untrusted server CA' });
     const server = makeLeaf(serverCa, '127.0.0.1', 30, 'server');
     const emu = await emulator({ adminKey: key, tls: { key: server.keyPem, cert: server.pem } });
     const env = { NODE_TLS_REJECT_UNAUTHORIZED: '0' };
-    const seen = await runCommenting({ 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL }, env);
+    const seen = await runCommenting(track, { 'admin-api-key': key, certificate: makeCa().pem, 'base-url': emu.baseURL }, env);
     const status: Seen = {
       run: await runStatusAction({ 'admin-api-key': key, 'base-url': emu.baseURL }, { env: { ...DEBUG_ENV, ...env } }),
       comments: [],
@@ -503,7 +523,11 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
     expect(fragmentLeaks(status, [key])).toEqual([]);
   });
 
-  it('a base-url or mtls-base-url with credentials, a query string or a fragment: refused, nothing sent, never printed', async () => {
+  it('a base-url or mtls-base-url with credentials, a query string or a fragment: refused, nothing sent, never printed', async ({
+    emulator,
+    track,
+    expect,
+  }) => {
     const key = randomKey();
     const emu = await emulator({ adminKey: key });
     const hidden = `S3cret${randomBytes(10).toString('hex')}`;
@@ -514,7 +538,7 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
       ['base-url', `http://${host}/v1#${hidden}`],
       ['mtls-base-url', `https://${hidden}@mtls.example.test/v1`],
     ] as const) {
-      const seen = await runCommenting({ 'admin-api-key': key, certificate: makeCa().pem, [input]: url, 'dry-run': 'true' });
+      const seen = await runCommenting(track, { 'admin-api-key': key, certificate: makeCa().pem, [input]: url, 'dry-run': 'true' });
       expect(seen.run.code, url).toBe(1);
       expect(seen.run.annotations.find((a) => a.level === 'error')?.title, url).toBe(`input ${input}`);
       expect(fragmentLeaks(seen, [key, FAKE_GITHUB_TOKEN, hidden]), url).toEqual([]);
@@ -522,14 +546,23 @@ describe('issue 22: no fragment of a secret anywhere, whatever outside text says
     expect(emu.requests).toHaveLength(0);
   });
 
-  it('a certificate name with workflow commands, Markdown, HTML and an @mention stays text in the log, summary, outputs and comment', async () => {
+  it('a certificate name with workflow commands, Markdown, HTML and an @mention stays text in the log, summary, outputs and comment', async ({
+    emulator,
+    track,
+    expect,
+  }) => {
     const key = randomKey();
     const hostile =
       'corp-ca\n::error title=Forged::forged annotation\n::stop-commands::x\n| x | <img src=https://evil.example/i.png> [click](https://evil.example) @octocat ::warning::y';
     const emu = await emulator({ adminKey: key });
     const old = makeCa({ cn: 'Hostile' });
     const stored = emu.addCertificate(old.pem, { name: hostile, activeOrg: true });
-    const main = await runCommenting({ 'admin-api-key': key, 'certificate-id': stored.id, 'base-url': emu.baseURL, 'dry-run': 'true' });
+    const main = await runCommenting(track, {
+      'admin-api-key': key,
+      'certificate-id': stored.id,
+      'base-url': emu.baseURL,
+      'dry-run': 'true',
+    });
     const status: Seen = {
       run: await runStatusAction({ 'admin-api-key': key, 'base-url': emu.baseURL }, { env: DEBUG_ENV }),
       comments: [],

@@ -4,25 +4,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/emulator.ts';
 import { FAKE_GITHUB_TOKEN, leaks, runStatusAction, statusActionYml, type ActionRun } from '../helpers/action.ts';
 import { makeDatedCa, tempDir, type MadeCertificate } from '../helpers/certs.ts';
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
-import { closeAfterEach } from '../helpers/servers.ts';
+import { serverTest, type Closable } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
 const DAY = 86_400_000;
-const track = closeAfterEach();
-const started: Emulator[] = [];
-const emulator = async (options: EmulatorOptions = {}): Promise<Emulator> => {
+// Whatever a test did, the status action only read: each emulator is checked when its test ends.
+const it = serverTest.extend('emulator', async ({ track, onTestFinished }) => async (options: EmulatorOptions = {}): Promise<Emulator> => {
   const emu = track(await startEmulator(options));
-  started.push(emu);
+  onTestFinished(({ expect }) => {
+    expect(emu.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
   return emu;
-};
-// Whatever a test did, the status action only read.
-afterEach(() => {
-  for (const emu of started.splice(0)) expect(emu.requests.filter((r) => r.method !== 'GET')).toEqual([]);
 });
 
 /** A CA that expires in `days` days (negative: expired that many days ago). */
@@ -55,8 +52,8 @@ const certificatesOf = (run: ActionRun) =>
     active: string[];
   }>;
 
-describe('compiled status action: coverage and renewal', () => {
-  it('mid-rotation: the new CA covers for the old one, so no renewal is due', async () => {
+describe.concurrent('compiled status action: coverage and renewal', () => {
+  it('mid-rotation: the new CA covers for the old one, so no renewal is due', async ({ emulator, expect }) => {
     const emu = await emulator();
     const old = emu.addCertificate(in10.pem, { name: 'corp-ca', activeOrg: true });
     const next = emu.addCertificate(in400.pem, { name: 'corp-ca', activeOrg: true });
@@ -83,7 +80,7 @@ describe('compiled status action: coverage and renewal', () => {
     expect(leaks(run, [key])).toEqual([]);
   });
 
-  it('renewal due within renew-within-days: true, a warning for the scope, and the step passes', async () => {
+  it('renewal due within renew-within-days: true, a warning for the scope, and the step passes', async ({ emulator, expect }) => {
     const emu = await emulator();
     const soon = emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
     const run = await status(emu);
@@ -101,7 +98,10 @@ describe('compiled status action: coverage and renewal', () => {
     );
   });
 
-  it('an active CA that has expired fails the step, with an error for the scope, and still writes every output', async () => {
+  it('an active CA that has expired fails the step, with an error for the scope, and still writes every output', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const dead = emu.addCertificate(expired2.pem, { name: 'corp-ca', activeProjects: ['proj_alpha'], skipValidation: true });
     emu.addCertificate(in400.pem, { name: 'corp-ca', activeOrg: true });
@@ -122,7 +122,7 @@ describe('compiled status action: coverage and renewal', () => {
     expect(run.stdout).not.toMatch(/\n\s+at /);
   });
 
-  it('fail-within-days is inclusive of soon: 10 days left with fail-within-days 14 fails', async () => {
+  it('fail-within-days is inclusive of soon: 10 days left with fail-within-days 14 fails', async ({ emulator, expect }) => {
     const emu = await emulator();
     emu.addCertificate(in10.pem, { activeOrg: true });
     const run = await status(emu, { 'fail-within-days': '14' });
@@ -130,7 +130,10 @@ describe('compiled status action: coverage and renewal', () => {
     expect(run.outputs['renewal-due']).toBe('true');
   });
 
-  it('no watched certificate active in any watched scope: watching nothing fails the step, the outputs are still written', async () => {
+  it('no watched certificate active in any watched scope: watching nothing fails the step, the outputs are still written', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     emu.addCertificate(in10.pem, { name: 'corp-ca' });
     const run = await status(emu, { projects: 'proj_alpha,proj_beta' });
@@ -161,7 +164,7 @@ describe('compiled status action: coverage and renewal', () => {
     expect(run.stdout).not.toMatch(/\n\s+at /);
   });
 
-  it('a name with a typo fails the step, naming what it looked for, where, and the closest name found', async () => {
+  it('a name with a typo fails the step, naming what it looked for, where, and the closest name found', async ({ emulator, expect }) => {
     const emu = await emulator();
     emu.addCertificate(in400.pem, { name: 'corp-mtls-ca', activeOrg: true });
     emu.addCertificate(in600.pem, { name: 'payments-ca' });
@@ -181,7 +184,10 @@ describe('compiled status action: coverage and renewal', () => {
     expect(leaks(run, [key])).toEqual([]);
   });
 
-  it('an expiry the API lists as null is unknown: exit 1, coverage unverified, no date and no 1970 anywhere', async () => {
+  it('an expiry the API lists as null is unknown: exit 1, coverage unverified, no date and no 1970 anywhere', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const undated = emu.addCertificate(in400.pem, { name: 'corp-ca', activeOrg: true, activeProjects: ['proj_alpha'] });
     (undated as { expires_at: number | null }).expires_at = null;
@@ -207,7 +213,10 @@ describe('compiled status action: coverage and renewal', () => {
     expect(run.everything).not.toMatch(/1970/);
   });
 
-  it('an undated certificate beside a dated one: the dated one gives the coverage, and a warning names the undated one', async () => {
+  it('an undated certificate beside a dated one: the dated one gives the coverage, and a warning names the undated one', async ({
+    emulator,
+    expect,
+  }) => {
     const emu = await emulator();
     const undated = emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
     (undated as { expires_at: number | null }).expires_at = null;
@@ -225,7 +234,7 @@ describe('compiled status action: coverage and renewal', () => {
     expect(run.everything).not.toMatch(/1970/);
   });
 
-  it('name watches only the certificates with that name', async () => {
+  it('name watches only the certificates with that name', async ({ emulator, expect }) => {
     const emu = await emulator();
     emu.addCertificate(expired2.pem, { name: 'other-ca', activeOrg: true, skipValidation: true });
     const mine = emu.addCertificate(in600.pem, { name: 'corp-ca', activeOrg: true });
@@ -235,7 +244,7 @@ describe('compiled status action: coverage and renewal', () => {
     expect(certificatesOf(run).map((c) => c.id)).toEqual([mine.id]);
   });
 
-  it('the shortest coverage among scopes is named; projects count only their own activations', async () => {
+  it('the shortest coverage among scopes is named; projects count only their own activations', async ({ emulator, expect }) => {
     const emu = await emulator();
     emu.addCertificate(in600.pem, { name: 'corp-ca', activeOrg: true, activeProjects: ['proj_alpha'] });
     const beta = emu.addCertificate(in20.pem, { name: 'corp-ca', activeProjects: ['proj_beta'] });
@@ -247,8 +256,8 @@ describe('compiled status action: coverage and renewal', () => {
   });
 });
 
-describe('compiled status action: projects: all', () => {
-  it('lists every project that is not archived, page by page, and reads their scopes', async () => {
+describe.concurrent('compiled status action: projects: all', () => {
+  it('lists every project that is not archived, page by page, and reads their scopes', async ({ emulator, expect }) => {
     const projects = [
       ...Array.from({ length: 130 }, (_, i) => `proj_p${String(i).padStart(3, '0')}`),
       { id: 'proj_archived', archived: true },
@@ -268,8 +277,8 @@ describe('compiled status action: projects: all', () => {
   });
 });
 
-describe('compiled status action: failures and bad input', () => {
-  it('a project id that does not exist fails the run, naming the project; the outputs are still written', async () => {
+describe.concurrent('compiled status action: failures and bad input', () => {
+  it('a project id that does not exist fails the run, naming the project; the outputs are still written', async ({ emulator, expect }) => {
     const emu = await emulator();
     emu.addCertificate(in400.pem, { activeOrg: true });
     const run = await status(emu, { projects: 'proj_alpha,proj_nosuch' });
@@ -280,7 +289,7 @@ describe('compiled status action: failures and bad input', () => {
     expect(run.summary).toMatch(/❌ Failed: Could not list the certificates of project proj_nosuch/);
   });
 
-  it.each([
+  it.for<[Record<string, string>, string, RegExp]>([
     [{ 'admin-api-key': '' }, 'input admin-api-key', /No OpenAI Admin API key/],
     [{ 'admin-api-key': 'sk-proj-abc123' }, 'input admin-api-key', /project or service-account key/],
     [{ projects: 'proj_ok, project-2' }, 'input projects', /Not project ids: "project-2"/],
@@ -292,7 +301,7 @@ describe('compiled status action: failures and bad input', () => {
     [{ 'open-issue': 'yes' }, 'input open-issue', /must be true or false, not "yes"/],
     [{ 'open-issue': 'true', 'github-token': '' }, 'input github-token', /open-issue is true but github-token is empty/],
     [{ 'renewal-workflow': '../renew.yml' }, 'input renewal-workflow', /must be a workflow's file name/],
-  ])('refuses %j with one clear annotation, exit 1, nothing sent', async (inputs, title, message) => {
+  ])('refuses %j with one clear annotation, exit 1, nothing sent', async ([inputs, title, message], { emulator, expect }) => {
     const emu = await emulator();
     const run = await status(emu, inputs);
     expect(run.code).toBe(1);
@@ -305,9 +314,10 @@ describe('compiled status action: failures and bad input', () => {
   });
 });
 
-describe('compiled status action: the tracking issue (open-issue)', () => {
+describe.concurrent('compiled status action: the tracking issue (open-issue)', () => {
   const MARKER = '<!-- openai-mtls-status name=corp-ca -->';
-  const started = async (): Promise<FakeGitHub> => track(await startFakeGitHub(FAKE_GITHUB_TOKEN));
+  const started = async (track: <T extends Closable>(server: T) => T): Promise<FakeGitHub> =>
+    track(await startFakeGitHub(FAKE_GITHUB_TOKEN));
   const githubEnv = (github: FakeGitHub): Record<string, string> => ({
     GITHUB_API_URL: github.url,
     GITHUB_SERVER_URL: 'https://github.example',
@@ -320,9 +330,9 @@ describe('compiled status action: the tracking issue (open-issue)', () => {
     );
   const writes = (github: FakeGitHub) => github.requests.filter((r) => r.method !== 'GET');
 
-  it('due: opens one issue; due again: updates that issue; healthy: closes it with a comment', async () => {
+  it('due: opens one issue; due again: updates that issue; healthy: closes it with a comment', async ({ emulator, track, expect }) => {
     const emu = await emulator();
-    const github = await started();
+    const github = await started(track);
     // Someone's issue with the same title and label but not the marker: never the action's to touch.
     const decoy = github.addIssue({ title: 'OpenAI mTLS CA renewal due: corp-ca', body: 'mine, by hand', labels: ['openai-mtls-renewal'] });
     const soon = emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
@@ -375,9 +385,9 @@ describe('compiled status action: the tracking issue (open-issue)', () => {
     expect(leaks(fourth, [key, FAKE_GITHUB_TOKEN])).toEqual([]);
   });
 
-  it('one issue per watched name: another name opens its own', async () => {
+  it('one issue per watched name: another name opens its own', async ({ emulator, track, expect }) => {
     const emu = await emulator();
-    const github = await started();
+    const github = await started(track);
     emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
     emu.addCertificate(in10.pem, { name: 'corp-ca-2', activeProjects: ['proj_alpha'] });
     await tracked(emu, github);
@@ -386,9 +396,13 @@ describe('compiled status action: the tracking issue (open-issue)', () => {
     expect(github.issues.map((i) => i.body.split('\n')[0])).toEqual([MARKER, '<!-- openai-mtls-status name=corp-ca-2 -->']);
   });
 
-  it('without issues: write (403): a warning that says so, and the outputs and exit code as without open-issue', async () => {
+  it('without issues: write (403): a warning that says so, and the outputs and exit code as without open-issue', async ({
+    emulator,
+    track,
+    expect,
+  }) => {
     const emu = await emulator();
-    const github = await started();
+    const github = await started(track);
     github.failWith = 403;
     emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
     const plain = await status(emu, { name: 'corp-ca' });
@@ -408,9 +422,9 @@ describe('compiled status action: the tracking issue (open-issue)', () => {
     expect(github.issues).toEqual([]);
   });
 
-  it('on a pull request from a fork: skipped with a warning, nothing sent to GitHub', async () => {
+  it('on a pull request from a fork: skipped with a warning, nothing sent to GitHub', async ({ emulator, track, expect }) => {
     const emu = await emulator();
-    const github = await started();
+    const github = await started(track);
     emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
     const eventPath = path.join(tempDir('mtls-event-'), 'event.json');
     fs.writeFileSync(
@@ -436,9 +450,13 @@ describe('compiled status action: the tracking issue (open-issue)', () => {
     expect(github.requests).toEqual([]);
   });
 
-  it('a GitHub API that never answers: bounded by timeout-seconds, a timeout warning, no permission hint', async () => {
+  it('a GitHub API that never answers: bounded by timeout-seconds, a timeout warning, no permission hint', async ({
+    emulator,
+    track,
+    expect,
+  }) => {
     const emu = await emulator();
-    const github = await started();
+    const github = await started(track);
     github.hang = true;
     emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
     const run = await tracked(emu, github, { 'timeout-seconds': '1' });
@@ -453,9 +471,9 @@ describe('compiled status action: the tracking issue (open-issue)', () => {
     expect(warning?.message).not.toMatch(/issues: write|permission|403|HTTP \d/);
   });
 
-  it('a GitHub API that cannot be reached: a connection warning, no permission hint', async () => {
+  it('a GitHub API that cannot be reached: a connection warning, no permission hint', async ({ emulator, track, expect }) => {
     const emu = await emulator();
-    const github = await started();
+    const github = await started(track);
     await github.close(); // nothing listens on its port any more
     emu.addCertificate(in20.pem, { name: 'corp-ca', activeOrg: true });
     const run = await tracked(emu, github);

@@ -1,25 +1,18 @@
 import { X509Certificate } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../emulator/emulator.ts';
+import { describe } from 'vitest';
 import { makeCa } from '../helpers/certs.ts';
 import { leaks, runAction } from '../helpers/action.ts';
-
-let emu: Emulator;
-beforeEach(async () => {
-  emu = await startEmulator();
-});
-afterEach(async () => {
-  await emu.close();
-});
+import { serverTest as it } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
 
-describe('compiled action: upload', () => {
-  it('runs on Node 24, as GitHub runs node24 actions', () => {
+describe.concurrent('compiled action: upload', () => {
+  it('runs on Node 24, as GitHub runs node24 actions', ({ expect }) => {
     expect(process.version).toMatch(/^v24\./);
   });
 
-  it('uploads the certificate once and hands id and expiry to later steps', async () => {
+  it('uploads the certificate once and hands id and expiry to later steps', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const ca = makeCa({ cn: 'Upload CA', days: 400 });
     const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, name: 'corp-ca-2027', 'base-url': emu.baseURL });
     expect(run.stderr).toBe('');
@@ -54,7 +47,8 @@ describe('compiled action: upload', () => {
     expect(run.masked).toContain(key);
   });
 
-  it('makes at most three requests for a plain upload: one list, the upload, and the list that converges', async () => {
+  it('makes at most three requests for a plain upload: one list, the upload, and the list that converges', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const ca = makeCa();
     const run = await runAction({ 'admin-api-key': key, certificate: ca.pem, 'base-url': emu.baseURL });
     expect(run.code).toBe(0);
@@ -67,7 +61,8 @@ describe('compiled action: upload', () => {
     expect(run.outputs.name).toBe('');
   });
 
-  it('reads the admin key from OPENAI_ADMIN_KEY when the input is empty', async () => {
+  it('reads the admin key from OPENAI_ADMIN_KEY when the input is empty', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const ca = makeCa();
     const run = await runAction({ certificate: ca.pem, 'base-url': emu.baseURL }, { env: { OPENAI_ADMIN_KEY: key } });
     expect(run.code).toBe(0);
@@ -75,7 +70,8 @@ describe('compiled action: upload', () => {
     expect(run.masked).toContain(key);
   });
 
-  it('uploads from certificate-file relative to GITHUB_WORKSPACE', async () => {
+  it('uploads from certificate-file relative to GITHUB_WORKSPACE', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const ca = makeCa();
     const run = await runAction(
       { 'admin-api-key': key, 'certificate-file': 'pki/ca.pem', 'base-url': emu.baseURL },
@@ -85,7 +81,8 @@ describe('compiled action: upload', () => {
     expect(run.outputs.fingerprint).toBe(ca.fingerprint);
   });
 
-  it('fails with one clear annotation when both or neither source is given, sending nothing', async () => {
+  it('fails with one clear annotation when both or neither source is given, sending nothing', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const ca = makeCa();
     const both = await runAction({ 'admin-api-key': key, certificate: ca.pem, 'certificate-file': 'ca.pem', 'base-url': emu.baseURL });
     expect(both.code).toBe(1);
@@ -104,7 +101,8 @@ describe('compiled action: upload', () => {
     }
   });
 
-  it('a dry run without an admin key sends nothing and reports from the certificate itself', async () => {
+  it('a dry run without an admin key sends nothing and reports from the certificate itself', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const ca = makeCa({ days: 100 });
     const run = await runAction(
       { certificate: ca.pem, 'dry-run': 'true', 'base-url': emu.baseURL },
@@ -119,7 +117,8 @@ describe('compiled action: upload', () => {
     expect(run.summary).toMatch(/nothing was sent/);
   });
 
-  it('without an admin key and not a dry run, fails before sending anything', async () => {
+  it('without an admin key and not a dry run, fails before sending anything', async ({ emulator, expect }) => {
+    const emu = await emulator();
     const ca = makeCa();
     const run = await runAction({ certificate: ca.pem, 'base-url': emu.baseURL }, { env: { OPENAI_ADMIN_KEY: undefined } });
     expect(run.code).toBe(1);

@@ -595,7 +595,8 @@ describe('emulator (HTTP) through the openai SDK', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     emu.addFault({ kind: 'hang' });
     const pending = fetch(`${emu.baseURL}/organization/certificates`).catch((err: unknown) => err);
-    await new Promise((r) => setTimeout(r, 50));
+    // Until the emulator holds it (a fixed 50 ms was too short for a busy machine: it closed before the request came).
+    while (emu.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
     const t1 = Date.now();
     await emu.close();
     expect(Date.now() - t1).toBeLessThan(1000);

@@ -157,7 +157,7 @@ export function spawnCompiled(actionYml: ActionYml, entry: string, inputs: Recor
         summary,
         annotations: parseAnnotations(stdout),
         masked: [...stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1] ?? ''),
-        everything: [stdout, stderr, summary, outputsRaw].join('\n'),
+        everything: [stdout, stderr, summary, withoutDelimiters(outputsRaw)].join('\n'),
         workspace,
         ms: ended - started,
         ended,
@@ -180,6 +180,15 @@ export function parseOutputs(raw: string): Record<string, string> {
     outputs[name as string] = value.join('\n');
   }
   return outputs;
+}
+
+/**
+ * The GITHUB_OUTPUT file without its random `ghadelimiter_<uuid>` lines' delimiters: what a run wrote,
+ * and nothing drawn at random that a test looking for a text (a `1970`, a fragment) could meet by chance.
+ */
+function withoutDelimiters(raw: string): string {
+  const delimiters = [...raw.matchAll(/^[^<\n]+<<(.+)$/gm)].map((m) => m[1] ?? '').filter(Boolean);
+  return delimiters.reduce((text, delimiter) => text.split(delimiter).join(''), raw);
 }
 
 function unescapeData(text: string): string {
