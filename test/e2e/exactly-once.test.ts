@@ -14,17 +14,29 @@ const key = 'sk-admin-emulator-test-key';
 const UPLOAD = '/organization/certificates';
 const DAY = 86_400_000;
 const posts = (emu: Emulator): number => emu.requests.filter((r) => r.method === 'POST' && r.path === `/v1${UPLOAD}`).length;
+/** Settles once `n` uploads have reached the emulator: a barrier for uploads held by a `late` rule. */
+const uploadsArrived = (emu: Emulator, n: number): Promise<void> =>
+  new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (posts(emu) < n) return;
+      clearInterval(poll);
+      resolve();
+    }, 10);
+    poll.unref();
+  });
 const errorsOf = (run: ActionRun) => run.annotations.filter((a) => a.level === 'error');
 
-// One after another: each test's runs race each other, and a test beside them would move their timing.
+// One after another: each test's runs race each other (held at a barrier, so the timing of a test beside
+// them could only slow them).
 describe('compiled action: runs racing each other end on one copy', () => {
   it('four runs at once, same CA, same project: one copy, active there, the same certificate-id everywhere, one uploader', async ({
     emulator,
     expect,
   }) => {
     const emu = await emulator();
-    // Every upload is held long enough for all four runs to have planned (and seen nothing) first.
-    emu.addFault({ kind: 'late', method: 'POST', path: UPLOAD, delayMs: 1500, times: Infinity });
+    // Every upload is held until all four have arrived (so every run planned, and saw nothing, first),
+    // however slowly a busy machine starts the runs; 30 s at most.
+    emu.addFault({ kind: 'late', method: 'POST', path: UPLOAD, delayMs: 30_000, until: uploadsArrived(emu, 4), times: Infinity });
     const ca = makeCa({ cn: 'Raced CA' });
     const inputs = {
       'admin-api-key': key,
@@ -58,7 +70,7 @@ describe('compiled action: runs racing each other end on one copy', () => {
 
   it('three runs at once, one project each: one copy, active in every project that asked', async ({ emulator, expect }) => {
     const emu = await emulator();
-    emu.addFault({ kind: 'late', method: 'POST', path: UPLOAD, delayMs: 1500, times: Infinity });
+    emu.addFault({ kind: 'late', method: 'POST', path: UPLOAD, delayMs: 30_000, until: uploadsArrived(emu, 3), times: Infinity });
     const ca = makeCa({ cn: 'Matrix CA' });
     const projects = ['proj_alpha', 'proj_beta', 'proj_gamma'];
     const runs = await Promise.all(

@@ -701,6 +701,20 @@ describe('emulator faults: late commits, thin answers, x-should-retry', () => {
     expect(emu.certificates).toEqual([]);
   });
 
+  it('late with until: every upload is held until the barrier settles, then all are stored at once', async () => {
+    let open!: () => void;
+    const barrier = new Promise<void>((resolve) => (open = resolve));
+    emu.addFault({ kind: 'late', method: 'POST', path: '/organization/certificates', times: Infinity, delayMs: 60_000, until: barrier });
+    const certs = client.admin.organization.certificates;
+    const answered = Promise.all([0, 1, 2].map((i) => certs.create({ certificate: ca1.cert, name: `run ${i}` })));
+    while (uploads().length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(emu.certificates).toHaveLength(0); // all three arrived, none stored yet
+    open();
+    const results = await answered; // long before the 60 s fallback
+    expect(new Set(results.map((c) => c.id)).size).toBe(3);
+    expect(emu.certificates).toHaveLength(3);
+  });
+
   it('late with times: Infinity: concurrent uploads of the same PEM interleave and are all stored', async () => {
     emu.addFault({ kind: 'late', method: 'POST', path: '/organization/certificates', times: Infinity, delayMs: 400 });
     const certs = client.admin.organization.certificates;

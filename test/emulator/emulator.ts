@@ -256,6 +256,12 @@ export interface Fault {
   shouldRetry?: boolean;
   /** For `late` and `hold`: how long the request is held, in ms. Default 500. */
   delayMs?: number;
+  /**
+   * For `late`: a barrier. The request is applied and answered as soon as this settles, or after `delayMs`,
+   * whichever comes first (so a test can hold every racing upload until all of them have arrived, however
+   * slowly a busy machine starts the runs).
+   */
+  until?: Promise<unknown>;
   /** For `wrong-shape`: the body. Default `html`. */
   shape?: 'html' | 'empty-object' | 'empty-list';
   /** For `wrong-shape`: apply the request before answering. Default false. */
@@ -1395,15 +1401,22 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         // Held, not refused: the client may time out, close the socket and retry meanwhile, and the
         // commit still happens when the timer fires (a retry is a separate request, so two copies).
         pendingLate++;
-        const t = setTimeout(() => {
-          timers.delete(t);
-          if (closed) return;
+        const commit = (): void => {
+          if (!timers.delete(t) || closed) return; // once only: the barrier or the timer, whichever is first
           const reply = processRequest(inc); // `created_at` of an upload is taken now
           pendingLate--;
           send(res, reply); // no-op when the client has gone
           if (pendingLate === 0) wakeSettled();
-        }, fault.delayMs ?? DEFAULT_LATE_DELAY_MS);
+        };
+        const t = setTimeout(commit, fault.delayMs ?? DEFAULT_LATE_DELAY_MS);
         timers.add(t);
+        if (fault.until) {
+          const release = (): void => {
+            clearTimeout(t);
+            commit();
+          };
+          void fault.until.then(release, release);
+        }
         return;
       }
       case 'thin': {
