@@ -43857,7 +43857,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3710);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3925);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -43900,7 +43900,7 @@ const actionsLogger = {
 
 /***/ }),
 
-/***/ 3710:
+/***/ 3925:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75477,8 +75477,8 @@ class CertificateReader {
     }
 }
 function endless(context, what) {
-    const error = unreadableAnswer(context, 200, `the pages never end: the API sent ${what}`, false);
-    return error.restate(`Could not ${context.action}: the pages never end (the API sent ${what}). A gateway that drops the query string, or repeats pages, answers like this; the action stopped reading rather than loop.`, undefined);
+    const { facts } = unreadableAnswer(context, 200, `the pages never end: the API sent ${what}`, false);
+    return new ApiError(`Could not ${context.action}: the pages never end (the API sent ${what}). A gateway that drops the query string, or repeats pages, answers like this; the action stopped reading rather than loop.`, { ...facts, endless: true });
 }
 /** Reads a body whole, at most MAX_ANSWER_BYTES, within `timeoutMs` (the SDK's timeout ends with the headers). */
 async function readBody(response, timeoutMs) {
@@ -77038,6 +77038,8 @@ function hintFor(error, projectInput) {
         case 'redirect':
             return 'Set base-url (and mtls-base-url) to the address the API answers at directly, such as https://api.openai.com/v1.';
         case 'unreadable':
+            if (facts.endless)
+                return 'Check that base-url and any proxy (HTTPS_PROXY, NO_PROXY) pass the query string through unchanged: the list is read page by page with ?after=. If base-url is the OpenAI API itself with no proxy in between, run with debug logging and report it.';
             return `Check base-url and the proxy settings (HTTPS_PROXY, NO_PROXY): the answer did not come from the OpenAI API. If it persists, run with debug logging and report it.`;
         case 'aborted':
             return 'The run was cancelled.';
@@ -78813,6 +78815,8 @@ async function readProjects(api, ids) {
     return api.listProjectScopes(ids, READ_CONCURRENCY);
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/runtime.ts
 /**
  * The one skeleton both actions run on, as actions/cache shares its run logic: mask, read settings, run,
@@ -78820,6 +78824,8 @@ async function readProjects(api, ids) {
  * (as core.setFailed does), so that the runner and @github/local-action both see a failed run as failed;
  * the outputs and the job summary are written in every case, on SIGINT and SIGTERM too.
  */
+
+
 
 
 
@@ -78836,18 +78842,16 @@ async function runAction(entry, overrides = {}) {
     const deps = { ...defaultDependencies, ...overrides };
     const log = src_log/* actionsLogger */.M;
     let settings;
-    let reported = false;
-    const finish = async (interrupted) => {
-        if (reported)
-            return;
-        reported = true;
+    // The report, once started: a signal that comes while it runs waits for it (within the grace period).
+    let reporting;
+    const finish = (interrupted) => (reporting ??= (async () => {
         try {
             await entry.report(settings, interrupted);
         }
         catch (error) {
             log.warning(`Could not write the report: ${error.message}`, 'report');
         }
-    };
+    })());
     const stop = onSignals((signal) => {
         const flying = entry.inFlight?.() ?? [];
         const message = `The run was cancelled (${signal}).` +
@@ -78921,12 +78925,15 @@ function setOutputs(outputs) {
 /**
  * Appends the job summary; a summary that cannot be written is a warning, never a failure. The whole
  * summary is redacted first, as a last line of defence (its outside text is escaped where it is made).
+ * Written synchronously, as @actions/core writes outputs: a cancelled run writes it in the signal's own
+ * turn, however busy the machine, before the grace period can end the process.
  */
-async function writeSummary(markdown, log = src_log/* actionsLogger */.M) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+function writeSummary(markdown, log = src_log/* actionsLogger */.M) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file)
         return;
     try {
-        await core/* summary */.z.addRaw((0,src_text/* redact */.E$)(markdown), true).write();
+        external_node_fs_namespaceObject.appendFileSync(file, `${(0,src_text/* redact */.E$)(markdown)}${external_node_os_namespaceObject.EOL}`, { encoding: 'utf8' });
     }
     catch (error) {
         log.warning(`Could not write the job summary: ${error.message}`);
@@ -78991,7 +78998,7 @@ async function run(overrides = {}) {
                 report.checks = sourceFailure(error);
             report.failure = failure;
         },
-        report: (settings) => writeReport(report, settings),
+        report: (settings, interrupted) => writeReport(report, { settings, interrupted }),
         inFlight: () => [...report.outcome.inFlight],
     }, overrides);
 }
@@ -79165,13 +79172,18 @@ function logPlan(report, log) {
             log.info(`  ${i + 1}. ${text}`);
     }
 }
-async function writeReport(report, settings) {
+/** Outputs and summary first, synchronously; then the comment, which a cancelled run does not wait for. */
+async function writeReport(report, run) {
+    const { settings } = run;
     setOutputs(computeOutputs(report));
     if (!report.failure)
         src_log/* actionsLogger */.M.info(headline(report));
     const markdown = renderSummary(report);
-    await writeSummary(markdown);
-    if (settings?.commentOnPr) {
+    writeSummary(markdown);
+    if (settings?.commentOnPr && run.interrupted) {
+        src_log/* actionsLogger */.M.info('comment-on-pr: the run was cancelled, so no comment was written; the job summary has the report.');
+    }
+    else if (settings?.commentOnPr) {
         try {
             const { commentOnPullRequest } = await __nccwpck_require__.e(/* import() */ 154).then(__nccwpck_require__.bind(__nccwpck_require__, 8154));
             await commentOnPullRequest(markdown, { token: settings.githubToken, timeoutMs: settings.timeoutMs });
@@ -79635,11 +79647,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   lm: () => (/* binding */ notice),
   uH: () => (/* binding */ setOutput),
   Pq: () => (/* binding */ core_setSecret),
-  z: () => (/* reexport */ summary),
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, markdownSummary, platform, saveState, setCommandEcho, setFailed, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, markdownSummary, platform, saveState, setCommandEcho, setFailed, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -81037,7 +81048,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
+const summary = (/* unused pure expression or super */ null && (_summary));
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 

@@ -43857,7 +43857,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8537);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2303);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -43866,7 +43866,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8537:
+/***/ 2303:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75659,8 +75659,8 @@ class CertificateReader {
     }
 }
 function endless(context, what) {
-    const error = unreadableAnswer(context, 200, `the pages never end: the API sent ${what}`, false);
-    return error.restate(`Could not ${context.action}: the pages never end (the API sent ${what}). A gateway that drops the query string, or repeats pages, answers like this; the action stopped reading rather than loop.`, undefined);
+    const { facts } = unreadableAnswer(context, 200, `the pages never end: the API sent ${what}`, false);
+    return new ApiError(`Could not ${context.action}: the pages never end (the API sent ${what}). A gateway that drops the query string, or repeats pages, answers like this; the action stopped reading rather than loop.`, { ...facts, endless: true });
 }
 /** Reads a body whole, at most MAX_ANSWER_BYTES, within `timeoutMs` (the SDK's timeout ends with the headers). */
 async function readBody(response, timeoutMs) {
@@ -77655,7 +77655,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
+const summary = (/* unused pure expression or super */ null && (_summary));
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -79591,6 +79591,8 @@ function hintFor(error, projectInput) {
         case 'redirect':
             return 'Set base-url (and mtls-base-url) to the address the API answers at directly, such as https://api.openai.com/v1.';
         case 'unreadable':
+            if (facts.endless)
+                return 'Check that base-url and any proxy (HTTPS_PROXY, NO_PROXY) pass the query string through unchanged: the list is read page by page with ?after=. If base-url is the OpenAI API itself with no proxy in between, run with debug logging and report it.';
             return `Check base-url and the proxy settings (HTTPS_PROXY, NO_PROXY): the answer did not come from the OpenAI API. If it persists, run with debug logging and report it.`;
         case 'aborted':
             return 'The run was cancelled.';
@@ -79615,6 +79617,10 @@ function connectionHint(reason) {
     return 'Check that the runner can reach the host (DNS, firewall, proxy: HTTPS_PROXY and NO_PROXY), and that base-url is right.';
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/runtime.ts
 /**
  * The one skeleton both actions run on, as actions/cache shares its run logic: mask, read settings, run,
@@ -79622,6 +79628,8 @@ function connectionHint(reason) {
  * (as core.setFailed does), so that the runner and @github/local-action both see a failed run as failed;
  * the outputs and the job summary are written in every case, on SIGINT and SIGTERM too.
  */
+
+
 
 
 
@@ -79638,18 +79646,16 @@ async function runAction(entry, overrides = {}) {
     const deps = { ...defaultDependencies, ...overrides };
     const log = actionsLogger;
     let settings;
-    let reported = false;
-    const finish = async (interrupted) => {
-        if (reported)
-            return;
-        reported = true;
+    // The report, once started: a signal that comes while it runs waits for it (within the grace period).
+    let reporting;
+    const finish = (interrupted) => (reporting ??= (async () => {
         try {
             await entry.report(settings, interrupted);
         }
         catch (error) {
             log.warning(`Could not write the report: ${error.message}`, 'report');
         }
-    };
+    })());
     const stop = onSignals((signal) => {
         const flying = entry.inFlight?.() ?? [];
         const message = `The run was cancelled (${signal}).` +
@@ -79723,12 +79729,15 @@ function setOutputs(outputs) {
 /**
  * Appends the job summary; a summary that cannot be written is a warning, never a failure. The whole
  * summary is redacted first, as a last line of defence (its outside text is escaped where it is made).
+ * Written synchronously, as @actions/core writes outputs: a cancelled run writes it in the signal's own
+ * turn, however busy the machine, before the grace period can end the process.
  */
-async function writeSummary(markdown, log = actionsLogger) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+function writeSummary(markdown, log = actionsLogger) {
+    const file = process.env.GITHUB_STEP_SUMMARY;
+    if (!file)
         return;
     try {
-        await summary.addRaw(redact(markdown), true).write();
+        external_node_fs_namespaceObject.appendFileSync(file, `${redact(markdown)}${external_node_os_namespaceObject.EOL}`, { encoding: 'utf8' });
     }
     catch (error) {
         log.warning(`Could not write the job summary: ${error.message}`);
@@ -80317,12 +80326,15 @@ async function run(overrides = {}) {
         failed: (_error, text) => {
             failure = text;
         },
-        report: async (settings) => {
+        report: async (settings, interrupted) => {
             let issue = NO_ISSUE;
-            if (settings?.openIssue)
+            // A cancelled run writes its outputs and summary at once; it does not start on the tracking issue.
+            if (settings?.openIssue && interrupted)
+                actionsLogger.info('open-issue: the run was cancelled, so the tracking issue was left as it was.');
+            else if (settings?.openIssue)
                 issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
             setOutputs(statusOutputs(assessment, issue));
-            await writeSummary(renderStatusSummary(assessment, settings, failure, issue));
+            writeSummary(renderStatusSummary(assessment, settings, failure, issue));
         },
     }, overrides);
 }
