@@ -563,6 +563,19 @@ describe('uploadOnce: the oldest copy by created_at, then id, whatever order the
     expect(error.title).toBe('api');
     expect(error.hint).toMatch(/^Check it\. Then run the action again/);
 
+    // Without a title or a hint of its own: titled api, and the hint says only what to do next.
+    const bare = fakeApi(
+      certificate,
+      () => {
+        throw new ActionError('The list could not be read.');
+      },
+      own,
+    );
+    const plain = (await uploadOnce({ certificate, name: 'corp-ca', before: [] }, context(bare)).catch((e: unknown) => e)) as ActionError;
+    expect(plain).toBeInstanceOf(ActionError);
+    expect(plain.title).toBe('api');
+    expect(plain.hint).toMatch(/^Then run the action again: with reuse-existing: true \(the default\) it finds the certificate/);
+
     const bug = new Error('boom');
     const buggy = fakeApi(
       certificate,
