@@ -182,6 +182,7 @@ describe('apply: the target', () => {
     expect(notices()).toEqual([
       `${named.id} keeps its name "corp-2026"; the name "corp-2027" was not applied. Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.`,
     ]);
+    expect(log.titles).toEqual(['notice: name']);
     await planAndApply(fresh.pem, {}, undefined, null);
     expect(notices()).toEqual([]);
     named.name = null;
@@ -349,6 +350,7 @@ describe('apply: deleting expired certificates', () => {
     expect(log.notices).toEqual([
       `Kept ${inUse.id} ("used"): it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`,
     ]);
+    expect(log.titles).toEqual(['notice: delete-expired']);
     expect(emu.certificates.map((c) => c.id)).toContain(inUse.id);
   });
 
@@ -425,6 +427,7 @@ describe("apply: the API's dates against the certificate's own", () => {
       await apply(await plan(fresh.pem, {}, existing), context(fresh.pem, 'corp'));
       expect(advised).toEqual([]);
       expect(log.notices).toEqual([`The API gives no validity dates for ${stored.id}: the outputs report the certificate's own dates.`]);
+      expect(log.titles).toEqual(['notice: dates']);
     }
   });
 });
@@ -634,6 +637,7 @@ describe('apply: a scope read back without the certificate', () => {
     const id = journal.certificate!.id;
     expect(emu.activeIn('proj_alpha')).toEqual([newer!.id]);
     expect(journal.activeIn.has('proj_alpha')).toBe(false);
+    expect(log.titles).toEqual(['notice: coverage']);
     expect(log.notices).toEqual([
       expect.stringMatching(
         new RegExp(`^${id} is no longer active for project proj_alpha: a newer CA of the same name replaced it there \\(`),

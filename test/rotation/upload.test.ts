@@ -472,6 +472,7 @@ describe('uploadOnce: what it says and returns, and the order it reads', () => {
       `^${own}, a duplicate of ${racer.id}, could not be deleted \\(Could not delete certificate ${own}: .*\\)\\. A later run with reuse-existing: true removes it\\.$`,
     );
     expect(log.warnings).toEqual([expect.stringMatching(warning)]);
+    expect(log.titles).toEqual(['warning: duplicate']);
     expect(journal.cautions).toEqual(log.warnings);
   });
 
