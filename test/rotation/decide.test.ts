@@ -362,6 +362,8 @@ describe('decide: the rules at their edges', () => {
       }
       expect(error).toBeInstanceOf(ActionError);
       expect((error as ActionError).title).toBe('input retire-previous');
+      // The certificate is named, the one to be uploaded too.
+      expect((error as ActionError).message).toContain(`certificate ${existing ? 'cert_t' : '(to be uploaded)'} has no name`);
     }
   });
 
