@@ -44,7 +44,8 @@ export function readProjectIds(read: InputReader, name: string): string[] {
   const ids = [
     ...new Set(
       read(name)
-        .split(/[\s,]+/)
+        // One separator at a time: the empty strings between consecutive ones go with the blanks.
+        .split(/[\s,]/)
         .filter(Boolean),
     ),
   ];

@@ -9,6 +9,8 @@ export interface RecordingLogger extends Logger {
   debugs: string[];
   /** Every line in order, as `info: ...`, `notice: ...`, ... */
   all: string[];
+  /** The annotation title of each notice, warning and error, in order, as `notice: title` (`notice: -` when none). */
+  titles: string[];
   /** Forgets every line recorded so far. */
   clear(): void;
 }
@@ -21,18 +23,20 @@ export function recordingLogger(): RecordingLogger {
     errors: [],
     debugs: [],
     all: [],
+    titles: [],
     info: (line) => record('info', line, log.infos),
-    notice: (text) => record('notice', text, log.notices),
-    warning: (text) => record('warning', text, log.warnings),
-    error: (text) => record('error', text, log.errors),
+    notice: (text, title) => record('notice', text, log.notices, title),
+    warning: (text, title) => record('warning', text, log.warnings, title),
+    error: (text, title) => record('error', text, log.errors, title),
     debug: (text) => record('debug', text, log.debugs),
     clear: () => {
-      for (const list of [log.infos, log.notices, log.warnings, log.errors, log.debugs, log.all]) list.length = 0;
+      for (const list of [log.infos, log.notices, log.warnings, log.errors, log.debugs, log.all, log.titles]) list.length = 0;
     },
   };
-  function record(level: string, text: string, into: string[]): void {
+  function record(level: string, text: string, into: string[], title?: string): void {
     into.push(text);
     log.all.push(`${level}: ${text}`);
+    if (level === 'notice' || level === 'warning' || level === 'error') log.titles.push(`${level}: ${title ?? '-'}`);
   }
   return log;
 }

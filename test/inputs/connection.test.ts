@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ActionError, InputError } from '../../src/errors.js';
-import { connectionAdvisories, maskSecrets, readConnection } from '../../src/inputs/connection.js';
+import { connectionAdvisories, isLoopback, maskSecrets, readConnection } from '../../src/inputs/connection.js';
 import { inputErrorOf, reader } from '../helpers/settings.ts';
 
 const key = { 'admin-api-key': 'sk-admin-abc' };
@@ -100,6 +100,11 @@ describe('readConnection: limits and keys', () => {
     for (const url of ['http://127.10.200.30/v1', 'http://127.0.0.100/v1']) expect(read({ 'base-url': url }).baseURL).toBe(url);
     for (const url of ['http://127.0.0.1.example.test/v1', 'http://10.127.0.0.1.example.test/v1'])
       expect(failure({ 'base-url': url }).message).toMatch(/plain http to/);
+  });
+
+  it('isLoopback judges the host name alone, whatever its caller parsed: nothing may come before the 127', () => {
+    expect(isLoopback('127.0.0.1')).toBe(true);
+    for (const host of ['x127.0.0.1', '10.127.0.0.1', 'evil.127.0.0.1']) expect(isLoopback(host), host).toBe(false);
   });
 
   it('refuses credentials in the URL, a user or a password alone too', () => {

@@ -26,6 +26,8 @@ let fresh: MadeCertificate;
 let other: MadeCertificate;
 let previous: MadeCertificate;
 let filler: MadeCertificate;
+let oldest: MadeCertificate;
+let notYet: MadeCertificate;
 let expired: MadeCertificate[];
 beforeAll(async () => {
   fresh = makeCa({ cn: 'New' });
@@ -33,6 +35,8 @@ beforeAll(async () => {
   filler = makeCa({ cn: 'Filler', days: 200 });
   // Issued ten days ago: older than `fresh` by its valid_at, whatever second the tests run in.
   previous = await makeDatedCa(new Date(Date.now() - 10 * DAY), new Date(Date.now() + 90 * DAY), 'Old');
+  oldest = await makeDatedCa(new Date(Date.now() - 20 * DAY), new Date(Date.now() + 90 * DAY), 'Oldest');
+  notYet = await makeDatedCa(new Date(Date.now() + 5 * DAY), new Date(Date.now() + 400 * DAY), 'Not yet');
   expired = await Promise.all(
     ['Gone', 'Deleted', 'In use', 'Stale'].map((cn) => makeDatedCa(new Date(Date.now() - 100 * DAY), new Date(Date.now() - DAY), cn)),
   );
@@ -178,6 +182,7 @@ describe('apply: the target', () => {
     expect(notices()).toEqual([
       `${named.id} keeps its name "corp-2026"; the name "corp-2027" was not applied. Rename it in the dashboard if you want the new name, or set reuse-existing: false to upload a copy under the new name.`,
     ]);
+    expect(log.titles).toEqual(['notice: name']);
     await planAndApply(fresh.pem, {}, undefined, null);
     expect(notices()).toEqual([]);
     named.name = null;
@@ -310,7 +315,6 @@ describe('apply: coverage, read back after the writes', () => {
   });
 
   it('an active CA that is not valid now does not cover the scope: the run fails, and says its dates', async () => {
-    const notYet = await makeDatedCa(new Date(Date.now() + 5 * DAY), new Date(Date.now() + 400 * DAY), 'Not yet');
     const error = (await planAndApply(notYet.pem, { activateProjects: ['proj_alpha'] }).catch((e: unknown) => e)) as ActionError;
     const id = journal.certificate!.id;
     expect(error).toBeInstanceOf(ActionError);
@@ -346,6 +350,7 @@ describe('apply: deleting expired certificates', () => {
     expect(log.notices).toEqual([
       `Kept ${inUse.id} ("used"): it has expired, but OpenAI reports it still active in a project (certificate_in_use). Deactivate it there to let it be deleted.`,
     ]);
+    expect(log.titles).toEqual(['notice: delete-expired']);
     expect(emu.certificates.map((c) => c.id)).toContain(inUse.id);
   });
 
@@ -382,5 +387,314 @@ describe('apply: deleting expired certificates', () => {
     expect((error as ApiError).message).toMatch(new RegExp(`delete certificate ${stale.id}`));
     expect(journal.deleted).toEqual([]);
     expect(journal.keptInUse).toEqual([]);
+  });
+});
+
+describe("apply: the API's dates against the certificate's own", () => {
+  it('warns when they differ by more than a second; a second apart is not a difference', async () => {
+    const stored = emu.addCertificate(fresh.pem, { name: 'corp' });
+    const read = await api.retrieve(stored.id);
+    const cases: Array<[StoredCertificate, string[]]> = [
+      [read, []],
+      [{ ...read, validAt: read.validAt! + 1, expiresAt: read.expiresAt! - 1 }, []],
+      [{ ...read, validAt: read.validAt! - 2 }, ['dates']],
+      [{ ...read, expiresAt: read.expiresAt! + 2 }, ['dates']],
+    ];
+    for (const [existing, titles] of cases) {
+      advised.length = 0;
+      log.clear();
+      await apply(await plan(fresh.pem, {}, existing), context(fresh.pem, 'corp'));
+      expect(
+        advised.map((a) => `${a.level} ${a.title}`),
+        JSON.stringify(existing),
+      ).toEqual(titles.map((t) => `warning ${t}`));
+      expect(notices().filter((n) => !n.startsWith('warning'))).toEqual([]);
+    }
+    expect(advised[0]!.message).toMatch(
+      new RegExp(`^The API's dates for ${stored.id} \\(valid .* to .*\\) differ from the certificate's own`),
+    );
+  });
+
+  it('a notice, not a warning, when the API gives no validity dates (either one)', async () => {
+    const stored = emu.addCertificate(fresh.pem, { name: 'corp' });
+    const read = await api.retrieve(stored.id);
+    for (const existing of [
+      { ...read, validAt: null },
+      { ...read, expiresAt: null },
+    ]) {
+      advised.length = 0;
+      log.clear();
+      await apply(await plan(fresh.pem, {}, existing), context(fresh.pem, 'corp'));
+      expect(advised).toEqual([]);
+      expect(log.notices).toEqual([`The API gives no validity dates for ${stored.id}: the outputs report the certificate's own dates.`]);
+      expect(log.titles).toEqual(['notice: dates']);
+    }
+  });
+});
+
+describe('apply: a staged rollout', () => {
+  it('a plan with a canary project goes through the staged flow: without canary inputs it refuses before activating anything', async () => {
+    const made = { ...(await plan(fresh.pem, { activateProjects: ['proj_alpha', 'proj_beta'] })), canaryProject: 'proj_alpha' };
+    emu.requests.length = 0;
+    const error = (await apply(made, context(fresh.pem, 'corp')).catch((e: unknown) => e)) as ActionError;
+    expect(error).toBeInstanceOf(ActionError);
+    expect(error.title).toBe('canary');
+    expect(writes().filter((w) => w.includes('/activate'))).toEqual([]);
+    expect(journal.activated).toEqual([]);
+  });
+});
+
+describe('apply: what the reads just before retiring show', () => {
+  it('does not retire while the new certificate is not valid yet by the API, and says so', async () => {
+    const old = emu.addCertificate(previous.pem, { name: 'corp', activeProjects: ['proj_alpha'] });
+    // The previous CA, still active and valid, covers the scope: the run succeeds.
+    await planAndApply(notYet.pem, { activateProjects: ['proj_alpha'], retirePrevious: true });
+    const id = journal.certificate!.id;
+    expect(journal.retired).toEqual([]);
+    expect(writes().filter((w) => w.includes('/deactivate'))).toEqual([]);
+    expect(log.infos).toContain(
+      `Nothing retired in project proj_alpha: ${id} is not valid now by the API's dates, so the previous CA stays active.`,
+    );
+    expect(emu.activeIn('proj_alpha').sort()).toEqual([old.id, id].sort());
+  });
+
+  it("a racing run's identical copy, active in the scope since the plan, is never retired: the run moves to it if it is older", async () => {
+    const old = emu.addCertificate(previous.pem, { name: 'corp', activeProjects: ['proj_alpha'] });
+    // Right before this run reads proj_alpha to retire, a racing run's copy (stored earlier in the same
+    // validity, so older by created_at) shows up active there, under the same name.
+    let racer: { id: string } | undefined;
+    const racing = Object.create(api) as CertificateApi;
+    racing.listScope = async (scope) => {
+      if (scope === 'proj_alpha' && journal.activated.includes('proj_alpha') && !racer)
+        racer = emu.addCertificate(fresh.pem, {
+          name: 'corp',
+          activeProjects: ['proj_alpha'],
+          createdAt: Math.floor(Date.now() / 1000) - 30,
+        });
+      return api.listScope(scope);
+    };
+    const made = await plan(fresh.pem, { name: 'corp', activateProjects: ['proj_alpha'], retirePrevious: true });
+    await apply(made, context(fresh.pem, 'corp', racing));
+    const deactivated = writes().filter((w) => w.includes('/deactivate'));
+    expect(deactivated[0]).toBe(`POST /projects/proj_alpha/certificates/deactivate {"certificate_ids":["${old.id}"]}`);
+    expect(deactivated.join(' ')).not.toContain(racer!.id);
+    expect(journal.retired).toEqual([{ scope: 'proj_alpha', id: old.id }]);
+    // The oldest copy is kept: this run goes on with the racer's, and deletes its own once it is inactive.
+    expect(journal).toMatchObject({ uploaded: false, certificate: { id: racer!.id } });
+    expect(emu.activeIn('proj_alpha')).toEqual([racer!.id]);
+    expect(emu.certificates.map((c) => c.id).sort()).toEqual([old.id, racer!.id].sort());
+    expect(journal.duplicates).toHaveLength(1);
+    expect(journal.activeIn.has('proj_alpha')).toBe(true);
+  });
+});
+
+describe('apply: a copy deleted by a racing run while this run activates it', () => {
+  /** An API on which this run's fresh copy is deleted right before its first project activation, and `then` runs. */
+  const deletedBeforeProject = (then: () => void): CertificateApi => {
+    const racing = Object.create(api) as CertificateApi;
+    let done = false;
+    racing.activate = async (scope, ids, options) => {
+      if (scope !== 'organization' && !done) {
+        done = true;
+        emu.certificates.splice(
+          emu.certificates.findIndex((c) => c.id === ids[0]),
+          1,
+        );
+        then();
+      }
+      return api.activate(scope, ids, options);
+    };
+    return racing;
+  };
+
+  it('goes on with the older identical copy the racing run keeps, activated in every scope, and does not claim it', async () => {
+    let racer: { id: string } | undefined;
+    const racing = deletedBeforeProject(() => {
+      racer = emu.addCertificate(fresh.pem, { name: 'corp', createdAt: Math.floor(Date.now() / 1000) - 5 });
+    });
+    const made = await plan(fresh.pem, { name: 'corp', activateOrganization: true, activateProjects: ['proj_alpha'] });
+    log.clear();
+    await apply(made, context(fresh.pem, 'corp', racing));
+    const own = emu.requests.find((r) => r.method === 'POST' && r.path.endsWith('/organization/certificates'));
+    expect(own).toBeDefined();
+    expect(journal).toMatchObject({ uploaded: false, certificate: { id: racer!.id } });
+    expect(journal.activated).toEqual(['organization', 'proj_alpha']);
+    expect(emu.activeIn('organization')).toEqual([racer!.id]);
+    expect(emu.activeIn('proj_alpha')).toEqual([racer!.id]);
+    expect(log.infos.some((l) => l.endsWith(`keeps the older identical copy ${racer!.id}: this run goes on with it.`))).toBe(true);
+  });
+
+  it('with no other copy to go on with, the refusal stands', async () => {
+    const racing = deletedBeforeProject(() => undefined);
+    const made = await plan(fresh.pem, { name: 'corp', activateOrganization: true, activateProjects: ['proj_alpha'] });
+    const error = await apply(made, context(fresh.pem, 'corp', racing)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).kind).toBe('not-found');
+    expect(journal.uploaded).toBe(true);
+  });
+
+  it('a certificate named by certificate-id that is deleted meanwhile is not replaced by a copy: the refusal stands', async () => {
+    const stored = emu.addCertificate(fresh.pem, { name: 'corp' });
+    const existing = await api.retrieve(stored.id);
+    const racing = deletedBeforeProject(() => {
+      emu.addCertificate(fresh.pem, { name: 'corp', createdAt: Math.floor(Date.now() / 1000) - 5 });
+    });
+    const made = await plan(fresh.pem, { activateOrganization: true, activateProjects: ['proj_alpha'] }, existing);
+    const error = await apply(made, context(fresh.pem, 'corp', racing)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(journal.certificate!.id).toBe(stored.id);
+  });
+});
+
+describe('apply: the last reads, after retiring for the organization', () => {
+  const mtlsRequired = { kind: 'status', status: 403, code: 'mtls_required', message: 'A client certificate is required.' } as const;
+  /** An API on which, once a retirement for `retiredIn` is done, reads of `refused` need a client certificate. */
+  const lockingAfterRetirement = (retiredIn: string, refused: RegExp): CertificateApi => {
+    const locking = Object.create(api) as CertificateApi;
+    locking.deactivate = async (scope, ids, options) => {
+      const done = await api.deactivate(scope, ids, options);
+      if (scope === retiredIn) emu.addFault({ ...mtlsRequired, method: 'GET', path: refused, times: Infinity });
+      return done;
+    };
+    return locking;
+  };
+  const contextWithCautions = (target: CertificateApi): ApplyContext => ({
+    ...context(fresh.pem, 'corp', target),
+    advise: (advisory) => {
+      advised.push(advisory);
+      if (advisory.level === 'warning') journal.cautions.push(advisory.message);
+    },
+  });
+
+  it('reads of projects refused for want of a client certificate: one warning, and the run ends', async () => {
+    const old = emu.addCertificate(previous.pem, { name: 'corp', activeOrg: true });
+    const made = await plan(fresh.pem, { activateOrganization: true, activateProjects: ['proj_alpha', 'proj_beta'], retirePrevious: true });
+    await apply(made, contextWithCautions(lockingAfterRetirement('organization', /\/projects\/proj_\w+\/certificates$/)));
+    expect(journal.retired).toEqual([{ scope: 'organization', id: old.id }]);
+    expect(advised.map((a) => `${a.level} ${a.title}`)).toEqual(['warning client-certificate']);
+    expect(advised[0]!.message).toMatch(
+      /^The action could not read back after retiring for the organization: OpenAI now refuses the client certificate this run presented \(/,
+    );
+  });
+
+  it('the read of the organization refused: the same warning, and the run ends with its certificate', async () => {
+    emu.addCertificate(previous.pem, { name: 'corp', activeOrg: true });
+    const made = await plan(fresh.pem, { activateOrganization: true, retirePrevious: true });
+    await apply(made, contextWithCautions(lockingAfterRetirement('organization', /\/organization\/certificates$/)));
+    expect(advised.map((a) => `${a.level} ${a.title}`)).toEqual(['warning client-certificate']);
+    expect(journal.certificate).toBeDefined();
+  });
+
+  it('after retiring only in a project, a refused read is a failure', async () => {
+    emu.addCertificate(previous.pem, { name: 'corp', activeProjects: ['proj_alpha'] });
+    const made = await plan(fresh.pem, { activateProjects: ['proj_alpha'], retirePrevious: true });
+    const error = await apply(made, contextWithCautions(lockingAfterRetirement('proj_alpha', /\/proj_alpha\/certificates$/))).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).kind).toBe('mtls-required');
+    expect(advised).toEqual([]);
+  });
+
+  it('any other failure of those reads fails the run', async () => {
+    emu.addCertificate(previous.pem, { name: 'corp', activeOrg: true });
+    const failing = Object.create(api) as CertificateApi;
+    failing.deactivate = async (scope, ids, options) => {
+      const done = await api.deactivate(scope, ids, options);
+      emu.addFault({ kind: 'status', status: 403, code: 'insufficient_permissions', message: 'No.', method: 'GET', times: Infinity });
+      return done;
+    };
+    const made = await plan(fresh.pem, { activateOrganization: true, retirePrevious: true });
+    const error = await apply(made, contextWithCautions(failing)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).kind).toBe('permission');
+  });
+});
+
+describe('apply: a scope read back without the certificate', () => {
+  /** An API on which, at the first read of proj_alpha after the activation there, `change` has happened. */
+  const changedAtReadBack = (change: () => void): CertificateApi => {
+    const racing = Object.create(api) as CertificateApi;
+    let done = false;
+    racing.listScope = async (scope) => {
+      if (scope === 'proj_alpha' && journal.activated.includes('proj_alpha') && !done) {
+        done = true;
+        change();
+      }
+      return api.listScope(scope);
+    };
+    return racing;
+  };
+
+  it('replaced there by a newer CA of the same name: a notice, and nothing activated again', async () => {
+    let newer: { id: string } | undefined;
+    const racing = changedAtReadBack(() => {
+      emu.certificates.find((c) => c.id === journal.certificate?.id)!.activeProjects.delete('proj_alpha');
+      newer = emu.addCertificate(fresh.pem, { name: 'corp', activeProjects: ['proj_alpha'] });
+    });
+    const made = await plan(previous.pem, { name: 'corp', activateProjects: ['proj_alpha'] });
+    await apply(made, context(previous.pem, 'corp', racing));
+    const id = journal.certificate!.id;
+    expect(emu.activeIn('proj_alpha')).toEqual([newer!.id]);
+    expect(journal.activeIn.has('proj_alpha')).toBe(false);
+    expect(log.titles).toEqual(['notice: coverage']);
+    expect(log.notices).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${id} is no longer active for project proj_alpha: a newer CA of the same name replaced it there \\(`),
+      ),
+    ]);
+  });
+
+  it('by a newer CA of another name, or an older one of the same name: activated again, and the run fails', async () => {
+    for (const [pem, name] of [
+      [fresh.pem, 'other'],
+      [oldest.pem, 'corp'],
+    ] as const) {
+      const racing = changedAtReadBack(() => {
+        emu.certificates.find((c) => c.id === journal.certificate?.id)!.activeProjects.delete('proj_alpha');
+        emu.addCertificate(pem, { name, activeProjects: ['proj_alpha'] });
+      });
+      journal = new Journal();
+      const made = await plan(previous.pem, { name: 'corp', activateProjects: ['proj_alpha'] });
+      const error = (await apply(made, context(previous.pem, 'corp', racing)).catch((e: unknown) => e)) as ActionError;
+      expect(error, name).toBeInstanceOf(ActionError);
+      expect(error.message).toMatch(/^The API accepted an activation that a scope does not hold\./);
+      expect(emu.activeIn('proj_alpha')).toContain(journal.certificate!.id);
+      emu.certificates.length = 0;
+    }
+  });
+});
+
+describe('apply: deletions read again first', () => {
+  it('an expired certificate deleted by someone else between the read and the deletion: said, not counted as deleted', async () => {
+    const stale = emu.addCertificate(expired[3]!.pem, { name: 'stale', skipValidation: true });
+    const racing = Object.create(api) as CertificateApi;
+    racing.delete = async (id, options) => {
+      emu.certificates.splice(
+        emu.certificates.findIndex((c) => c.id === id),
+        1,
+      );
+      return api.delete(id, options);
+    };
+    const made = await plan(fresh.pem, { deleteExpired: true });
+    log.clear();
+    await apply(made, context(fresh.pem, 'corp', racing));
+    expect(journal.deleted).toEqual([]);
+    expect(log.infos).toContain(`${stale.id} ("stale") was already gone: deleted by someone else since the plan.`);
+    expect(log.infos.some((l) => l.startsWith('Deleted'))).toBe(false);
+  });
+
+  it('identical copies from earlier runs: the inactive ones are deleted, one active again since the plan is kept', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const kept = emu.addCertificate(fresh.pem, { name: 'corp', createdAt: t - 30 });
+    const inactive = emu.addCertificate(fresh.pem, { name: 'corp', createdAt: t - 20 });
+    const activeAgain = emu.addCertificate(fresh.pem, { name: 'corp', createdAt: t - 10 });
+    const made = await planAndApply(fresh.pem, {}, (p) => {
+      expect(p.duplicates.map((c) => c.id).sort()).toEqual([inactive.id, activeAgain.id].sort());
+      activeAgain.activeOrg = true;
+    });
+    expect(made.target).toMatchObject({ kind: 'reuse', certificate: { id: kept.id } });
+    expect(journal.duplicates).toEqual([inactive.id]);
+    expect(emu.certificates.map((c) => c.id).sort()).toEqual([kept.id, activeAgain.id].sort());
   });
 });

@@ -3,7 +3,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ListedCertificate, StoredCertificate } from '../../src/api/reader.js';
 import { decodeInput } from '../../src/certificate/decode.js';
 import { inspectCertificate, type CertificateInfo } from '../../src/certificate/inspect.js';
-import { converge, decide, deletable, isOlder, oldestFirst, retirementsIn, type Request, type State } from '../../src/rotation/decide.js';
+import {
+  converge,
+  decide,
+  deletable,
+  isOlder,
+  oldestFirst,
+  retirementsIn,
+  scopeAdvisories,
+  validNow,
+  type Request,
+  type State,
+} from '../../src/rotation/decide.js';
+import { ActionError } from '../../src/errors.js';
 import { seconds } from '../../src/time.js';
 import { makeCa } from '../helpers/certs.ts';
 
@@ -253,5 +265,209 @@ describe('decide: invariants over random organizations', () => {
         },
       ),
     );
+  });
+});
+
+describe('decide: the rules at their edges', () => {
+  const stored = (id: string, overrides: Partial<StoredCertificate> = {}): StoredCertificate => ({
+    id,
+    name: 'corp',
+    createdAt: t - DAY,
+    validAt: seconds(certificate.notBefore),
+    expiresAt: seconds(certificate.notAfter),
+    content: certificate.pem,
+    ...overrides,
+  });
+
+  it('isOlder: an earlier valid_at; equal, an earlier created_at; equal too, the smaller id; unknown without a valid_at', () => {
+    const a = listed('cert_a', { validAt: 100, createdAt: 50 });
+    expect(isOlder(a, listed('cert_b', { validAt: 101, createdAt: 10 }))).toBe(true);
+    expect(isOlder(a, listed('cert_b', { validAt: 99, createdAt: 90 }))).toBe(false);
+    expect(isOlder(a, listed('cert_0', { validAt: 100, createdAt: 51 }))).toBe(true);
+    expect(isOlder(a, listed('cert_0', { validAt: 100, createdAt: 49 }))).toBe(false);
+    expect(isOlder(a, listed('cert_b', { validAt: 100, createdAt: 50 }))).toBe(true);
+    expect(isOlder(a, listed('cert_0', { validAt: 100, createdAt: 50 }))).toBe(false);
+    expect(isOlder(a, listed('cert_a', { validAt: 100, createdAt: 50 }))).toBe(false);
+    expect(isOlder(listed('cert_a', { validAt: null }), a)).toBeNull();
+    expect(isOlder(a, listed('cert_b', { validAt: null }))).toBeNull();
+  });
+
+  it('oldestFirst: by created_at, then id, whatever the order given', () => {
+    const order = (ids: Array<[string, number]>): string[] =>
+      oldestFirst(ids.map(([id, createdAt]) => ({ id, createdAt }))).map((c) => c.id);
+    expect(
+      order([
+        ['cert_b', 5],
+        ['cert_a', 5],
+        ['cert_c', 4],
+      ]),
+    ).toEqual(['cert_c', 'cert_a', 'cert_b']);
+    expect(
+      order([
+        ['cert_a', 5],
+        ['cert_c', 5],
+        ['cert_b', 5],
+      ]),
+    ).toEqual(['cert_a', 'cert_b', 'cert_c']);
+    expect(
+      order([
+        ['cert_c', 5],
+        ['cert_b', 5],
+        ['cert_a', 5],
+      ]),
+    ).toEqual(['cert_a', 'cert_b', 'cert_c']);
+  });
+
+  it('validNow: from valid_at included to expires_at excluded; an unknown date is never valid', () => {
+    expect(validNow({ validAt: 100, expiresAt: 200 }, 100)).toBe(true);
+    expect(validNow({ validAt: 100, expiresAt: 200 }, 199)).toBe(true);
+    expect(validNow({ validAt: 100, expiresAt: 200 }, 200)).toBe(false);
+    expect(validNow({ validAt: 100, expiresAt: 200 }, 99)).toBe(false);
+    expect(validNow({ validAt: null, expiresAt: 200 }, 150)).toBe(false);
+    expect(validNow({ validAt: 100, expiresAt: null }, 150)).toBe(false);
+  });
+
+  it('retire-previous holds while the target is undated, not valid yet or expired (at its expiry exactly too)', () => {
+    const old = listed('cert_old', { validAt: t - 300 * DAY, createdAt: t - 300 * DAY });
+    const held = (existing: StoredCertificate, at: Date = now): string | undefined =>
+      decide({ ...stateOf([old]), existing }, request({ activateProjects: [] }), at).retireHeld;
+    expect(held(stored('cert_t', { validAt: null }))).toMatch(/validity dates of the new certificate are not known/);
+    expect(held(stored('cert_t', { expiresAt: null }))).toMatch(/validity dates of the new certificate are not known/);
+    expect(held(stored('cert_t', { expiresAt: t }))).toMatch(/expired on/);
+    expect(held(stored('cert_t', { expiresAt: t + 1 }))).toBeUndefined();
+    expect(held(stored('cert_t', { validAt: t + 1 }))).toMatch(/not valid until/);
+    expect(held(stored('cert_t', { validAt: t }))).toBeUndefined();
+    const plan = decide({ ...stateOf([old]), existing: stored('cert_t', { expiresAt: t }) }, request({ activateProjects: [] }), now);
+    expect(plan.scopes[0]!.retire).toEqual([]);
+    expect(plan.advisories.map((a) => `${a.level} ${a.title}`)).toContain('warning retire-previous');
+  });
+
+  it('retire-previous matches the name asked, else the name of the certificate reused or named; never no name', () => {
+    const named = stored('cert_t', { name: 'theirs' });
+    const nameOf = (r: Partial<Request>, existing?: StoredCertificate): string | undefined =>
+      decide({ ...stateOf([]), existing }, request({ activateProjects: [], ...r }), now).retireName;
+    expect(nameOf({})).toBe('corp');
+    expect(nameOf({ name: undefined }, named)).toBe('theirs');
+    expect(nameOf({}, named)).toBe('corp');
+    expect(nameOf({ retirePrevious: false })).toBeUndefined();
+    for (const [r, existing] of [
+      [{ name: undefined }, undefined],
+      [{ name: undefined }, stored('cert_t', { name: null })],
+    ] as const) {
+      let error: unknown;
+      try {
+        decide({ ...stateOf([]), existing }, request({ activateProjects: [], ...r }), now);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ActionError);
+      expect((error as ActionError).title).toBe('input retire-previous');
+      // The certificate is named, the one to be uploaded too.
+      expect((error as ActionError).message).toContain(`certificate ${existing ? 'cert_t' : '(to be uploaded)'} has no name`);
+    }
+  });
+
+  it('delete-expired: deletable at its expiry exactly, not while active anywhere read, never the target or a copy', () => {
+    const at = listed('cert_at', { active: false, expiresAt: t });
+    const later = listed('cert_later', { active: false, expiresAt: t + 1 });
+    const inProject = listed('cert_proj', { active: false, expiresAt: t - DAY });
+    const kept = listed('cert_kept', { active: false, expiresAt: t - DAY });
+    const state = stateOf([at, later, inProject, kept], [['proj_a', [{ ...inProject, active: true }]]]);
+    expect(deletable(state, new Set(['cert_kept']), now).map((c) => c.id)).toEqual(['cert_at']);
+  });
+
+  it('delete-expired: a notice for each expired certificate still active somewhere read, naming where', () => {
+    const both = listed('cert_both', { expiresAt: t - DAY, active: true });
+    const project = listed('cert_project', { expiresAt: t - DAY, active: false });
+    const inactive = listed('cert_inactive', { expiresAt: t - DAY, active: false });
+    const valid = listed('cert_valid', { expiresAt: t + DAY, active: true, name: 'other' });
+    const undated = listed('cert_undated', { expiresAt: null, active: true, name: 'other' });
+    const state = stateOf(
+      [both, project, inactive, valid, undated],
+      [
+        ['proj_a', [{ ...both, active: true }, { ...project, active: true }, valid]],
+        ['proj_b', [{ ...both, active: false }]],
+      ],
+    );
+    const plan = decide(state, request({ retirePrevious: false, deleteExpired: true }), now);
+    const notices = plan.advisories.filter((a) => a.title === 'delete-expired');
+    expect(notices.map((a) => a.level)).toEqual(['notice', 'notice']);
+    expect(notices[0]!.message).toMatch(/^Kept cert_both .*still active for the organization, project proj_a\./);
+    expect(notices[1]!.message).toMatch(/^Kept cert_project .*still active for project proj_a\./);
+    expect(plan.deleteAfter.map((c) => c.id)).toEqual(['cert_inactive']);
+    expect(decide(state, request({ retirePrevious: false }), now).advisories.filter((a) => a.title === 'delete-expired')).toEqual([]);
+  });
+
+  it('delete-expired: a notice that a certificate active in a project not read is kept, only when not every project was read', () => {
+    const old = listed('cert_old', { active: false, expiresAt: t - DAY });
+    const notice = (allProjectsRead: boolean, deleteExpired: boolean, organization = [old]): boolean =>
+      decide({ ...stateOf(organization), allProjectsRead }, request({ retirePrevious: false, deleteExpired }), now).advisories.some(
+        (a) => a.level === 'notice' && a.title === 'delete-expired',
+      );
+    expect(notice(false, true)).toBe(true);
+    expect(notice(true, true)).toBe(false);
+    expect(notice(false, false)).toBe(false);
+    expect(notice(false, true, [])).toBe(false);
+  });
+
+  it('the plan keeps the copies, the ids read, and the canary project first', () => {
+    const copy = stored('cert_copy', { createdAt: t - 9 * DAY });
+    const other = listed('cert_x', { name: 'x', active: false });
+    const state = stateOf([other, listed('cert_copy', { active: false })], [], [copy]);
+    const plan = decide(state, request({ retirePrevious: false, activateProjects: ['proj_a', 'proj_c'], canaryProject: 'proj_c' }), now);
+    expect(plan.copies).toEqual(['cert_copy']);
+    expect(plan.before).toEqual(['cert_x', 'cert_copy']);
+    expect(plan.canaryProject).toBe('proj_c');
+    expect(plan.scopes.map((s) => s.scope)).toEqual(['proj_c', 'organization', 'proj_a']);
+    expect(plan.scopes[0]!.activeBefore).toEqual([]);
+    const plain = decide(state, request({ retirePrevious: false }), now);
+    expect('canaryProject' in plain).toBe(false);
+  });
+
+  it('duplicates are removed only when reusing: never with reuse-existing off, never on an upload; never one active anywhere', () => {
+    const keeper = stored('cert_a', { createdAt: t - 9 * DAY });
+    const idle = stored('cert_b', { createdAt: t - 8 * DAY });
+    const busy = stored('cert_c', { createdAt: t - 7 * DAY });
+    const listedAs = (c: StoredCertificate, active = false): ListedCertificate => ({ ...listed(c.id, { active }), createdAt: c.createdAt });
+    const state = stateOf([listedAs(keeper), listedAs(idle), listedAs(busy)], [['proj_a', [listedAs(busy, true)]]], [keeper, idle, busy]);
+    const r = request({ retirePrevious: false });
+    expect(decide(state, r, now).duplicates.map((c) => c.id)).toEqual(['cert_b']);
+    expect(decide({ ...state, existing: keeper }, { ...r, reuseExisting: false }, now).duplicates).toEqual([]);
+    expect(decide({ ...state, identical: [] }, r, now).duplicates).toEqual([]);
+    expect(converge([keeper, idle, busy], state).remove.map((c) => c.id)).toEqual(['cert_b']);
+    const orgActive = stateOf([listedAs(keeper), listedAs(idle, true)], [], [keeper, idle]);
+    expect(converge([keeper, idle], orgActive).remove).toEqual([]);
+  });
+
+  it('a full organization is refused with the certificate-limit title; a reused target needs no room', () => {
+    const full = Array.from({ length: 50 }, (_, i) => listed(`cert_${i}`, { active: false, name: null }));
+    let error: unknown;
+    try {
+      decide(stateOf(full), request({ retirePrevious: false }), now);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ActionError).title).toBe('certificate limit');
+    expect(decide({ ...stateOf(full), existing: stored('cert_0') }, request({ retirePrevious: false }), now).target.kind).toBe('existing');
+  });
+
+  it('scopeAdvisories: the coverage lost only when the retired CA outlives the new one, and who is left active and why', () => {
+    const target = listed('cert_t', { validAt: t, expiresAt: t + 100 * DAY, createdAt: t });
+    const outlives = listed('cert_long', { validAt: t - DAY, expiresAt: t + 101 * DAY });
+    const same = listed('cert_same', { validAt: t - DAY, expiresAt: t + 100 * DAY });
+    const undated = listed('cert_undated', { validAt: null });
+    const newer = listed('cert_newer', { validAt: t + DAY });
+    const other = listed('cert_other', { name: 'other' });
+    const advisories = scopeAdvisories('proj_a', target, { retire: [outlives, same], leftActive: [undated, newer, other], name: 'corp' });
+    expect(advisories.map((a) => `${a.level} ${a.title} ${a.message.split(' ').slice(0, 2).join(' ')}`)).toEqual([
+      'warning coverage Retiring cert_long',
+      'notice retire-previous Kept cert_undated',
+      'notice retire-previous Kept cert_newer',
+      'notice retire-previous Left active',
+    ]);
+    expect(advisories[0]!.message).toMatch(/\(1 day fewer\)\.$/);
+    expect(advisories[3]!.message).toMatch(/: cert_other \("other"\) \(another name/);
+    expect(scopeAdvisories('proj_a', { ...target, expiresAt: null }, { retire: [outlives], leftActive: [], name: 'corp' })).toEqual([]);
+    expect(scopeAdvisories('proj_a', target, { retire: [{ ...outlives, expiresAt: null }], leftActive: [], name: 'corp' })).toEqual([]);
   });
 });

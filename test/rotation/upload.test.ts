@@ -7,7 +7,7 @@ import { ActionError } from '../../src/errors.ts';
 import { hintFor } from '../../src/inputs/hints.ts';
 import { Journal } from '../../src/rotation/journal.ts';
 import type { RetryPolicy } from '../../src/rotation/retry.ts';
-import { uploadOnce, type Upload } from '../../src/rotation/upload.ts';
+import { settleReuse, uploadOnce, type Upload } from '../../src/rotation/upload.ts';
 import type { WriteContext } from '../../src/rotation/writes.ts';
 import { startEmulator, type Emulator } from '../emulator/emulator.ts';
 import { makeCa, makeDatedCa, type MadeCertificate } from '../helpers/certs.ts';
@@ -472,6 +472,7 @@ describe('uploadOnce: what it says and returns, and the order it reads', () => {
       `^${own}, a duplicate of ${racer.id}, could not be deleted \\(Could not delete certificate ${own}: .*\\)\\. A later run with reuse-existing: true removes it\\.$`,
     );
     expect(log.warnings).toEqual([expect.stringMatching(warning)]);
+    expect(log.titles).toEqual(['warning: duplicate']);
     expect(journal.cautions).toEqual(log.warnings);
   });
 
@@ -563,6 +564,19 @@ describe('uploadOnce: the oldest copy by created_at, then id, whatever order the
     expect(error.title).toBe('api');
     expect(error.hint).toMatch(/^Check it\. Then run the action again/);
 
+    // Without a title or a hint of its own: titled api, and the hint says only what to do next.
+    const bare = fakeApi(
+      certificate,
+      () => {
+        throw new ActionError('The list could not be read.');
+      },
+      own,
+    );
+    const plain = (await uploadOnce({ certificate, name: 'corp-ca', before: [] }, context(bare)).catch((e: unknown) => e)) as ActionError;
+    expect(plain).toBeInstanceOf(ActionError);
+    expect(plain.title).toBe('api');
+    expect(plain.hint).toMatch(/^Then run the action again: with reuse-existing: true \(the default\) it finds the certificate/);
+
     const bug = new Error('boom');
     const buggy = fakeApi(
       certificate,
@@ -618,5 +632,184 @@ describe('uploadOnce: two runs whose copies are stored in the same second', () =
     const b = await uploadOnce({ certificate, name: 'corp-ca', before: [] }, context(org.api));
     expect(b).toMatchObject({ uploaded: true, certificate: { id: 'cert_a' } });
     expect(org.deleted).toEqual(['cert_m']);
+  });
+});
+
+describe("waiting for a copy's second to pass by the API's clock (settleReuse, and the upload's look)", () => {
+  /**
+   * A fake API over a fixed organization, every certificate identical to `certificate`, with the API's clock
+   * at `apiMs` (none when undefined). `calls` records what it was asked; `uploads` are what `create` returns.
+   */
+  function fakeOrganization(
+    certificate: CertificateInfo,
+    stored: ListedCertificate[],
+    apiMs: number | undefined,
+    uploads: ListedCertificate[] = [],
+  ) {
+    const calls: string[] = [];
+    const api = {
+      host: 'api.example.test',
+      clock: apiMs === undefined ? undefined : { api: apiMs, local: Date.now() },
+      create: async (): Promise<StoredCertificate> => {
+        calls.push('create');
+        const made = uploads.shift()!;
+        stored.push(made);
+        return { ...made, content: certificate.pem };
+      },
+      listScope: async () => {
+        calls.push('list');
+        return [...stored];
+      },
+      retrieve: async (id: string): Promise<StoredCertificate> => {
+        calls.push(`retrieve ${id}`);
+        return { ...stored.find((c) => c.id === id)!, content: certificate.pem };
+      },
+      delete: async (id: string) => {
+        calls.push(`delete ${id}`);
+        stored.splice(
+          stored.findIndex((c) => c.id === id),
+          1,
+        );
+        return undefined;
+      },
+    };
+    return { api: api as unknown as CertificateApi, calls };
+  }
+  const listed = (id: string, createdAt: number): ListedCertificate => ({
+    id,
+    name: 'corp-ca',
+    createdAt,
+    validAt: null,
+    expiresAt: null,
+    active: false,
+  });
+  let slept: number[];
+  let log: RecordingLogger;
+  const context = (api: CertificateApi): WriteContext => ({
+    api,
+    retry: { maxRetries: 0, sleep: async (ms) => void slept.push(ms), random: () => 0.5 },
+    log,
+    journal: new Journal(),
+  });
+  beforeEach(() => {
+    slept = [];
+    log = recordingLogger();
+  });
+  const T = 1_700_000_000;
+
+  it("a reused copy stored two seconds or more before the API's time, or with no API clock, is kept without another look", async () => {
+    const certificate = inspectCertificate(unitCa.der);
+    for (const apiMs of [(T + 2) * 1000, (T + 60) * 1000, undefined]) {
+      const reused = listed('cert_m', T);
+      const org = fakeOrganization(certificate, [reused, listed('cert_a', T)], apiMs);
+      const kept = await settleReuse(
+        { ...reused, content: certificate.pem },
+        { certificate, name: 'corp-ca', before: ['cert_m'] },
+        context(org.api),
+      );
+      expect(kept.id, String(apiMs)).toBe('cert_m');
+      expect(org.calls).toEqual([]);
+      expect(slept).toEqual([]);
+    }
+  });
+
+  it('a reused copy stored within the last second: waits for its second to pass, looks again, and moves to a copy that sorts before it', async () => {
+    const certificate = inspectCertificate(unitCa.der);
+    const reused = listed('cert_m', T);
+    // A racing run stored cert_a in the same second, after the plan read the organization.
+    const org = fakeOrganization(certificate, [reused, listed('cert_a', T), listed('cert_z', T)], T * 1000 + 300);
+    const kept = await settleReuse(
+      { ...reused, content: certificate.pem },
+      { certificate, name: 'corp-ca', before: ['cert_m'] },
+      context(org.api),
+    );
+    expect(kept.id).toBe('cert_a');
+    expect(slept).toEqual([700]);
+    expect(org.calls).toEqual(['list', 'retrieve cert_a', 'retrieve cert_z']);
+    expect(log.infos).toEqual([
+      expect.stringMatching(
+        /^cert_a, an identical copy stored at .* by a racing run, sorts before cert_m \(the same second, a smaller id\)/,
+      ),
+    ]);
+  });
+
+  it("a reused copy stored the second before the API's: its second has passed, so it looks again at once; it keeps the reused copy when it sorts first", async () => {
+    const certificate = inspectCertificate(unitCa.der);
+    const reused = listed('cert_m', T);
+    const org = fakeOrganization(certificate, [reused, listed('cert_z', T)], (T + 1) * 1000 + 999);
+    const kept = await settleReuse(
+      { ...reused, content: certificate.pem },
+      { certificate, name: 'corp-ca', before: ['cert_m'] },
+      context(org.api),
+    );
+    expect(kept.id).toBe('cert_m');
+    expect(slept).toEqual([]);
+    expect(org.calls).toEqual(['list', 'retrieve cert_z']);
+    expect(log.infos).toEqual([]);
+  });
+
+  it("an upload whose copy's second the API's clock has not left yet: waits at most two seconds, and looks again when it could not wait enough", async () => {
+    const certificate = inspectCertificate(unitCa.der);
+    const cases: Array<[number, number[], string[]]> = [
+      // The API's clock 300 ms into the copy's second: one wait of 700 ms, then the one look.
+      [T * 1000 + 300, [700], ['create', 'list']],
+      // The API's clock already past the copy's second: no wait.
+      [(T + 1) * 1000, [], ['create', 'list']],
+      // The API's clock 2.5 s behind the copy's second's end: a wait of 2 s, then the look is not final, so
+      // the run waits again and looks once more.
+      [(T + 1) * 1000 - 2500, [2000, 2000], ['create', 'list', 'list']],
+      // Exactly 2 s before the second's end: the 2 s wait is enough.
+      [(T + 1) * 1000 - 2000, [2000], ['create', 'list']],
+    ];
+    for (const [apiMs, waits, calls] of cases) {
+      slept = [];
+      const org = fakeOrganization(certificate, [], apiMs, [listed('cert_m', T)]);
+      const result = await uploadOnce({ certificate, name: 'corp-ca', before: [] }, context(org.api));
+      expect(result, String(apiMs)).toMatchObject({ uploaded: true, certificate: { id: 'cert_m' } });
+      expect(slept, String(apiMs)).toEqual(waits);
+      expect(org.calls, String(apiMs)).toEqual(calls);
+    }
+  });
+
+  it('after a lost answer, a copy found in the second the API is still in: waits for it to pass and looks once more', async () => {
+    const certificate = inspectCertificate(unitCa.der);
+    const cases: Array<[number | undefined, number[], number]> = [
+      [T * 1000 + 300, [700], 2],
+      // The API's clock already in a later second than the copy's: the first look stands.
+      [(T + 1) * 1000, [], 1],
+      // No clock: nothing to wait for, and the look stands.
+      [undefined, [], 1],
+    ];
+    for (const [apiMs, waits, looks] of cases) {
+      slept = [];
+      const stored: ListedCertificate[] = [];
+      const org = fakeOrganization(certificate, stored, apiMs);
+      // The upload is stored, but its answer is lost.
+      org.api.create = async () => {
+        org.calls.push('create');
+        stored.push(listed('cert_m', T));
+        throw new ApiError('Could not upload the certificate: the connection was reset.', {
+          kind: 'connection',
+          call: 'upload the certificate',
+          status: undefined,
+          code: undefined,
+          missing: undefined,
+          maybeApplied: true,
+          retryable: true,
+          retryAfterMs: undefined,
+          connectionCode: 'ECONNRESET',
+          timeoutMs: undefined,
+          permission: undefined,
+          requestId: undefined,
+        });
+      };
+      const result = await uploadOnce({ certificate, name: 'corp-ca', before: [] }, context(org.api));
+      expect(result, String(apiMs)).toMatchObject({ uploaded: false, lostAnswer: true, certificate: { id: 'cert_m' } });
+      expect(slept.slice(1), String(apiMs)).toEqual(waits);
+      expect(
+        org.calls.filter((c) => c === 'list'),
+        String(apiMs),
+      ).toHaveLength(looks);
+    }
   });
 });
