@@ -76297,7 +76297,8 @@ const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
 function readProjectIds(read, name) {
     const ids = [
         ...new Set(read(name)
-            .split(/[\s,]+/)
+            // One separator at a time: the empty strings between consecutive ones go with the blanks.
+            .split(/[\s,]/)
             .filter(Boolean)),
     ];
     const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
@@ -76765,6 +76766,7 @@ function subjectOf(der) {
 }
 function profileChecks(cert, options) {
     const profileStatus = options.strict ? 'fail' : 'warning';
+    // Stryker disable next-line ArrayDeclaration: an element without a name is never seen: runPreflight keeps the checks by name and reports only those of CHECK_NAMES.
     const checks = [];
     if (cert.basicConstraints?.ca) {
         checks.push({
@@ -76805,6 +76807,7 @@ function profileChecks(cert, options) {
             hint: `Reissue the CA with -addext "authorityKeyIdentifier=keyid:always". ${CA_PROFILE_FIX}`,
         });
     }
+    // Stryker disable next-line ArrayDeclaration: without a Key Usage extension both usages are missing either way, and the message then does not list usages.
     const usage = cert.keyUsage ?? [];
     const missing = ['keyCertSign', 'crlSign'].filter((u) => !usage.includes(u));
     if (cert.keyUsage && missing.length === 0) {

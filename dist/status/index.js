@@ -79275,7 +79275,8 @@ const PROJECT_ID_PATTERN = /^proj_[A-Za-z0-9]+$/;
 function readProjectIds(read, name) {
     const ids = [
         ...new Set(read(name)
-            .split(/[\s,]+/)
+            // One separator at a time: the empty strings between consecutive ones go with the blanks.
+            .split(/[\s,]/)
             .filter(Boolean)),
     ];
     const bad = ids.filter((id) => !PROJECT_ID_PATTERN.test(id));
