@@ -4,28 +4,15 @@
  * test/rounds/overlap.test.ts, run by `npm run test:rounds`.)
  */
 import { describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../emulator/emulator.ts';
-import { makeDatedCa } from '../helpers/certs.ts';
+import { startEmulator } from '../emulator/emulator.ts';
+import { caGenerations, deactivated } from '../helpers/generations.ts';
 import { copiesOf, race } from '../helpers/race.ts';
 import { closeAfterEach } from '../helpers/servers.ts';
 
 const key = 'sk-admin-emulator-test-key';
-const DAY = 86_400_000;
 const track = closeAfterEach();
-const now = Date.now();
-// Made once for the file: three generations of one CA name, each issued ten days after the previous one.
-const [old, caA, caB] = await Promise.all([
-  makeDatedCa(new Date(now - 30 * DAY), new Date(now + 300 * DAY), 'Corp CA gen 1'),
-  makeDatedCa(new Date(now - 20 * DAY), new Date(now + 400 * DAY), 'Corp CA gen 2'),
-  makeDatedCa(new Date(now - 10 * DAY), new Date(now + 500 * DAY), 'Corp CA gen 3'),
-]);
-
-/** The ids a run asked to deactivate, over every deactivate call the emulator received. */
-function deactivated(emu: Emulator): string[] {
-  return emu.requests
-    .filter((r) => r.method === 'POST' && r.path.endsWith('/deactivate'))
-    .flatMap((r) => ((r.body as { certificate_ids?: string[] } | null)?.certificate_ids ?? []).map(String));
-}
+// Made once for the file.
+const [old, caA, caB] = await caGenerations();
 
 describe('issue 20: overlapping rotations of two CAs of the same name', () => {
   it('a re-run of an old workflow with the older CA after the newer one is in place: both active, the newer never retired', async () => {

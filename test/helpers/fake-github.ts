@@ -30,7 +30,8 @@ export interface FakeGitHub {
   comments: FakeComment[];
   /** The repository's issues, for the tracking issue. */
   issues: FakeIssue[];
-  requests: Array<{ method: string; path: string; query: Record<string, string>; body: unknown }>;
+  /** Every request, as it arrived (`at`: Date.now() then). */
+  requests: Array<{ method: string; path: string; query: Record<string, string>; body: unknown; at: number }>;
   /** Answer every request with this status (e.g. 403, as a fork's read-only token gets). */
   failWith: number | undefined;
   /** Never answer: hold every request open until the client gives up (or the fake closes). */
@@ -72,12 +73,13 @@ export async function startFakeGitHub(token: string, repo = 'example/repo', issu
   });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => void handle(req, res));
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = raw ? JSON.parse(raw) : null;
-    state.requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), body });
+    state.requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), body, at });
     if (state.hang) return; // no answer, ever
     if (req.headers.authorization !== `token ${token}` && req.headers.authorization !== `Bearer ${token}`)
       return send(res, 401, { message: 'Bad credentials' });

@@ -36,6 +36,16 @@ beforeAll(async () => {
   sameDatesOther = await makeDatedCa(from, to, 'Same dates');
 });
 
+/** An inactive corp-ca certificate as a list gives it, with undated validity. */
+const listed = (id: string, createdAt: number): ListedCertificate => ({
+  id,
+  name: 'corp-ca',
+  createdAt,
+  validAt: null,
+  expiresAt: null,
+  active: false,
+});
+
 describe('uploadOnce against the emulator, through the SDK', () => {
   let emu: Emulator;
   let api: CertificateApi;
@@ -493,15 +503,6 @@ describe('uploadOnce: what it says and returns, and the order it reads', () => {
 });
 
 describe('uploadOnce: the oldest copy by created_at, then id, whatever order the list gives', () => {
-  const listed = (id: string, createdAt: number): ListedCertificate => ({
-    id,
-    name: 'corp-ca',
-    createdAt,
-    validAt: null,
-    expiresAt: null,
-    active: false,
-  });
-
   /** An API with a fixed organization list (in the order given) and every certificate identical. */
   function fakeApi(certificate: CertificateInfo, list: () => ListedCertificate[], created: ListedCertificate): CertificateApi {
     const fake = {
@@ -675,14 +676,6 @@ describe("waiting for a copy's second to pass by the API's clock (settleReuse, a
     };
     return { api: api as unknown as CertificateApi, calls };
   }
-  const listed = (id: string, createdAt: number): ListedCertificate => ({
-    id,
-    name: 'corp-ca',
-    createdAt,
-    validAt: null,
-    expiresAt: null,
-    active: false,
-  });
   let slept: number[];
   let log: RecordingLogger;
   const context = (api: CertificateApi): WriteContext => ({

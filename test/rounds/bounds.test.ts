@@ -10,13 +10,21 @@
  * start, as long again for it to end.
  */
 import * as fs from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Emulator, RecordedRequest } from '../emulator/emulator.ts';
-import { actionYml, DIST, leaks, spawnCompiled, STATUS_DIST, statusActionYml, type ActionRun } from '../helpers/action.ts';
+import {
+  actionYml,
+  DIST,
+  FAKE_GITHUB_TOKEN,
+  leaks,
+  spawnCompiled,
+  STATUS_DIST,
+  statusActionYml,
+  type ActionRun,
+} from '../helpers/action.ts';
 import { makeCa, makeDatedCa, tempDir } from '../helpers/certs.ts';
+import { startFakeGitHub } from '../helpers/fake-github.ts';
 import { seededRandom } from '../helpers/race.ts';
 import { inRounds, onEmulator, seedsFrom } from '../helpers/rounds.ts';
 
@@ -135,7 +143,8 @@ describe('issue 21: every run bounded, with a clear error or warning', () => {
       const which: Which = seed % 2 ? 'main' : 'status';
       const seconds = 2 + Math.floor(random() * 4); // 2 to 5
       const pr = 1 + Math.floor(random() * 500);
-      const silent = await silentServer();
+      const silent = await startFakeGitHub(FAKE_GITHUB_TOKEN);
+      silent.hang = true; // accepts the connection and the request, and never answers
       try {
         return await onEmulator({ latency: { minMs: 0, maxMs: 40, seed } }, async (emu) => {
           emu.addCertificate(renewalDue.pem, { name: 'corp-ca', activeOrg: true });
@@ -154,17 +163,17 @@ describe('issue 21: every run bounded, with a clear error or warning', () => {
           expect(r.code, why).toBe(0);
           // One GitHub request, never answered: the run gave up on it after timeout-seconds, not sooner (less
           // a second for the request's way to the server), and not much later.
-          expect(silent.arrivals, why).toHaveLength(1);
-          const waited = r.ended - silent.arrivals[0]!.at;
+          expect(silent.requests, why).toHaveLength(1);
+          const waited = r.ended - silent.requests[0]!.at;
           expect(waited, why).toBeGreaterThanOrEqual(seconds * 1000 - 1000);
           expect(waited, why).toBeLessThan(2 * seconds * 1000 + SLACK_MS);
           const timedOut = `GitHub's API (${silent.url}) did not answer within ${seconds} s (timeout-seconds). Check the network or proxy between the runner and GitHub, or raise timeout-seconds.`;
           const warnings = r.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
           if (which === 'main') {
-            expect(silent.arrivals[0]!.what, why).toBe(`GET /repos/example/repo/issues/${pr}/comments`);
+            expect(`${silent.requests[0]!.method} ${silent.requests[0]!.path}`, why).toBe(`GET /repos/example/repo/issues/${pr}/comments`);
             expect(warnings, why).toContain(`Could not comment on pull request #${pr}: ${timedOut} The run itself is unaffected.`);
           } else {
-            expect(silent.arrivals[0]!.what, why).toMatch(/^GET \/repos\/example\/repo\/issues\b/);
+            expect(`${silent.requests[0]!.method} ${silent.requests[0]!.path}`, why).toMatch(/^GET \/repos\/example\/repo\/issues\b/);
             expect(warnings, why).toContain(
               `open-issue: could not open or update the tracking issue: ${timedOut} The status outputs and the exit code are unaffected.`,
             );
@@ -178,26 +187,3 @@ describe('issue 21: every run bounded, with a clear error or warning', () => {
     });
   });
 });
-
-/** A server that accepts every connection and request and never answers; it notes when each request arrived. */
-async function silentServer(): Promise<{ url: string; arrivals: Array<{ at: number; what: string }>; close(): Promise<void> }> {
-  const arrivals: Array<{ at: number; what: string }> = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((req: IncomingMessage) => {
-    arrivals.push({ at: Date.now(), what: `${req.method} ${(req.url ?? '').split('?')[0]}` });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    arrivals,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}

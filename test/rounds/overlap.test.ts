@@ -8,28 +8,14 @@
  * alone, never the old CA still active.
  */
 import { describe, expect, it } from 'vitest';
-import type { Emulator } from '../emulator/emulator.ts';
 import { leaks } from '../helpers/action.ts';
-import { makeDatedCa } from '../helpers/certs.ts';
+import { caGenerations, deactivated } from '../helpers/generations.ts';
 import { copiesOf, race, scopeProblems, seededRandom } from '../helpers/race.ts';
 import { ALL_ROUNDS, inRounds, onEmulator, seedsFrom } from '../helpers/rounds.ts';
 
 const key = 'sk-admin-emulator-test-key';
-const DAY = 86_400_000;
-const now = Date.now();
-// Made once for the file: three generations of one CA name, each issued ten days after the previous one.
-const [old, caA, caB] = await Promise.all([
-  makeDatedCa(new Date(now - 30 * DAY), new Date(now + 300 * DAY), 'Corp CA gen 1'),
-  makeDatedCa(new Date(now - 20 * DAY), new Date(now + 400 * DAY), 'Corp CA gen 2'),
-  makeDatedCa(new Date(now - 10 * DAY), new Date(now + 500 * DAY), 'Corp CA gen 3'),
-]);
-
-/** The ids a run asked to deactivate, over every deactivate call the emulator received. */
-function deactivated(emu: Emulator): string[] {
-  return emu.requests
-    .filter((r) => r.method === 'POST' && r.path.endsWith('/deactivate'))
-    .flatMap((r) => ((r.body as { certificate_ids?: string[] } | null)?.certificate_ids ?? []).map(String));
-}
+// Made once for the file.
+const [old, caA, caB] = await caGenerations();
 
 describe('issue 20: overlapping rotations of two CAs of the same name', () => {
   it('20 seeded rounds of 2-4 runs (A and B), together or in waves: the newer CA active everywhere, never a scope without a valid CA', async () => {
