@@ -11,7 +11,18 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Emulator, StoredCertificate } from '../emulator/emulator.ts';
 import { seededRandom } from '../emulator/emulator.ts';
-import { actionYml, DIST, runAction, runStatusAction, spawnCompiled, type ActionRun, type RunOptions } from './action.ts';
+import {
+  actionYml,
+  DIST,
+  runAction,
+  runStatusAction,
+  spawnCompiled,
+  statusActionYml,
+  STATUS_DIST,
+  type ActionRun,
+  type RunOptions,
+  type SpawnedRun,
+} from './action.ts';
 
 export { seededRandom };
 
@@ -240,7 +251,18 @@ export function startAction(
   inputs: Record<string, string>,
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): StartedRun {
-  const { child, done } = spawnCompiled(actionYml, DIST, inputs, options);
+  return signallable(spawnCompiled(actionYml, DIST, inputs, options));
+}
+
+/** The same for the compiled status action (status/action.yml), as `runStatusAction` starts it. */
+export function startStatusAction(
+  inputs: Record<string, string>,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): StartedRun {
+  return signallable(spawnCompiled(statusActionYml, STATUS_DIST, inputs, options));
+}
+
+function signallable({ child, done }: SpawnedRun): StartedRun {
   let signalledAt: number | undefined;
   return {
     child,
