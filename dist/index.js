@@ -43983,6 +43983,27 @@ async function mapLimit(items, limit, fn) {
         throw failure.error;
     return results;
 }
+/**
+ * Waits for `work`, or for `cancel` to be aborted, whichever comes first; on abort (or when it already
+ * was) resolves with `instead()`, without waiting further. The work itself is not stopped: it may still
+ * finish, unseen. For a call whose result the run can do without once it has been cancelled.
+ */
+function unlessCancelled(work, cancel, instead) {
+    return new Promise((resolve, reject) => {
+        const onAbort = () => {
+            try {
+                resolve(instead());
+            }
+            catch (error) {
+                reject(error instanceof Error ? error : new Error(String(error)));
+            }
+        };
+        if (cancel.aborted)
+            return onAbort();
+        cancel.addEventListener('abort', onAbort, { once: true });
+        void work.then(resolve, reject).finally(() => cancel.removeEventListener('abort', onAbort));
+    });
+}
 
 ;// CONCATENATED MODULE: ./node_modules/openai/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value, kind, f) {
@@ -78845,11 +78866,13 @@ async function runAction(entry, overrides = {}) {
     const deps = { ...defaultDependencies, ...overrides };
     const log = src_log/* actionsLogger */.M;
     let settings;
-    // The report, once started: a signal that comes while it runs waits for it (within the grace period).
+    // The report, once started: a signal that comes while it runs waits for it (within the grace period),
+    // and tells it so through `cancel`, which the signal aborts before anything waits.
     let reporting;
-    const finish = (interrupted) => (reporting ??= (async () => {
+    const cancel = new AbortController();
+    const finish = () => (reporting ??= (async () => {
         try {
-            await entry.report(settings, interrupted);
+            await entry.report(settings, cancel.signal);
         }
         catch (error) {
             log.warning(`Could not write the report: ${error.message}`, 'report');
@@ -78863,9 +78886,11 @@ async function runAction(entry, overrides = {}) {
                 : ' No write was in flight.');
         log.error(message, 'cancelled');
         process.exitCode = 1;
-        entry.failed?.(new ActionError(message), message);
+        const error = new ActionError(message);
+        entry.failed?.(error, message);
+        cancel.abort(error);
         const timer = setTimeout(() => process.exit(1), CANCEL_GRACE_MS);
-        void finish(true).finally(() => {
+        void finish().finally(() => {
             clearTimeout(timer);
             process.exit(1);
         });
@@ -78878,7 +78903,7 @@ async function runAction(entry, overrides = {}) {
     catch (error) {
         entry.failed?.(error, failRun(error, entry, log));
     }
-    await finish(false);
+    await finish();
     stop();
 }
 /** Calls `handler` once on SIGINT or SIGTERM; returns a function that removes the handlers. */
@@ -79001,7 +79026,7 @@ async function run(overrides = {}) {
                 report.checks = sourceFailure(error);
             report.failure = failure;
         },
-        report: (settings, interrupted) => writeReport(report, { settings, interrupted }),
+        report: (settings, cancelled) => writeReport(report, { settings, interrupted: cancelled.aborted }),
         inFlight: () => [...report.outcome.inFlight],
     }, overrides);
 }

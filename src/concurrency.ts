@@ -20,3 +20,23 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (failure) throw failure.error;
   return results;
 }
+
+/**
+ * Waits for `work`, or for `cancel` to be aborted, whichever comes first; on abort (or when it already
+ * was) resolves with `instead()`, without waiting further. The work itself is not stopped: it may still
+ * finish, unseen. For a call whose result the run can do without once it has been cancelled.
+ */
+export function unlessCancelled<T>(work: Promise<T>, cancel: AbortSignal, instead: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      try {
+        resolve(instead());
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    if (cancel.aborted) return onAbort();
+    cancel.addEventListener('abort', onAbort, { once: true });
+    void work.then(resolve, reject).finally(() => cancel.removeEventListener('abort', onAbort));
+  });
+}

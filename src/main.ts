@@ -51,7 +51,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
         if (error instanceof SourceError) report.checks = sourceFailure(error);
         report.failure = failure;
       },
-      report: (settings, interrupted) => writeReport(report, { settings, interrupted }),
+      report: (settings, cancelled) => writeReport(report, { settings, interrupted: cancelled.aborted }),
       inFlight: () => [...report.outcome.inFlight],
     },
     overrides,

@@ -36,8 +36,13 @@ export interface ActionEntry<S> {
   hint: (error: ApiError) => string | undefined;
   /** Called with a failure (as shown to the user) before the report; e.g. to record a source failure. */
   failed?: (error: unknown, failure: string) => void;
-  /** Writes the outputs, the job summary (and what else the action reports). `interrupted` on a signal. */
-  report: (settings: S | undefined, interrupted: boolean) => Promise<void>;
+  /**
+   * Writes the outputs, the job summary (and what else the action reports). `cancelled` is aborted on
+   * SIGINT or SIGTERM: already when the report starts, if the signal came first, or while it runs. A
+   * report waiting on something it can do without (a call to GitHub) then writes what it knows at once:
+   * the run exits CANCEL_GRACE_MS after the signal at the latest.
+   */
+  report: (settings: S | undefined, cancelled: AbortSignal) => Promise<void>;
   /** Writes under way now, named when the run is cancelled. */
   inFlight?: () => string[];
 }
@@ -49,12 +54,14 @@ export async function runAction<S>(entry: ActionEntry<S>, overrides: Partial<Run
   const deps = { ...defaultDependencies, ...overrides };
   const log = actionsLogger;
   let settings: S | undefined;
-  // The report, once started: a signal that comes while it runs waits for it (within the grace period).
+  // The report, once started: a signal that comes while it runs waits for it (within the grace period),
+  // and tells it so through `cancel`, which the signal aborts before anything waits.
   let reporting: Promise<void> | undefined;
-  const finish = (interrupted: boolean): Promise<void> =>
+  const cancel = new AbortController();
+  const finish = (): Promise<void> =>
     (reporting ??= (async () => {
       try {
-        await entry.report(settings, interrupted);
+        await entry.report(settings, cancel.signal);
       } catch (error) {
         log.warning(`Could not write the report: ${(error as Error).message}`, 'report');
       }
@@ -68,9 +75,11 @@ export async function runAction<S>(entry: ActionEntry<S>, overrides: Partial<Run
         : ' No write was in flight.');
     log.error(message, 'cancelled');
     process.exitCode = 1;
-    entry.failed?.(new ActionError(message), message);
+    const error = new ActionError(message);
+    entry.failed?.(error, message);
+    cancel.abort(error);
     const timer = setTimeout(() => process.exit(1), CANCEL_GRACE_MS);
-    void finish(true).finally(() => {
+    void finish().finally(() => {
       clearTimeout(timer);
       process.exit(1);
     });
@@ -82,7 +91,7 @@ export async function runAction<S>(entry: ActionEntry<S>, overrides: Partial<Run
   } catch (error) {
     entry.failed?.(error, failRun(error, entry, log));
   }
-  await finish(false);
+  await finish();
   stop();
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimit } from '../src/concurrency.js';
+import { mapLimit, unlessCancelled } from '../src/concurrency.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -36,5 +36,36 @@ describe('mapLimit', () => {
 
   it('handles an empty list', async () => {
     expect(await mapLimit([], 8, async () => 1)).toEqual([]);
+  });
+});
+
+describe('unlessCancelled', () => {
+  const never = new Promise<string>(() => undefined);
+
+  it('gives the work its result when it ends first', async () => {
+    const cancel = new AbortController();
+    await expect(unlessCancelled(Promise.resolve('done'), cancel.signal, () => 'cancelled')).resolves.toBe('done');
+    await expect(unlessCancelled(Promise.reject(new Error('no')), cancel.signal, () => 'cancelled')).rejects.toThrow('no');
+    cancel.abort(); // after the work ended: changes nothing
+  });
+
+  it('stops waiting in the abort’s own turn, for work that never ends', async () => {
+    const cancel = new AbortController();
+    const seen: string[] = [];
+    const waiting = unlessCancelled(never, cancel.signal, () => 'cancelled').then((v) => seen.push(v));
+    await tick();
+    expect(seen).toEqual([]);
+    cancel.abort();
+    await Promise.resolve(); // microtasks only: no timer, no I/O turn
+    await Promise.resolve();
+    expect(seen).toEqual(['cancelled']);
+    await waiting;
+  });
+
+  it('does not wait at all when already aborted', async () => {
+    const cancel = new AbortController();
+    cancel.abort();
+    let asked = 0;
+    await expect(unlessCancelled(never, cancel.signal, () => `cancelled ${++asked}`)).resolves.toBe('cancelled 1');
   });
 });

@@ -43918,6 +43918,27 @@ async function mapLimit(items, limit, fn) {
         throw failure.error;
     return results;
 }
+/**
+ * Waits for `work`, or for `cancel` to be aborted, whichever comes first; on abort (or when it already
+ * was) resolves with `instead()`, without waiting further. The work itself is not stopped: it may still
+ * finish, unseen. For a call whose result the run can do without once it has been cancelled.
+ */
+function unlessCancelled(work, cancel, instead) {
+    return new Promise((resolve, reject) => {
+        const onAbort = () => {
+            try {
+                resolve(instead());
+            }
+            catch (error) {
+                reject(error instanceof Error ? error : new Error(String(error)));
+            }
+        };
+        if (cancel.aborted)
+            return onAbort();
+        cancel.addEventListener('abort', onAbort, { once: true });
+        void work.then(resolve, reject).finally(() => cancel.removeEventListener('abort', onAbort));
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/limits.ts
 /** OpenAI's limits and the action's own bounds, in one place. */
@@ -79647,11 +79668,13 @@ async function runAction(entry, overrides = {}) {
     const deps = { ...defaultDependencies, ...overrides };
     const log = actionsLogger;
     let settings;
-    // The report, once started: a signal that comes while it runs waits for it (within the grace period).
+    // The report, once started: a signal that comes while it runs waits for it (within the grace period),
+    // and tells it so through `cancel`, which the signal aborts before anything waits.
     let reporting;
-    const finish = (interrupted) => (reporting ??= (async () => {
+    const cancel = new AbortController();
+    const finish = () => (reporting ??= (async () => {
         try {
-            await entry.report(settings, interrupted);
+            await entry.report(settings, cancel.signal);
         }
         catch (error) {
             log.warning(`Could not write the report: ${error.message}`, 'report');
@@ -79665,9 +79688,11 @@ async function runAction(entry, overrides = {}) {
                 : ' No write was in flight.');
         log.error(message, 'cancelled');
         process.exitCode = 1;
-        entry.failed?.(new ActionError(message), message);
+        const error = new ActionError(message);
+        entry.failed?.(error, message);
+        cancel.abort(error);
         const timer = setTimeout(() => process.exit(1), CANCEL_GRACE_MS);
-        void finish(true).finally(() => {
+        void finish().finally(() => {
             clearTimeout(timer);
             process.exit(1);
         });
@@ -79680,7 +79705,7 @@ async function runAction(entry, overrides = {}) {
     catch (error) {
         entry.failed?.(error, failRun(error, entry, log));
     }
-    await finish(false);
+    await finish();
     stop();
 }
 /** Calls `handler` once on SIGINT or SIGTERM; returns a function that removes the handlers. */
@@ -80327,10 +80352,10 @@ async function run(overrides = {}) {
         failed: (_error, text) => {
             failure = text;
         },
-        report: async (settings, interrupted) => {
+        report: async (settings, cancelled) => {
             let issue = NO_ISSUE;
             // A cancelled run writes its outputs and summary at once; it does not start on the tracking issue.
-            if (settings?.openIssue && interrupted)
+            if (settings?.openIssue && cancelled.aborted)
                 actionsLogger.info('open-issue: the run was cancelled, so the tracking issue was left as it was.');
             else if (settings?.openIssue)
                 issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);

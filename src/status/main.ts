@@ -55,10 +55,10 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
       failed: (_error, text) => {
         failure = text;
       },
-      report: async (settings, interrupted) => {
+      report: async (settings, cancelled) => {
         let issue: IssueResult = NO_ISSUE;
         // A cancelled run writes its outputs and summary at once; it does not start on the tracking issue.
-        if (settings?.openIssue && interrupted)
+        if (settings?.openIssue && cancelled.aborted)
           actionsLogger.info('open-issue: the run was cancelled, so the tracking issue was left as it was.');
         else if (settings?.openIssue)
           issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
