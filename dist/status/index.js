@@ -79861,7 +79861,8 @@ function cell(text) {
 
 
 
-const STATUS_OUTPUT_NAMES = (/* unused pure expression or super */ null && ([
+/** The outputs that say the coverage: known before the tracking issue is touched, so written before it is. */
+const COVERAGE_OUTPUT_NAMES = [
     'renewal-due',
     'certificate-id',
     'name',
@@ -79870,14 +79871,16 @@ const STATUS_OUTPUT_NAMES = (/* unused pure expression or super */ null && ([
     'days-until-expiry',
     'certificates',
     'count',
-    'issue-number',
-    'issue-action',
-]));
+];
+/** The outputs that say what became of the tracking issue: written once its call has ended, or been given up on. */
+const ISSUE_OUTPUT_NAMES = ['issue-number', 'issue-action'];
+/** Every output of the status action: the coverage's, then the tracking issue's; each is written once per run. */
+const STATUS_OUTPUT_NAMES = [...COVERAGE_OUTPUT_NAMES, ...ISSUE_OUTPUT_NAMES];
 /**
- * Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage).
- * renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
+ * The coverage outputs as strings; empty when unknown (no assessment, or no watched scope with a
+ * coverage). renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
  */
-function statusOutputs(assessment, issue = NO_ISSUE) {
+function coverageOutputs(assessment) {
     const shortest = assessment?.shortest?.coveredBy;
     const expiresAt = shortest?.expiresAt;
     const due = !assessment ? '' : assessment.renewalDue ? 'true' : assessment.unverified ? '' : 'false';
@@ -79900,6 +79903,11 @@ function statusOutputs(assessment, issue = NO_ISSUE) {
             })))
             : '',
         count: assessment ? String(assessment.count) : '',
+    };
+}
+/** The tracking issue's outputs: its number (empty when none, or not known) and what the run did with it. */
+function issueOutputs(issue) {
+    return {
         'issue-number': issue.number === undefined ? '' : String(issue.number),
         'issue-action': issue.action,
     };
@@ -79938,6 +79946,7 @@ const STATE = {
     due: '🔔 renewal due',
     failing: '❌ failing',
 };
+const CANCELLED_ISSUE_SENTENCE = 'Tracking issue: not confirmed, because the run was cancelled while updating it: it may or may not have been updated; the next scheduled run will reconcile it.';
 /** The job summary: the headline, the watched certificates, the scopes with their coverage, the count. */
 function renderStatusSummary(assessment, settings, failure, issue = NO_ISSUE) {
     const lines = ['## OpenAI mTLS certificates: renewal status', ''];
@@ -79963,7 +79972,9 @@ function renderStatusSummary(assessment, settings, failure, issue = NO_ISSUE) {
         lines.push(`| ${scopeCell(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${STATE[s.state]} |`);
     }
     lines.push('', `The organization holds ${assessment.count} of the ${MAX_CERTIFICATES} certificates OpenAI allows.`, '');
-    if (issue.number !== undefined)
+    if (issue.action === 'cancelled')
+        lines.push(CANCELLED_ISSUE_SENTENCE, '');
+    else if (issue.number !== undefined)
         lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
     return lines.join('\n');
 }
@@ -80039,6 +80050,8 @@ function explainGitHubFailure(error, call) {
 
 
 const NO_ISSUE = { action: 'none', number: undefined };
+/** The run was cancelled while the issue was being written: whether GitHub applied the write is not known. */
+const CANCELLED_ISSUE = { action: 'cancelled', number: undefined };
 function issueNeed(assessment, failed) {
     if (!assessment)
         return 'unknown';
@@ -80313,6 +80326,7 @@ function watchingNothing(organization, projects, assessment, name) {
 
 
 
+
 /**
  * The status action: inputs → read the organization and the watched projects → assess coverage →
  * report, and the tracking issue when open-issue is on. It never writes to OpenAI: no upload,
@@ -80322,6 +80336,8 @@ function watchingNothing(organization, projects, assessment, name) {
 async function run(overrides = {}) {
     let assessment;
     let failure;
+    // The tracking issue's write while its call is under way, named if the run is cancelled then.
+    let issueUnderWay;
     await runAction({
         mask: () => maskSecrets(readInput, process.env, ['github-token']),
         readSettings: () => readStatusSettings(),
@@ -80352,18 +80368,35 @@ async function run(overrides = {}) {
         failed: (_error, text) => {
             failure = text;
         },
+        // Coverage outputs first, then the tracking issue, then its outputs and the summary: a cancel during
+        // the issue call stops the wait for it, so nothing known before the call is lost with it.
         report: async (settings, cancelled) => {
+            setOutputs(coverageOutputs(assessment));
             let issue = NO_ISSUE;
-            // A cancelled run writes its outputs and summary at once; it does not start on the tracking issue.
-            if (settings?.openIssue && cancelled.aborted)
+            if (settings?.openIssue && cancelled.aborted) {
                 actionsLogger.info('open-issue: the run was cancelled, so the tracking issue was left as it was.');
-            else if (settings?.openIssue)
-                issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
-            setOutputs(statusOutputs(assessment, issue));
+            }
+            else if (settings?.openIssue) {
+                const need = issueNeed(assessment, failure !== undefined);
+                issueUnderWay = ISSUE_WRITE[need];
+                issue = await unlessCancelled(trackIssue(assessment, need, settings, actionsLogger), cancelled, () => {
+                    actionsLogger.warning('open-issue: the run was cancelled while updating the tracking issue, before GitHub answered: the issue may or may not have been updated. The next scheduled run reads it again and will reconcile it.', 'open-issue');
+                    return CANCELLED_ISSUE;
+                });
+                issueUnderWay = undefined;
+            }
+            setOutputs(issueOutputs(issue));
             writeSummary(renderStatusSummary(assessment, settings, failure, issue));
         },
+        inFlight: () => (issueUnderWay ? [issueUnderWay] : []),
     }, overrides);
 }
+/** The write to the tracking issue that each need leads to, as a cancelled run names it; none when not known. */
+const ISSUE_WRITE = {
+    due: 'open or update the tracking issue',
+    healthy: 'close the tracking issue',
+    unknown: undefined,
+};
 /** The failure when some scope's coverage cannot be dated: a watchdog that cannot see the expiry must not say all is well. */
 function unverifiedError(assessment) {
     const scopes = assessment.scopes.filter((s) => s.state === 'unknown');

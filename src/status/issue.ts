@@ -13,7 +13,7 @@ import { certificateLabel, duration, scopeLabel } from '../wording.js';
 import type { Assessment } from './coverage.js';
 import type { StatusSettings } from './settings.js';
 
-type IssueAction = 'opened' | 'updated' | 'closed' | 'none' | 'skipped' | 'failed';
+type IssueAction = 'opened' | 'updated' | 'closed' | 'none' | 'skipped' | 'failed' | 'cancelled';
 
 export interface IssueResult {
   action: IssueAction;
@@ -22,6 +22,9 @@ export interface IssueResult {
 }
 
 export const NO_ISSUE: IssueResult = { action: 'none', number: undefined };
+
+/** The run was cancelled while the issue was being written: whether GitHub applied the write is not known. */
+export const CANCELLED_ISSUE: IssueResult = { action: 'cancelled', number: undefined };
 
 export type IssueSettings = Pick<
   StatusSettings,

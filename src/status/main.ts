@@ -1,5 +1,6 @@
 import { CertificateReader, ORGANIZATION, type ListedCertificate, type Scope } from '../api/reader.js';
 import { createClient } from '../api/client.js';
+import { unlessCancelled } from '../concurrency.js';
 import { ActionError } from '../errors.js';
 import { connectionAdvisories, maskSecrets } from '../inputs/connection.js';
 import { readInput } from '../inputs/read.js';
@@ -10,8 +11,8 @@ import { announce, runAction, setOutputs, writeSummary, type RunDependencies } f
 import { decisionClock, isoSeconds } from '../time.js';
 import { certificateLabel, duration, scopeLabel } from '../wording.js';
 import { assess, type Assessment } from './coverage.js';
-import { issueNeed, NO_ISSUE, trackIssue, type IssueResult } from './issue.js';
-import { renderStatusSummary, statusHeadline, statusOutputs } from './report.js';
+import { CANCELLED_ISSUE, issueNeed, NO_ISSUE, trackIssue, type IssueNeed, type IssueResult } from './issue.js';
+import { coverageOutputs, issueOutputs, renderStatusSummary, statusHeadline } from './report.js';
 import { readStatusSettings, type StatusSettings } from './settings.js';
 import { watchingNothing } from './watch.js';
 
@@ -24,6 +25,8 @@ import { watchingNothing } from './watch.js';
 export async function run(overrides: Partial<RunDependencies> = {}): Promise<void> {
   let assessment: Assessment | undefined;
   let failure: string | undefined;
+  // The tracking issue's write while its call is under way, named if the run is cancelled then.
+  let issueUnderWay: string | undefined;
   await runAction<StatusSettings>(
     {
       mask: () => maskSecrets(readInput, process.env, ['github-token']),
@@ -55,20 +58,40 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
       failed: (_error, text) => {
         failure = text;
       },
+      // Coverage outputs first, then the tracking issue, then its outputs and the summary: a cancel during
+      // the issue call stops the wait for it, so nothing known before the call is lost with it.
       report: async (settings, cancelled) => {
+        setOutputs(coverageOutputs(assessment));
         let issue: IssueResult = NO_ISSUE;
-        // A cancelled run writes its outputs and summary at once; it does not start on the tracking issue.
-        if (settings?.openIssue && cancelled.aborted)
+        if (settings?.openIssue && cancelled.aborted) {
           actionsLogger.info('open-issue: the run was cancelled, so the tracking issue was left as it was.');
-        else if (settings?.openIssue)
-          issue = await trackIssue(assessment, issueNeed(assessment, failure !== undefined), settings, actionsLogger);
-        setOutputs(statusOutputs(assessment, issue));
+        } else if (settings?.openIssue) {
+          const need = issueNeed(assessment, failure !== undefined);
+          issueUnderWay = ISSUE_WRITE[need];
+          issue = await unlessCancelled(trackIssue(assessment, need, settings, actionsLogger), cancelled, () => {
+            actionsLogger.warning(
+              'open-issue: the run was cancelled while updating the tracking issue, before GitHub answered: the issue may or may not have been updated. The next scheduled run reads it again and will reconcile it.',
+              'open-issue',
+            );
+            return CANCELLED_ISSUE;
+          });
+          issueUnderWay = undefined;
+        }
+        setOutputs(issueOutputs(issue));
         writeSummary(renderStatusSummary(assessment, settings, failure, issue));
       },
+      inFlight: () => (issueUnderWay ? [issueUnderWay] : []),
     },
     overrides,
   );
 }
+
+/** The write to the tracking issue that each need leads to, as a cancelled run names it; none when not known. */
+const ISSUE_WRITE: Record<IssueNeed, string | undefined> = {
+  due: 'open or update the tracking issue',
+  healthy: 'close the tracking issue',
+  unknown: undefined,
+};
 
 /** The failure when some scope's coverage cannot be dated: a watchdog that cannot see the expiry must not say all is well. */
 function unverifiedError(assessment: Assessment): ActionError {

@@ -7,7 +7,8 @@ import type { Assessment, ScopeCoverage, WatchedCertificate } from './coverage.j
 import { NO_ISSUE, type IssueResult } from './issue.js';
 import type { StatusSettings } from './settings.js';
 
-export const STATUS_OUTPUT_NAMES = [
+/** The outputs that say the coverage: known before the tracking issue is touched, so written before it is. */
+const COVERAGE_OUTPUT_NAMES = [
   'renewal-due',
   'certificate-id',
   'name',
@@ -16,16 +17,17 @@ export const STATUS_OUTPUT_NAMES = [
   'days-until-expiry',
   'certificates',
   'count',
-  'issue-number',
-  'issue-action',
 ] as const;
-type StatusOutput = (typeof STATUS_OUTPUT_NAMES)[number];
+/** The outputs that say what became of the tracking issue: written once its call has ended, or been given up on. */
+const ISSUE_OUTPUT_NAMES = ['issue-number', 'issue-action'] as const;
+/** Every output of the status action: the coverage's, then the tracking issue's; each is written once per run. */
+export const STATUS_OUTPUT_NAMES = [...COVERAGE_OUTPUT_NAMES, ...ISSUE_OUTPUT_NAMES] as const;
 
 /**
- * Every output as a string; empty when unknown (no assessment, or no watched scope with a coverage).
- * renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
+ * The coverage outputs as strings; empty when unknown (no assessment, or no watched scope with a
+ * coverage). renewal-due is empty too when no scope is due but some scope's coverage cannot be dated.
  */
-export function statusOutputs(assessment: Assessment | undefined, issue: IssueResult = NO_ISSUE): Record<StatusOutput, string> {
+export function coverageOutputs(assessment: Assessment | undefined): Record<(typeof COVERAGE_OUTPUT_NAMES)[number], string> {
   const shortest = assessment?.shortest?.coveredBy;
   const expiresAt = shortest?.expiresAt;
   const due = !assessment ? '' : assessment.renewalDue ? 'true' : assessment.unverified ? '' : 'false';
@@ -50,6 +52,12 @@ export function statusOutputs(assessment: Assessment | undefined, issue: IssueRe
         )
       : '',
     count: assessment ? String(assessment.count) : '',
+  };
+}
+
+/** The tracking issue's outputs: its number (empty when none, or not known) and what the run did with it. */
+export function issueOutputs(issue: IssueResult): Record<(typeof ISSUE_OUTPUT_NAMES)[number], string> {
+  return {
     'issue-number': issue.number === undefined ? '' : String(issue.number),
     'issue-action': issue.action,
   };
@@ -91,6 +99,9 @@ export const STATE: Record<ScopeCoverage['state'], string> = {
   failing: '❌ failing',
 };
 
+const CANCELLED_ISSUE_SENTENCE =
+  'Tracking issue: not confirmed, because the run was cancelled while updating it: it may or may not have been updated; the next scheduled run will reconcile it.';
+
 /** The job summary: the headline, the watched certificates, the scopes with their coverage, the count. */
 export function renderStatusSummary(
   assessment: Assessment | undefined,
@@ -125,7 +136,8 @@ export function renderStatusSummary(
     lines.push(`| ${scopeCell(s.scope)} | ${cell(s.active.map((c) => c.id).join(', ') || 'none')} | ${covered} | ${STATE[s.state]} |`);
   }
   lines.push('', `The organization holds ${assessment.count} of the ${MAX_CERTIFICATES} certificates OpenAI allows.`, '');
-  if (issue.number !== undefined) lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
+  if (issue.action === 'cancelled') lines.push(CANCELLED_ISSUE_SENTENCE, '');
+  else if (issue.number !== undefined) lines.push(`Tracking issue: #${issue.number} (${issue.action}).`, '');
   return lines.join('\n');
 }
 

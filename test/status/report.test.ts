@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ListedCertificate } from '../../src/api/reader.ts';
 import { assess } from '../../src/status/coverage.ts';
-import { renderStatusSummary, statusHeadline, statusOutputs, STATUS_OUTPUT_NAMES } from '../../src/status/report.ts';
+import { CANCELLED_ISSUE, NO_ISSUE, type IssueResult } from '../../src/status/issue.ts';
+import { coverageOutputs, issueOutputs, renderStatusSummary, statusHeadline, STATUS_OUTPUT_NAMES } from '../../src/status/report.ts';
 import { statusActionYml } from '../helpers/action.ts';
 
 const NOW = new Date('2026-12-01T00:00:00Z');
@@ -17,10 +18,26 @@ const cert = (id: string, days: number, active: boolean, name: string | null = '
 });
 const settings = { renewWithinDays: 30, failWithinDays: 7, name: undefined };
 const of = (list: ListedCertificate[]) => assess(list, [], { ...settings, now: NOW });
+/** Every output, as a run that got this far writes them (in two parts). */
+const statusOutputs = (assessment: ReturnType<typeof of> | undefined, issue: IssueResult = NO_ISSUE) => ({
+  ...coverageOutputs(assessment),
+  ...issueOutputs(issue),
+});
 
 describe('status outputs', () => {
   it('names every output status/action.yml declares', () => {
     expect([...STATUS_OUTPUT_NAMES].sort()).toEqual(Object.keys(statusActionYml.outputs).sort());
+  });
+
+  it('come in two parts, the coverage and the tracking issue, which together name each output once', () => {
+    const coverage = Object.keys(coverageOutputs(undefined));
+    const issue = Object.keys(issueOutputs(NO_ISSUE));
+    expect(issue).toEqual(['issue-number', 'issue-action']);
+    expect([...coverage, ...issue]).toEqual([...STATUS_OUTPUT_NAMES]);
+  });
+
+  it('a run cancelled while writing the tracking issue: its number is not known (empty), its action is cancelled', () => {
+    expect(issueOutputs(CANCELLED_ISSUE)).toEqual({ 'issue-number': '', 'issue-action': 'cancelled' });
   });
 
   it('are all empty strings when nothing could be assessed, but issue-action, which says none', () => {
@@ -146,6 +163,16 @@ describe('status headline and summary', () => {
   it('names the tracking issue and what the run did with it', () => {
     const md = renderStatusSummary(of([cert('cert_a', 20, true)]), settings, undefined, { action: 'updated', number: 12 });
     expect(md).toContain('Tracking issue: #12 (updated).');
+  });
+
+  it('a run cancelled while writing the tracking issue says the issue is not confirmed, and no number', () => {
+    const md = renderStatusSummary(of([cert('cert_a', 20, true)]), settings, 'The run was cancelled (SIGINT).', CANCELLED_ISSUE);
+    expect(md).toContain('❌ Failed: The run was cancelled (SIGINT).');
+    expect(md).toMatch(/🔔 Renewal due/);
+    expect(md).toContain(
+      'Tracking issue: not confirmed, because the run was cancelled while updating it: it may or may not have been updated; the next scheduled run will reconcile it.',
+    );
+    expect(md).not.toMatch(/Tracking issue: #/);
   });
 
   it('a failure before anything was assessed is said, and nothing else', () => {
