@@ -6,22 +6,7 @@
  * is named for what it is instead of being taken for a certificate. Pure: nothing is logged here.
  */
 
-import {
-  BIT_STRING,
-  CONTEXT_0,
-  GENERALIZED_TIME,
-  INTEGER,
-  OCTET_STRING,
-  OID,
-  SEQUENCE,
-  UTC_TIME,
-  bytesOf,
-  childrenOf,
-  oidOf,
-  parseObject,
-  tagOf,
-  type Asn,
-} from './asn1.js';
+import { BIT_STRING, CONTEXT_0, GENERALIZED_TIME, INTEGER, OCTET_STRING, OID, SEQUENCE, UTC_TIME, oidOf, parseObject } from './der.js';
 
 export type InputEncoding = 'pem' | 'base64-pem' | 'der' | 'base64-der' | 'unknown';
 
@@ -164,7 +149,7 @@ function unwrapBase64(text: string): Buffer | undefined {
 }
 
 // ----- DER ----------------------------------------------------------------------------------------
-// Parsed with asn1js (asn1.ts); only the outline is read here.
+// Read with der.ts; only the outline is read here.
 
 /**
  * Splits the input into DER objects when it is nothing but SEQUENCEs back to back (trailing white
@@ -182,7 +167,7 @@ function splitDer(bytes: Buffer): Buffer[] | undefined {
     // A chain is a handful of certificates; thousands of objects are not a certificate input at all.
     if (objects.length >= MAX_DER_OBJECTS) return undefined;
     const parsed = parseObject(bytes.subarray(at));
-    if (!parsed || tagOf(parsed.node) !== SEQUENCE || childrenOf(parsed.node).length === 0) return undefined;
+    if (!parsed || parsed.node.tag !== SEQUENCE || parsed.node.children.length === 0) return undefined;
     objects.push(bytes.subarray(at, at + parsed.length));
     at += parsed.length;
   }
@@ -198,23 +183,23 @@ export function classifyDer(der: Buffer): string {
   if (der.subarray(0, 5).equals(BER_PKCS12_START)) return 'PKCS12';
   const parsed = parseObject(der);
   if (!parsed) return 'CERTIFICATE';
-  const kids = childrenOf(parsed.node);
-  const tags = kids.map(tagOf);
+  const kids = parsed.node.children;
+  const tags = kids.map((kid) => kid.tag);
   const small = (i: number): number | undefined => {
     const kid = kids[i];
-    const bytes = kid && tagOf(kid) === INTEGER ? bytesOf(kid) : undefined;
+    const bytes = kid?.tag === INTEGER ? kid.content : undefined;
     return bytes?.length === 1 ? bytes[0] : undefined;
   };
   const is = (...expected: number[]): boolean => expected.every((tag, i) => tags[i] === tag);
 
   if (is(SEQUENCE, SEQUENCE, BIT_STRING) && tags.length === 3) {
     // A signed structure: certificate, CRL or CSR, told apart by the to-be-signed part.
-    const tbsTags = childrenOf(kids[0] as Asn).map(tagOf);
+    const tbsTags = kids[0]!.children.map((kid) => kid.tag);
     if (tbsTags.slice(0, 4).some((t) => t === UTC_TIME || t === GENERALIZED_TIME)) return 'X509 CRL';
     if (tbsTags.length === 4 && tbsTags[0] === INTEGER && tbsTags[3] === CONTEXT_0) return 'CERTIFICATE REQUEST';
     return 'CERTIFICATE';
   }
-  if (is(OID)) return oidOf(kids[0] as Asn) === SIGNED_DATA_OID ? 'PKCS7' : 'CMS';
+  if (is(OID)) return oidOf(kids[0]!) === SIGNED_DATA_OID ? 'PKCS7' : 'CMS';
   if (is(INTEGER, SEQUENCE) && small(0) === 3 && tags.length <= 3) return 'PKCS12';
   if (is(INTEGER, SEQUENCE, OCTET_STRING)) return 'PRIVATE KEY';
   if (is(SEQUENCE, OCTET_STRING) && tags.length === 2) return 'ENCRYPTED PRIVATE KEY';

@@ -1,6 +1,6 @@
 /**
  * The four X.509 v3 extensions a CA is checked for (RFC 5280 §4.2.1), read from the certificate's DER
- * with asn1js. node:crypto has already parsed the certificate; it does not expose these.
+ * (der.ts). node:crypto has already parsed the certificate; it does not expose these.
  */
 import {
   BIT_STRING,
@@ -10,13 +10,12 @@ import {
   INTEGER,
   OCTET_STRING,
   SEQUENCE,
-  bytesOf,
-  childrenOf,
+  bitStringOf,
   oidOf,
   parseObject,
-  tagOf,
+  smallIntegerOf,
   type Asn,
-} from './asn1.js';
+} from './der.js';
 
 export interface CaExtensions {
   /** basicConstraints, absent when the extension is missing. */
@@ -58,7 +57,7 @@ export function readCaExtensions(der: Uint8Array): CaExtensions {
   };
   return {
     basicConstraints: read(BASIC_CONSTRAINTS, basicConstraints),
-    subjectKeyId: read(SUBJECT_KEY_IDENTIFIER, (node) => hex(bytesOf(expect(node, OCTET_STRING, 'subjectKeyIdentifier')))),
+    subjectKeyId: read(SUBJECT_KEY_IDENTIFIER, (node) => hex(expect(node, OCTET_STRING, 'subjectKeyIdentifier').content)),
     authorityKeyId: read(AUTHORITY_KEY_IDENTIFIER, authorityKeyId),
     keyUsage: read(KEY_USAGE, keyUsage),
   };
@@ -67,51 +66,53 @@ export function readCaExtensions(der: Uint8Array): CaExtensions {
 /** extnID → extnValue octets, from tbsCertificate's `[3] Extensions` (none for a v1 certificate). */
 function extensionValues(der: Uint8Array): Map<string, Uint8Array> {
   const parsed = parseObject(der);
-  const tbs = parsed && childrenOf(parsed.node)[0];
-  if (!tbs || tagOf(tbs) !== SEQUENCE) throw new Error('not an X.509 certificate');
+  const tbs = parsed?.node.children[0];
+  if (!tbs || tbs.tag !== SEQUENCE) throw new Error('not an X.509 certificate');
   const values = new Map<string, Uint8Array>();
-  const wrapper = childrenOf(tbs).find((node) => tagOf(node) === CONTEXT_3);
+  const wrapper = tbs.children.find((node) => node.tag === CONTEXT_3);
   if (!wrapper) return values;
-  const list = expect(childrenOf(wrapper)[0], SEQUENCE, 'Extensions');
-  for (const extension of childrenOf(list)) {
-    const parts = childrenOf(expect(extension, SEQUENCE, 'Extension'));
+  const list = expect(wrapper.children[0], SEQUENCE, 'Extensions');
+  for (const extension of list.children) {
+    const parts = expect(extension, SEQUENCE, 'Extension').children;
+    const oid = oidOf(parts[0]!);
     // extnID, then `critical` (a BOOLEAN) when present, then extnValue.
-    if (parts.length === 3 ? tagOf(parts[1]!) !== BOOLEAN : parts.length !== 2) throw new Error('malformed Extension');
-    values.set(oidOf(parts[0]!), bytesOf(expect(parts.at(-1), OCTET_STRING, 'extnValue')));
+    if (oid === undefined || (parts.length === 3 ? parts[1]!.tag !== BOOLEAN : parts.length !== 2)) throw new Error('malformed Extension');
+    values.set(oid, expect(parts.at(-1), OCTET_STRING, 'extnValue').content);
   }
   return values;
 }
 
 /** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } */
 function basicConstraints(node: Asn): CaExtensions['basicConstraints'] {
-  const parts = childrenOf(expect(node, SEQUENCE, 'basicConstraints'));
+  const parts = expect(node, SEQUENCE, 'basicConstraints').children;
   let at = 0;
   let ca = false;
-  if (parts[at] && tagOf(parts[at]!) === BOOLEAN) ca = bytesOf(parts[at++]!)[0] !== 0;
+  if (parts[at]?.tag === BOOLEAN) ca = parts[at++]!.content[0] !== 0;
   const pathLen = parts[at] && expect(parts[at++], INTEGER, 'pathLenConstraint');
   if (at !== parts.length) throw new Error('malformed basicConstraints');
   if (!pathLen) return { ca };
-  const pathLength = Number((pathLen as unknown as { valueBlock: { valueDec: number } }).valueBlock.valueDec);
-  if (!Number.isSafeInteger(pathLength) || pathLength < 0) throw new Error('malformed pathLenConstraint');
+  const pathLength = smallIntegerOf(pathLen);
+  if (pathLength === undefined) throw new Error('malformed pathLenConstraint');
   return { ca, pathLength };
 }
 
 /** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, ... } */
 function authorityKeyId(node: Asn): CaExtensions['authorityKeyId'] {
-  const keyId = childrenOf(expect(node, SEQUENCE, 'authorityKeyIdentifier')).find((part) => tagOf(part) === CONTEXT_0_PRIMITIVE);
-  return { keyId: keyId && hex(bytesOf(keyId)) };
+  const keyId = expect(node, SEQUENCE, 'authorityKeyIdentifier').children.find((part) => part.tag === CONTEXT_0_PRIMITIVE);
+  return { keyId: keyId && hex(keyId.content) };
 }
 
 /** KeyUsage ::= BIT STRING, bit 0 first (the most significant bit of the first octet). */
 function keyUsage(node: Asn): string[] {
-  const bits = bytesOf(expect(node, BIT_STRING, 'keyUsage'));
-  const unused = (node as unknown as { valueBlock: { unusedBits: number } }).valueBlock.unusedBits;
-  const count = bits.length * 8 - unused;
+  const bitString = bitStringOf(expect(node, BIT_STRING, 'keyUsage'));
+  if (!bitString) throw new Error('malformed keyUsage');
+  const { bits, unusedBits } = bitString;
+  const count = bits.length * 8 - unusedBits;
   return KEY_USAGE_BITS.filter((_, bit) => bit < count && (bits[bit >> 3]! & (0x80 >> (bit & 7))) !== 0);
 }
 
 function expect(node: Asn | undefined, tag: number, what: string): Asn {
-  if (!node || tagOf(node) !== tag) throw new Error(`malformed ${what}`);
+  if (!node || node.tag !== tag) throw new Error(`malformed ${what}`);
   return node;
 }
 

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { toPem } from './decode.js';
 import { readCaExtensions, type CaExtensions } from './extensions.js';
 
-/** What the action needs to know about one X.509 certificate, read with node:crypto and asn1js. */
+/** What the action needs to know about one X.509 certificate, read with node:crypto and der.ts. */
 export interface CertificateInfo extends CaExtensions {
   /** The clean PEM that is sent: LF endings, 64 columns, trailing newline. */
   pem: string;

@@ -86,9 +86,11 @@ describe('dist/, as ncc builds it', () => {
 
   it('lists the licence of every bundled package in dist/licenses.txt', () => {
     const licences = read('licenses.txt');
-    for (const name of ['@actions/core', '@actions/github', 'openai', 'undici', 'asn1js', '@octokit/core']) {
+    for (const name of ['@actions/core', '@actions/github', 'openai', 'undici', '@octokit/core']) {
       expect(licences, name).toMatch(new RegExp(`^${name.replace('/', '\\/')} \\d+\\.\\d+\\.\\d+\\n\\S+\\n`, 'm'));
     }
+    // asn1js reads certificates in the tests only (src/certificate/der.ts reads them in the action).
+    expect(licences).not.toMatch(/^asn1js /m);
   });
 });
 
