@@ -9,7 +9,7 @@
 // action's deliberate wait for the API's clock; with, for information, a bare Node script making the one
 // POST with fetch). N rounds after 3 warm-up rounds, the order rotated every round; each ratio is taken
 // against the floor of the same round, and the median of those ratios is the figure, printed with the
-// middle half of the ratios (default 40 rounds). Where the time goes: bench/where.mjs.
+// middle half of the ratios and a 95% bootstrap interval of the median (default 40 rounds). Where the time goes: bench/where.mjs.
 // Fan-out: upload plus activation in 25 projects with 100 ms of emulated latency on every request,
 // against the same calls made one after another (goal: at most 0.35 of that time).
 // Status: the status action with `projects: all` over 100 projects, 100 ms of latency on every request,
@@ -46,6 +46,26 @@ const median = (xs) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+/**
+ * A 95% confidence interval of the median of `xs`, by the percentile bootstrap: the median of 10,000
+ * resamples (drawn with replacement, from a fixed seed so that the same figures give the same interval),
+ * and the 2.5th and 97.5th percentiles of those medians. It says how far the median itself could move on
+ * another run of as many rounds on a machine as noisy: the goal is met with a margin when the whole
+ * interval is under it.
+ */
+function medianInterval(xs) {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians = Array.from({ length: 10_000 }, () => median(xs.map(() => xs[Math.floor(random() * xs.length)])));
+  return [quantile(medians, 0.025), quantile(medians, 0.975)];
+}
 
 function timed(argv, env) {
   return new Promise((resolve, reject) => {
@@ -158,8 +178,9 @@ async function startUp(scenario) {
     rows.push({ scenario: c.label, calls: calls[c.key], ms: median(times[c.key]), ratio: median(ratios[c.key]) });
     console.log(`  ${c.key.padEnd(7)} median ${median(times[c.key]).toFixed(1)} ms   [${times[c.key].map((x) => x.toFixed(0)).join(' ')}]`);
   }
+  const [low, high] = medianInterval(ratios.action);
   console.log(
-    `  the action against the floor, median of per-round ratios: ${median(ratios.action).toFixed(3)}, middle half ${quantile(ratios.action, 0.25).toFixed(3)} to ${quantile(ratios.action, 0.75).toFixed(3)}${scenario.goal}`,
+    `  the action against the floor, median of per-round ratios: ${median(ratios.action).toFixed(3)}, middle half ${quantile(ratios.action, 0.25).toFixed(3)} to ${quantile(ratios.action, 0.75).toFixed(3)}, 95% interval of the median ${low.toFixed(3)} to ${high.toFixed(3)}${scenario.goal}`,
   );
 }
 
