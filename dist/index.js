@@ -71175,7 +71175,8 @@ var external_node_crypto_ = __nccwpck_require__(7598);
  * real certificates, on random well-formed trees and on random corruptions of both.
  *
  * Input is hostile: every length is checked against the bytes there are, nesting is bounded, nothing
- * throws.
+ * throws. Where X.690 is strict and asn1js is not, der.ts is strict: an end-of-contents is not an object,
+ * 0xff is no length, a constructed object holds whole objects and nothing else.
  */
 const SEQUENCE = 0x30;
 const BOOLEAN = 0x01;
@@ -71198,16 +71199,25 @@ function parseObject(bytes) {
 }
 /** One object from `at`, within `limit`: the node and the offset after it. */
 function readObject(bytes, at, limit, depth) {
-    if (depth > MAX_DEPTH || at >= limit)
+    if (depth > MAX_DEPTH)
+        return undefined;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: dropping or loosening this guard is equivalent (an empty range is refused again at the length octet; it only spares reading past it).
+    if (at >= limit)
         return undefined;
     const first = bytes[at++];
+    // Universal tag 0 is end-of-contents, which only ends an indefinite length (below); it is no object.
+    if ((first & 0xdf) === 0)
+        return undefined;
     const constructed = (first & 0x20) !== 0;
     let tag = first;
     if ((first & 0x1f) === 0x1f) {
         // High tag number: base 128, most significant group first, at most four octets (tag numbers up to 2^28).
         let number = 0;
         for (let octets = 0;; octets++) {
-            if (at >= limit || octets === 4)
+            if (octets === 4)
+                return undefined;
+            // Stryker disable next-line ConditionalExpression,EqualityOperator: dropping or loosening this guard is equivalent (a tag that runs to the limit is refused at the length octet).
+            if (at >= limit)
                 return undefined;
             const octet = bytes[at++];
             number = number * 128 + (octet & 0x7f);
@@ -71237,6 +71247,7 @@ function readObject(bytes, at, limit, depth) {
         }
     }
     let length = lengthOctet;
+    // Stryker disable next-line EqualityOperator: `>= 0x80` is equivalent (0x80, the indefinite length, was handled above).
     if (lengthOctet > 0x80) {
         // Long form: the count of length octets, then the length, most significant first (0xff is reserved).
         const count = lengthOctet & 0x7f;
@@ -71289,8 +71300,10 @@ function smallIntegerOf(node) {
 }
 /** A BIT STRING's bits: the octets after its first, and how many bits of the last are unused (0 to 7). */
 function bitStringOf(node) {
-    const [unusedBits, ...rest] = node.content;
-    if (node.tag !== BIT_STRING || unusedBits === undefined || unusedBits > 7 || (rest.length === 0 && unusedBits !== 0))
+    if (node.tag !== BIT_STRING || node.content.length === 0)
+        return undefined;
+    const unusedBits = node.content[0];
+    if (unusedBits > 7 || (node.content.length === 1 && unusedBits !== 0))
         return undefined;
     return { bits: node.content.subarray(1), unusedBits };
 }

@@ -38,9 +38,10 @@ function ours(bytes: Uint8Array): { outline: Outline; length: number } | undefin
 
 /**
  * asn1js's reading; `undefined` when it reports an error or throws, or when its reading does not add up.
- * asn1js is lenient in three ways der.ts (rightly, X.690 8.1) is not: it takes an end-of-contents (tag 0)
- * for two octets whatever length follows, it accepts a constructed string type whose content is not a
- * series of objects, and an indefinite length whose end-of-contents is missing at the end of the input.
+ * asn1js is lenient in three ways der.ts (rightly, X.690 8.1) is not: it reads an end-of-contents (tag 0)
+ * as an object, wherever it is and whatever length follows, it accepts a constructed string type whose
+ * content is not a series of objects, and an indefinite length whose end-of-contents is missing at the
+ * end of the input.
  * Those readings are not compared, nor tag numbers past der.ts's bound (four octets, 2^28), which asn1js
  * reads further.
  */
@@ -51,6 +52,7 @@ function theirs(bytes: Uint8Array): { outline: Outline; length: number } | undef
     const indefinite = node.lenBlock.isIndefiniteForm;
     if (!indefinite && whole.length !== header + node.lenBlock.length) throw new Error('asn1js: the lengths do not add up');
     if (node.idBlock.tagNumber >= 2 ** 28) throw new Error("past der.ts's bound on tag numbers");
+    if (node.idBlock.tagClass === 1 && node.idBlock.tagNumber === 0) throw new Error('asn1js: an end-of-contents read as an object');
     if (indefinite && (whole.length < header + 2 || whole.at(-1) !== 0 || whole.at(-2) !== 0))
       throw new Error('asn1js: no end-of-contents');
     const value = (node.valueBlock as { value?: unknown }).value;
@@ -269,6 +271,17 @@ describe('parseObject', () => {
     // A constructed object whose children overrun it, and one of indefinite length with no end-of-contents.
     expect(parseObject(Uint8Array.of(0x30, 0x02, 0x04, 0x02, 0x00, 0x00))).toBeUndefined();
     expect(parseObject(Uint8Array.of(0x30, 0x80, 0x05, 0x00))).toBeUndefined();
+    // An end-of-contents anywhere but at the end of an indefinite length, with or without a length.
+    for (const input of [
+      [0x00, 0x00],
+      [0x20, 0x00],
+      [0x30, 0x02, 0x00, 0x00],
+      [0x30, 0x80, 0x00, 0x01, 0x05, 0x00, 0x00],
+    ])
+      expect(parseObject(Uint8Array.from(input)), hex(Uint8Array.from(input))).toBeUndefined();
+    // 0xff is reserved (X.690 8.1.3.5), even when the 127 octets after it would make a length.
+    expect(parseObject(Uint8Array.of(0x30, 0xff, ...new Array<number>(127).fill(0)))).toBeUndefined();
+    expect(parseObject(Uint8Array.of(0x30, 0xfe, ...new Array<number>(126).fill(0)))?.length).toBe(128);
     // An end-of-contents that would straddle the end of the enclosing object.
     expect(parseObject(Uint8Array.of(0x30, 0x03, 0x30, 0x80, 0x00, 0x00))).toBeUndefined();
     // Tag numbers of up to four octets (below 2^28); a fifth is refused.
