@@ -71236,76 +71236,75 @@ function parseObject(bytes) {
 function readObject(bytes, at, limit, depth) {
     if (depth > MAX_DEPTH)
         return undefined;
+    const id = readIdentifier(bytes, at, limit);
+    const header = id && readLength(bytes, id.end, limit);
+    if (!header)
+        return undefined;
+    const indefinite = header.length === INDEFINITE;
+    // BER's indefinite length is for constructed objects only: their children run to the end-of-contents
+    // octets, 00 00. A definite length ends the content where it says.
+    if (indefinite && !id.constructed)
+        return undefined;
+    const bound = indefinite ? limit : header.end + header.length;
+    const endOfContents = (offset) => offset + 1 < limit && bytes[offset] === 0 && bytes[offset + 1] === 0;
+    const children = [];
+    let offset = header.end;
+    while (id.constructed && (indefinite ? !endOfContents(offset) : offset < bound)) {
+        const child = readObject(bytes, offset, bound, depth + 1);
+        if (!child)
+            return undefined;
+        children.push(child.node);
+        offset = child.end;
+    }
+    const content = bytes.subarray(header.end, indefinite ? offset : bound);
+    return { node: { tag: id.tag, constructed: id.constructed, content, children }, end: indefinite ? offset + 2 : bound };
+}
+/** The identifier octets from `at`: the tag (see `Asn.tag`), the form, and the offset after them. */
+function readIdentifier(bytes, at, limit) {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: dropping or loosening this guard is equivalent (an empty range is refused again at the length octet; it only spares reading past it).
     if (at >= limit)
         return undefined;
     const first = bytes[at++];
-    // Universal tag 0 is end-of-contents, which only ends an indefinite length (below); it is no object.
+    // Universal tag 0 is end-of-contents, which only ends an indefinite length; it is no object.
     if ((first & 0xdf) === 0)
         return undefined;
     const constructed = (first & 0x20) !== 0;
-    let tag = first;
-    if ((first & 0x1f) === 0x1f) {
-        // High tag number: base 128, most significant group first, at most four octets (tag numbers up to 2^28).
-        let number = 0;
-        for (let octets = 0;; octets++) {
-            if (octets === 4)
-                return undefined;
-            // Stryker disable next-line ConditionalExpression,EqualityOperator: dropping or loosening this guard is equivalent (a tag that runs to the limit is refused at the length octet).
-            if (at >= limit)
-                return undefined;
-            const octet = bytes[at++];
-            number = number * 128 + (octet & 0x7f);
-            if ((octet & 0x80) === 0)
-                break;
-        }
-        tag = number * 0x100 + (first & 0xe0);
+    if ((first & 0x1f) !== 0x1f)
+        return { tag: first, constructed, end: at };
+    // High tag number: base 128, most significant group first, at most four octets (tag numbers up to 2^28).
+    let number = 0;
+    for (let octets = 0;; octets++) {
+        if (octets === 4)
+            return undefined;
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: dropping or loosening this guard is equivalent (a tag that runs to the limit is refused at the length octet).
+        if (at >= limit)
+            return undefined;
+        const octet = bytes[at++];
+        number = number * 128 + (octet & 0x7f);
+        if ((octet & 0x80) === 0)
+            return { tag: number * 0x100 + (first & 0xe0), constructed, end: at };
     }
+}
+const INDEFINITE = -1;
+/** The length octets from `at`: the length (INDEFINITE for BER's 0x80), checked against the bytes there are, and the offset after them. */
+function readLength(bytes, at, limit) {
     if (at >= limit)
         return undefined;
-    const lengthOctet = bytes[at++];
-    if (lengthOctet === 0x80) {
-        // BER's indefinite length: children up to the end-of-contents octets 00 00. Constructed only.
-        if (!constructed)
-            return undefined;
-        const children = [];
-        const start = at;
-        for (;;) {
-            if (at + 1 < limit && bytes[at] === 0 && bytes[at + 1] === 0) {
-                return { node: { tag, constructed, content: bytes.subarray(start, at), children }, end: at + 2 };
-            }
-            const child = readObject(bytes, at, limit, depth + 1);
-            if (!child)
-                return undefined;
-            children.push(child.node);
-            at = child.end;
-        }
-    }
-    let length = lengthOctet;
+    const octet = bytes[at++];
+    if (octet === 0x80)
+        return { length: INDEFINITE, end: at };
+    let length = octet;
     // Stryker disable next-line EqualityOperator: `>= 0x80` is equivalent (0x80, the indefinite length, was handled above).
-    if (lengthOctet > 0x80) {
+    if (octet > 0x80) {
         // Long form: the count of length octets, then the length, most significant first (0xff is reserved).
-        const count = lengthOctet & 0x7f;
-        if (lengthOctet === 0xff || count > limit - at)
+        const count = octet & 0x7f;
+        if (octet === 0xff || count > limit - at)
             return undefined;
         length = 0;
         for (let i = 0; i < count; i++)
             length = length * 256 + bytes[at++];
     }
-    if (length > limit - at)
-        return undefined;
-    const end = at + length;
-    const node = { tag, constructed, content: bytes.subarray(at, end), children: [] };
-    if (constructed) {
-        while (at < end) {
-            const child = readObject(bytes, at, end, depth + 1);
-            if (!child)
-                return undefined;
-            node.children.push(child.node);
-            at = child.end;
-        }
-    }
-    return { node, end };
+    return length > limit - at ? undefined : { length, end: at };
 }
 /** The dotted form of an OBJECT IDENTIFIER node; undefined when its content is not a valid one. */
 function oidOf(node) {
