@@ -74548,6 +74548,7 @@ function announce(advisories, log = src_log/* actionsLogger */.M) {
 
 
 
+
 /** The main action: inputs → certificate (decode, check) → observe → decide → act → read back → report. */
 async function run(overrides = {}) {
     const report = {
@@ -74577,7 +74578,7 @@ async function run(overrides = {}) {
                 report.checks = sourceFailure(error);
             report.failure = failure;
         },
-        report: (settings, cancelled) => writeReport(report, { settings, interrupted: cancelled.aborted }),
+        report: (settings, cancelled) => writeReport(report, { settings, cancelled }),
         inFlight: () => [...report.outcome.inFlight],
     }, overrides);
 }
@@ -74751,21 +74752,25 @@ function logPlan(report, log) {
             log.info(`  ${i + 1}. ${text}`);
     }
 }
-/** Outputs and summary first, synchronously; then the comment, which a cancelled run does not wait for. */
+/**
+ * Outputs and summary first, synchronously; then the comment, which a cancelled run does not start, and
+ * stops waiting for when the cancel comes while it is being written.
+ */
 async function writeReport(report, run) {
-    const { settings } = run;
+    const { settings, cancelled } = run;
     setOutputs(computeOutputs(report));
     if (!report.failure)
         src_log/* actionsLogger */.M.info(headline(report));
     const markdown = renderSummary(report);
     writeSummary(markdown);
-    if (settings?.commentOnPr && run.interrupted) {
+    if (settings?.commentOnPr && cancelled.aborted) {
         src_log/* actionsLogger */.M.info('comment-on-pr: the run was cancelled, so no comment was written; the job summary has the report.');
     }
     else if (settings?.commentOnPr) {
         try {
             const { commentOnPullRequest } = await __nccwpck_require__.e(/* import() */ 154).then(__nccwpck_require__.bind(__nccwpck_require__, 8154));
-            await commentOnPullRequest(markdown, { token: settings.githubToken, timeoutMs: settings.timeoutMs });
+            const written = report.outcome.track('write the pull-request comment', () => commentOnPullRequest(markdown, { token: settings.githubToken, timeoutMs: settings.timeoutMs }));
+            await unlessCancelled(written, cancelled, () => src_log/* actionsLogger */.M.warning('comment-on-pr: the run was cancelled while the pull-request comment was being written, before GitHub answered: it may or may not have been posted. The job summary has the report.', 'comment-on-pr'));
         }
         catch (error) {
             // The comment is a courtesy: failing to write it never fails the run.

@@ -3,6 +3,7 @@ import { createClient } from './api/client.js';
 import { runPreflight, sourceFailure, type Check, type Preflight } from './certificate/checks.js';
 import { checkCanaryChain } from './canary/settings.js';
 import { readSourceBytes } from './certificate/source.js';
+import { unlessCancelled } from './concurrency.js';
 import { ActionError, SourceError } from './errors.js';
 import { connectionAdvisories, maskSecrets } from './inputs/connection.js';
 import { hintFor } from './inputs/hints.js';
@@ -51,7 +52,7 @@ export async function run(overrides: Partial<RunDependencies> = {}): Promise<voi
         if (error instanceof SourceError) report.checks = sourceFailure(error);
         report.failure = failure;
       },
-      report: (settings, cancelled) => writeReport(report, { settings, interrupted: cancelled.aborted }),
+      report: (settings, cancelled) => writeReport(report, { settings, cancelled }),
       inFlight: () => [...report.outcome.inFlight],
     },
     overrides,
@@ -228,19 +229,30 @@ function logPlan(report: RunReport, log: Logger): void {
   }
 }
 
-/** Outputs and summary first, synchronously; then the comment, which a cancelled run does not wait for. */
-async function writeReport(report: RunReport, run: { settings: Settings | undefined; interrupted: boolean }): Promise<void> {
-  const { settings } = run;
+/**
+ * Outputs and summary first, synchronously; then the comment, which a cancelled run does not start, and
+ * stops waiting for when the cancel comes while it is being written.
+ */
+async function writeReport(report: RunReport, run: { settings: Settings | undefined; cancelled: AbortSignal }): Promise<void> {
+  const { settings, cancelled } = run;
   setOutputs(computeOutputs(report));
   if (!report.failure) actionsLogger.info(headline(report));
   const markdown = renderSummary(report);
   writeSummary(markdown);
-  if (settings?.commentOnPr && run.interrupted) {
+  if (settings?.commentOnPr && cancelled.aborted) {
     actionsLogger.info('comment-on-pr: the run was cancelled, so no comment was written; the job summary has the report.');
   } else if (settings?.commentOnPr) {
     try {
       const { commentOnPullRequest } = await import('./report/comment.js');
-      await commentOnPullRequest(markdown, { token: settings.githubToken, timeoutMs: settings.timeoutMs });
+      const written = report.outcome.track('write the pull-request comment', () =>
+        commentOnPullRequest(markdown, { token: settings.githubToken, timeoutMs: settings.timeoutMs }),
+      );
+      await unlessCancelled<unknown>(written, cancelled, () =>
+        actionsLogger.warning(
+          'comment-on-pr: the run was cancelled while the pull-request comment was being written, before GitHub answered: it may or may not have been posted. The job summary has the report.',
+          'comment-on-pr',
+        ),
+      );
     } catch (error) {
       // The comment is a courtesy: failing to write it never fails the run.
       report.outcome.cautions.push(`Could not comment on the pull request: ${(error as Error).message}`);
