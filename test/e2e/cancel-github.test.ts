@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, type ExpectStatic } from 'vitest';
 import type { Emulator } from '../emulator/emulator.ts';
-import { actionYml, FAKE_GITHUB_TOKEN, leaks, runStatusAction, statusActionYml } from '../helpers/action.ts';
+import { actionYml, FAKE_GITHUB_TOKEN, leaks, runStatusAction, statusActionYml, STACK_TRACE_LINE } from '../helpers/action.ts';
 import { makeCa, makeDatedCa, tempDir } from '../helpers/certs.ts';
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.ts';
 import { startAction, startStatusAction, waitFor, type StartedRun } from '../helpers/race.ts';
@@ -72,7 +72,7 @@ function expectCancelledCleanly(
   expect(run.annotations, why).toContainEqual(
     expect.objectContaining({ level: 'warning', title: expected.warning.title, message: expect.stringMatching(expected.warning.message) }),
   );
-  expect(run.everything, why).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
+  expect(run.everything, why).not.toMatch(STACK_TRACE_LINE);
   expect(leaks(run, [key, FAKE_GITHUB_TOKEN]), why).toEqual([]);
 }
 

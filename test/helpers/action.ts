@@ -209,6 +209,9 @@ export function parseAnnotations(stdout: string): Annotation[] {
   return annotations;
 }
 
+/** A line of a JavaScript stack trace (`    at fn (file:12:34)`): never in what a user sees. */
+export const STACK_TRACE_LINE = /^\s+at .*:\d+:\d+\)?$/m;
+
 /** Secrets must not appear anywhere a person or a later step can read, except in ::add-mask:: lines. */
 export function leaks(run: ActionRun, secrets: string[]): string[] {
   const visible = run.everything

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../emulator/emulator.ts';
-import { leaks, type ActionRun } from '../helpers/action.ts';
+import { leaks, type ActionRun, STACK_TRACE_LINE } from '../helpers/action.ts';
 import { makeCa } from '../helpers/certs.ts';
 import { copiesOf, race, seededRandom, type RaceResult } from '../helpers/race.ts';
 import { ALL_ROUNDS, inRounds, onEmulator, seedsFrom } from '../helpers/rounds.ts';
@@ -18,7 +18,6 @@ const ca = makeCa({ cn: 'Raced CA' });
 const filler = makeCa({ cn: 'Filler CA' });
 const posts = (emu: Emulator): number => emu.requests.filter((r) => r.method === 'POST' && r.path === `/v1${UPLOAD}`).length;
 const errorsOf = (run: ActionRun) => run.annotations.filter((a) => a.level === 'error');
-const noStack = /^\s+at .*:\d+:\d+\)?$/m;
 const inputs = (emu: Emulator, extra: Record<string, string> = {}): Record<string, string> => ({
   'admin-api-key': key,
   certificate: ca.pem,
@@ -49,7 +48,7 @@ function expectOneCopy(emu: Emulator, result: RaceResult, opts: { allSucceed: bo
   expect(emu.activeIn('proj_alpha'), why).toEqual([kept]);
   for (const r of result.runs) {
     expect(r.error, why).toBeUndefined();
-    expect(r.log, why).not.toMatch(noStack);
+    expect(r.log, why).not.toMatch(STACK_TRACE_LINE);
     expect(leaks(r.run!, [key]), why).toEqual([]);
     if (r.code === 0) expect(r.outputs['certificate-id'], `${why}\n--- run ${r.index} ---\n${r.log}`).toBe(kept);
     else {
